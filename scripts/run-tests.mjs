@@ -1,0 +1,64 @@
+#!/usr/bin/env node
+// Runs every *.test.ts under src/ and test/ with node:test through tsx, and checks that every file
+// ran at least one test: Node 20's --test takes no globs and finds no .ts files by itself, so a
+// file that silently fails to load would otherwise go unnoticed.
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { tmpdir } from 'node:os';
+
+const root = new URL('..', import.meta.url).pathname;
+const filter = process.argv.slice(2);
+
+function findTests(dir) {
+  const out = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...findTests(path));
+    else if (entry.name.endsWith('.test.ts')) out.push(path);
+  }
+  return out;
+}
+
+let files = ['src', 'test'].flatMap((d) => findTests(join(root, d))).sort();
+if (filter.length > 0) files = files.filter((f) => filter.some((p) => f.includes(p)));
+if (files.length === 0) {
+  console.error('no test files found');
+  process.exit(1);
+}
+
+const work = mkdtempSync(join(tmpdir(), 'kre-test-'));
+const counts = join(work, 'counts.json');
+const args = [
+  '--import', 'tsx',
+  '--test',
+  `--test-concurrency=${process.env.KRE_TEST_CONCURRENCY ?? '2'}`,
+  `--test-timeout=${process.env.KRE_TEST_TIMEOUT_MS ?? '180000'}`,
+  '--test-reporter=spec', '--test-reporter-destination=stdout',
+  `--test-reporter=${join(root, 'scripts/count-reporter.mjs')}`, `--test-reporter-destination=${counts}`,
+  ...files,
+];
+const child = spawn(process.execPath, args, { stdio: 'inherit', cwd: root });
+const code = await new Promise((resolve) => child.on('exit', (c, s) => resolve(c ?? (s ? 1 : 0))));
+
+let perFile = {};
+try {
+  perFile = JSON.parse(readFileSync(counts, 'utf8'));
+} catch (err) {
+  console.error(`could not read the test counts: ${err.message}`);
+}
+rmSync(work, { recursive: true, force: true });
+
+let passed = 0, failed = 0, skipped = 0;
+for (const c of Object.values(perFile)) {
+  passed += c.pass;
+  failed += c.fail;
+  skipped += c.skip;
+}
+// A file that loads nothing, or dies before its first test, shows up here instead of passing quietly.
+const empty = files.filter((f) => !perFile[f] || perFile[f].pass + perFile[f].fail === 0).map((f) => relative(root, f));
+
+console.log(`\n${files.length} test files`);
+if (empty.length > 0) console.log(`test files that ran no test: ${empty.join(', ')}`);
+console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+process.exit(code !== 0 || failed > 0 || empty.length > 0 || passed === 0 ? 1 : 0);
