@@ -205,12 +205,16 @@ const core = {
     24 priorityClassName string
     25 priority int32 keep
     26 dnsConfig PodDNSConfig
+    28 readinessGates []PodReadinessGate
     29 runtimeClassName string keep
     30 enableServiceLinks bool keep
     31 preemptionPolicy string keep
     32 overhead map<string,Quantity>
+    33 topologySpreadConstraints []TopologySpreadConstraint
     35 setHostnameAsFQDN bool keep
-    37 hostUsers bool keep`,
+    36 os PodOS
+    37 hostUsers bool keep
+    38 schedulingGates []PodSchedulingGate`,
   Container: `
     1 name string keep
     2 image string
@@ -381,7 +385,37 @@ const core = {
     1 name string
     2 value string keep`,
   Affinity: `
-    1 nodeAffinity NodeAffinity`,
+    1 nodeAffinity NodeAffinity
+    2 podAffinity PodAffinity
+    3 podAntiAffinity PodAffinity`,
+  PodAffinity: `
+    1 requiredDuringSchedulingIgnoredDuringExecution []PodAffinityTerm
+    2 preferredDuringSchedulingIgnoredDuringExecution []WeightedPodAffinityTerm`,
+  PodAffinityTerm: `
+    1 labelSelector LabelSelector
+    2 namespaces []string
+    3 topologyKey string keep
+    4 namespaceSelector LabelSelector
+    5 matchLabelKeys []string
+    6 mismatchLabelKeys []string`,
+  WeightedPodAffinityTerm: `
+    1 weight int32 keep
+    2 podAffinityTerm PodAffinityTerm`,
+  TopologySpreadConstraint: `
+    1 maxSkew int32 keep
+    2 topologyKey string keep
+    3 whenUnsatisfiable string keep
+    4 labelSelector LabelSelector
+    5 minDomains int32 keep
+    6 nodeAffinityPolicy string keep
+    7 nodeTaintsPolicy string keep
+    8 matchLabelKeys []string`,
+  PodReadinessGate: `
+    1 conditionType string keep`,
+  PodOS: `
+    1 name string keep`,
+  PodSchedulingGate: `
+    1 name string keep`,
   NodeAffinity: `
     1 requiredDuringSchedulingIgnoredDuringExecution NodeSelector
     2 preferredDuringSchedulingIgnoredDuringExecution []PreferredSchedulingTerm`,
@@ -405,7 +439,39 @@ const core = {
     2 emptyDir EmptyDirVolumeSource
     6 secret SecretVolumeSource
     10 persistentVolumeClaim PersistentVolumeClaimVolumeSource
-    19 configMap ConfigMapVolumeSource`,
+    16 downwardAPI DownwardAPIVolumeSource
+    19 configMap ConfigMapVolumeSource
+    26 projected ProjectedVolumeSource`,
+  DownwardAPIVolumeSource: `
+    1 items []DownwardAPIVolumeFile
+    2 defaultMode int32 keep`,
+  DownwardAPIVolumeFile: `
+    1 path string keep
+    2 fieldRef ObjectFieldSelector
+    3 resourceFieldRef ResourceFieldSelector
+    4 mode int32 keep`,
+  ProjectedVolumeSource: `
+    1 sources []VolumeProjection null
+    2 defaultMode int32 keep`,
+  VolumeProjection: `
+    1 secret SecretProjection
+    2 downwardAPI DownwardAPIProjection
+    3 configMap ConfigMapProjection
+    4 serviceAccountToken ServiceAccountTokenProjection`,
+  SecretProjection: `
+    1 localObjectReference LocalObjectReference inline
+    2 items []KeyToPath
+    4 optional bool keep`,
+  ConfigMapProjection: `
+    1 localObjectReference LocalObjectReference inline
+    2 items []KeyToPath
+    4 optional bool keep`,
+  DownwardAPIProjection: `
+    1 items []DownwardAPIVolumeFile`,
+  ServiceAccountTokenProjection: `
+    1 audience string
+    2 expirationSeconds int64 keep
+    3 path string keep`,
   HostPathVolumeSource: `
     1 path string keep
     2 type string keep`,
@@ -485,11 +551,31 @@ const batch = {
     4 selector LabelSelector
     5 manualSelector bool keep
     6 template PodTemplateSpec
+    11 podFailurePolicy PodFailurePolicy
+    16 successPolicy SuccessPolicy
     8 ttlSecondsAfterFinished int32 keep
     9 completionMode string keep
     10 suspend bool keep
     14 podReplacementPolicy string keep
-    16 managedBy string keep`,
+    15 managedBy string keep`,
+  PodFailurePolicy: `
+    1 rules []PodFailurePolicyRule null`,
+  PodFailurePolicyRule: `
+    1 action string keep
+    2 onExitCodes PodFailurePolicyOnExitCodesRequirement
+    3 onPodConditions []PodFailurePolicyOnPodConditionsPattern`,
+  PodFailurePolicyOnExitCodesRequirement: `
+    1 containerName string keep
+    2 operator string keep
+    3 values []int32 null`,
+  PodFailurePolicyOnPodConditionsPattern: `
+    1 type string keep
+    2 status string keep`,
+  SuccessPolicy: `
+    1 rules []SuccessPolicyRule null`,
+  SuccessPolicyRule: `
+    1 succeededIndexes string keep
+    2 succeededCount int32 keep`,
   JobStatus: `
     2 startTime Time
     3 completionTime Time

@@ -10,7 +10,8 @@ import { undefinedMessages } from './protobuf-schema.ts';
  * (kubectl 1.32 sent the same bytes); <name>.json is the body kubectl 1.31 POSTed for the same
  * command. job-from-cronjob is `kubectl create job --from=cronjob/rich` against a CronJob carrying
  * env, envFrom, resources, probes, volumes, affinity and security contexts, so kubectl itself
- * encoded a deep PodSpec.
+ * encoded a deep PodSpec; job-from-cronjob-pod-scheduling adds pod (anti-)affinity, topology
+ * spread, projected and downwardAPI volumes, scheduling gates and a pod failure policy.
  */
 const testdata = new URL('./testdata/protobuf/', import.meta.url);
 const fixtures = readdirSync(testdata)
