@@ -300,6 +300,15 @@ describe('services and other kinds', () => {
     assert.equal(svc.spec.clusterIP, '10.0.0.9');
   });
 
+  test('an update that omits the allocations keeps the stored ones', () => {
+    const old: any = { apiVersion: 'v1', kind: 'Service', metadata: { name: 's' }, spec: { type: 'NodePort', ports: [{ port: 80 }] } };
+    applyDefaults(old, { allocateClusterIP: () => '10.0.0.7', allocateNodePort: () => 30001 });
+    const update: any = { apiVersion: 'v1', kind: 'Service', metadata: { name: 's' }, spec: { type: 'NodePort', ports: [{ port: 80 }] } };
+    const never = () => assert.fail('allocated again');
+    applyDefaults(update, { allocateClusterIP: never, allocateNodePort: never, previous: old });
+    assert.deepEqual(update.spec, old.spec);
+  });
+
   test('ExternalName Service gets no cluster IP', () => {
     const svc: any = { apiVersion: 'v1', kind: 'Service', metadata: { name: 's' }, spec: { type: 'ExternalName', externalName: 'x.example' } };
     applyDefaults(svc, { allocateClusterIP: () => assert.fail('allocated') });

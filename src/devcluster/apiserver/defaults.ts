@@ -9,12 +9,18 @@
  * Everything here mutates `obj` in place and is idempotent: applying the defaults twice, or to an
  * object read back from storage, changes nothing.
  */
+import { isQuantity, parseQuantity } from '../../kube/quantity.ts';
 
 export interface DefaultsContext {
   /** A free address from the service CIDR, for a Service that asks for none. */
   allocateClusterIP(): string;
   /** A free port from the node-port range, for NodePort and LoadBalancer Services; without it none is set. */
   allocateNodePort?(): number;
+  /**
+   * On update, the stored object. A Service whose update omits its cluster IPs or node ports keeps
+   * the allocated ones, as the real service registry does (kubectl apply never sends them).
+   */
+  previous?: Obj;
 }
 
 type Obj = Record<string, any>;
@@ -227,23 +233,8 @@ export function qosClass(spec: Obj): 'Guaranteed' | 'Burstable' | 'BestEffort' {
   return guaranteed ? 'Guaranteed' : 'Burstable';
 }
 
-function sameQuantity(a: unknown, b: unknown): boolean {
-  const x = quantityValue(String(a));
-  const y = quantityValue(String(b));
-  return x !== undefined && y !== undefined ? x === y : String(a) === String(b);
-}
-
-const QUANTITY_SUFFIXES: Record<string, number> = {
-  '': 1, n: 1e-9, u: 1e-6, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
-  Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
-};
-
-/** A quantity in base units, precise enough to tell `1` from `1000m` apart or not; undefined when unparseable. */
-function quantityValue(s: string): number | undefined {
-  const m = /^([+-]?[0-9.]+(?:[eE][+-]?[0-9]+)?)([a-zA-Z]*)$/.exec(s);
-  const factor = m ? QUANTITY_SUFFIXES[m[2]] : undefined;
-  if (!m || factor === undefined || Number.isNaN(Number(m[1]))) return undefined;
-  return Number(m[1]) * factor;
+function sameQuantity(a: string | number, b: string | number): boolean {
+  return isQuantity(a) && isQuantity(b) ? parseQuantity(a) === parseQuantity(b) : String(a) === String(b);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -369,6 +360,7 @@ function defaultCronJob(cj: Obj): void {
  */
 function defaultService(svc: Obj, ctx: DefaultsContext): void {
   const spec = (svc.spec ??= {});
+  if (ctx.previous) keepAllocations(spec, ctx.previous.spec ?? {});
   spec.type ??= 'ClusterIP';
   spec.sessionAffinity ??= 'None';
   if (spec.sessionAffinity === 'ClientIP') ((spec.sessionAffinityConfig ??= {}).clientIP ??= {}).timeoutSeconds ??= 10800;
@@ -392,6 +384,22 @@ function defaultService(svc: Obj, ctx: DefaultsContext): void {
   spec.ipFamilyPolicy ??= headlessWithoutSelector ? 'RequireDualStack' : 'SingleStack';
   spec.ipFamilies ??= ['IPv4'];
   if (!svc.status || Object.keys(svc.status).length === 0) svc.status = { loadBalancer: {} };
+}
+
+function keepAllocations(spec: Obj, oldSpec: Obj): void {
+  const type = spec.type ?? 'ClusterIP';
+  if (type !== 'ExternalName' && (oldSpec.type ?? 'ClusterIP') !== 'ExternalName' && !spec.clusterIP && !spec.clusterIPs) {
+    for (const key of ['clusterIP', 'clusterIPs', 'ipFamilies', 'ipFamilyPolicy']) {
+      if (oldSpec[key] !== undefined) spec[key] = structuredClone(oldSpec[key]);
+    }
+  }
+  if (type === 'NodePort' || type === 'LoadBalancer') {
+    for (const p of spec.ports ?? []) {
+      if (p.nodePort !== undefined) continue;
+      const same = (oldSpec.ports ?? []).find((o: Obj) => o.port === p.port && (o.protocol ?? 'TCP') === (p.protocol ?? 'TCP'));
+      if (same?.nodePort !== undefined) p.nodePort = same.nodePort;
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
