@@ -1,7 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { documentHash, openapiV3Document, openapiV3Index, schemaName } from './openapi.ts';
+import { documentHash, OPENAPI_V2_CONTENT_TYPE, openapiV2Document, openapiV3Document, openapiV3Index, schemaName } from './openapi.ts';
 import { ResourceRegistry, type ResourceType } from './resources.ts';
 
 const REAL = new URL('../../../../shared/data/real-apiserver/', import.meta.url);
@@ -113,5 +113,10 @@ describe('openapi v3', () => {
     // Every $ref points at a schema of the same document (kubectl explain resolves them there).
     const refs = JSON.stringify(doc).match(/#\/components\/schemas\/[^"]+/g) ?? [];
     for (const r of refs) assert.ok(doc.components.schemas[r.slice('#/components/schemas/'.length)], r);
+  });
+
+  test('openapi v2 is an empty protobuf document with a media type Go can parse', () => {
+    assert.equal(openapiV2Document().length, 0);
+    assert.doesNotMatch(OPENAPI_V2_CONTENT_TYPE, /@/);
   });
 });

@@ -6,7 +6,10 @@
  *   group/version/kind (`x-kubernetes-group-version-kind`) and its `fieldValidation` query
  *   parameter, to leave validation to the server. Without it kubectl falls back to
  *   `/openapi/v2` and client-side validation, and fails with "failed to download openapi" when
- *   that is missing. With it, `/openapi/v2` is never needed: a 404 there is fine.
+ *   that is missing.
+ * - kubectl 1.27 and 1.28 also fetch `/openapi/v2` on every `apply` and stop at a 404 ("the
+ *   server could not find the requested resource", observed); an empty v2 document is enough for
+ *   them (see `openapiV2Document`). Later versions only try it as a fallback.
  * - client-side `kubectl apply` computes a strategic merge patch from the v3 schema only when the
  *   patch operation lists `application/strategic-merge-patch+json`. The schemas of built-in kinds
  *   served here are loose (no properties, no merge keys), so that content type is not listed:
@@ -19,6 +22,18 @@ import { apiVersionOf, type ResourceRegistry, type ResourceType } from './resour
 
 const META = 'io.k8s.apimachinery.pkg.apis.meta.v1';
 const ref = (name: string): { $ref: string } => ({ $ref: `#/components/schemas/${name}` });
+
+/** The media type of `/openapi/v2`; Go's mime parser rejects the `@` of the type clients ask for. */
+export const OPENAPI_V2_CONTENT_TYPE = 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf';
+
+/**
+ * `/openapi/v2`, answered with OPENAPI_V2_CONTENT_TYPE: an empty protobuf `openapi_v2.Document`
+ * (zero bytes). Clients only read it as protobuf; kubectl 1.27 and 1.28 need it to exist, and
+ * find no kinds in it, so they rely on the v3 documents and their compiled-in types.
+ */
+export function openapiV2Document(): Uint8Array {
+  return new Uint8Array(0);
+}
 
 /** `/openapi/v3`: one entry per served group/version, its URL carrying a hash of its content. */
 export function openapiV3Index(reg: ResourceRegistry): { paths: Record<string, { serverRelativeURL: string }> } {
