@@ -1,0 +1,37 @@
+/**
+ * The `kre` command: one subcommand per part. Exit status 2 for bad usage or configuration, 1 for
+ * a failure at run time; SIGINT and SIGTERM stop a part cleanly with status 0.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { devclusterCommand } from './devcluster.ts';
+
+export class UsageError extends Error {}
+
+export function buildProgram(): Command {
+  const program = new Command('kre')
+    .description('KRE runs machine-learning model runtimes on Kubernetes and watches over them')
+    .version('0.1.0')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .showHelpAfterError();
+  program.addCommand(devclusterCommand());
+  program.addOption(new Option('--no-color', 'plain output').hideHelp());
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exit(err.exitCode === 0 ? 0 : 2);
+    }
+    if (err instanceof UsageError) {
+      process.stderr.write(`kre: ${err.message}\n`);
+      process.exit(2);
+    }
+    process.stderr.write(`kre: ${(err as Error).message ?? String(err)}\n`);
+    process.exit(1);
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * The parts of a list or watch request that pick objects: namespace, label selector and field
+ * selector, compiled once into one predicate over stored entries.
+ */
+import { parseFieldSelector, parseLabelSelector, fieldValue, SelectorError } from '../../kube/selectors.ts';
+import { errors } from './errors.ts';
+import type { ResourceType } from './resources.ts';
+import type { Entry } from './storage.ts';
+
+export interface Filter {
+  namespace?: string;
+  /** True when the filter narrows by label or field, so remainingItemCount cannot be known. */
+  selective: boolean;
+  matches(entry: Entry): boolean;
+}
+
+export function compileFilter(t: ResourceType, namespace: string | undefined, labelSelector?: string | null, fieldSelector?: string | null): Filter {
+  let labels: ReturnType<typeof parseLabelSelector> | undefined;
+  let fields: ReturnType<typeof parseFieldSelector> | undefined;
+  try {
+    if (labelSelector) labels = parseLabelSelector(labelSelector);
+    if (fieldSelector) fields = parseFieldSelector(fieldSelector);
+  } catch (err) {
+    if (err instanceof SelectorError) throw errors.badRequest(err.message);
+    throw err;
+  }
+  if (fields) {
+    const allowed = new Set(['metadata.name', 'metadata.namespace', ...(t.fieldLabels ?? [])]);
+    for (const f of fields.fields()) {
+      if (!allowed.has(f)) throw errors.badRequest(`field label not supported: ${f}`);
+    }
+  }
+  const labelMatch = labels && !labels.empty ? labels : undefined;
+  const fieldMatch = fields && fields.requirements.length > 0 ? fields : undefined;
+  return {
+    namespace,
+    selective: !!(labelMatch || fieldMatch),
+    matches(entry: Entry): boolean {
+      const obj = entry.obj;
+      if (labelMatch && !labelMatch.matches(obj.metadata?.labels)) return false;
+      if (fieldMatch && !fieldMatch.matches((f) => fieldValue(obj, f))) return false;
+      return true;
+    },
+  };
+}
+
+/** The continue token: the list's snapshot version and the key after which the next page starts. */
+export function encodeContinue(rv: number, lastKey: string): string {
+  return Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv, start: `${lastKey}\u0000` })).toString('base64url');
+}
+
+export function decodeContinue(token: string): { rv: number; start: string } {
+  try {
+    const v = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+    if (v.v !== 'meta.k8s.io/v1' || typeof v.rv !== 'number' || typeof v.start !== 'string') throw new Error('bad token');
+    return { rv: v.rv, start: v.start };
+  } catch {
+    throw errors.badRequest('continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)');
+  }
+}

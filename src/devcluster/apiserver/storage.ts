@@ -1,0 +1,310 @@
+/**
+ * The devcluster's storage: what etcd is to a real API server. One global resourceVersion
+ * counter (like an etcd revision) bumped by every write, a kept history of recent events so that
+ * watches resume from a version and paginated lists read one consistent snapshot, and an
+ * append-only log in the state directory so that every object survives a restart or a kill.
+ *
+ * Objects are stored as plain JSON values and never mutated once stored: a write stores a new
+ * object. Each entry caches its JSON text, since most reads (lists, watch fan-out) only serialize.
+ */
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+
+export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+export class Entry {
+  private text?: string;
+  constructor(
+    readonly key: string,
+    readonly obj: any,
+  ) {}
+
+  get namespace(): string {
+    return this.obj.metadata?.namespace ?? '';
+  }
+
+  get json(): string {
+    return (this.text ??= JSON.stringify(this.obj));
+  }
+}
+
+/** A change to one object, kept in the history and sent to watchers. */
+export interface StoredEvent {
+  rv: number;
+  type: EventType;
+  collection: string;
+  key: string;
+  /** The object after the change (for DELETED: the object as it was deleted, with the delete's version). */
+  entry: Entry;
+  /** The object before the change, undefined for ADDED. */
+  prev?: Entry;
+}
+
+export type Listener = (event: StoredEvent) => void;
+
+export interface StorageOptions {
+  /** Directory of the append-only log; none keeps everything in memory. */
+  dir?: string;
+  /** How long events are kept for watch resumes and paginated lists. */
+  historyWindowMs?: number;
+  /** At most this many events are kept, whatever their age. */
+  historyMax?: number;
+}
+
+export function objectKey(namespace: string | undefined, name: string): string {
+  return `${namespace ?? ''}/${name}`;
+}
+
+class Collection {
+  readonly entries = new Map<string, Entry>();
+  private sorted?: Entry[];
+
+  sortedEntries(): Entry[] {
+    if (!this.sorted) {
+      this.sorted = [...this.entries.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    }
+    return this.sorted;
+  }
+
+  set(key: string, entry: Entry): void {
+    const had = this.entries.has(key);
+    this.entries.set(key, entry);
+    if (!had) this.sorted = undefined;
+    else if (this.sorted) {
+      const i = lowerBound(this.sorted, key);
+      this.sorted[i] = entry;
+    }
+  }
+
+  delete(key: string): void {
+    if (this.entries.delete(key)) this.sorted = undefined;
+  }
+}
+
+/** Index of the first entry whose key is >= key. */
+function lowerBound(sorted: Entry[], key: string): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid].key < key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The entries of one namespace are a contiguous range of the sorted keys (`ns/name`). */
+function namespaceRange(sorted: Entry[], namespace: string): Entry[] {
+  const from = lowerBound(sorted, `${namespace}/`);
+  // '0' is the character after '/', so this bounds every key with the `ns/` prefix.
+  const to = lowerBound(sorted, `${namespace}0`);
+  return sorted.slice(from, to);
+}
+
+export class Storage {
+  private revision = 0;
+  /** Events with rv > compactedRevision are in `history`; older ones are gone (410 Expired). */
+  private compacted = 0;
+  private history: StoredEvent[] = [];
+  private readonly collections = new Map<string, Collection>();
+  private readonly listeners = new Map<string, Set<Listener>>();
+  private logFd?: number;
+  private readonly historyWindowMs: number;
+  private readonly historyMax: number;
+  private readonly historyTimes: number[] = [];
+
+  constructor(private readonly opts: StorageOptions = {}) {
+    this.historyWindowMs = opts.historyWindowMs ?? 5 * 60_000;
+    this.historyMax = opts.historyMax ?? 200_000;
+    if (opts.dir) this.load(opts.dir);
+    this.compacted = this.revision;
+  }
+
+  get resourceVersion(): number {
+    return this.revision;
+  }
+
+  get compactedRevision(): number {
+    return this.compacted;
+  }
+
+  private collection(name: string): Collection {
+    let c = this.collections.get(name);
+    if (!c) {
+      c = new Collection();
+      this.collections.set(name, c);
+    }
+    return c;
+  }
+
+  get(collection: string, key: string): Entry | undefined {
+    return this.collections.get(collection)?.entries.get(key);
+  }
+
+  count(collection: string): number {
+    return this.collections.get(collection)?.entries.size ?? 0;
+  }
+
+  /**
+   * Entries of a collection (of one namespace, if given) sorted by key, as of revision `at`
+   * (default: now). Throws `HistoryExpiredError` when that revision has been compacted away.
+   */
+  list(collection: string, namespace?: string, at?: number): Entry[] {
+    const c = this.collections.get(collection);
+    const current = c ? c.sortedEntries() : [];
+    let entries = namespace === undefined ? current : namespaceRange(current, namespace);
+    if (at === undefined || at >= this.revision) return entries;
+    if (at < this.compacted) throw new HistoryExpiredError(at, this.compacted);
+    // Undo, newest first, every change made after `at`.
+    const overrides = new Map<string, Entry | null>();
+    for (let i = this.history.length - 1; i >= 0 && this.history[i].rv > at; i--) {
+      const e = this.history[i];
+      if (e.collection !== collection) continue;
+      if (namespace !== undefined && e.entry.namespace !== namespace) continue;
+      overrides.set(e.key, e.prev ?? null);
+    }
+    if (overrides.size === 0) return entries;
+    entries = entries.filter((e) => !overrides.has(e.key));
+    for (const v of overrides.values()) if (v) entries.push(v);
+    return entries.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  /** Every event of a collection after revision `after`; throws HistoryExpiredError if compacted. */
+  eventsSince(collection: string, after: number): StoredEvent[] {
+    if (after < this.compacted) throw new HistoryExpiredError(after, this.compacted);
+    const out: StoredEvent[] = [];
+    let i = this.history.length;
+    while (i > 0 && this.history[i - 1].rv > after) i--;
+    for (; i < this.history.length; i++) if (this.history[i].collection === collection) out.push(this.history[i]);
+    return out;
+  }
+
+  /**
+   * Stores `obj` under the next revision (its metadata.resourceVersion is set here) and tells
+   * watchers. `type` says whether it is a create or an update.
+   */
+  put(collection: string, key: string, obj: any, type: 'ADDED' | 'MODIFIED'): Entry {
+    const rv = ++this.revision;
+    obj.metadata.resourceVersion = String(rv);
+    const c = this.collection(collection);
+    const prev = c.entries.get(key);
+    const entry = new Entry(key, obj);
+    c.set(key, entry);
+    this.persist({ rv, c: collection, k: key, o: obj });
+    this.record({ rv, type, collection, key, entry, prev });
+    return entry;
+  }
+
+  /** Removes an object; the DELETED event carries the object with the deletion's revision. */
+  remove(collection: string, key: string): Entry | undefined {
+    const c = this.collections.get(collection);
+    const prev = c?.entries.get(key);
+    if (!c || !prev) return undefined;
+    const rv = ++this.revision;
+    const last = structuredClone(prev.obj);
+    last.metadata.resourceVersion = String(rv);
+    const entry = new Entry(key, last);
+    c.delete(key);
+    this.persist({ rv, c: collection, k: key, d: 1 });
+    this.record({ rv, type: 'DELETED', collection, key, entry, prev });
+    return entry;
+  }
+
+  /** Removes a whole collection (a deleted CRD's objects), one event per object. */
+  dropCollection(collection: string): void {
+    const c = this.collections.get(collection);
+    if (!c) return;
+    for (const key of [...c.entries.keys()]) this.remove(collection, key);
+  }
+
+  subscribe(collection: string, fn: Listener): () => void {
+    let set = this.listeners.get(collection);
+    if (!set) {
+      set = new Set();
+      this.listeners.set(collection, set);
+    }
+    set.add(fn);
+    return () => set.delete(fn);
+  }
+
+  /** Forgets the history: every resume from an older version now gets 410 Expired. */
+  expireHistory(): void {
+    this.history = [];
+    this.historyTimes.length = 0;
+    this.compacted = this.revision;
+  }
+
+  close(): void {
+    if (this.logFd !== undefined) closeSync(this.logFd);
+    this.logFd = undefined;
+  }
+
+  private record(event: StoredEvent): void {
+    this.history.push(event);
+    const now = Date.now();
+    this.historyTimes.push(now);
+    this.trimHistory(now);
+    const set = this.listeners.get(event.collection);
+    if (set) for (const fn of set) fn(event);
+  }
+
+  private trimHistory(now: number): void {
+    let drop = 0;
+    const limit = now - this.historyWindowMs;
+    while (drop < this.history.length && (this.history.length - drop > this.historyMax || this.historyTimes[drop] < limit)) drop++;
+    // Trim in batches so that the arrays are not shifted on every write.
+    if (drop > 0 && (drop >= 1024 || drop === this.history.length)) {
+      this.compacted = this.history[drop - 1].rv;
+      this.history.splice(0, drop);
+      this.historyTimes.splice(0, drop);
+    }
+  }
+
+  private persist(record: Record<string, unknown>): void {
+    if (this.logFd === undefined) return;
+    writeSync(this.logFd, JSON.stringify(record) + '\n');
+  }
+
+  /**
+   * Replays the log, then compacts it to one record per live object. A line cut short by a kill
+   * mid-write can only be the last one, and is dropped.
+   */
+  private load(dir: string): void {
+    mkdirSync(dir, { recursive: true });
+    const path = join(dir, 'objects.log');
+    if (existsSync(path)) {
+      const lines = readFileSync(path, 'utf8').split('\n');
+      for (let i = 0; i < lines.length; i++) {
+        const line = lines[i];
+        if (!line) continue;
+        let rec: any;
+        try {
+          rec = JSON.parse(line);
+        } catch (err) {
+          if (i >= lines.length - 2) break;
+          throw new Error(`${path}:${i + 1}: corrupt record: ${(err as Error).message}`, { cause: err });
+        }
+        this.revision = Math.max(this.revision, rec.rv);
+        if (rec.meta) continue;
+        const c = this.collection(rec.c);
+        if (rec.d) c.delete(rec.k);
+        else c.set(rec.k, new Entry(rec.k, rec.o));
+      }
+    }
+    const tmp = `${path}.tmp`;
+    const out: string[] = [JSON.stringify({ rv: this.revision, meta: true })];
+    for (const [name, c] of this.collections) for (const e of c.entries.values()) out.push(JSON.stringify({ rv: Number(e.obj.metadata.resourceVersion), c: name, k: e.key, o: e.obj }));
+    writeFileSync(tmp, out.join('\n') + '\n');
+    renameSync(tmp, path);
+    this.logFd = openSync(path, 'a');
+  }
+}
+
+export class HistoryExpiredError extends Error {
+  constructor(
+    readonly requested: number,
+    readonly oldest: number,
+  ) {
+    super(`too old resource version: ${requested} (${oldest})`);
+  }
+}

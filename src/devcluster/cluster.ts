@@ -1,0 +1,166 @@
+/**
+ * A devcluster: the API server on HTTPS with its state directory, credentials and kubeconfig.
+ * `startDevCluster` is what tests and `kre devcluster` call.
+ */
+import { createServer, type Server } from 'node:https';
+import type { Socket } from 'node:net';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+import { ApiServer } from './apiserver/server.ts';
+import { ClusterLifecycle } from './apiserver/lifecycle.ts';
+import { ObjectService } from './apiserver/objects.ts';
+import { ResourceRegistry } from './apiserver/resources.ts';
+import { Storage } from './apiserver/storage.ts';
+import type { FaultSpec } from './apiserver/faults.ts';
+import { writeKubeconfig } from './kubeconfig.ts';
+import { loadOrCreateCredentials, type Credentials } from './pki.ts';
+
+export interface DevClusterOptions {
+  /** Where objects, credentials and the port are kept; default: a new temporary directory, removed on stop. */
+  stateDir?: string;
+  /** HOST:PORT to listen on; port 0 picks a free one (then kept in the state dir). Default 127.0.0.1:0. */
+  listen?: string;
+  /** Where to write the kubeconfig for clients; default `<stateDir>/kubeconfig`. */
+  kubeconfigPath?: string;
+  /** Interval of watch bookmarks, for clients that ask for them. */
+  bookmarkIntervalMs?: number;
+  /** How long the history of changes is kept for watch resumes and paginated lists. */
+  historyWindowMs?: number;
+}
+
+export interface DevCluster {
+  url: string;
+  kubeconfigPath: string;
+  stateDir: string;
+  token: string;
+  caCert: string;
+  kubeConfig(): KubeConfig;
+  faults: {
+    set(f: FaultSpec): void;
+    clear(): void;
+    expireHistory(): void;
+  };
+  /** The API server's own metrics in Prometheus text. */
+  metrics(): Promise<string>;
+  /** Stops and starts again on the same port with the state as stored on disk. */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+function parseListen(listen: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(listen);
+  if (!m) throw new Error(`invalid listen address ${JSON.stringify(listen)}: expected HOST:PORT`);
+  const port = Number(m[3]);
+  if (port > 65535) throw new Error(`invalid listen address ${JSON.stringify(listen)}: port out of range`);
+  return { host: m[1] ?? (m[2] || '127.0.0.1'), port };
+}
+
+function urlHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::' || host === '') return '127.0.0.1';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+class Instance {
+  server!: Server;
+  api!: ApiServer;
+  storage!: Storage;
+  lifecycle!: ClusterLifecycle;
+  sockets = new Set<Socket>();
+
+  async start(stateDir: string, creds: Credentials, host: string, port: number, opts: DevClusterOptions, restart: () => Promise<void>, faults?: FaultSpec): Promise<number> {
+    this.storage = new Storage({ dir: join(stateDir, 'data'), historyWindowMs: opts.historyWindowMs });
+    const registry = new ResourceRegistry();
+    const objects = new ObjectService(this.storage);
+    this.lifecycle = new ClusterLifecycle(objects, registry);
+    objects.seed();
+    this.lifecycle.start();
+    this.api = new ApiServer({ storage: this.storage, registry, objects, token: creds.token, restart, bookmarkIntervalMs: opts.bookmarkIntervalMs });
+    if (faults) this.api.faults.set(faults);
+    this.server = createServer({ cert: creds.serverCert, key: creds.serverKey, keepAliveTimeout: 60_000 }, (req, res) => {
+      void this.api.handle(req, res);
+    });
+    this.server.on('connection', (s: Socket) => {
+      this.sockets.add(s);
+      s.on('close', () => this.sockets.delete(s));
+    });
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => resolve());
+    });
+    const addr = this.server.address();
+    return typeof addr === 'object' && addr ? addr.port : port;
+  }
+
+  async stop(): Promise<void> {
+    this.lifecycle.stop();
+    this.api.closeWatches();
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const s of this.sockets) s.destroy();
+    await closed;
+    this.storage.close();
+  }
+}
+
+export async function startDevCluster(opts: DevClusterOptions = {}): Promise<DevCluster> {
+  const temporary = !opts.stateDir;
+  const stateDir = opts.stateDir ?? mkdtempSync(join(tmpdir(), 'kre-devcluster-'));
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  const portFile = join(stateDir, 'port');
+  const { host, port: wanted } = parseListen(opts.listen ?? '127.0.0.1:0');
+  const savedPort = existsSync(portFile) ? Number(readFileSync(portFile, 'utf8').trim()) : 0;
+  const creds = await loadOrCreateCredentials(stateDir, [host]);
+  const kubeconfigPath = opts.kubeconfigPath ?? join(stateDir, 'kubeconfig');
+
+  let instance = new Instance();
+  let restarting: Promise<void> | undefined;
+  const restart = async (): Promise<void> => {
+    restarting ??= (async () => {
+      const faults = instance.api.faults.current;
+      await instance.stop();
+      const next = new Instance();
+      await next.start(stateDir, creds, host, port, opts, restart, faults);
+      next.api.faults.countRestart();
+      instance = next;
+    })().finally(() => (restarting = undefined));
+    return restarting;
+  };
+  let port: number;
+  try {
+    port = await instance.start(stateDir, creds, host, wanted || savedPort, opts, restart);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE' && !wanted && savedPort) {
+      throw new Error(`port ${savedPort} kept in ${portFile} is in use: stop the other devcluster, or pass --listen ${host}:0 to pick another (the kubeconfig is rewritten)`, { cause: err });
+    }
+    throw err;
+  }
+  writeFileSync(portFile, `${port}\n`);
+  const url = `https://${urlHost(host)}:${port}`;
+  writeKubeconfig(kubeconfigPath, url, creds.caCert, creds.token);
+
+  return {
+    url,
+    kubeconfigPath,
+    stateDir,
+    token: creds.token,
+    caCert: creds.caCert,
+    kubeConfig() {
+      const kc = new KubeConfig();
+      kc.loadFromFile(kubeconfigPath);
+      return kc;
+    },
+    faults: {
+      set: (f) => instance.api.faults.set(f),
+      clear: () => instance.api.faults.clear(),
+      expireHistory: () => instance.api.expireHistory(),
+    },
+    metrics: () => instance.api.metrics.metrics(),
+    restart,
+    async stop() {
+      await restarting;
+      await instance.stop();
+      if (temporary) rmSync(stateDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,2 @@
+export { startDevCluster, type DevCluster, type DevClusterOptions } from './cluster.ts';
+export type { FaultSpec } from './apiserver/faults.ts';

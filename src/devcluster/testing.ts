@@ -1,0 +1,131 @@
+/**
+ * Small helpers for tests that talk to a devcluster over raw HTTPS, to check exactly what the
+ * server answers (status codes, headers, Status bodies) where a client library would hide it.
+ */
+import { request as httpsRequest } from 'node:https';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { DevCluster } from './cluster.ts';
+
+export interface RawResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  text: string;
+  json(): any;
+}
+
+export function rawRequest(
+  cluster: Pick<DevCluster, 'url' | 'token' | 'caCert'>,
+  method: string,
+  path: string,
+  body?: string | Buffer | object,
+  headers: Record<string, string> = {},
+): Promise<RawResponse> {
+  const url = new URL(path, cluster.url);
+  const payload = body === undefined ? undefined : typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      url,
+      {
+        method,
+        ca: cluster.caCert,
+        headers: {
+          Authorization: `Bearer ${cluster.token}`,
+          ...(payload !== undefined ? { 'Content-Type': 'application/json' } : {}),
+          ...headers,
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: () => JSON.parse(text) });
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    if (payload !== undefined) req.write(payload);
+    req.end();
+  });
+}
+
+export interface WatchStream {
+  events: Array<{ type: string; object: any }>;
+  /** Resolves when `predicate` holds for the events received so far. */
+  until(predicate: (events: Array<{ type: string; object: any }>) => boolean, timeoutMs?: number): Promise<void>;
+  closed: Promise<void>;
+  close(): void;
+  status: Promise<number>;
+}
+
+/** Opens a watch and collects its events. */
+export function openWatch(cluster: Pick<DevCluster, 'url' | 'token' | 'caCert'>, path: string): WatchStream {
+  const events: Array<{ type: string; object: any }> = [];
+  const waiters: Array<() => void> = [];
+  let resolveClosed!: () => void;
+  const closed = new Promise<void>((r) => (resolveClosed = r));
+  let resolveStatus!: (n: number) => void;
+  const status = new Promise<number>((r) => (resolveStatus = r));
+  const req = httpsRequest(new URL(path, cluster.url), { ca: cluster.caCert, headers: { Authorization: `Bearer ${cluster.token}` } }, (res) => {
+    resolveStatus(res.statusCode ?? 0);
+    let buf = '';
+    res.on('data', (c: Buffer) => {
+      buf += c.toString('utf8');
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        if (line.trim()) events.push(JSON.parse(line));
+      }
+      for (const w of waiters.splice(0)) w();
+    });
+    res.on('end', () => {
+      resolveClosed();
+      for (const w of waiters.splice(0)) w();
+    });
+    res.on('error', () => resolveClosed());
+  });
+  req.on('error', () => resolveClosed());
+  req.end();
+  let ended = false;
+  void closed.then(() => (ended = true));
+  return {
+    events,
+    closed,
+    status,
+    close: () => req.destroy(),
+    async until(predicate, timeoutMs = 5000) {
+      const deadline = Date.now() + timeoutMs;
+      while (!predicate(events)) {
+        if (ended) throw new Error(`watch ${path} closed before the expected events; got ${JSON.stringify(events.map((e) => e.type))}`);
+        const left = deadline - Date.now();
+        if (left <= 0) throw new Error(`timed out waiting for watch events on ${path}; got ${JSON.stringify(events.map((e) => `${e.type} ${e.object?.metadata?.name ?? ''}`))}`);
+        await new Promise<void>((r) => {
+          const t = setTimeout(r, Math.min(left, 200));
+          waiters.push(() => {
+            clearTimeout(t);
+            r();
+          });
+        });
+      }
+    },
+  };
+}
+
+/** Polls `check` until it returns a truthy value, or fails with what it last saw. */
+export async function eventually<T>(check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v) return v;
+      last = v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
