@@ -1,0 +1,52 @@
+/**
+ * The kube core: every part of KRE reads and writes Kubernetes through what is exported here.
+ */
+export {
+  KubeClient,
+  KubeApiError,
+  KubeConfigError,
+  loadKubeConfig,
+  resourcePath,
+  apiVersionOf,
+  groupVersionOf,
+  isNotFound,
+  isConflict,
+  isAlreadyExists,
+  isExpired,
+  SERVICE_ACCOUNT_DIR,
+  type LoadKubeConfigOptions,
+  type KubeClientOptions,
+  type KubeObject,
+  type KubeList,
+  type ObjectMeta,
+  type OwnerReference,
+  type ResourceType,
+  type ResourceRef,
+  type ListOptions,
+  type WatchOptions,
+  type WatchEvent,
+  type WatchEventType,
+  type WatchStream,
+  type WriteOptions,
+  type DeleteOptions,
+  type PatchType,
+  type Status,
+} from './client.ts';
+export { ObjectStore, objectKey, keyOf, splitKey, type ReplaceResult } from './store.ts';
+export { Reflector, type ReflectorOptions, type ReflectorHandlers, type ReflectorStats, type VerifyReport } from './reflector.ts';
+export { WorkQueue, type WorkQueueOptions } from './workqueue.ts';
+export {
+  Controller,
+  TerminalError,
+  type ControllerOptions,
+  type Reconciler,
+  type ReconcileKey,
+  type ReconcileContext,
+  type ReconcileResult,
+  type WatchedKind,
+} from './controller.ts';
+export { LeaderElector, LEASES, microTime, type LeaderElectionOptions, type Lease, type LeaseSpec } from './leader-election.ts';
+export { applyObject, addFinalizer, removeFinalizer, updateStatusWithRetry, setControllerOwner } from './apply.ts';
+export * from './selectors.ts';
+export * from './quantity.ts';
+export * from './names.ts';
