@@ -243,7 +243,8 @@ const POD_UPDATE_FORBIDDEN =
 /**
  * A pod's spec is fixed once created, except its images, a shorter activeDeadlineSeconds,
  * tolerations added after the existing ones, and scheduling gates being removed.
- * (`spec.nodeName` is set through the binding subresource, not here.)
+ * `spec.nodeName` may be set once on an unbound pod: that is what a binding does, and schedulers
+ * that cannot use the binding subresource bind with an update.
  */
 function validatePodSpecUpdate(spec: Obj, oldSpec: Obj): StatusCause[] {
   const errs: StatusCause[] = [];
@@ -266,6 +267,7 @@ function validatePodSpecUpdate(spec: Obj, oldSpec: Obj): StatusCause[] {
   const oldGates: Obj[] = oldSpec.schedulingGates ?? [];
   const newGates: Obj[] = spec.schedulingGates ?? [];
   if (newGates.every((g) => oldGates.some((o) => o.name === g.name))) masked.schedulingGates = oldSpec.schedulingGates;
+  if (!oldSpec.nodeName && spec.nodeName) masked.nodeName = oldSpec.nodeName;
   if (oldSpec.terminationGracePeriodSeconds < 0 && spec.terminationGracePeriodSeconds === 1) {
     masked.terminationGracePeriodSeconds = oldSpec.terminationGracePeriodSeconds;
   }
