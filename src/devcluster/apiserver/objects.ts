@@ -193,7 +193,12 @@ export class ObjectService {
     delete meta.selfLink;
     if (t.generation || t.crd) meta.generation = 1;
     else delete meta.generation;
-    if (t.status) body.status = initialStatus(t, body);
+    if (t.status) {
+      // A custom resource starts without status: a key left holding undefined fails schema validation.
+      const status = initialStatus(t, body);
+      if (status === undefined) delete body.status;
+      else body.status = status;
+    }
     applyDefaults(body, { allocateClusterIP: () => this.allocateClusterIP() });
     this.validate(t, body);
     if (!opts.tracked) trackUpdate(undefined, body, { manager: opts.fieldManager ?? 'unknown', now: nowRfc3339(), kind: t.kind, apiVersion: apiVersionOf(t) });
