@@ -173,7 +173,7 @@ function queryParam(name: string, type: string, description = ''): object {
 const FIELD_VALIDATION = queryParam(
   'fieldValidation',
   'string',
-  'fieldValidation instructs the server on how to handle objects in the request (POST/PUT/PATCH) containing unknown or duplicate fields. Valid values are: - Ignore - Warn - Strict (the default).',
+  'fieldValidation instructs the server on how to handle objects in the request (POST/PUT/PATCH) containing unknown or duplicate fields. Valid values are: - Ignore - Warn (the default) - Strict.',
 );
 const WRITE_PARAMS = [queryParam('dryRun', 'string'), queryParam('fieldManager', 'string'), FIELD_VALIDATION];
 const LIST_PARAMS = ['labelSelector', 'fieldSelector', 'limit', 'continue', 'resourceVersion', 'resourceVersionMatch', 'timeoutSeconds', 'watch', 'allowWatchBookmarks', 'sendInitialEvents'].map((n) =>

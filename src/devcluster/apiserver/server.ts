@@ -20,6 +20,7 @@ import { HistoryExpiredError, type Entry, type Storage } from './storage.ts';
 import { parseTableAccept, toTable } from './table.ts';
 import { serveWatch } from './watch.ts';
 import { pruneCustomResource, defaultCustomResource } from './crd-schema.ts';
+import { pruneBuiltin } from './builtin-fields.ts';
 import { nowRfc3339 } from './objects.ts';
 
 export const KUBERNETES_VERSION = { major: '1', minor: '32', gitVersion: 'v1.32.13' };
@@ -256,7 +257,7 @@ export class ApiServer {
         this.respondObject(req, res, 200, t, this.o.objects.get(t, r.namespace, r.name).obj);
         return 'get';
       case 'PUT': {
-        const body = await this.decodeWrite(req, t, q);
+        const body = await this.decodeWrite(req, t, q, res);
         const { entry, created } = this.o.objects.update(t, r.namespace, r.name, body, this.writeOptions(req, q));
         this.respondObject(req, res, created ? 201 : 200, t, entry.obj);
         return 'update';
@@ -293,19 +294,20 @@ export class ApiServer {
   }
 
   private checkUnknownFields(t: ResourceType, body: any, q: URLSearchParams, res?: ServerResponse): void {
-    if (!t.crd || typeof body !== 'object' || body === null) return;
-    const validation = q.get('fieldValidation') ?? 'Strict';
+    if (typeof body !== 'object' || body === null) return;
+    // Without the parameter a real server warns (kubectl sends Strict itself).
+    const validation = q.get('fieldValidation') ?? 'Warn';
     if (!['Strict', 'Warn', 'Ignore'].includes(validation)) {
       throw errors.badRequest(`fieldValidation: Unsupported value: ${JSON.stringify(validation)}: supported values: "Ignore", "Strict", "Warn"`);
     }
-    const unknown = pruneCustomResource(t, body);
+    const unknown = t.crd ? pruneCustomResource(t, body) : pruneBuiltin(t, body);
     if (unknown.length > 0 && validation === 'Strict') {
       throw errors.badRequest(`strict decoding error: ${unknown.map((f: string) => `unknown field "${f}"`).join(', ')}`);
     }
     if (unknown.length > 0 && validation === 'Warn' && res) {
       res.setHeader('Warning', unknown.map((f: string) => `299 - "unknown field \\"${f}\\""`));
     }
-    defaultCustomResource(t, body);
+    if (t.crd) defaultCustomResource(t, body);
   }
 
   private async create(req: IncomingMessage, res: ServerResponse, t: ResourceType, namespace: string | undefined, q: URLSearchParams): Promise<void> {
