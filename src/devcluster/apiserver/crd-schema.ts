@@ -8,6 +8,7 @@
  * `not` value validations are not evaluated (structural schemas only allow them as extra
  * constraints; the common CRD generators rarely emit them).
  */
+import { isDNS1123Subdomain } from '../../kube/names.ts';
 import { isIPv4, isIPv6 } from 'node:net';
 import type { StatusCause } from './errors.ts';
 import type { ResourceType } from './resources.ts';
@@ -106,45 +107,12 @@ const causes = {
   }),
 };
 
-// ---------------------------------------------------------------------------------------------
-// Names
-
-const DNS1123_LABEL = '[a-z0-9]([-a-z0-9]*[a-z0-9])?';
-const DNS1123_SUBDOMAIN = `${DNS1123_LABEL}(\\.${DNS1123_LABEL})*`;
-const DNS1035_LABEL = '[a-z]([-a-z0-9]*[a-z0-9])?';
-
-/** apimachinery's IsDNS1123Subdomain: the messages a real server gives for a bad object name. */
-export function dns1123SubdomainErrors(value: string): string[] {
-  const errs: string[] = [];
-  if (value.length > 253) errs.push('must be no more than 253 characters');
-  if (!new RegExp(`^${DNS1123_SUBDOMAIN}$`).test(value)) {
-    errs.push(
-      "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character " +
-        `(e.g. 'example.com', regex used for validation is '${DNS1123_SUBDOMAIN}')`,
-    );
-  }
-  return errs;
-}
-
-/** apimachinery's IsDNS1035Label: used for CRD plural, singular, kind, short names and versions. */
-export function dns1035LabelErrors(value: string): string[] {
-  const errs: string[] = [];
-  if (value.length > 63) errs.push('must be no more than 63 characters');
-  if (!new RegExp(`^${DNS1035_LABEL}$`).test(value)) {
-    errs.push(
-      "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character " +
-        `(e.g. 'my-name',  or 'abc-123', regex used for validation is '${DNS1035_LABEL}')`,
-    );
-  }
-  return errs;
-}
-
 function validateObjectName(obj: any): StatusCause[] {
   const meta = obj?.metadata ?? {};
   if (typeof meta.name !== 'string' || meta.name === '') {
     return meta.generateName ? [] : [causes.required('metadata.name', 'name or generateName is required')];
   }
-  return dns1123SubdomainErrors(meta.name).map((m) => causes.invalid('metadata.name', meta.name, m));
+  return isDNS1123Subdomain(meta.name).map((m) => causes.invalid('metadata.name', meta.name, m));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -6,7 +6,8 @@
  */
 import type { StatusCause } from './errors.ts';
 import { ALL_VERBS, type ResourceType, type ScaleSubresource } from './resources.ts';
-import { badValue, dns1035LabelErrors, dns1123SubdomainErrors, validateValue, type Schema } from './crd-schema.ts';
+import { isDNS1035Label, isDNS1123Subdomain } from '../../kube/names.ts';
+import { badValue, validateValue, type Schema } from './crd-schema.ts';
 
 type Crd = Record<string, any>;
 
@@ -100,14 +101,14 @@ export function validateCrd(input: Crd): StatusCause[] {
 function validateCrdName(crd: Crd, spec: Crd): StatusCause[] {
   const name = crd.metadata?.name;
   if (!name) return [required('metadata.name', 'name or generateName is required')];
-  const out = dns1123SubdomainErrors(name).map((m) => invalid('metadata.name', name, m));
+  const out = isDNS1123Subdomain(name).map((m) => invalid('metadata.name', name, m));
   if (name !== `${spec.names?.plural}.${spec.group}`) out.push(invalid('metadata.name', name, 'must be spec.names.plural+"."+spec.group'));
   return out;
 }
 
 function validateGroup(group: unknown): StatusCause[] {
   if (typeof group !== 'string' || group === '') return [required('spec.group')];
-  const out = dns1123SubdomainErrors(group).map((m) => invalid('spec.group', group, m));
+  const out = isDNS1123Subdomain(group).map((m) => invalid('spec.group', group, m));
   if (!group.includes('.')) out.push(invalid('spec.group', group, 'should be a domain with at least one dot'));
   return out;
 }
@@ -118,7 +119,7 @@ function validateNames(names: Record<string, any>): StatusCause[] {
   const label = (field: string, value: unknown, prefix = '') => {
     if (typeof value !== 'string' || value === '') return;
     const checked = prefix ? value.toLowerCase() : value;
-    const errs = dns1035LabelErrors(checked);
+    const errs = isDNS1035Label(checked);
     if (errs.length > 0) out.push(invalid(field, value, prefix + errs.join(',')));
   };
   label('spec.names.plural', names.plural);
@@ -140,7 +141,7 @@ function validateVersions(versions: any[]): StatusCause[] {
     const name = typeof v?.name === 'string' ? v.name : '';
     if (seen.has(name)) unique = false;
     seen.add(name);
-    const errs = dns1035LabelErrors(name);
+    const errs = isDNS1035Label(name);
     if (errs.length > 0) out.push(invalid(`${at}.name`, name, errs.join(',')));
     const schema = v?.schema?.openAPIV3Schema;
     if (!isObject(schema)) out.push(required(`${at}.schema.openAPIV3Schema`, 'schemas are required'));
