@@ -254,12 +254,12 @@ export class ApiServer {
     }
     switch (method) {
       case 'GET':
-        this.respondObject(req, res, 200, t, this.o.objects.get(t, r.namespace, r.name).obj);
+        this.respondEntry(req, res, 200, t, this.o.objects.get(t, r.namespace, r.name));
         return 'get';
       case 'PUT': {
         const body = await this.decodeWrite(req, t, q, res);
         const { entry, created } = this.o.objects.update(t, r.namespace, r.name, body, this.writeOptions(req, q));
-        this.respondObject(req, res, created ? 201 : 200, t, entry.obj);
+        this.respondEntry(req, res, created ? 201 : 200, t, entry);
         return 'update';
       }
       case 'PATCH':
@@ -313,7 +313,7 @@ export class ApiServer {
   private async create(req: IncomingMessage, res: ServerResponse, t: ResourceType, namespace: string | undefined, q: URLSearchParams): Promise<void> {
     const body = await this.decodeWrite(req, t, q, res);
     const entry = this.o.objects.create(t, namespace, body, this.writeOptions(req, q));
-    this.respondObject(req, res, 201, t, entry.obj);
+    this.respondEntry(req, res, 201, t, entry);
   }
 
   private async patch(req: IncomingMessage, res: ServerResponse, t: ResourceType, r: ResourceRequest, q: URLSearchParams, subresource?: string): Promise<Entry> {
@@ -354,7 +354,7 @@ export class ApiServer {
       if (rv !== undefined && rv !== current.obj.metadata.resourceVersion) throw errors.conflict(t.plural, t.group, name);
       entry = this.o.objects.replace(t, current, next, opts);
     }
-    this.respondObject(req, res, 200, t, entry.obj);
+    this.respondEntry(req, res, 200, t, entry);
     return entry;
   }
 
@@ -391,6 +391,12 @@ export class ApiServer {
       return sendJson(res, code, toTable(t, [obj], { includeObject: includeObjectParam(req), now: new Date() }));
     }
     send(res, code, JSON.stringify(obj));
+  }
+
+  /** A stored object: its JSON is already built. */
+  private respondEntry(req: IncomingMessage, res: ServerResponse, code: number, t: ResourceType, entry: Entry): void {
+    if (parseTableAccept(req.headers.accept)) return this.respondObject(req, res, code, t, entry.obj);
+    send(res, code, entry.json);
   }
 
   private list(req: IncomingMessage, res: ServerResponse, t: ResourceType, namespace: string | undefined, q: URLSearchParams): void {

@@ -190,7 +190,8 @@ export class Storage {
     const prev = c.entries.get(key);
     const entry = new Entry(key, obj);
     c.set(key, entry);
-    this.persist({ rv, c: collection, k: key, o: obj });
+    // The object's JSON is built once: for the log here, and for every later read.
+    this.persistLine(`{"rv":${rv},"c":${JSON.stringify(collection)},"k":${JSON.stringify(key)},"o":${entry.json}}`);
     this.record({ rv, type, collection, key, entry, prev });
     return entry;
   }
@@ -261,8 +262,12 @@ export class Storage {
   }
 
   private persist(record: Record<string, unknown>): void {
+    this.persistLine(JSON.stringify(record));
+  }
+
+  private persistLine(line: string): void {
     if (this.logFd === undefined) return;
-    writeSync(this.logFd, JSON.stringify(record) + '\n');
+    writeSync(this.logFd, line + '\n');
   }
 
   /**
