@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { devclusterCommand } from './devcluster.ts';
+import { monitorCommand } from './monitor.ts';
 
 export class UsageError extends Error {}
 
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
     .showHelpAfterError();
   program.addCommand(devclusterCommand());
+  program.addCommand(monitorCommand());
   program.addOption(new Option('--no-color', 'plain output').hideHelp());
   return program;
 }

@@ -1,0 +1,107 @@
+/**
+ * The monitor's configuration: one zod schema for what comes from the YAML file (`--config`),
+ * the flags and the environment. The API token never comes from a flag's value: `--token-file`,
+ * `tokenFile` in the file, or `KRE_MONITOR_TOKEN`.
+ */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { isSecret, parseResourceName, type ResourceSpec } from './resources.ts';
+
+const resourceEntry = z.union([
+  z.string().refine((s) => parseResourceName(s) !== undefined, 'expected VERSION/RESOURCE or GROUP/VERSION/RESOURCE'),
+  z.strictObject({
+    group: z.string().default(''),
+    version: z.string().min(1),
+    resource: z.string().min(1),
+    verifyIntervalSeconds: z.number().positive().optional(),
+  }),
+]);
+
+export const MonitorConfigSchema = z.strictObject({
+  kubeconfig: z.string().min(1).optional(),
+  listen: z.string().regex(/^(?:\[[^\]]+\]|[^:[\]]*):\d{1,5}$/, 'expected HOST:PORT').default('127.0.0.1:8003'),
+  /** The monitor's own namespace, where its canary ConfigMap lives. */
+  namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'expected a DNS label').default('kre-monitor'),
+  verifyIntervalSeconds: z.number().positive().default(30),
+  /** How often the canary is written; 0 turns it off. */
+  canaryIntervalSeconds: z.number().min(0).default(5),
+  pageSize: z.number().int().positive().max(10_000).default(500),
+  /** Watch the seed's six kinds; `resources` adds to them (or overrides their verify interval). */
+  defaultResources: z.boolean().default(true),
+  resources: z
+    .array(resourceEntry)
+    .default([])
+    .superRefine((entries, ctx) => {
+      entries.forEach((e, i) => {
+        const spec = typeof e === 'string' ? parseResourceName(e) : e;
+        if (spec && isSecret(spec)) ctx.addIssue({ code: 'custom', path: [i], message: 'secrets are never cached by the monitor' });
+      });
+    }),
+  tokenFile: z.string().min(1).optional(),
+  tls: z.strictObject({ certFile: z.string().min(1), keyFile: z.string().min(1) }).optional(),
+});
+
+export type MonitorConfig = z.infer<typeof MonitorConfigSchema>;
+
+/** Bad configuration: the message names the field. */
+export class ConfigError extends Error {}
+
+export function parseMonitorConfig(raw: unknown): MonitorConfig {
+  const r = MonitorConfigSchema.safeParse(raw);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  const field = issue.path.map(String).join('.') || '(top level)';
+  const message = issue.code === 'unrecognized_keys' ? `unknown field(s) ${issue.keys.join(', ')}` : issue.message;
+  throw new ConfigError(`invalid configuration: ${field}: ${message}`);
+}
+
+export interface ConfigSources {
+  /** Values given as flags; they override the file. */
+  flags: { config?: string; kubeconfig?: string; listen?: string; namespace?: string; tokenFile?: string };
+  env?: NodeJS.ProcessEnv;
+}
+
+/** The configuration and the token, from the file, the flags and the environment. */
+export function loadMonitorConfig({ flags, env = process.env }: ConfigSources): { config: MonitorConfig; token: string } {
+  let file: Record<string, unknown> = {};
+  if (flags.config) {
+    let text: string;
+    try {
+      text = readFileSync(flags.config, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`invalid configuration: --config: cannot read ${flags.config}: ${(err as Error).message}`);
+    }
+    const parsed = parseYaml(text) as unknown;
+    if (parsed !== null && (typeof parsed !== 'object' || Array.isArray(parsed))) throw new ConfigError(`invalid configuration: ${flags.config} is not a mapping`);
+    file = (parsed ?? {}) as Record<string, unknown>;
+  }
+  const merged: Record<string, unknown> = { ...file };
+  for (const [k, v] of Object.entries(flags)) if (k !== 'config' && v !== undefined) merged[k] = v;
+  const config = parseMonitorConfig(merged);
+  let token = env.KRE_MONITOR_TOKEN?.trim();
+  if (config.tokenFile) {
+    try {
+      token = readFileSync(config.tokenFile, 'utf8').trim();
+    } catch (err) {
+      throw new ConfigError(`invalid configuration: tokenFile: cannot read ${config.tokenFile}: ${(err as Error).message}`);
+    }
+  }
+  if (!token) throw new ConfigError('invalid configuration: token: give --token-file PATH or set KRE_MONITOR_TOKEN');
+  return { config, token };
+}
+
+/** The resources a configuration names, with their verify interval in ms. */
+export function configuredResources(config: MonitorConfig): { extra: ResourceSpec[]; verifyEveryMs: (spec: ResourceSpec) => number } {
+  const entries = config.resources.map((e) => {
+    const spec = typeof e === 'string' ? parseResourceName(e)! : { group: e.group, version: e.version, resource: e.resource };
+    return { spec, seconds: typeof e === 'string' ? undefined : e.verifyIntervalSeconds };
+  });
+  return {
+    extra: entries.map((e) => e.spec),
+    verifyEveryMs: (spec) => {
+      const e = entries.find((x) => x.spec.group === spec.group && x.spec.version === spec.version && x.spec.resource === spec.resource);
+      return (e?.seconds ?? config.verifyIntervalSeconds) * 1000;
+    },
+  };
+}

@@ -1,0 +1,384 @@
+/**
+ * The monitor's read-only HTTP API.
+ *
+ * - The seed's endpoints: `GET /pods|/nodes|/services|/ingress|/pvcs|/deployments` with `name`,
+ *   `namespace`, `node` (pods), `label_selector` (full Kubernetes syntax) and `view`, answering
+ *   `{"items": [...], "freshness": {...}}`. Any other parameter is a 400 naming it.
+ * - Kubernetes-shaped reads (`/api/v1/pods`, `/apis/apps/v1/namespaces/x/deployments/y`, …) with
+ *   labelSelector, fieldSelector and limit/continue, plus discovery for the cached kinds, so that
+ *   kubectl and client libraries read the cache as they read an API server. Lists are plain JSON:
+ *   kubectl asks for a Table and, given a list, prints it itself. Freshness goes in
+ *   `X-Kre-*` response headers there. Writes and watches are refused with a Status.
+ *
+ * Every served object carries the annotation `kre.konstellation.io/monitor-source` (`verified` or
+ * `streamed`). `/livez`, `/readyz` and `/metrics` are open; everything else needs the bearer token.
+ */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { fieldMatcher, keyOf, parseFieldSelector, parseLabelSelector, SelectorError, type KubeObject } from '../kube/index.ts';
+import type { MonitorMetrics } from './metrics.ts';
+import type { MonitoredResource } from './resources.ts';
+import { resourceId } from './resources.ts';
+import { VIEWS, type CachedObject, type Freshness, type MonitorStore, type View } from './store.ts';
+
+export const SOURCE_ANNOTATION = 'kre.konstellation.io/monitor-source';
+export const KUBERNETES_VERSION = { major: '1', minor: '32', gitVersion: 'v1.32.0-kre-monitor', platform: 'linux/amd64' };
+
+export interface MonitorHttpOptions {
+  store: MonitorStore;
+  resources: MonitoredResource[];
+  token: string;
+  metrics: MonitorMetrics;
+  ready(): boolean;
+  logger?: Logger;
+  tls?: { cert: string; key: string };
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly code: number,
+    readonly reason: string,
+    message: string,
+    readonly details?: object,
+  ) {
+    super(message);
+  }
+}
+
+const SEED_PARAMS = new Set(['name', 'namespace', 'label_selector', 'view']);
+/** What a real server accepts on a list; the monitor honours the first four and ignores the rest. */
+const LIST_PARAMS = new Set([
+  'labelSelector', 'fieldSelector', 'limit', 'continue', 'view',
+  'resourceVersion', 'resourceVersionMatch', 'timeoutSeconds', 'allowWatchBookmarks', 'sendInitialEvents', 'pretty', 'watch',
+]);
+const CONTINUE_TTL_MS = 60_000;
+const CONTINUE_SNAPSHOTS = 32;
+
+interface ListSnapshot {
+  items: KubeObject[];
+  resourceVersion: string;
+  freshness: Freshness;
+  expires: number;
+}
+
+export class MonitorHttp {
+  readonly server: http.Server;
+  private readonly token: Buffer;
+  /** Lists being paged through with `continue`, each served from the snapshot of its first page. */
+  private readonly snapshots = new Map<string, ListSnapshot>();
+  private readonly sockets = new Set<import('node:net').Socket>();
+
+  constructor(private readonly o: MonitorHttpOptions) {
+    this.token = Buffer.from(o.token);
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse) => void this.handle(req, res);
+    this.server = o.tls ? https.createServer({ cert: o.tls.cert, key: o.tls.key }, handler) : http.createServer(handler);
+    this.server.on('connection', (s) => {
+      this.sockets.add(s);
+      s.on('close', () => this.sockets.delete(s));
+    });
+  }
+
+  async listen(host: string, port: number): Promise<string> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => resolve());
+    });
+    const addr = this.server.address() as AddressInfo;
+    const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+    return `${this.o.tls ? 'https' : 'http'}://${shown}:${addr.port}`;
+  }
+
+  /** Stops accepting, lets requests in flight finish (up to `graceMs`), then closes what is left. */
+  async close(graceMs = 5000): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    const timer = setTimeout(() => this.server.closeAllConnections(), graceMs);
+    await closed;
+    clearTimeout(timer);
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://monitor');
+    let route = 'other';
+    try {
+      const path = url.pathname.replace(/\/+$/, '') || '/';
+      if (path === '/livez') return this.send(res, (route = path), 200, 'ok', 'text/plain');
+      if (path === '/readyz') return this.send(res, (route = path), this.o.ready() ? 200 : 503, this.o.ready() ? 'ok' : 'not ready', 'text/plain');
+      if (path === '/metrics') {
+        route = path;
+        return this.send(res, route, 200, await this.o.metrics.registry.metrics(), this.o.metrics.registry.contentType);
+      }
+      if (!this.authorized(req)) throw new HttpError(401, 'Unauthorized', 'Unauthorized');
+      if (req.method !== 'GET') {
+        throw new HttpError(405, 'MethodNotAllowed', `the monitor serves reads of its cache only; ${req.method} is not allowed`);
+      }
+      const seed = this.o.resources.find((r) => r.seedPath === path);
+      if (seed) {
+        route = path;
+        return await this.seedList(seed, url.searchParams, res, route);
+      }
+      const discovery = this.discovery(path);
+      if (discovery) return this.json(res, (route = discovery.route), 200, discovery.body);
+      const target = this.parseResourcePath(path);
+      if (target) {
+        route = target.route;
+        return await this.kubeRead(target, url.searchParams, res, route);
+      }
+      throw new HttpError(404, 'NotFound', 'the server could not find the requested resource');
+    } catch (err) {
+      if (!(err instanceof HttpError)) this.o.logger?.error({ err: (err as Error).message, path: url.pathname }, 'request failed');
+      const e = err instanceof HttpError ? err : new HttpError(500, 'InternalError', (err as Error).message);
+      this.json(res, route, e.code, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: e.message, reason: e.reason, ...(e.details ? { details: e.details } : {}), code: e.code });
+    }
+  }
+
+  private authorized(req: http.IncomingMessage): boolean {
+    const m = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
+    if (!m) return false;
+    const given = Buffer.from(m[1].trim());
+    return given.length === this.token.length && timingSafeEqual(given, this.token);
+  }
+
+  // --- the seed's endpoints
+
+  private async seedList(r: MonitoredResource, params: URLSearchParams, res: http.ServerResponse, route: string): Promise<void> {
+    for (const key of params.keys()) {
+      if (!SEED_PARAMS.has(key) && !(key === 'node' && r.plural === 'pods')) throw badRequest(`unknown parameter "${key}"`);
+    }
+    const view = parseView(params.get('view'));
+    const labelSelector = checkedLabelSelector(params.get('label_selector') ?? undefined, 'label_selector');
+    const node = params.get('node') ?? undefined;
+    const result = await this.o.store.list(resourceId(r), view, {
+      namespace: params.get('namespace') ?? undefined,
+      name: params.get('name') ?? undefined,
+      labelSelector,
+      filter: node !== undefined ? (o) => o.spec?.nodeName === node : undefined,
+    });
+    this.json(res, route, 200, { items: result.items.map(withSource), freshness: result.freshness }, result.freshness);
+  }
+
+  // --- Kubernetes-shaped reads
+
+  private parseResourcePath(path: string): { r: MonitoredResource; namespace?: string; name?: string; route: string } | undefined {
+    const parts = path.split('/').slice(1).map(decodeURIComponent);
+    let group: string;
+    let rest: string[];
+    if (parts[0] === 'api' && parts.length >= 3) {
+      group = '';
+      rest = parts.slice(1);
+    } else if (parts[0] === 'apis' && parts.length >= 4) {
+      group = parts[1];
+      rest = parts.slice(2);
+    } else return undefined;
+    const [version, ...tail] = rest;
+    let namespace: string | undefined;
+    let nsRoute = '';
+    if (tail[0] === 'namespaces' && tail.length >= 3) {
+      namespace = tail[1];
+      nsRoute = '/namespaces/{namespace}';
+      tail.splice(0, 2);
+    }
+    if (tail.length < 1 || tail.length > 2) return undefined;
+    const r = this.o.resources.find((x) => x.group === group && x.version === version && x.plural === tail[0]);
+    if (!r || (namespace !== undefined && !r.namespaced)) return undefined;
+    const base = group ? `/apis/${group}/${version}` : `/api/${version}`;
+    return { r, namespace, name: tail[1], route: `${base}${nsRoute}/${r.plural}${tail[1] !== undefined ? '/{name}' : ''}` };
+  }
+
+  private async kubeRead(
+    t: { r: MonitoredResource; namespace?: string; name?: string },
+    params: URLSearchParams,
+    res: http.ServerResponse,
+    route: string,
+  ): Promise<void> {
+    const view = parseView(params.get('view'));
+    const id = resourceId(t.r);
+    const apiVersion = t.r.group ? `${t.r.group}/${t.r.version}` : t.r.version;
+    if (t.name !== undefined) {
+      const { item, freshness } = await this.o.store.get(id, view, t.r.namespaced ? t.namespace : undefined, t.name);
+      if (!item) {
+        throw new HttpError(404, 'NotFound', `${t.r.plural}${t.r.group ? `.${t.r.group}` : ''} "${t.name}" not found`, { name: t.name, group: t.r.group, kind: t.r.plural });
+      }
+      return this.json(res, route, 200, withSource(item), freshness);
+    }
+    if (params.get('watch') === 'true' || params.get('watch') === '1') {
+      throw new HttpError(405, 'MethodNotAllowed', 'the monitor does not serve watches; watch the API server');
+    }
+    for (const key of params.keys()) if (!LIST_PARAMS.has(key)) throw badRequest(`unknown parameter "${key}"`);
+    const limit = parseLimit(params.get('limit'));
+    const token = params.get('continue');
+    let snapshot: ListSnapshot;
+    let offset = 0;
+    if (token) {
+      const c = decodeContinue(token);
+      const found = c && this.snapshots.get(c.id);
+      if (!c || !found || found.expires < Date.now()) {
+        throw new HttpError(410, 'Expired', 'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.');
+      }
+      snapshot = found;
+      offset = c.offset;
+    } else {
+      const labelSelector = checkedLabelSelector(params.get('labelSelector') ?? undefined, 'labelSelector');
+      let filter: ((o: KubeObject) => boolean) | undefined;
+      const fieldSelector = params.get('fieldSelector');
+      if (fieldSelector) {
+        try {
+          filter = fieldMatcher(t.r.kind, parseFieldSelector(fieldSelector));
+        } catch (err) {
+          if (err instanceof SelectorError) throw badRequest(`invalid fieldSelector: ${err.message}`);
+          throw err;
+        }
+      }
+      const result = await this.o.store.list(id, view, { namespace: t.namespace, labelSelector, filter });
+      snapshot = {
+        items: sortByKey(result.items.map(withSource)),
+        resourceVersion: result.freshness.streamResourceVersion ?? result.freshness.verifiedResourceVersion ?? '',
+        freshness: result.freshness,
+        expires: Date.now() + CONTINUE_TTL_MS,
+      };
+    }
+    const end = limit ? Math.min(snapshot.items.length, offset + limit) : snapshot.items.length;
+    const metadata: Record<string, unknown> = { resourceVersion: snapshot.resourceVersion };
+    if (end < snapshot.items.length) {
+      metadata.continue = this.keepSnapshot(snapshot, end, token);
+      metadata.remainingItemCount = snapshot.items.length - end;
+    }
+    const items = offset === 0 && end === snapshot.items.length ? snapshot.items : snapshot.items.slice(offset, end);
+    this.json(res, route, 200, { kind: `${t.r.kind}List`, apiVersion, metadata, items }, snapshot.freshness);
+  }
+
+  private keepSnapshot(snapshot: ListSnapshot, offset: number, previousToken: string | null): string {
+    const now = Date.now();
+    for (const [k, s] of this.snapshots) if (s.expires < now) this.snapshots.delete(k);
+    let id = previousToken ? decodeContinue(previousToken)?.id : undefined;
+    if (!id) {
+      id = randomBytes(9).toString('base64url');
+      if (this.snapshots.size >= CONTINUE_SNAPSHOTS) this.snapshots.delete(this.snapshots.keys().next().value!);
+      this.snapshots.set(id, snapshot);
+    }
+    snapshot.expires = now + CONTINUE_TTL_MS;
+    return Buffer.from(JSON.stringify({ id, offset })).toString('base64url');
+  }
+
+  // --- discovery
+
+  private discovery(path: string): { route: string; body: object } | undefined {
+    const rs = this.o.resources;
+    if (path === '/version') return { route: path, body: KUBERNETES_VERSION };
+    if (path === '/api') {
+      return { route: path, body: { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [] } };
+    }
+    const groups = new Map<string, string[]>();
+    for (const r of rs) {
+      if (!r.group) continue;
+      const versions = groups.get(r.group) ?? [];
+      if (!versions.includes(r.version)) versions.push(r.version);
+      groups.set(r.group, versions);
+    }
+    const groupDoc = (name: string, versions: string[]) => {
+      const list = versions.map((version) => ({ groupVersion: `${name}/${version}`, version }));
+      return { name, versions: list, preferredVersion: list[0] };
+    };
+    if (path === '/apis') {
+      return { route: path, body: { kind: 'APIGroupList', apiVersion: 'v1', groups: [...groups].map(([n, v]) => groupDoc(n, v)) } };
+    }
+    const m = /^\/(?:api\/([^/]+)|apis\/([^/]+)(?:\/([^/]+))?)$/.exec(path);
+    if (!m) return undefined;
+    if (m[2] !== undefined && m[3] === undefined) {
+      const versions = groups.get(m[2]);
+      return versions ? { route: '/apis/{group}', body: { kind: 'APIGroup', apiVersion: 'v1', ...groupDoc(m[2], versions) } } : undefined;
+    }
+    const group = m[2] ?? '';
+    const version = m[1] ?? m[3];
+    const inGv = rs.filter((r) => r.group === group && r.version === version);
+    if (inGv.length === 0) return undefined;
+    const groupVersion = group ? `${group}/${version}` : version;
+    return {
+      route: group ? '/apis/{group}/{version}' : path,
+      body: {
+        kind: 'APIResourceList',
+        ...(group ? { apiVersion: 'v1' } : {}),
+        groupVersion,
+        resources: inGv.map((r) => ({
+          name: r.plural,
+          singularName: r.kind.toLowerCase(),
+          namespaced: r.namespaced,
+          kind: r.kind,
+          verbs: ['get', 'list'],
+          ...(r.shortNames?.length ? { shortNames: r.shortNames } : {}),
+        })),
+      },
+    };
+  }
+
+  // --- answers
+
+  private json(res: http.ServerResponse, route: string, code: number, body: unknown, freshness?: Freshness): void {
+    if (freshness) {
+      res.setHeader('X-Kre-View', freshness.view);
+      res.setHeader('X-Kre-Verified-Time', freshness.verifiedTime ?? '');
+      res.setHeader('X-Kre-Verified-Resource-Version', freshness.verifiedResourceVersion ?? '');
+      res.setHeader('X-Kre-Stream-Resource-Version', freshness.streamResourceVersion ?? '');
+      res.setHeader('X-Kre-Staleness-Seconds', freshness.stalenessSeconds === null ? '' : freshness.stalenessSeconds.toFixed(3));
+    }
+    this.send(res, route, code, JSON.stringify(body), 'application/json');
+  }
+
+  private send(res: http.ServerResponse, route: string, code: number, body: string, contentType: string): void {
+    this.o.metrics.served.inc({ path: route, code: String(code) });
+    res.writeHead(code, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-cache, private' });
+    res.end(body);
+  }
+}
+
+function badRequest(message: string): HttpError {
+  return new HttpError(400, 'BadRequest', message);
+}
+
+function parseView(v: string | null): View {
+  if (v === null || v === '') return 'aggregated';
+  if (!(VIEWS as string[]).includes(v)) throw badRequest(`invalid parameter "view": ${JSON.stringify(v)} is not one of ${VIEWS.join(', ')}`);
+  return v as View;
+}
+
+function checkedLabelSelector(s: string | undefined, param: string): string | undefined {
+  if (!s) return undefined;
+  try {
+    parseLabelSelector(s);
+  } catch (err) {
+    if (err instanceof SelectorError) throw badRequest(`invalid parameter "${param}": ${err.message}`);
+    throw err;
+  }
+  return s;
+}
+
+function parseLimit(s: string | null): number | undefined {
+  if (s === null || s === '') return undefined;
+  const n = Number(s);
+  if (!Number.isInteger(n) || n < 0) throw badRequest(`invalid parameter "limit": ${JSON.stringify(s)}`);
+  return n || undefined;
+}
+
+function decodeContinue(token: string): { id: string; offset: number } | undefined {
+  try {
+    const c = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { id?: unknown; offset?: unknown };
+    if (typeof c.id === 'string' && typeof c.offset === 'number' && Number.isInteger(c.offset) && c.offset >= 0) return { id: c.id, offset: c.offset };
+  } catch {
+    // Not one of ours: answered as an expired token, as a real server answers a foreign one.
+  }
+  return undefined;
+}
+
+/** The object as served: a shallow copy that says where it comes from. */
+export function withSource({ object, source }: CachedObject): KubeObject {
+  return { ...object, metadata: { ...object.metadata, annotations: { ...object.metadata.annotations, [SOURCE_ANNOTATION]: source } } };
+}
+
+function sortByKey(items: KubeObject[]): KubeObject[] {
+  const keyed = items.map((o) => ({ k: keyOf(o.metadata.namespace, o.metadata.name ?? ''), o }));
+  keyed.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0));
+  return keyed.map((x) => x.o);
+}
