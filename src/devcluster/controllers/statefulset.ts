@@ -1,0 +1,181 @@
+/**
+ * The StatefulSet controller: pods `<name>-<ordinal>` with a stable identity (hostname, subdomain,
+ * the pod-name and pod-index labels) and their PersistentVolumeClaims `<claim>-<name>-<ordinal>`,
+ * bound at once since the devcluster has no storage. OrderedReady creates the next pod only when
+ * every lower one is Running and Ready, and removes from the highest ordinal down; Parallel does
+ * all at once. A template change replaces pods from the highest ordinal down to the partition.
+ */
+import { keyOf, splitKey, type KubeObject } from '../../kube/index.ts';
+import { createObject, deleteObject, writeStatus, type ControllerContext } from './context.ts';
+import { templateHash } from './hash.ts';
+import { ControlLoop } from './loop.ts';
+import { availability, controllerRef, isControlledBy, isFinished, isReady, isRunningAndReady, isTerminating, podFromTemplate } from './pods.ts';
+import { PODS, PVCS, STATEFULSETS } from './resources.ts';
+
+const REVISION_LABEL = 'controller-revision-hash';
+
+export function statefulPodName(set: KubeObject, ordinal: number): string {
+  return `${set.metadata.name}-${ordinal}`;
+}
+
+export function claimName(claim: string, set: KubeObject, ordinal: number): string {
+  return `${claim}-${set.metadata.name}-${ordinal}`;
+}
+
+export function startStatefulSetController(ctx: ControllerContext): ControlLoop {
+  const sets = ctx.informers.for(STATEFULSETS);
+  const pods = ctx.informers.for(PODS);
+  const claims = ctx.informers.for(PVCS);
+  const loop = new ControlLoop('statefulset', reconcile, ctx.log);
+
+  const enqueueObj = (s: KubeObject) => loop.enqueue(keyOf(s.metadata.namespace, s.metadata.name!));
+  sets.on({ onAdd: enqueueObj, onUpdate: (_o, s) => enqueueObj(s) });
+  const podChanged = (pod: KubeObject) => {
+    const ref = controllerRef(pod);
+    if (ref?.kind === 'StatefulSet') loop.enqueue(keyOf(pod.metadata.namespace, ref.name));
+  };
+  pods.on({ onAdd: podChanged, onUpdate: (_o, p) => podChanged(p), onDelete: podChanged });
+
+  async function ensureClaims(set: KubeObject, ordinal: number): Promise<void> {
+    for (const tpl of set.spec?.volumeClaimTemplates ?? []) {
+      const name = claimName(tpl.metadata.name, set, ordinal);
+      if (claims.get(set.metadata.namespace, name)) continue;
+      const created = await createObject(ctx, claims, {
+        apiVersion: 'v1',
+        kind: 'PersistentVolumeClaim',
+        metadata: {
+          name,
+          namespace: set.metadata.namespace,
+          labels: { ...(set.spec?.selector?.matchLabels ?? {}), ...(tpl.metadata?.labels ?? {}) },
+          ...(tpl.metadata?.annotations ? { annotations: tpl.metadata.annotations } : {}),
+        },
+        spec: structuredClone(tpl.spec ?? {}),
+      });
+      if (!created) continue;
+      // No provisioner here: the claim is bound as soon as it exists.
+      const bound = await ctx.client.update(
+        { ...PVCS, namespace: set.metadata.namespace, name },
+        {
+          ...created,
+          status: {
+            phase: 'Bound',
+            accessModes: created.spec?.accessModes ?? ['ReadWriteOnce'],
+            capacity: { storage: created.spec?.resources?.requests?.storage ?? '1Gi' },
+          },
+        },
+        { subresource: 'status' },
+      );
+      claims.wrote(bound);
+    }
+  }
+
+  function newPod(set: KubeObject, ordinal: number, revision: string): KubeObject {
+    const name = statefulPodName(set, ordinal);
+    const claimVolumes = (set.spec?.volumeClaimTemplates ?? []).map((tpl: any) => ({
+      name: tpl.metadata.name,
+      persistentVolumeClaim: { claimName: claimName(tpl.metadata.name, set, ordinal) },
+    }));
+    const claimNames = new Set(claimVolumes.map((v: { name: string }) => v.name));
+    const volumes = [...claimVolumes, ...(set.spec?.template?.spec?.volumes ?? []).filter((v: { name: string }) => !claimNames.has(v.name))];
+    return podFromTemplate(set.spec.template, set, name, {
+      generateName: `${set.metadata.name}-`,
+      labels: {
+        [REVISION_LABEL]: revision,
+        'statefulset.kubernetes.io/pod-name': name,
+        'apps.kubernetes.io/pod-index': String(ordinal),
+      },
+      spec: { hostname: name, ...(set.spec?.serviceName ? { subdomain: set.spec.serviceName } : {}), ...(volumes.length ? { volumes } : {}) },
+    });
+  }
+
+  async function reconcile(key: string): Promise<{ requeueAfter?: number } | void> {
+    const { namespace, name } = splitKey(key);
+    const set = sets.get(namespace, name);
+    if (!set || set.metadata.deletionTimestamp) return;
+    const replicas: number = set.spec?.replicas ?? 1;
+    const parallel = set.spec?.podManagementPolicy === 'Parallel';
+    const updateRevision = `${name}-${templateHash(set.spec?.template, set.status?.collisionCount ?? 0)}`;
+    const owned = pods.list(namespace, set.spec?.selector).filter((p) => isControlledBy(p, set));
+    const byOrdinal = new Map<number, KubeObject>();
+    const extra: KubeObject[] = [];
+    for (const p of owned) {
+      const m = new RegExp(`^${escapeRegExp(name)}-(\\d+)$`).exec(p.metadata.name ?? '');
+      const ordinal = m ? Number(m[1]) : -1;
+      if (ordinal >= 0 && ordinal < replicas) byOrdinal.set(ordinal, p);
+      else extra.push(p);
+    }
+
+    // Create (or replace finished pods) in ordinal order.
+    for (let i = 0; i < replicas; i++) {
+      const pod = byOrdinal.get(i);
+      if (pod && isFinished(pod) && !isTerminating(pod)) {
+        await deleteObject(ctx, pods, pod);
+        if (!parallel) break;
+        continue;
+      }
+      if (!pod) {
+        await ensureClaims(set, i);
+        await createObject(ctx, pods, newPod(set, i, updateRevision));
+        if (!parallel) break;
+        continue;
+      }
+      if (!parallel && (isTerminating(pod) || !isRunningAndReady(pod))) break;
+    }
+
+    // Scale down from the highest ordinal; one at a time unless Parallel.
+    const excess = extra.filter((p) => !isTerminating(p)).sort((a, b) => ordinalOf(b, name) - ordinalOf(a, name));
+    if (excess.length > 0) {
+      const orderedWait = !parallel && (extra.some(isTerminating) || [...byOrdinal.values()].some((p) => !isRunningAndReady(p)));
+      if (!orderedWait) await Promise.all((parallel ? excess : excess.slice(0, 1)).map((p) => deleteObject(ctx, pods, p)));
+    }
+
+    // Rolling update: the highest outdated ordinal at or above the partition, when all are ready.
+    const strategy = set.spec?.updateStrategy ?? { type: 'RollingUpdate' };
+    if (strategy.type !== 'OnDelete' && excess.length === 0) {
+      const partition: number = strategy.rollingUpdate?.partition ?? 0;
+      const current = [...byOrdinal.entries()].sort((a, b) => b[0] - a[0]);
+      const allReady = current.length === replicas && current.every(([, p]) => isRunningAndReady(p) && !isTerminating(p));
+      const outdated = current.find(([i, p]) => i >= partition && p.metadata.labels?.[REVISION_LABEL] !== updateRevision && !isTerminating(p));
+      if (outdated && (allReady || parallel)) await deleteObject(ctx, pods, outdated[1]);
+    }
+
+    const now = pods.list(namespace, set.spec?.selector).filter((p) => isControlledBy(p, set) && !isTerminating(p));
+    const minReadySeconds = set.spec?.minReadySeconds ?? 0;
+    const updated = now.filter((p) => p.metadata.labels?.[REVISION_LABEL] === updateRevision).length;
+    const ready = now.filter(isReady).length;
+    let waitMs: number | undefined;
+    const available = now.filter((p) => {
+      const a = availability(p, minReadySeconds);
+      if (a.waitMs !== undefined) waitMs = Math.min(waitMs ?? Infinity, a.waitMs);
+      return a.available;
+    }).length;
+    // The current revision catches up once every replica runs the update.
+    const rolledOut = updated === replicas && ready === replicas;
+    const currentRevision = rolledOut || !set.status?.currentRevision ? updateRevision : set.status.currentRevision;
+    const status: Record<string, unknown> = {
+      observedGeneration: set.metadata.generation,
+      replicas: now.length,
+      readyReplicas: ready,
+      currentReplicas: now.filter((p) => p.metadata.labels?.[REVISION_LABEL] === currentRevision).length,
+      updatedReplicas: updated,
+      currentRevision,
+      updateRevision,
+      collisionCount: set.status?.collisionCount ?? 0,
+      availableReplicas: available,
+    };
+    for (const k of ['readyReplicas', 'currentReplicas', 'updatedReplicas']) if (!status[k]) delete status[k];
+    await writeStatus(ctx, sets, set, status);
+    return waitMs !== undefined ? { requeueAfter: waitMs } : undefined;
+  }
+
+  return loop;
+}
+
+function ordinalOf(pod: KubeObject, setName: string): number {
+  const suffix = (pod.metadata.name ?? '').slice(setName.length + 1);
+  return /^\d+$/.test(suffix) ? Number(suffix) : -1;
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

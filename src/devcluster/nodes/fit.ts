@@ -1,0 +1,136 @@
+/**
+ * The scheduler's filters as pure functions of a pod and a node: node selector and required node
+ * affinity, taints and tolerations, resources requested against what is left, and pod count.
+ * Each failure is named with the real scheduler's words, which its FailedScheduling message counts
+ * ("0/3 nodes are available: 3 Insufficient cpu.").
+ */
+import { parseMilli, parseQuantity, type KubeObject } from '../../kube/index.ts';
+
+export interface Resources {
+  cpuMilli: number;
+  memory: number;
+  pods: number;
+}
+
+export const ZERO: Resources = { cpuMilli: 0, memory: 0, pods: 0 };
+
+function sumRequests(containers: any[] | undefined): { cpuMilli: number; memory: number } {
+  let cpuMilli = 0;
+  let memory = 0;
+  for (const c of containers ?? []) {
+    // A limit without a request means a request of the limit (the server defaults it so too).
+    const cpu = c.resources?.requests?.cpu ?? c.resources?.limits?.cpu;
+    const mem = c.resources?.requests?.memory ?? c.resources?.limits?.memory;
+    if (cpu !== undefined) cpuMilli += parseMilli(cpu);
+    if (mem !== undefined) memory += parseQuantity(mem);
+  }
+  return { cpuMilli, memory };
+}
+
+/** What a pod takes on its node: the larger of its containers' sum and any one init container. */
+export function podRequests(pod: KubeObject): Resources {
+  const main = sumRequests(pod.spec?.containers);
+  for (const init of pod.spec?.initContainers ?? []) {
+    const r = sumRequests([init]);
+    main.cpuMilli = Math.max(main.cpuMilli, r.cpuMilli);
+    main.memory = Math.max(main.memory, r.memory);
+  }
+  const overhead = pod.spec?.overhead ?? {};
+  if (overhead.cpu) main.cpuMilli += parseMilli(overhead.cpu);
+  if (overhead.memory) main.memory += parseQuantity(overhead.memory);
+  return { ...main, pods: 1 };
+}
+
+export function allocatable(node: KubeObject): Resources {
+  const a = node.status?.allocatable ?? {};
+  return {
+    cpuMilli: a.cpu !== undefined ? parseMilli(a.cpu) : 0,
+    memory: a.memory !== undefined ? parseQuantity(a.memory) : 0,
+    pods: a.pods !== undefined ? parseQuantity(a.pods) : 0,
+  };
+}
+
+function matchExpression(expr: any, value: string | undefined): boolean {
+  const values: string[] = expr.values ?? [];
+  switch (expr.operator) {
+    case 'In':
+      return value !== undefined && values.includes(value);
+    case 'NotIn':
+      return value === undefined || !values.includes(value);
+    case 'Exists':
+      return value !== undefined;
+    case 'DoesNotExist':
+      return value === undefined;
+    case 'Gt':
+      return value !== undefined && Number(value) > Number(values[0]);
+    case 'Lt':
+      return value !== undefined && Number(value) < Number(values[0]);
+    default:
+      return false;
+  }
+}
+
+/** `spec.nodeSelector` and the required node affinity (terms ORed, expressions within a term ANDed). */
+export function matchesNodeSelector(pod: KubeObject, node: KubeObject): boolean {
+  const labels: Record<string, string> = node.metadata.labels ?? {};
+  for (const [k, v] of Object.entries(pod.spec?.nodeSelector ?? {})) if (labels[k] !== v) return false;
+  const terms: any[] = pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
+  if (terms.length === 0) return true;
+  return terms.some((term) => {
+    const exprs: any[] = term.matchExpressions ?? [];
+    const fields: any[] = term.matchFields ?? [];
+    if (exprs.length === 0 && fields.length === 0) return false;
+    return (
+      exprs.every((e) => matchExpression(e, labels[e.key])) &&
+      fields.every((f) => matchExpression(f, f.key === 'metadata.name' ? node.metadata.name : undefined))
+    );
+  });
+}
+
+function tolerationMatches(t: any, taint: any): boolean {
+  if (t.effect && t.effect !== taint.effect) return false;
+  if (t.operator === 'Exists') return !t.key || t.key === taint.key;
+  return t.key === taint.key && (t.value ?? '') === (taint.value ?? '');
+}
+
+/** The first taint with one of `effects` that no toleration tolerates, or undefined. */
+export function tolerates(tolerations: any[] | undefined, taints: any[], effects = ['NoSchedule', 'NoExecute']): any | undefined {
+  return taints.find((taint) => effects.includes(taint.effect) && !(tolerations ?? []).some((t) => tolerationMatches(t, taint)));
+}
+
+function isNodeReady(node: KubeObject): boolean {
+  return (node.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True');
+}
+
+/**
+ * Why `pod` cannot go on `node`, in the scheduler's words; empty when it fits. `used` is what the
+ * pods already on the node request.
+ */
+export function unfitReasons(pod: KubeObject, node: KubeObject, used: Resources): string[] {
+  if (node.spec?.unschedulable && tolerates(pod.spec?.tolerations, [{ key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' }])) {
+    return ['node(s) were unschedulable'];
+  }
+  if (!isNodeReady(node) && tolerates(pod.spec?.tolerations, [{ key: 'node.kubernetes.io/not-ready', effect: 'NoSchedule' }])) {
+    return ['node(s) had untolerated taint {node.kubernetes.io/not-ready: }'];
+  }
+  if (!matchesNodeSelector(pod, node)) return ["node(s) didn't match Pod's node affinity/selector"];
+  const taint = tolerates(pod.spec?.tolerations, node.spec?.taints ?? [], ['NoSchedule', 'NoExecute']);
+  if (taint) return [`node(s) had untolerated taint {${taint.key}: ${taint.value ?? ''}}`];
+  const want = podRequests(pod);
+  const cap = allocatable(node);
+  const reasons: string[] = [];
+  if (used.pods + 1 > cap.pods) reasons.push('Too many pods');
+  if (want.cpuMilli > 0 && used.cpuMilli + want.cpuMilli > cap.cpuMilli) reasons.push('Insufficient cpu');
+  if (want.memory > 0 && used.memory + want.memory > cap.memory) reasons.push('Insufficient memory');
+  return reasons;
+}
+
+/** The FailedScheduling message: reasons counted over the nodes, sorted, as the real one prints. */
+export function unschedulableMessage(nodeCount: number, reasonsByNode: string[][]): string {
+  const counts = new Map<string, number>();
+  for (const reasons of reasonsByNode) for (const r of reasons) counts.set(r, (counts.get(r) ?? 0) + 1);
+  const parts = [...counts.entries()].map(([r, n]) => `${n} ${r}`).sort();
+  const head = `0/${nodeCount} nodes are available`;
+  if (nodeCount === 0) return 'no nodes available to schedule pods';
+  return `${head}: ${parts.join(', ')}. preemption: ${head}: ${nodeCount} No preemption victims found for incoming pod.`;
+}

@@ -1,0 +1,84 @@
+/**
+ * Simulated nodes and the scheduler, and with them (optionally) the controllers: everything that
+ * turns an API server into a cluster in which workloads run, as API clients through a kubeconfig.
+ * `startWorkloads` is what the devcluster starts in-process and what `kre devcluster nodes` runs
+ * against any API server.
+ */
+import type { Logger } from 'pino';
+import type { KubeClient } from '../../kube/index.ts';
+import { createControllers } from '../controllers/index.ts';
+import { EventRecorder } from '../controllers/events.ts';
+import { Informers } from '../controllers/informers.ts';
+import type { ControlLoop } from '../controllers/loop.ts';
+import { Kubelet } from './kubelet.ts';
+import { nodeName } from './node-object.ts';
+import { Scheduler } from './scheduler.ts';
+
+export { nodeName } from './node-object.ts';
+export { Kubelet } from './kubelet.ts';
+export { Scheduler, SCHEDULER_NAME } from './scheduler.ts';
+export * from './pod-lifecycle.ts';
+
+export interface WorkloadOptions {
+  client: KubeClient;
+  log: Logger;
+  /** Simulated nodes `kre-node-1`…; 0 for none. */
+  nodes: number;
+  /** Pods per node (the kubelet's maxPods); default 110. */
+  maxPods?: number;
+  cpu?: string;
+  memory?: string;
+  /** Run the scheduler (default: when there are nodes). */
+  scheduler?: boolean;
+  /** Run the workload controllers (default true). */
+  controllers?: boolean;
+}
+
+export interface Workloads {
+  kubelets: Kubelet[];
+  stop(): Promise<void>;
+}
+
+export async function startWorkloads(opts: WorkloadOptions): Promise<Workloads> {
+  const informers = new Informers(opts.client, opts.log);
+  const loops: ControlLoop[] = [];
+  const recorders: EventRecorder[] = [];
+  if (opts.controllers !== false) {
+    const { ctx, loops: controllerLoops } = createControllers(opts.client, informers, opts.log);
+    loops.push(...controllerLoops);
+    recorders.push(ctx.events);
+  }
+  const ctx = { client: opts.client, informers, log: opts.log, events: new EventRecorder(opts.client, { component: 'default-scheduler' }, opts.log) };
+  recorders.push(ctx.events);
+  let scheduler: Scheduler | undefined;
+  if (opts.scheduler ?? opts.nodes > 0) {
+    scheduler = new Scheduler(ctx);
+    loops.push(scheduler.loop);
+  }
+  const kubelets = Array.from({ length: opts.nodes }, (_, i) =>
+    new Kubelet(ctx, { name: nodeName(i + 1), index: i + 1, cpu: opts.cpu ?? '8', memory: opts.memory ?? '32Gi', maxPods: opts.maxPods ?? 110 }),
+  );
+  const stop = new AbortController();
+  const started = (async () => {
+    await Promise.all(kubelets.map((k) => k.register()));
+    await informers.start(stop.signal);
+    for (const loop of loops) loop.start();
+    for (const k of kubelets) k.start();
+  })();
+  try {
+    await started;
+  } catch (err) {
+    stop.abort();
+    await informers.stop();
+    throw err;
+  }
+  return {
+    kubelets,
+    async stop() {
+      stop.abort();
+      for (const r of recorders) r.close();
+      await Promise.all([...kubelets.map((k) => k.stop()), ...loops.map((l) => l.stop())]);
+      await informers.stop();
+    },
+  };
+}

@@ -1,0 +1,171 @@
+/**
+ * A simulated kubelet: registers its Node, renews its Lease in `kube-node-lease` every 10 s, and
+ * runs the pods bound to it (a watch on `spec.nodeName=<node>`) through the state machine of
+ * pod-lifecycle.ts, writing their status, recording the Events a kubelet records, and finishing
+ * their graceful deletion with a delete of grace 0 once their containers have stopped.
+ */
+import { isNotFound, microTime, objectKey, splitKey, isConflict, type KubeObject } from '../../kube/index.ts';
+import type { ControllerContext } from '../controllers/context.ts';
+import { EventRecorder } from '../controllers/events.ts';
+import { canonicalJson } from '../controllers/hash.ts';
+import type { Informer } from '../controllers/informers.ts';
+import { ControlLoop } from '../controllers/loop.ts';
+import { nowTime } from '../controllers/pods.ts';
+import { LEASES, NODES, PODS } from '../controllers/resources.ts';
+import { internalIP, nodeObject, nodeStatus, type NodeShape } from './node-object.ts';
+import { syncPod, type PodRun } from './pod-lifecycle.ts';
+
+const LEASE_NAMESPACE = 'kube-node-lease';
+const LEASE_DURATION_SECONDS = 40;
+const LEASE_RENEW_MS = 10_000;
+/** How often the node's conditions get a new lastHeartbeatTime when nothing else changes. */
+const STATUS_REPORT_MS = 60_000;
+
+export class Kubelet {
+  readonly name: string;
+  private readonly pods: Informer;
+  private readonly loop: ControlLoop;
+  private readonly runs = new Map<string, PodRun>();
+  /** The status last written per pod: a server that normalizes it differently must not cause rewrites. */
+  private readonly written = new Map<string, string>();
+  private readonly events: EventRecorder;
+  private readonly freeIPs: number[] = [];
+  private nextIP = 2;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private lastStatusAt = 0;
+  private readySince = nowTime();
+  private stopped = false;
+
+  constructor(
+    private readonly ctx: ControllerContext,
+    private readonly shape: NodeShape,
+  ) {
+    this.name = shape.name;
+    this.events = new EventRecorder(ctx.client, { component: 'kubelet', host: shape.name }, ctx.log);
+    this.pods = ctx.informers.for(PODS, `spec.nodeName=${shape.name}`);
+    this.loop = new ControlLoop(`kubelet/${shape.name}`, (key) => this.sync(key), ctx.log.child({ node: shape.name }), 2);
+    const enqueue = (p: KubeObject) => this.loop.enqueue(objectKey(p));
+    this.pods.on({ onAdd: enqueue, onUpdate: (_o, p) => enqueue(p), onDelete: enqueue });
+  }
+
+  /** Registers the node and starts the heartbeats; the pods start with the shared informers. */
+  async register(): Promise<void> {
+    const node = nodeObject(this.shape);
+    let current: KubeObject;
+    try {
+      current = await this.ctx.client.get({ ...NODES, name: this.name });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      current = await this.ctx.client.create(NODES, node);
+    }
+    await this.reportStatus(current);
+    await this.renewLease();
+    this.heartbeat = setInterval(() => void this.beat(), LEASE_RENEW_MS);
+    this.heartbeat.unref();
+  }
+
+  start(): void {
+    this.loop.start();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.heartbeat);
+    this.events.close();
+    await this.loop.stop();
+  }
+
+  private async beat(): Promise<void> {
+    if (this.stopped) return;
+    try {
+      await this.renewLease();
+      if (Date.now() - this.lastStatusAt >= STATUS_REPORT_MS) await this.reportStatus(await this.ctx.client.get({ ...NODES, name: this.name }));
+    } catch (err) {
+      this.ctx.log.debug({ err, node: this.name }, 'node heartbeat failed');
+    }
+  }
+
+  private async reportStatus(node: KubeObject): Promise<void> {
+    const status = nodeStatus(this.shape, nowTime(), this.readySince);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.ctx.client.update({ ...NODES, name: this.name }, { ...node, status }, { subresource: 'status' });
+        this.lastStatusAt = Date.now();
+        return;
+      } catch (err) {
+        if (!isConflict(err) || attempt >= 3) throw err;
+        node = await this.ctx.client.get({ ...NODES, name: this.name });
+      }
+    }
+  }
+
+  private async renewLease(): Promise<void> {
+    const ref = { ...LEASES, namespace: LEASE_NAMESPACE, name: this.name };
+    const spec = { holderIdentity: this.name, leaseDurationSeconds: LEASE_DURATION_SECONDS, renewTime: microTime() };
+    try {
+      const lease = await this.ctx.client.get(ref);
+      await this.ctx.client.update(ref, { ...lease, spec: { ...lease.spec, ...spec } });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      const node = await this.ctx.client.get({ ...NODES, name: this.name });
+      await this.ctx.client.create(
+        { ...LEASES, namespace: LEASE_NAMESPACE },
+        {
+          apiVersion: 'coordination.k8s.io/v1',
+          kind: 'Lease',
+          metadata: { name: this.name, namespace: LEASE_NAMESPACE, ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name: this.name, uid: node.metadata.uid! }] },
+          spec,
+        },
+      );
+    }
+  }
+
+  private allocateIP(): string {
+    const n = this.freeIPs.pop() ?? this.nextIP++;
+    // A /24 per node holds 253 pods; a node configured for more spills into the next /16.
+    return n < 255 ? `10.244.${this.shape.index}.${n}` : `10.${244 + Math.floor(n / 255)}.${this.shape.index}.${n % 255}`;
+  }
+
+  private releaseIP(ip: string): void {
+    const parts = ip.split('.').map(Number);
+    if (parts.length !== 4) return;
+    const n = parts[1] === 244 ? parts[3] : (parts[1] - 244) * 255 + parts[3];
+    if (n >= 2) this.freeIPs.push(n);
+  }
+
+  private async sync(key: string): Promise<{ requeueAfter?: number } | void> {
+    const { namespace, name } = splitKey(key);
+    const pod = this.pods.get(namespace, name);
+    const runKey = key;
+    const previous = this.runs.get(runKey);
+    if (!pod || (previous && previous.uid !== pod.metadata.uid)) {
+      if (previous?.podIP && previous.podIP !== internalIP(this.shape.index)) this.releaseIP(previous.podIP);
+      this.runs.delete(runKey);
+      this.written.delete(runKey);
+      if (!pod) return;
+    }
+    const result = syncPod(pod, this.runs.get(runKey), Date.now(), { hostIP: internalIP(this.shape.index), allocateIP: () => this.allocateIP() });
+    this.runs.set(runKey, result.run);
+    for (const e of result.events) this.events.record(pod, e.type, e.reason, e.message, e.fieldPath);
+    const statusText = canonicalJson(result.status);
+    if (canonicalJson(pod.status ?? {}) !== statusText && this.written.get(runKey) !== statusText) {
+      try {
+        this.written.set(runKey, statusText);
+        const updated = await this.ctx.client.patch({ ...PODS, namespace, name }, { status: result.status }, { type: 'merge', subresource: 'status' });
+        this.pods.wrote(updated);
+      } catch (err) {
+        this.written.delete(runKey);
+        if (!isNotFound(err)) throw err;
+      }
+    }
+    if (result.finishDeletion) {
+      try {
+        await this.ctx.client.delete({ ...PODS, namespace, name }, { gracePeriodSeconds: 0, preconditions: { uid: pod.metadata.uid } });
+      } catch (err) {
+        if (!isNotFound(err) && !isConflict(err)) throw err;
+      }
+      return;
+    }
+    return result.nextAt !== undefined ? { requeueAfter: Math.max(10, result.nextAt - Date.now()) } : undefined;
+  }
+}
