@@ -57,6 +57,12 @@ export function applyDefaults(obj: Obj, ctx: DefaultsContext): void {
       return defaultNamespace(obj);
     case '/Secret':
       obj.type ??= 'Opaque';
+      // As the real server's decoding does: stringData is written into data and never stored.
+      if (obj.stringData && typeof obj.stringData === 'object') {
+        obj.data ??= {};
+        for (const [k, v] of Object.entries(obj.stringData)) obj.data[k] = Buffer.from(String(v)).toString('base64');
+      }
+      delete obj.stringData;
       return;
     case '/PersistentVolumeClaim':
       return defaultPersistentVolumeClaim(obj);
