@@ -1,0 +1,29 @@
+/** `kre operator install`: the CRDs applied and waited for until the API server serves them. */
+import { applyObject, type KubeClient, type KubeObject } from '../kube/index.ts';
+import { customResourceDefinitions } from '../api/index.ts';
+import { FIELD_MANAGER } from './children.ts';
+
+const CRDS = { group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions', kind: 'CustomResourceDefinition', namespaced: false };
+
+export async function installCustomResourceDefinitions(client: KubeClient, opts: { timeoutMs?: number } = {}): Promise<string[]> {
+  const names: string[] = [];
+  for (const crd of customResourceDefinitions()) {
+    try {
+      await applyObject(client, crd, { fieldManager: FIELD_MANAGER, force: true });
+    } catch (err) {
+      throw new Error(`could not apply CustomResourceDefinition ${crd.metadata.name}: ${(err as Error).message}`, { cause: err });
+    }
+    names.push(crd.metadata.name ?? '');
+  }
+  const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
+  for (const name of names) {
+    for (;;) {
+      const crd = await client.get<KubeObject>({ ...CRDS, name });
+      const established = (crd.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Established' && c.status === 'True');
+      if (established) break;
+      if (Date.now() > deadline) throw new Error(`CustomResourceDefinition ${name} was not Established in time`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  return names;
+}

@@ -1,0 +1,207 @@
+/**
+ * The operator: a Runtime controller and a RuntimeVersion controller, run by whichever instance
+ * holds the `kre-operator` Lease. Standby instances campaign and cache nothing; the leader builds
+ * fresh caches when it takes over, so there is no stale state to hand over.
+ */
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import { Registry } from 'prom-client';
+import {
+  Controller,
+  keyOf,
+  LeaderElector,
+  type KubeClient,
+  type KubeObject,
+  type ObjectStore,
+  type WatchedKind,
+} from '../kube/index.ts';
+import { createLogger } from '../kube/logger.ts';
+import { RUNTIME_VERSIONS, RUNTIMES } from '../api/index.ts';
+import { ChildCache, ChildWriter, MANAGED_BY_SELECTOR } from './children.ts';
+import { EventRecorder } from './events.ts';
+import { RuntimeReconciler } from './runtime-reconciler.ts';
+import { RuntimeVersionReconciler } from './version-reconciler.ts';
+
+export const LEASE_NAME = 'kre-operator';
+
+const STATEFULSETS = { group: 'apps', version: 'v1', plural: 'statefulsets', kind: 'StatefulSet', namespaced: true };
+const DEPLOYMENTS = { group: 'apps', version: 'v1', plural: 'deployments', kind: 'Deployment', namespaced: true };
+const SERVICES = { group: '', version: 'v1', plural: 'services', kind: 'Service', namespaced: true };
+const SECRETS = { group: '', version: 'v1', plural: 'secrets', kind: 'Secret', namespaced: true };
+const CONFIGMAPS = { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap', namespaced: true };
+const INGRESSES = { group: 'networking.k8s.io', version: 'v1', plural: 'ingresses', kind: 'Ingress', namespaced: true };
+
+/** What each controller renders: the kinds it watches for changes to its children. */
+export const RUNTIME_CHILD_KINDS = [STATEFULSETS, SERVICES, SECRETS, CONFIGMAPS, INGRESSES];
+export const VERSION_CHILD_KINDS = [DEPLOYMENTS, CONFIGMAPS];
+
+export interface OperatorOptions {
+  client: KubeClient;
+  /** Only this namespace (the seed's operator per runtime namespace); all namespaces when unset. */
+  namespace?: string;
+  logger?: Logger;
+  registry?: Registry;
+  workers?: number;
+  /** Leader election on a Lease; `false` runs the controllers at once (a single instance, tests). */
+  leaderElection?:
+    | false
+    | { namespace?: string; name?: string; identity?: string; leaseDurationMs?: number; renewDeadlineMs?: number; retryPeriodMs?: number };
+}
+
+export interface Operator {
+  /** Resolves once this instance leads and its caches are synced. */
+  leading(): boolean;
+  /** Ready to serve: campaigning, or leading with synced caches. */
+  ready(): boolean;
+  registry: Registry;
+  identity: string;
+  /** Drains reconciles in flight, stops the caches and releases the Lease. */
+  stop(): Promise<void>;
+}
+
+interface Running {
+  controllers: Controller[];
+  started: Promise<void>;
+}
+
+export function startOperator(opts: OperatorOptions): Operator {
+  const log = opts.logger ?? createLogger('operator');
+  const registry = opts.registry ?? new Registry();
+  const election = opts.leaderElection === false ? undefined : (opts.leaderElection ?? {});
+  const identity = election?.identity ?? `${hostname()}-${randomBytes(4).toString('hex')}`;
+  let running: Running | undefined;
+  let synced = false;
+  let stopped = false;
+  let elector: LeaderElector | undefined;
+
+  const startControllers = (): Running => {
+    const built = buildControllers(opts.client, opts.namespace, log, registry, opts.workers ?? 4);
+    synced = false;
+    const started = (async () => {
+      await built[0].start();
+      await built[1].start();
+      synced = true;
+      log.info({ namespace: opts.namespace ?? '(all)' }, 'reconciling');
+    })().catch((err) => {
+      if (!stopped) log.error({ err }, 'could not start the controllers');
+    });
+    return { controllers: built, started };
+  };
+
+  const stopControllers = async () => {
+    const r = running;
+    running = undefined;
+    synced = false;
+    if (r) await Promise.all(r.controllers.map((c) => c.stop()));
+  };
+
+  let campaign: Promise<void> = Promise.resolve();
+  if (!election) {
+    running = startControllers();
+  } else {
+    const leaseNamespace = election.namespace ?? opts.namespace ?? 'default';
+    // Losing the Lease ends one term; the instance then stands for election again.
+    campaign = (async () => {
+      while (!stopped) {
+        elector = new LeaderElector({
+          client: opts.client,
+          namespace: leaseNamespace,
+          name: election.name ?? LEASE_NAME,
+          identity,
+          leaseDurationMs: election.leaseDurationMs,
+          renewDeadlineMs: election.renewDeadlineMs,
+          retryPeriodMs: election.retryPeriodMs,
+          logger: log,
+          onStartedLeading: (signal) => {
+            running = startControllers();
+            signal.addEventListener('abort', () => void stopControllers(), { once: true });
+          },
+        });
+        await elector.run();
+        await stopControllers();
+      }
+    })();
+  }
+
+  return {
+    registry,
+    identity,
+    leading: () => running !== undefined && synced,
+    ready: () => !stopped && (running === undefined || synced),
+    async stop() {
+      stopped = true;
+      await stopControllers();
+      await elector?.stop();
+      await campaign;
+    },
+  };
+}
+
+function buildControllers(client: KubeClient, namespace: string | undefined, log: Logger, registry: Registry, workers: number): [Controller, Controller] {
+  const watch = (kind: WatchedKind): WatchedKind => ({ ...kind, namespace, labelSelector: MANAGED_BY_SELECTOR });
+  const events = new EventRecorder(client, log);
+  let runtimeReconciler: RuntimeReconciler | undefined;
+  let versionReconciler: RuntimeVersionReconciler | undefined;
+
+  const runtimes = new Controller({
+    name: 'runtime',
+    client,
+    primary: { ...RUNTIMES, namespace },
+    owns: RUNTIME_CHILD_KINDS.map(watch),
+    reconciler: { reconcile: (key, ctx) => runtimeReconciler!.reconcile(key, ctx) },
+    logger: log,
+    registry,
+    workers,
+  });
+  const versions = new Controller({
+    name: 'runtimeversion',
+    client,
+    primary: { ...RUNTIME_VERSIONS, namespace },
+    owns: VERSION_CHILD_KINDS.map(watch),
+    reconciler: { reconcile: (key, ctx) => versionReconciler!.reconcile(key, ctx) },
+    logger: log,
+    registry,
+    workers,
+  });
+
+  const runtimeChildren = childCache(runtimes, RUNTIME_CHILD_KINDS);
+  const runtimeWriter = writerFor(client, runtimes, runtimeChildren);
+  runtimeReconciler = new RuntimeReconciler({ client, runtimes: runtimes.primary.store, children: runtimeChildren, writer: runtimeWriter, events });
+  const versionChildren = childCache(versions, VERSION_CHILD_KINDS);
+  const versionWriter = writerFor(client, versions, versionChildren);
+  versionReconciler = new RuntimeVersionReconciler({
+    client,
+    versions: versions.primary.store,
+    runtimes: runtimes.primary.store,
+    children: versionChildren,
+    writer: versionWriter,
+    events,
+  });
+
+  // A version's status says whether it is published, which is its Runtime's spec; and when the
+  // namespace's active Runtime goes, another one there may take over.
+  const onRuntime = (rt: KubeObject) => {
+    const ns = rt.metadata.namespace;
+    for (const v of versions.primary.store.list({ namespace: ns })) versions.enqueue(keyOf(ns, v.metadata.name ?? ''));
+  };
+  runtimes.primary.addHandlers({
+    onAdd: onRuntime,
+    onUpdate: (_old, rt) => onRuntime(rt),
+    onDelete: (rt) => {
+      onRuntime(rt);
+      for (const other of runtimes.primary.store.list({ namespace: rt.metadata.namespace })) runtimes.enqueue(keyOf(other.metadata.namespace, other.metadata.name ?? ''));
+    },
+  });
+  return [runtimes, versions];
+}
+
+function childCache(controller: Controller, kinds: { kind: string }[]): ChildCache {
+  return new ChildCache(new Map<string, ObjectStore>(kinds.map((k, i) => [k.kind, controller.owned[i].store])));
+}
+
+function writerFor(client: KubeClient, controller: Controller, cache: ChildCache): ChildWriter {
+  const writer = new ChildWriter(client, cache);
+  for (const reflector of controller.owned) reflector.addHandlers({ onDelete: (obj) => writer.forget(obj) });
+  return writer;
+}
