@@ -37,8 +37,11 @@ export class Faults {
     this.spec = {};
   }
 
-  latencyMs(): number {
-    return this.spec.latencyMs ?? 0;
+  /** The latency to add to this request, counted when there is one. */
+  latencyMs(collection?: string): number {
+    const ms = this.spec.latencyMs ?? 0;
+    if (ms > 0) this.injected.inc({ fault: 'latency', collection: collection ?? '' });
+    return ms;
   }
 
   /** The error code to answer this request with, if any. */

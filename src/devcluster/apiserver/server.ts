@@ -104,7 +104,7 @@ export class ApiServer {
       if (!UNAUTHENTICATED_PATHS.has(url.pathname) && !this.authenticated(req)) throw errors.unauthorized();
       const info = parseApiPath(url.pathname);
       if (info.type === 'resource') resource = info.req.subresource ? `${info.req.plural}/${info.req.subresource}` : info.req.plural;
-      const latency = this.faults.latencyMs();
+      const latency = this.faults.latencyMs(info.type === 'resource' ? collectionKey({ group: info.req.group, plural: info.req.plural }) : undefined);
       if (latency > 0) await new Promise((r) => setTimeout(r, latency));
       if (!url.pathname.startsWith('/kre-admin/') && url.pathname !== '/metrics') {
         const code = this.faults.errorFor(info.type === 'resource' ? collectionKey({ group: info.req.group, plural: info.req.plural }) : undefined);
