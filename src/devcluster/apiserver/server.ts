@@ -157,8 +157,10 @@ export class ApiServer {
     }
     if (path === '/kre-admin/restart' && method === 'POST') {
       if (!this.o.restart) throw errors.methodNotAllowed(method);
-      sendJson(res, 202, { restarting: true });
-      setImmediate(() => void this.o.restart?.());
+      // Restart once this answer has reached the client: a restart drops every connection.
+      const restart = () => void this.o.restart?.();
+      req.socket.once('close', restart);
+      sendJson(res, 202, { restarting: true }, { Connection: 'close' });
       return;
     }
     if (method !== 'GET') throw errors.methodNotAllowed(method);
