@@ -14,7 +14,9 @@ let apps: k8s.AppsV1Api;
 let objects: k8s.KubernetesObjectApi;
 
 before(async () => {
-  cluster = await startDevCluster({ bookmarkIntervalMs: 200 });
+  // No nodes or controllers: these tests check the API server's own semantics, and controllers
+  // writing to the same workloads would race with their read-then-update steps.
+  cluster = await startDevCluster({ bookmarkIntervalMs: 200, nodes: 0 });
   const kc = cluster.kubeConfig();
   core = kc.makeApiClient(k8s.CoreV1Api);
   apps = kc.makeApiClient(k8s.AppsV1Api);
