@@ -64,6 +64,7 @@ export interface PodUsage extends CgroupStats {
   namespace: string;
   name: string;
   qos: QosClass;
+  labels: Record<string, string>;
   cpuMilli: number;
   containers: ContainerUsage[];
 }
@@ -325,7 +326,7 @@ export class UsageModel {
       p.peakBytes = Math.max(p.peakBytes, podMemory);
       nodeMilli += podMilli;
       nodeMemory += podMemory;
-      podsOut.push({ ...pick(p), uid, namespace: pod.metadata.namespace, name: pod.metadata.name, qos, cpuMilli: podMilli, containers: out });
+      podsOut.push({ ...pick(p), uid, namespace: pod.metadata.namespace, name: pod.metadata.name, qos, labels: pod.metadata.labels ?? {}, cpuMilli: podMilli, containers: out });
     }
     for (const key of [...this.containers.keys()]) if (!liveContainers.has(key)) this.containers.delete(key);
     for (const uid of [...this.pods.keys()]) if (!livePods.has(uid)) this.pods.delete(uid);
