@@ -3,6 +3,7 @@
  * CustomResourceDefinition is established. Discovery, OpenAPI, routing and storage all read this
  * one registry, so a kind is served everywhere as soon as it is registered.
  */
+import { METRICS_RESOURCES } from './metrics-api.ts';
 
 export interface ScaleSubresource {
   specReplicasPath: string;
@@ -164,6 +165,7 @@ export const BUILTIN_RESOURCES: ResourceType[] = [
     generation: true,
     shortNames: ['crd', 'crds'],
   }),
+  ...METRICS_RESOURCES,
 ];
 
 /** Identity of a stored collection: group and plural (one storage per kind, whatever the version). */

@@ -22,6 +22,7 @@ import { serveWatch } from './watch.ts';
 import { pruneCustomResource, defaultCustomResource } from './crd-schema.ts';
 import { pruneBuiltin } from './builtin-fields.ts';
 import { nowRfc3339 } from './objects.ts';
+import { METRICS_GROUP, NodeMetricsStore, serveMetrics } from './metrics-api.ts';
 
 export const KUBERNETES_VERSION = { major: '1', minor: '32', gitVersion: 'v1.32.13' };
 
@@ -33,6 +34,8 @@ export interface ApiServerOptions {
   /** Called by POST /kre-admin/restart. */
   restart?: () => Promise<void>;
   bookmarkIntervalMs?: number;
+  /** Where the nodes report usage for metrics.k8s.io; default an empty one of its own. */
+  nodeMetrics?: NodeMetricsStore;
 }
 
 function send(res: ServerResponse, code: number, body: string, headers: Record<string, string> = {}): void {
@@ -71,9 +74,11 @@ export class ApiServer {
   readonly watchers = new Set<ServerResponse>();
   private readonly token: Buffer;
   private openapiCache = new Map<string, string>();
+  readonly nodeMetrics: NodeMetricsStore;
 
   constructor(private readonly o: ApiServerOptions) {
     this.token = Buffer.from(o.token);
+    this.nodeMetrics = o.nodeMetrics ?? new NodeMetricsStore();
     this.requests = new Counter({ name: 'devcluster_requests_total', help: 'API requests served, by verb, resource and code', labelNames: ['verb', 'resource', 'code'], registers: [this.metrics] });
     this.watchEvents = new Counter({ name: 'devcluster_watch_events_sent_total', help: 'Watch events sent, by collection', labelNames: ['collection'], registers: [this.metrics] });
     const injected = new Counter({ name: 'devcluster_faults_injected_total', help: 'Faults injected, by kind of fault and collection', labelNames: ['fault', 'collection'], registers: [this.metrics] });
@@ -234,6 +239,11 @@ export class ApiServer {
     const t = this.typeOf(r);
     const q = url.searchParams;
     const method = req.method ?? 'GET';
+    if (t.group === METRICS_GROUP) {
+      if (method !== 'GET' || r.subresource || boolParam(q, 'watch')) throw errors.methodNotAllowed(method);
+      sendJson(res, 200, serveMetrics(this.nodeMetrics, t.plural, r.namespace, r.name, q));
+      return r.name === undefined ? 'list' : 'get';
+    }
     if (r.subresource) return this.serveSubresource(req, res, url, t, r);
     if (r.name === undefined) {
       switch (method) {
