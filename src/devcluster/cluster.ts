@@ -8,7 +8,6 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
-import { Counter, type Registry } from 'prom-client';
 import { ApiServer } from './apiserver/server.ts';
 import { ClusterLifecycle } from './apiserver/lifecycle.ts';
 import { ObjectService } from './apiserver/objects.ts';
@@ -17,6 +16,9 @@ import { Storage } from './apiserver/storage.ts';
 import type { FaultSpec } from './apiserver/faults.ts';
 import { writeKubeconfig } from './kubeconfig.ts';
 import { loadOrCreateCredentials, type Credentials } from './pki.ts';
+import { KubeClient } from '../kube/index.ts';
+import { createLogger } from '../kube/logger.ts';
+import { startWorkloads, type Workloads } from './nodes/index.ts';
 
 export interface DevClusterOptions {
   /** Where objects, credentials and the port are kept; default: a new temporary directory, removed on stop. */
@@ -29,6 +31,14 @@ export interface DevClusterOptions {
   bookmarkIntervalMs?: number;
   /** How long the history of changes is kept for watch resumes and paginated lists. */
   historyWindowMs?: number;
+  /**
+   * Simulated nodes `kre-node-1`… with their kubelets, the scheduler and the workload controllers
+   * (default 3). With 0 the server runs alone: no controllers either, as for a cluster that
+   * `kre devcluster nodes` serves from another process.
+   */
+  nodes?: number;
+  /** Pods per simulated node (the kubelet's maxPods); default 110. */
+  maxPods?: number;
 }
 
 export interface DevCluster {
@@ -104,15 +114,6 @@ class Instance {
   }
 }
 
-/** Counters go on counting across a restart, so that a test sees every fault since the start. */
-async function carryCounters(from: Registry, to: Registry): Promise<void> {
-  for (const m of await from.getMetricsAsJSON()) {
-    const target = to.getSingleMetric(m.name);
-    if (String(m.type) !== 'counter' || !(target instanceof Counter)) continue;
-    for (const v of m.values) if (v.value > 0) target.inc(v.labels as Record<string, string>, v.value);
-  }
-}
-
 export async function startDevCluster(opts: DevClusterOptions = {}): Promise<DevCluster> {
   const temporary = !opts.stateDir;
   const stateDir = opts.stateDir ?? mkdtempSync(join(tmpdir(), 'kre-devcluster-'));
@@ -131,12 +132,12 @@ export async function startDevCluster(opts: DevClusterOptions = {}): Promise<Dev
       await instance.stop();
       const next = new Instance();
       await next.start(stateDir, creds, host, port, opts, restart, faults);
-      await carryCounters(instance.api.metrics, next.api.metrics);
       next.api.faults.countRestart();
       instance = next;
     })().finally(() => (restarting = undefined));
     return restarting;
   };
+  let workloads: Workloads | undefined;
   let port: number;
   try {
     port = await instance.start(stateDir, creds, host, wanted || savedPort, opts, restart);
@@ -149,6 +150,21 @@ export async function startDevCluster(opts: DevClusterOptions = {}): Promise<Dev
   writeFileSync(portFile, `${port}\n`);
   const url = `https://${urlHost(host)}:${port}`;
   writeKubeconfig(kubeconfigPath, url, creds.caCert, creds.token);
+  const nodes = opts.nodes ?? 3;
+  let client: KubeClient | undefined;
+  if (nodes > 0) {
+    // The controllers, scheduler and kubelets talk to the server as any client does, through the
+    // kubeconfig; across restart() their watches reconnect by themselves.
+    const kc = new KubeConfig();
+    kc.loadFromFile(kubeconfigPath);
+    client = new KubeClient(kc, { userAgent: 'kre-devcluster-workloads' });
+    try {
+      workloads = await startWorkloads({ client, log: createLogger('devcluster'), nodes, maxPods: opts.maxPods });
+    } catch (err) {
+      await instance.stop();
+      throw err;
+    }
+  }
 
   return {
     url,
@@ -170,6 +186,8 @@ export async function startDevCluster(opts: DevClusterOptions = {}): Promise<Dev
     restart,
     async stop() {
       await restarting;
+      await workloads?.stop();
+      client?.close();
       await instance.stop();
       if (temporary) rmSync(stateDir, { recursive: true, force: true });
     },

@@ -8,6 +8,7 @@
  * remembered write, until the cache catches up: the "expectations" of the real controllers, kept
  * by object instead of by count.
  */
+import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import {
   Reflector,
@@ -126,6 +127,8 @@ export class Informers {
 
   async start(signal?: AbortSignal): Promise<void> {
     this.started = true;
+    // Every cache waits on the one signal.
+    if (signal) setMaxListeners(0, signal);
     const all = [...this.byResource.values()];
     for (const i of all) i.reflector.start();
     await Promise.all(all.map((i) => i.reflector.waitForSync(signal)));
