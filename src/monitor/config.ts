@@ -39,7 +39,10 @@ export const MonitorConfigSchema = z.strictObject({
       });
     }),
   tokenFile: z.string().min(1).optional(),
-  tls: z.strictObject({ certFile: z.string().min(1), keyFile: z.string().min(1) }).optional(),
+  /** Serve HTTPS: with this certificate, or `selfSigned: true` for one made at start. Plain HTTP when unset. */
+  tls: z
+    .union([z.strictObject({ certFile: z.string().min(1), keyFile: z.string().min(1) }), z.strictObject({ selfSigned: z.literal(true) })])
+    .optional(),
 });
 
 export type MonitorConfig = z.infer<typeof MonitorConfigSchema>;

@@ -14,6 +14,7 @@ import { MonitorMetrics } from './metrics.ts';
 import { resolveResources, resourceId, type MonitoredResource } from './resources.ts';
 import type { Corrections, MonitorStore } from './store.ts';
 import { Stream } from './stream.ts';
+import { selfSignedCertificate } from './tls.ts';
 import { Verifier } from './verify.ts';
 
 export interface StartMonitorOptions {
@@ -82,7 +83,11 @@ export async function startMonitor(o: StartMonitorOptions): Promise<Monitor> {
   let started = false;
   // Ready once serving, every stream has listed and every resource has been verified once.
   const isReady = () => started && [...watches.values()].every((w) => w.stream.synced && w.verifier.stats.verifications > 0);
-  const tls = config.tls ? { cert: readFileSync(config.tls.certFile, 'utf8'), key: readFileSync(config.tls.keyFile, 'utf8') } : undefined;
+  const tls = !config.tls
+    ? undefined
+    : 'selfSigned' in config.tls
+      ? await selfSignedCertificate()
+      : { cert: readFileSync(config.tls.certFile, 'utf8'), key: readFileSync(config.tls.keyFile, 'utf8') };
   const http = new MonitorHttp({ store, resources, token: o.token, metrics, ready: isReady, logger, tls });
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(config.listen)!;
   const url = await http.listen(m[1] ?? (m[2] || '127.0.0.1'), Number(m[3]));
