@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
+import { Counter, type Registry } from 'prom-client';
 import { ApiServer } from './apiserver/server.ts';
 import { ClusterLifecycle } from './apiserver/lifecycle.ts';
 import { ObjectService } from './apiserver/objects.ts';
@@ -114,6 +115,15 @@ class Instance {
   }
 }
 
+/** Counters go on counting across a restart, so that a test sees every fault since the start. */
+async function carryCounters(from: Registry, to: Registry): Promise<void> {
+  for (const m of await from.getMetricsAsJSON()) {
+    const target = to.getSingleMetric(m.name);
+    if (String(m.type) !== 'counter' || !(target instanceof Counter)) continue;
+    for (const v of m.values) if (v.value > 0) target.inc(v.labels as Record<string, string>, v.value);
+  }
+}
+
 export async function startDevCluster(opts: DevClusterOptions = {}): Promise<DevCluster> {
   const temporary = !opts.stateDir;
   const stateDir = opts.stateDir ?? mkdtempSync(join(tmpdir(), 'kre-devcluster-'));
@@ -132,6 +142,7 @@ export async function startDevCluster(opts: DevClusterOptions = {}): Promise<Dev
       await instance.stop();
       const next = new Instance();
       await next.start(stateDir, creds, host, port, opts, restart, faults);
+      await carryCounters(instance.api.metrics, next.api.metrics);
       next.api.faults.countRestart();
       instance = next;
     })().finally(() => (restarting = undefined));
