@@ -5,6 +5,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { devclusterCommand } from './devcluster.ts';
 import { monitorCommand } from './monitor.ts';
+import { operatorCommand } from './operator.ts';
 
 export class UsageError extends Error {}
 
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   program.addCommand(devclusterCommand());
   program.addCommand(monitorCommand());
+  program.addCommand(operatorCommand());
   program.addOption(new Option('--no-color', 'plain output').hideHelp());
   return program;
 }

@@ -35,6 +35,8 @@ const INGRESSES = { group: 'networking.k8s.io', version: 'v1', plural: 'ingresse
 /** What each controller renders: the kinds it watches for changes to its children. */
 export const RUNTIME_CHILD_KINDS = [STATEFULSETS, SERVICES, SECRETS, CONFIGMAPS, INGRESSES];
 export const VERSION_CHILD_KINDS = [DEPLOYMENTS, CONFIGMAPS];
+/** The kinds reconcilers delete: on unpublish, on stop, and for nodes removed from a version. */
+export const DELETED_CHILD_KINDS = new Set(['Service', 'Ingress', 'Deployment', 'ConfigMap']);
 
 export interface OperatorOptions {
   client: KubeClient;

@@ -1,0 +1,78 @@
+/**
+ * The operator's configuration: one zod schema, filled from an optional YAML file, then the
+ * environment (`KRE_OPERATOR_…`, and `WATCH_NAMESPACE` as the seed's manager sets it), then flags.
+ * An invalid value stops the program at start with a message naming the field.
+ */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { dnsLabel } from '../api/index.ts';
+
+export const OperatorConfig = z
+  .object({
+    kubeconfig: z.string().min(1).optional(),
+    namespace: dnsLabel.optional().describe('watch only this namespace; all when unset'),
+    listen: z
+      .string()
+      .regex(/^(\[[0-9a-fA-F:.]+\]|[^:]*):[0-9]{1,5}$/, 'expected HOST:PORT')
+      .default('127.0.0.1:0'),
+    workers: z.coerce.number().int().min(1).max(64).default(4),
+    leaderElection: z
+      .object({
+        enabled: z.boolean().default(true),
+        namespace: dnsLabel.optional().describe('where the Lease lives; default: the watched namespace, else POD_NAMESPACE, else default'),
+        leaseDurationMs: z.coerce.number().int().min(1000).default(15_000),
+        renewDeadlineMs: z.coerce.number().int().min(500).default(10_000),
+        retryPeriodMs: z.coerce.number().int().min(100).default(2_000),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+export type OperatorConfig = z.infer<typeof OperatorConfig>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export interface ConfigSources {
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Flags as commander gives them; undefined means "not given". */
+  flags?: { kubeconfig?: string; namespace?: string; listen?: string; workers?: string; leaderElect?: boolean; leaseNamespace?: string };
+}
+
+export function loadOperatorConfig(sources: ConfigSources): OperatorConfig {
+  const env = sources.env ?? process.env;
+  let fromFile: Record<string, any> = {};
+  if (sources.file) {
+    try {
+      fromFile = (parseYaml(readFileSync(sources.file, 'utf8')) as Record<string, any> | null) ?? {};
+    } catch (err) {
+      throw new ConfigError(`--config ${sources.file}: ${(err as Error).message}`);
+    }
+    if (typeof fromFile !== 'object' || Array.isArray(fromFile)) throw new ConfigError(`--config ${sources.file}: expected a mapping`);
+  }
+  const flags = sources.flags ?? {};
+  const pick = <T>(...values: (T | undefined)[]) => values.find((v) => v !== undefined && v !== '');
+  const boolEnv = (v: string | undefined) => (v === undefined || v === '' ? undefined : v === 'true' || v === '1');
+  const input = {
+    ...fromFile,
+    kubeconfig: pick(flags.kubeconfig, fromFile.kubeconfig),
+    namespace: pick(flags.namespace, env.KRE_OPERATOR_NAMESPACE, env.WATCH_NAMESPACE, fromFile.namespace),
+    listen: pick(flags.listen, env.KRE_OPERATOR_LISTEN, fromFile.listen),
+    workers: pick<string | number>(flags.workers, env.KRE_OPERATOR_WORKERS, fromFile.workers),
+    leaderElection: {
+      ...fromFile.leaderElection,
+      enabled: pick(flags.leaderElect === false ? false : undefined, boolEnv(env.KRE_OPERATOR_LEADER_ELECTION), fromFile.leaderElection?.enabled),
+      namespace: pick(flags.leaseNamespace, env.KRE_OPERATOR_LEASE_NAMESPACE, fromFile.leaderElection?.namespace, env.POD_NAMESPACE),
+    },
+  };
+  const parsed = OperatorConfig.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const field = issue.path.join('.') || (issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : '(root)');
+    throw new ConfigError(`invalid configuration: ${field}: ${issue.message}`);
+  }
+  return parsed.data;
+}
