@@ -1,0 +1,207 @@
+/**
+ * Workloads on a devcluster with three simulated nodes, driven through kubectl as a user would:
+ * Deployments roll out and update, StatefulSets create their pods in order with their claims,
+ * DaemonSets cover every node, Endpoints follow readiness, Jobs complete.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { startDevCluster, type DevCluster } from '../index.ts';
+import { eventually } from '../testing.ts';
+
+let cluster: DevCluster;
+
+function kubectl(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = execFile('kubectl', args, { env: { ...process.env, KUBECONFIG: cluster.kubeconfigPath }, timeout: 120_000 }, (err, stdout, stderr) =>
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+    if (input !== undefined) child.stdin!.end(input);
+  });
+}
+
+async function ok(args: string[], input?: string): Promise<string> {
+  const r = await kubectl(args, input);
+  assert.equal(r.code, 0, `kubectl ${args.join(' ')} failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+async function json(args: string[]): Promise<any> {
+  return JSON.parse(await ok([...args, '-o', 'json']));
+}
+
+before(async () => {
+  cluster = await startDevCluster({ nodes: 3 });
+});
+after(async () => {
+  await cluster.stop();
+});
+
+test('kubectl rollout status returns once the pods run, and an image change rolls every pod onto a new ReplicaSet', async () => {
+  await ok(['create', 'deployment', 'web', '--image=registry.example/web:1', '--replicas=3']);
+  await ok(['rollout', 'status', 'deployment/web', '--timeout=60s']);
+  const pods = await json(['get', 'pods', '-l', 'app=web']);
+  assert.equal(pods.items.length, 3);
+  const rs = (await json(['get', 'rs', '-l', 'app=web'])).items;
+  assert.equal(rs.length, 1);
+  const hash = rs[0].metadata.labels['pod-template-hash'];
+  assert.match(rs[0].metadata.name, new RegExp(`^web-${hash}$`));
+  assert.match(hash, /^[bcdfghjklmnpqrstvwxz2456789]{6,10}$/);
+  assert.equal(rs[0].metadata.annotations['deployment.kubernetes.io/revision'], '1');
+  for (const pod of pods.items) {
+    assert.equal(pod.status.phase, 'Running');
+    assert.match(pod.metadata.name, new RegExp(`^web-${hash}-[bcdfghjklmnpqrstvwxz2456789]{5}$`));
+    assert.equal(pod.metadata.ownerReferences[0].name, rs[0].metadata.name);
+    assert.match(pod.status.containerStatuses[0].containerID, /^containerd:\/\/[0-9a-f]{64}$/);
+    assert.match(pod.status.podIP, /^10\.244\.\d+\.\d+$/);
+  }
+
+  await ok(['set', 'image', 'deployment/web', 'web=registry.example/web:2']);
+  await ok(['rollout', 'status', 'deployment/web', '--timeout=90s']);
+  const d = await json(['get', 'deployment', 'web']);
+  assert.equal(d.metadata.annotations['deployment.kubernetes.io/revision'], '2');
+  assert.equal(d.status.updatedReplicas, 3);
+  assert.equal(d.status.availableReplicas, 3);
+  assert.equal(d.status.conditions.find((c: any) => c.type === 'Progressing').reason, 'NewReplicaSetAvailable');
+  assert.equal(d.status.conditions.find((c: any) => c.type === 'Available').reason, 'MinimumReplicasAvailable');
+  const after = await eventually(async () => {
+    const list = (await json(['get', 'pods', '-l', 'app=web'])).items;
+    return list.length === 3 && list.every((p: any) => p.spec.containers[0].image === 'registry.example/web:2') && list;
+  }, 60_000, 'the old pods to be gone');
+  const newHash = after[0].metadata.labels['pod-template-hash'];
+  assert.notEqual(newHash, hash);
+  const oldRS = (await json(['get', 'rs', `web-${hash}`]));
+  assert.equal(oldRS.spec.replicas, 0);
+});
+
+test('kubectl scale changes the number of pods', async () => {
+  await ok(['create', 'deployment', 'scaled', '--image=registry.example/scaled:1', '--replicas=1']);
+  await ok(['rollout', 'status', 'deployment/scaled', '--timeout=60s']);
+  await ok(['scale', 'deployment/scaled', '--replicas=5']);
+  await ok(['rollout', 'status', 'deployment/scaled', '--timeout=60s']);
+  await eventually(async () => (await json(['get', 'pods', '-l', 'app=scaled'])).items.filter((p: any) => p.status.phase === 'Running').length === 5, 60_000, '5 pods');
+  await ok(['scale', 'deployment/scaled', '--replicas=2']);
+  await eventually(async () => (await json(['get', 'pods', '-l', 'app=scaled'])).items.length === 2, 60_000, '2 pods');
+  const d = await eventually(async () => {
+    const obj = await json(['get', 'deployment', 'scaled']);
+    return obj.status.replicas === 2 && obj.status.availableReplicas === 2 && obj;
+  }, 30_000, 'status of 2 replicas');
+  assert.equal(d.status.observedGeneration, d.metadata.generation);
+});
+
+test('a StatefulSet creates kre-mongo-0, waits for it to be Ready, then kre-mongo-1, with their claims', async () => {
+  await ok(['apply', '-f', '-'], JSON.stringify({
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    metadata: { name: 'kre-mongo' },
+    spec: {
+      replicas: 2,
+      serviceName: 'kre-mongo',
+      selector: { matchLabels: { app: 'kre-mongo' } },
+      template: {
+        metadata: { labels: { app: 'kre-mongo' } },
+        spec: { containers: [{ name: 'mongo', image: 'mongo:7', readinessProbe: { tcpSocket: { port: 27017 }, initialDelaySeconds: 1 } }] },
+      },
+      volumeClaimTemplates: [{ metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } }],
+    },
+  }));
+  const both = await eventually(async () => {
+    const list = (await json(['get', 'pods', '-l', 'app=kre-mongo'])).items;
+    return list.length === 2 && list.every((p: any) => p.status.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True')) && list;
+  }, 60_000, 'two ready mongo pods');
+  const byName = new Map<string, any>(both.map((p: any) => [p.metadata.name, p]));
+  const first = byName.get('kre-mongo-0');
+  const second = byName.get('kre-mongo-1');
+  assert.ok(first && second, `pod names: ${[...byName.keys()]}`);
+  const readyAt = Date.parse(first.status.conditions.find((c: any) => c.type === 'Ready').lastTransitionTime);
+  assert.ok(Date.parse(second.metadata.creationTimestamp) >= readyAt, 'kre-mongo-1 was created before kre-mongo-0 was Ready');
+  assert.equal(first.metadata.labels['statefulset.kubernetes.io/pod-name'], 'kre-mongo-0');
+  assert.equal(second.metadata.labels['apps.kubernetes.io/pod-index'], '1');
+  assert.equal(first.spec.hostname, 'kre-mongo-0');
+  assert.equal(first.spec.subdomain, 'kre-mongo');
+  const set = await eventually(async () => {
+    const s = await json(['get', 'statefulset', 'kre-mongo']);
+    return s.status.readyReplicas === 2 && s;
+  }, 30_000, 'the StatefulSet status');
+  assert.equal(first.metadata.labels['controller-revision-hash'], set.status.updateRevision);
+  assert.equal(set.status.currentRevision, set.status.updateRevision);
+  assert.equal(set.status.availableReplicas, 2);
+  const claims = (await json(['get', 'pvc'])).items.map((c: any) => [c.metadata.name, c.status.phase]).sort();
+  assert.deepEqual(claims, [['data-kre-mongo-0', 'Bound'], ['data-kre-mongo-1', 'Bound']]);
+  assert.equal(first.spec.volumes.find((v: any) => v.name === 'data').persistentVolumeClaim.claimName, 'data-kre-mongo-0');
+});
+
+test('a DaemonSet runs one pod on every node', async () => {
+  await ok(['apply', '-f', '-'], JSON.stringify({
+    apiVersion: 'apps/v1',
+    kind: 'DaemonSet',
+    metadata: { name: 'agent' },
+    spec: {
+      selector: { matchLabels: { app: 'agent' } },
+      template: { metadata: { labels: { app: 'agent' } }, spec: { containers: [{ name: 'agent', image: 'kre-agent:1' }] } },
+    },
+  }));
+  const pods = await eventually(async () => {
+    const list = (await json(['get', 'pods', '-l', 'app=agent'])).items;
+    return list.length === 3 && list.every((p: any) => p.status.phase === 'Running') && list;
+  }, 60_000, 'a daemon pod per node');
+  assert.deepEqual(pods.map((p: any) => p.spec.nodeName).sort(), ['kre-node-1', 'kre-node-2', 'kre-node-3']);
+  await eventually(async () => {
+    const ds = await json(['get', 'daemonset', 'agent']);
+    return ds.status.desiredNumberScheduled === 3 && ds.status.numberReady === 3;
+  }, 30_000, 'the DaemonSet status');
+});
+
+test('Endpoints list the ready pods, and the not-ready ones apart, as readiness changes', async () => {
+  const deployment = (name: string, annotations: Record<string, string>) => ({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { app: 'api', variant: name } },
+      template: { metadata: { labels: { app: 'api', variant: name }, annotations }, spec: { containers: [{ name: 'api', image: 'api:1', ports: [{ name: 'http', containerPort: 8080 }] }] } },
+    },
+  });
+  await ok(['apply', '-f', '-'], JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'List',
+    items: [
+      { apiVersion: 'v1', kind: 'Service', metadata: { name: 'api' }, spec: { selector: { app: 'api' }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] } },
+      deployment('api-ready', {}),
+      deployment('api-never', { 'kre.konstellation.io/never-ready': 'true' }),
+    ],
+  }));
+  const ep = await eventually(async () => {
+    const e = await json(['get', 'endpoints', 'api']);
+    const s = e.subsets?.[0];
+    return s?.addresses?.length === 1 && s?.notReadyAddresses?.length === 1 && e;
+  }, 60_000, 'one ready and one not-ready address');
+  assert.deepEqual(ep.subsets[0].ports, [{ name: 'http', port: 8080, protocol: 'TCP' }]);
+  assert.match(ep.subsets[0].addresses[0].targetRef.name, /^api-ready-/);
+  const slices = (await json(['get', 'endpointslices', '-l', 'kubernetes.io/service-name=api'])).items;
+  assert.equal(slices.length, 1);
+  assert.deepEqual(slices[0].endpoints.map((e: any) => e.conditions.ready).sort(), [false, true]);
+
+  // The never-ready variant is replaced by one that becomes ready: both addresses are ready then.
+  await ok(['patch', 'deployment', 'api-never', '--type=json', '-p', JSON.stringify([{ op: 'remove', path: '/spec/template/metadata/annotations/kre.konstellation.io~1never-ready' }])]);
+  await eventually(async () => {
+    const s = (await json(['get', 'endpoints', 'api'])).subsets?.[0];
+    return s?.addresses?.length === 2 && !s.notReadyAddresses;
+  }, 60_000, 'two ready addresses');
+});
+
+test('a Job runs its pods to completion', async () => {
+  await ok(['create', 'job', 'once', '--image=busybox:1', '--', 'true']);
+  const job = await eventually(async () => {
+    const j = await json(['get', 'job', 'once']);
+    return j.status.conditions?.some((c: any) => c.type === 'Complete' && c.status === 'True') && j;
+  }, 60_000, 'the Job to complete');
+  assert.equal(job.status.succeeded, 1);
+  assert.ok(job.status.completionTime);
+  const pods = (await json(['get', 'pods', '-l', 'job-name=once'])).items;
+  assert.equal(pods.length, 1);
+  assert.equal(pods[0].status.phase, 'Succeeded');
+  assert.equal(pods[0].status.containerStatuses[0].state.terminated.reason, 'Completed');
+  await ok(['wait', '--for=condition=complete', 'job/once', '--timeout=10s']);
+});
