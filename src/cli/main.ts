@@ -20,6 +20,12 @@ export function buildProgram(): Command {
   program.addCommand(monitorCommand());
   program.addCommand(operatorCommand());
   program.addOption(new Option('--no-color', 'plain output').hideHelp());
+  // Commands added with addCommand do not inherit exitOverride; without it their usage errors exit 1.
+  const override = (c: Command): void => {
+    c.exitOverride();
+    c.commands.forEach(override);
+  };
+  override(program);
   return program;
 }
 
