@@ -1,0 +1,179 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { startDevCluster, type DevCluster } from '../devcluster/index.ts';
+import { eventually } from '../devcluster/testing.ts';
+import { KubeClient, type KubeObject } from '../kube/index.ts';
+import { createLogger } from '../kube/logger.ts';
+import { installCustomResourceDefinitions } from './install.ts';
+import { startOperator, type Operator } from './operator.ts';
+import {
+  createNamespace,
+  EVENTS,
+  isReadyPod,
+  operatorWrites,
+  PODS,
+  runtimeObject,
+  runtimeRef,
+  SECRETS,
+  SERVICES,
+  STATEFULSETS,
+} from './testing.ts';
+import { RUNTIMES } from '../api/index.ts';
+
+const WAIT = 90_000;
+
+describe('RuntimeReconciler on a devcluster', () => {
+  let cluster: DevCluster;
+  let client: KubeClient;
+  let operator: Operator;
+
+  before(async () => {
+    cluster = await startDevCluster();
+    client = new KubeClient(cluster.kubeConfig());
+    await installCustomResourceDefinitions(client);
+    operator = startOperator({ client, leaderElection: false, logger: createLogger('operator', 'warn') });
+  });
+
+  after(async () => {
+    await operator?.stop();
+    client?.close();
+    await cluster?.stop();
+  });
+
+  const runtime = (ns: string, name = ns) => client.get(runtimeRef(ns, name));
+  const podsIn = async (ns: string) => (await client.list(PODS, {})).items.filter((p) => p.metadata.namespace === ns);
+
+  test('a development-mode Runtime becomes Running with the seed pods, and a second reconcile writes nothing', async () => {
+    await createNamespace(client, 'kre-dev');
+    await client.create({ ...RUNTIMES, namespace: 'kre-dev' }, runtimeObject('kre-dev', 'kre-dev', { developmentMode: true }));
+    const rt = await eventually(async () => {
+      const r = await runtime('kre-dev');
+      return r.status?.phase === 'Running' && r;
+    }, WAIT, 'Runtime kre-dev Running');
+    assert.equal(rt.status.ready, '3/3');
+    assert.equal(rt.status.observedGeneration, rt.metadata.generation);
+    assert.deepEqual(
+      rt.status.conditions.map((c: { type: string; status: string }) => `${c.type}=${c.status}`),
+      ['InvalidSpec=False', 'MongoDBReady=True', 'NATSReady=True', 'MinIOReady=True'],
+    );
+    const pods = await podsIn('kre-dev');
+    assert.deepEqual(pods.filter(isReadyPod).map((p) => p.metadata.name).sort(), ['kre-minio-0', 'kre-mongo-0', 'kre-nats-0', 'kre-nats-1']);
+    assert.equal((await client.list(PODS, { labelSelector: 'kre-app=kre-mongo' })).items.filter((p) => p.metadata.namespace === 'kre-dev').length, 1);
+
+    // Children: owned by the Runtime, applied by kre-operator, credentials generated into Secrets.
+    const mongo = await client.get({ ...STATEFULSETS, namespace: 'kre-dev', name: 'kre-mongo' });
+    assert.equal(mongo.metadata.ownerReferences[0].uid, rt.metadata.uid);
+    assert.ok(mongo.metadata.managedFields.some((f: { manager: string; operation: string }) => f.manager === 'kre-operator' && f.operation === 'Apply'));
+    const nats = await client.get({ ...SERVICES, namespace: 'kre-dev', name: 'kre-nats' });
+    assert.deepEqual(nats.spec.ports.map((p: { port: number }) => p.port), [4222, 8222]);
+    const minio = await client.get({ ...STATEFULSETS, namespace: 'kre-dev', name: 'kre-minio' });
+    assert.equal(minio.spec.volumeClaimTemplates[0].metadata.name, 'kre-minio-pvc');
+    const secrets = (await client.list({ ...SECRETS, namespace: 'kre-dev' })).items.map((s) => s.metadata.name).sort();
+    assert.deepEqual(secrets, ['kre-minio-credentials', 'kre-mongo-connection', 'kre-mongo-credentials']);
+    // No credential in the Runtime.
+    const password = Buffer.from((await client.get({ ...SECRETS, namespace: 'kre-dev', name: 'kre-mongo-credentials' })).data.password, 'base64').toString();
+    assert.ok(!JSON.stringify(await runtime('kre-dev')).includes(password));
+
+    // An annotation on the Runtime wakes the reconciler; nothing has changed, so nothing is written.
+    const before = await operatorWrites(cluster);
+    await client.patch(runtimeRef('kre-dev', 'kre-dev'), { metadata: { annotations: { touched: '1' } } });
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(await operatorWrites(cluster), before);
+    const events = (await client.list({ ...EVENTS, namespace: 'kre-dev' })).items.filter((e) => e.involvedObject.kind === 'Runtime');
+    assert.ok(events.some((e) => e.reason === 'Applied'));
+    assert.ok(events.some((e) => e.reason === 'Running'));
+  });
+
+  test('a deleted child comes back', async () => {
+    const old = await client.get({ ...SERVICES, namespace: 'kre-dev', name: 'kre-minio' });
+    await client.delete({ ...SERVICES, namespace: 'kre-dev', name: 'kre-minio' });
+    await eventually(async () => {
+      const svc = await client.get({ ...SERVICES, namespace: 'kre-dev', name: 'kre-minio' });
+      return svc.metadata.uid !== old.metadata.uid;
+    }, WAIT, 'Service kre-minio recreated');
+    const oldSts = await client.get({ ...STATEFULSETS, namespace: 'kre-dev', name: 'kre-nats' });
+    await client.delete({ ...STATEFULSETS, namespace: 'kre-dev', name: 'kre-nats' });
+    await eventually(async () => {
+      const sts = await client.get({ ...STATEFULSETS, namespace: 'kre-dev', name: 'kre-nats' });
+      return sts.metadata.uid !== oldSts.metadata.uid;
+    }, WAIT, 'StatefulSet kre-nats recreated');
+    await eventually(async () => (await runtime('kre-dev')).status?.phase === 'Running', WAIT, 'Runtime Running again');
+  });
+
+  test('a production Runtime gets three MongoDB members, and a fallen component makes it Degraded', async () => {
+    await createNamespace(client, 'kre-prod');
+    await client.create({ ...RUNTIMES, namespace: 'kre-prod' }, runtimeObject('kre-prod', 'kre-prod'));
+    await eventually(async () => (await runtime('kre-prod')).status?.phase === 'Running', WAIT, 'Runtime kre-prod Running');
+    const mongoPods = (await podsIn('kre-prod')).filter((p) => p.metadata.labels?.['kre-app'] === 'kre-mongo');
+    assert.deepEqual(mongoPods.map((p) => p.metadata.name).sort(), ['kre-mongo-0', 'kre-mongo-1', 'kre-mongo-2']);
+
+    // Scaling NATS up in the spec: a member short until it is ready, so Degraded, then Running.
+    await client.patch(runtimeRef('kre-prod', 'kre-prod'), { spec: { nats: { replicas: 3 } } });
+    await eventually(async () => {
+      const r = await runtime('kre-prod');
+      return r.status?.observedGeneration === r.metadata.generation && r.status?.phase === 'Running' && r;
+    }, WAIT, 'Runtime Running with three NATS members');
+    const natsPods = (await podsIn('kre-prod')).filter((p) => p.metadata.labels?.app === 'kre-nats');
+    assert.equal(natsPods.length, 3);
+    const degraded = (await client.list({ ...EVENTS, namespace: 'kre-prod' })).items.some((e) => e.involvedObject.kind === 'Runtime' && e.reason === 'Degraded');
+    assert.ok(degraded, 'a Degraded event was recorded');
+  });
+
+  test('a second Runtime in a namespace is ignored, with a condition saying why', async () => {
+    await client.create({ ...RUNTIMES, namespace: 'kre-dev' }, runtimeObject('kre-dev', 'second', { developmentMode: true }));
+    const second = await eventually(async () => {
+      const r = await runtime('kre-dev', 'second');
+      return r.status?.phase === 'Failed' && r;
+    }, WAIT, 'second Runtime Failed');
+    const ignored = second.status.conditions.find((c: { type: string }) => c.type === 'Ignored');
+    assert.equal(ignored.status, 'True');
+    assert.equal(ignored.reason, 'AnotherRuntimeInNamespace');
+    assert.match(ignored.message, /kre-dev already runs in namespace kre-dev/);
+    const owners = (await client.list({ ...STATEFULSETS, namespace: 'kre-dev' })).items.map((s) => s.metadata.ownerReferences[0].name);
+    assert.ok(owners.every((o) => o === 'kre-dev'));
+    await client.delete(runtimeRef('kre-dev', 'second'));
+  });
+
+  test('publish, switch and unpublish move the active-entrypoint Service', async () => {
+    const selector = async () => {
+      try {
+        return (await client.get({ ...SERVICES, namespace: 'kre-dev', name: 'active-entrypoint' })).spec.selector;
+      } catch {
+        return undefined;
+      }
+    };
+    assert.equal(await selector(), undefined);
+    await client.patch(runtimeRef('kre-dev', 'kre-dev'), { spec: { publishedVersion: 'v1' } });
+    await eventually(async () => (await selector())?.['version-name'] === 'v1', WAIT, 'published v1');
+    const svc: KubeObject = await client.get({ ...SERVICES, namespace: 'kre-dev', name: 'active-entrypoint' });
+    assert.deepEqual(svc.spec.selector, { type: 'entrypoint', 'version-name': 'v1' });
+    assert.deepEqual(svc.spec.ports.map((p: { name: string; port: number }) => `${p.name}:${p.port}`), ['grpc:9000', 'web:80']);
+    await client.patch(runtimeRef('kre-dev', 'kre-dev'), { spec: { publishedVersion: 'v2' } });
+    await eventually(async () => (await selector())?.['version-name'] === 'v2', WAIT, 'switched to v2');
+    await client.patch(runtimeRef('kre-dev', 'kre-dev'), { spec: { publishedVersion: null } });
+    await eventually(async () => (await selector()) === undefined, WAIT, 'unpublished');
+  });
+
+  test('a referenced credentials Secret is used, and its absence is reported', async () => {
+    await createNamespace(client, 'kre-ref');
+    await client.create({ ...RUNTIMES, namespace: 'kre-ref' }, runtimeObject('kre-ref', 'kre-ref', { developmentMode: true, mongo: { credentialsSecret: { name: 'mongo-creds' } } }));
+    const waiting = await eventually(async () => {
+      const r = await runtime('kre-ref');
+      return r.status?.conditions?.find((c: { type: string }) => c.type === 'CredentialsReady') && r;
+    }, WAIT, 'CredentialsReady condition');
+    assert.match(waiting.status.conditions.find((c: { type: string }) => c.type === 'CredentialsReady').message, /Secret mongo-creds does not exist/);
+    const b64 = (s: string) => Buffer.from(s).toString('base64');
+    await client.create({ ...SECRETS, namespace: 'kre-ref' }, {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'mongo-creds' },
+      data: { username: b64('admin'), password: b64('p@ss/word'), sharedKey: b64('a'.repeat(64)) },
+    });
+    await eventually(async () => (await runtime('kre-ref')).status?.phase === 'Running', WAIT, 'Runtime kre-ref Running');
+    const sts = await client.get({ ...STATEFULSETS, namespace: 'kre-ref', name: 'kre-mongo' });
+    const env = sts.spec.template.spec.containers[0].env.find((e: { name: string }) => e.name === 'MONGO_INITDB_ROOT_PASSWORD');
+    assert.deepEqual(env.valueFrom.secretKeyRef, { name: 'mongo-creds', key: 'password' });
+    const uri = Buffer.from((await client.get({ ...SECRETS, namespace: 'kre-ref', name: 'kre-mongo-connection' })).data.uri, 'base64').toString();
+    assert.equal(uri, 'mongodb://admin:p%40ss%2Fword@kre-mongo-0.kre-mongo:27017/admin?replicaSet=rs0&authSource=admin');
+  });
+});
