@@ -61,7 +61,7 @@ export interface DevCluster {
   stop(): Promise<void>;
 }
 
-function parseListen(listen: string): { host: string; port: number } {
+export function parseListen(listen: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(listen);
   if (!m) throw new Error(`invalid listen address ${JSON.stringify(listen)}: expected HOST:PORT`);
   const port = Number(m[3]);
