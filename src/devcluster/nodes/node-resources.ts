@@ -1,0 +1,128 @@
+/**
+ * What a simulated node has beyond its pod state machine, in one piece a kubelet owns: the usage
+ * model, the cgroup files under `<stateDir>/nodes/<node>/cgroup`, the kubelet's HTTPS endpoints,
+ * and the reports to metrics.k8s.io.
+ *
+ * Inputs: the node's name, a function giving its pods as plain objects (with the status the kubelet
+ * reports), a clock. Two timers: the kernel's write pass (`writeIntervalMs`, default 10 s) and the
+ * kubelet's cgroup sync (`syncPeriodMs`, default 60 s, as `--sync-frequency`). OOM kills go to
+ * `onOomKill`, for the kubelet to report the container as OOMKilled and restart it.
+ */
+import { join } from 'node:path';
+import { CgroupFiles } from './cgroup-files.ts';
+import type { CgroupDriver, CgroupVersion } from './cgroup-layout.ts';
+import { startKubeletServer, type KubeletFault, type KubeletServer } from './kubelet-server.ts';
+import { UsageModel, type NodeUsage, type OomKill } from './usage-model.ts';
+import type { NodeMetricsStore } from '../apiserver/metrics-api.ts';
+
+export interface NodeResourcesOptions {
+  nodeName: string;
+  /** The node's pods, as the kubelet has them. */
+  pods(): readonly any[];
+  /** The cgroup root; without it no files are written (the model and endpoints still run). */
+  cgroupRoot?: string;
+  cgroupVersion?: CgroupVersion;
+  cgroupDriver?: CgroupDriver;
+  cpus?: number;
+  memoryBytes?: number;
+  /** Bearer token of the kubelet's endpoints; without it the server is not started. */
+  token?: string;
+  metrics?: NodeMetricsStore;
+  nodeLabels?(): Record<string, string>;
+  onOomKill?(kill: OomKill): void;
+  seed?: number | string;
+  writeIntervalMs?: number;
+  syncPeriodMs?: number;
+  now?(): number;
+}
+
+/** `<stateDir>/nodes/<node>/cgroup`: where a node's cgroup files go. */
+export function nodeCgroupRoot(stateDir: string, nodeName: string): string {
+  return join(stateDir, 'nodes', nodeName, 'cgroup');
+}
+
+export class NodeResources {
+  readonly model: UsageModel;
+  readonly cgroups: CgroupFiles | undefined;
+  server: KubeletServer | undefined;
+  private timers: NodeJS.Timeout[] = [];
+  private passing: Promise<unknown> | undefined;
+  private stopped = false;
+  private last: NodeUsage | undefined;
+
+  constructor(private readonly o: NodeResourcesOptions) {
+    this.model = new UsageModel({ nodeName: o.nodeName, seed: o.seed });
+    if (o.onOomKill) this.model.onOomKill(o.onOomKill);
+    this.cgroups = o.cgroupRoot
+      ? new CgroupFiles({ root: o.cgroupRoot, version: o.cgroupVersion, driver: o.cgroupDriver, cpus: o.cpus, allocatableCpuMilli: (o.cpus ?? 4) * 1000, allocatableMemoryBytes: o.memoryBytes })
+      : undefined;
+  }
+
+  private now(): number {
+    return this.o.now?.() ?? Date.now();
+  }
+
+  /** Starts the endpoints and the timers. */
+  async start(): Promise<void> {
+    if (this.o.token) {
+      this.server = await startKubeletServer({
+        nodeName: this.o.nodeName,
+        token: this.o.token,
+        source: {
+          pods: () => this.o.pods(),
+          usage: () => this.last,
+          cadvisor: { driver: this.o.cgroupDriver ?? 'systemd', cpus: this.o.cpus ?? 4, memoryBytes: this.o.memoryBytes ?? 0 },
+        },
+      });
+    }
+    await this.pass();
+    const write = setInterval(() => void this.pass(), this.o.writeIntervalMs ?? 10_000);
+    const sync = setInterval(() => this.sync(), this.o.syncPeriodMs ?? 60_000);
+    write.unref();
+    sync.unref();
+    this.timers.push(write, sync);
+  }
+
+  /** The kubelet's sync of the pod- and QoS-level cgroup values; returns the files set back. */
+  sync(): number {
+    if (this.stopped || !this.cgroups) return 0;
+    return this.cgroups.sync(this.o.pods());
+  }
+
+  /** One write pass: the model advances, the files and the metrics report follow. */
+  pass(): Promise<NodeUsage | undefined> {
+    const run = async () => {
+      if (this.stopped) return this.last;
+      const pods = this.o.pods();
+      const now = this.now();
+      const usage = this.cgroups ? await this.cgroups.writePass(pods, this.model, now) : this.model.advance(now, pods);
+      this.last = usage;
+      this.o.metrics?.report(this.o.nodeName, usage, this.o.nodeLabels?.() ?? {});
+      return usage;
+    };
+    const p = (this.passing ?? Promise.resolve()).then(run, run);
+    this.passing = p.catch(() => undefined);
+    return p;
+  }
+
+  get usage(): NodeUsage | undefined {
+    return this.last;
+  }
+
+  async setKubeletFault(f: KubeletFault | undefined): Promise<void> {
+    await this.server?.setFault(f);
+  }
+
+  /** The Node status fields for the kubelet's endpoint (addresses, daemonEndpoints), once started. */
+  nodeStatusFields(): ReturnType<KubeletServer['nodeStatusFields']> | undefined {
+    return this.server?.nodeStatusFields();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.timers) clearInterval(t);
+    this.o.metrics?.remove(this.o.nodeName);
+    await this.passing;
+    await this.server?.stop();
+  }
+}
