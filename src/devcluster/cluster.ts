@@ -20,6 +20,7 @@ import { loadOrCreateCredentials, type Credentials } from './pki.ts';
 import { KubeClient } from '../kube/index.ts';
 import { createLogger } from '../kube/logger.ts';
 import { startWorkloads, type Workloads } from './nodes/index.ts';
+import { NodeMetricsStore } from './apiserver/metrics-api.ts';
 
 export interface DevClusterOptions {
   /** Where objects, credentials and the port are kept; default: a new temporary directory, removed on stop. */
@@ -80,6 +81,8 @@ class Instance {
   storage!: Storage;
   lifecycle!: ClusterLifecycle;
   sockets = new Set<Socket>();
+  /** What the nodes report for metrics.k8s.io; outlives restarts. */
+  nodeMetrics?: NodeMetricsStore;
 
   async start(stateDir: string, creds: Credentials, host: string, port: number, opts: DevClusterOptions, restart: () => Promise<void>, faults?: FaultSpec): Promise<number> {
     this.storage = new Storage({ dir: join(stateDir, 'data'), historyWindowMs: opts.historyWindowMs });
@@ -88,7 +91,7 @@ class Instance {
     this.lifecycle = new ClusterLifecycle(objects, registry);
     objects.seed();
     this.lifecycle.start();
-    this.api = new ApiServer({ storage: this.storage, registry, objects, token: creds.token, restart, bookmarkIntervalMs: opts.bookmarkIntervalMs });
+    this.api = new ApiServer({ storage: this.storage, registry, objects, token: creds.token, restart, bookmarkIntervalMs: opts.bookmarkIntervalMs, nodeMetrics: this.nodeMetrics });
     if (faults) this.api.faults.set(faults);
     this.server = createServer({ cert: creds.serverCert, key: creds.serverKey, keepAliveTimeout: 60_000 }, (req, res) => {
       void this.api.handle(req, res);
@@ -141,6 +144,7 @@ export async function startDevCluster(opts: DevClusterOptions = {}): Promise<Dev
       const faults = instance.api.faults.current;
       await instance.stop();
       const next = new Instance();
+      next.nodeMetrics = nodeMetrics;
       await next.start(stateDir, creds, host, port, opts, restart, faults);
       await carryCounters(instance.api.metrics, next.api.metrics);
       next.api.faults.countRestart();
@@ -149,6 +153,8 @@ export async function startDevCluster(opts: DevClusterOptions = {}): Promise<Dev
     return restarting;
   };
   let workloads: Workloads | undefined;
+  const nodeMetrics = new NodeMetricsStore();
+  instance.nodeMetrics = nodeMetrics;
   let port: number;
   try {
     port = await instance.start(stateDir, creds, host, wanted || savedPort, opts, restart);
@@ -170,7 +176,7 @@ export async function startDevCluster(opts: DevClusterOptions = {}): Promise<Dev
     kc.loadFromFile(kubeconfigPath);
     client = new KubeClient(kc, { userAgent: 'kre-devcluster-workloads' });
     try {
-      workloads = await startWorkloads({ client, log: createLogger('devcluster'), nodes, maxPods: opts.maxPods });
+      workloads = await startWorkloads({ client, log: createLogger('devcluster'), nodes, maxPods: opts.maxPods, resources: { stateDir, token: creds.token, metrics: nodeMetrics } });
     } catch (err) {
       await instance.stop();
       throw err;

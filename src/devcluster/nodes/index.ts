@@ -13,6 +13,8 @@ import type { ControlLoop } from '../controllers/loop.ts';
 import { Kubelet } from './kubelet.ts';
 import { nodeName } from './node-object.ts';
 import { Scheduler } from './scheduler.ts';
+import { parseQuantity } from '../../kube/quantity.ts';
+import { nodeCgroupRoot, type NodeResourcesOptions } from './node-resources.ts';
 
 export { nodeName } from './node-object.ts';
 export { Kubelet } from './kubelet.ts';
@@ -32,6 +34,11 @@ export interface WorkloadOptions {
   scheduler?: boolean;
   /** Run the workload controllers (default true). */
   controllers?: boolean;
+  /**
+   * Node resources (usage model, cgroup files under `<stateDir>/nodes/<node>/cgroup`, kubelet
+   * HTTPS endpoints with `token`, metrics.k8s.io reports); none without it.
+   */
+  resources?: Partial<Omit<NodeResourcesOptions, 'nodeName' | 'pods' | 'onOomKill' | 'cgroupRoot'>> & { stateDir?: string };
 }
 
 export interface Workloads {
@@ -56,7 +63,17 @@ export async function startWorkloads(opts: WorkloadOptions): Promise<Workloads> 
     loops.push(scheduler.loop);
   }
   const kubelets = Array.from({ length: opts.nodes }, (_, i) =>
-    new Kubelet(ctx, { name: nodeName(i + 1), index: i + 1, cpu: opts.cpu ?? '8', memory: opts.memory ?? '32Gi', maxPods: opts.maxPods ?? 110 }),
+    new Kubelet(
+      ctx,
+      { name: nodeName(i + 1), index: i + 1, cpu: opts.cpu ?? '8', memory: opts.memory ?? '32Gi', maxPods: opts.maxPods ?? 110 },
+      // Node resources: wiring.
+      opts.resources && {
+        ...opts.resources,
+        cpus: opts.resources.cpus ?? (parseQuantity(opts.cpu ?? '8') || 8),
+        memoryBytes: opts.resources.memoryBytes ?? parseQuantity(opts.memory ?? '32Gi'),
+        cgroupRoot: opts.resources.stateDir ? nodeCgroupRoot(opts.resources.stateDir, nodeName(i + 1)) : undefined,
+      },
+    ),
   );
   const stop = new AbortController();
   const started = (async () => {

@@ -14,6 +14,9 @@ import { nowTime } from '../controllers/pods.ts';
 import { LEASES, NODES, PODS } from '../controllers/resources.ts';
 import { internalIP, nodeObject, nodeStatus, type NodeShape } from './node-object.ts';
 import { syncPod, type PodRun } from './pod-lifecycle.ts';
+// Node resources (usage, cgroup files, kubelet endpoints, metrics.k8s.io): wiring.
+import { NodeResources, type NodeResourcesOptions } from './node-resources.ts';
+import type { OomKill } from './usage-model.ts';
 
 const LEASE_NAMESPACE = 'kube-node-lease';
 const LEASE_DURATION_SECONDS = 40;
@@ -35,10 +38,14 @@ export class Kubelet {
   private lastStatusAt = 0;
   private readySince = nowTime();
   private stopped = false;
+  /** Node resources: set when the kubelet is given resource options. */
+  resources: NodeResources | undefined;
+  private heartbeatsPaused = false;
 
   constructor(
     private readonly ctx: ControllerContext,
     private readonly shape: NodeShape,
+    private readonly resourceOptions?: Omit<NodeResourcesOptions, 'nodeName' | 'pods' | 'onOomKill'>,
   ) {
     this.name = shape.name;
     this.events = new EventRecorder(ctx.client, { component: 'kubelet', host: shape.name }, ctx.log);
@@ -50,6 +57,17 @@ export class Kubelet {
 
   /** Registers the node and starts the heartbeats; the pods start with the shared informers. */
   async register(): Promise<void> {
+    // Node resources: the endpoints start first, so the node's status publishes their port.
+    if (this.resourceOptions && !this.resources) {
+      this.resources = new NodeResources({
+        ...this.resourceOptions,
+        nodeName: this.name,
+        pods: () => this.pods.list(),
+        nodeLabels: () => nodeObject(this.shape).metadata.labels ?? {},
+        onOomKill: (k) => this.containerExited(k, 137, 'OOMKilled'),
+      });
+      await this.resources.start();
+    }
     const node = nodeObject(this.shape);
     let current: KubeObject;
     try {
@@ -71,12 +89,43 @@ export class Kubelet {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.heartbeat);
+    await this.resources?.stop();
     this.events.close();
     await this.loop.stop();
   }
 
+  /**
+   * Node faults: the kubelet stops renewing its lease and reporting status (the node goes NotReady
+   * once the lease expires), and its endpoints stop answering; `false` resumes.
+   */
+  async setUnresponsive(on: boolean, endpoints: 'hang' | 'refuse' = 'refuse'): Promise<void> {
+    this.heartbeatsPaused = on;
+    await this.resources?.setKubeletFault(on ? endpoints : undefined);
+    if (!on) await this.beat();
+  }
+
+  /** A container exits (a crash, or an OOM kill): reported as terminated, restarted after a back-off. */
+  crashContainer(namespace: string, pod: string, container: string, exitCode = 1, reason = 'Error'): boolean {
+    const p = this.pods.get(namespace, pod);
+    if (!p) return false;
+    return this.containerExited({ namespace, pod, uid: p.metadata.uid!, container }, exitCode, reason);
+  }
+
+  private containerExited(k: Pick<OomKill, 'namespace' | 'pod' | 'uid' | 'container'>, exitCode: number, reason: string): boolean {
+    const key = objectKey({ metadata: { namespace: k.namespace, name: k.pod } } as KubeObject);
+    const run = this.runs.get(key);
+    const c = run?.uid === k.uid ? run.containers.find((x) => x.name === k.container) : undefined;
+    if (!c || c.terminated) return false;
+    const now = Date.now();
+    c.terminated = { exitCode, reason, startedAt: c.startedAt, finishedAt: now, containerID: c.containerID };
+    c.restartCount++;
+    c.restartAt = now + 1000;
+    this.loop.enqueue(key);
+    return true;
+  }
+
   private async beat(): Promise<void> {
-    if (this.stopped) return;
+    if (this.stopped || this.heartbeatsPaused) return;
     try {
       await this.renewLease();
       if (Date.now() - this.lastStatusAt >= STATUS_REPORT_MS) await this.reportStatus(await this.ctx.client.get({ ...NODES, name: this.name }));
@@ -87,6 +136,9 @@ export class Kubelet {
 
   private async reportStatus(node: KubeObject): Promise<void> {
     const status = nodeStatus(this.shape, nowTime(), this.readySince);
+    // Node resources: the kubelet's real endpoint.
+    const endpoint = this.resources?.nodeStatusFields();
+    if (endpoint) Object.assign(status, endpoint);
     for (let attempt = 0; ; attempt++) {
       try {
         await this.ctx.client.update({ ...NODES, name: this.name }, { ...node, status }, { subresource: 'status' });
