@@ -439,6 +439,8 @@ export class KubeClient {
   async watch<T extends KubeObject = KubeObject>(ref: ResourceRef, opts: WatchOptions = {}): Promise<WatchStream<T>> {
     const abort = new AbortController();
     const onOuterAbort = () => abort.abort();
+    // An already aborted signal never fires its listeners again: abort now instead.
+    if (opts.signal?.aborted) abort.abort();
     opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
     const query = {
       watch: true,

@@ -159,7 +159,7 @@ describe('Reflector against a devcluster', () => {
     test(`${code} answers back off and recover`, async () => {
       const ns = await namespace();
       await create(ns, 'first');
-      cluster.faults.set({ errors: { fraction: 0.6, code, collection: 'configmaps' }, closeWatches: 0.3 });
+      cluster.faults.set({ errors: { fraction: 0.8, code, collection: 'configmaps' }, closeWatches: 0.5 });
       const r = reflect(ns);
       await r.waitForSync();
       for (let i = 0; i < 10; i++) await create(ns, `c${i}`);
@@ -208,5 +208,16 @@ describe('Reflector against a devcluster', () => {
     await r.stop();
     await assert.rejects(sync, /stopped before the cache synced/);
     assert.ok(Date.now() - t0 < 1000);
+  });
+
+  test('stop right after sync, while the first watch is opening, returns promptly', async () => {
+    const ns = await namespace();
+    for (let i = 0; i < 20; i++) {
+      const r = new Reflector({ client, resource: CONFIGMAPS, namespace: ns }).start();
+      await r.waitForSync();
+      const t0 = Date.now();
+      await r.stop();
+      assert.ok(Date.now() - t0 < 1000, `stopped in ${Date.now() - t0} ms`);
+    }
   });
 });

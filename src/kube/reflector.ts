@@ -140,6 +140,7 @@ export class Reflector<T extends KubeObject = KubeObject> {
       this.stopController.signal.addEventListener('abort', onAbort, { once: true });
       this.syncWaiters.push(() => {
         signal?.removeEventListener('abort', onAbort);
+        this.stopController.signal.removeEventListener('abort', onAbort);
         resolve();
       });
     });
@@ -250,6 +251,7 @@ export class Reflector<T extends KubeObject = KubeObject> {
       },
     );
     this.currentWatch = stream;
+    if (this.stopped) stream.close(); // stop() ran while the watch was opening
     let quiet = false;
     let watchdog: NodeJS.Timeout | undefined;
     const feed = () => {

@@ -17,8 +17,12 @@ export interface WorkQueueOptions {
 export class WorkQueue<K = string> {
   private readonly baseDelayMs: number;
   private readonly maxDelayMs: number;
-  /** Keys waiting for a worker, in order. A Set keeps insertion order and makes dedup free. */
-  private readonly queue = new Set<K>();
+  /**
+   * Keys waiting for a worker, in order, from `head` on. An array with a moving head rather than a
+   * Set: taking the first entry of a Set after many deletions scans the holes they leave.
+   */
+  private queue: K[] = [];
+  private head = 0;
   /** Keys queued or to be queued again once their processing ends. */
   private readonly dirty = new Set<K>();
   private readonly processing = new Set<K>();
@@ -35,7 +39,7 @@ export class WorkQueue<K = string> {
 
   /** Keys waiting for a worker (not counting delayed ones or those in flight). */
   get length(): number {
-    return this.queue.size;
+    return this.queue.length - this.head;
   }
 
   get inFlight(): number {
@@ -144,7 +148,8 @@ export class WorkQueue<K = string> {
     this.closed = true;
     for (const { timer } of this.delayed.values()) clearTimeout(timer);
     this.delayed.clear();
-    this.queue.clear();
+    this.queue = [];
+    this.head = 0;
     this.dirty.clear();
     for (const resolve of this.waiting.splice(0)) resolve(undefined);
     if (this.processing.size > 0) await new Promise<void>((resolve) => this.idle.push(resolve));
@@ -157,15 +162,18 @@ export class WorkQueue<K = string> {
       this.processing.add(key);
       waiter(key);
     } else {
-      this.queue.add(key);
+      // A key is pushed only when it becomes dirty, so the array holds each key once.
+      this.queue.push(key);
     }
   }
 
   private take(): K | undefined {
-    const first = this.queue.values().next();
-    if (first.done) return undefined;
-    const key = first.value;
-    this.queue.delete(key);
+    if (this.head >= this.queue.length) return undefined;
+    const key = this.queue[this.head++];
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
     this.dirty.delete(key);
     this.processing.add(key);
     return key;
