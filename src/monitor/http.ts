@@ -69,16 +69,12 @@ export class MonitorHttp {
   private readonly token: Buffer;
   /** Lists being paged through with `continue`, each served from the snapshot of its first page. */
   private readonly snapshots = new Map<string, ListSnapshot>();
-  private readonly sockets = new Set<import('node:net').Socket>();
 
   constructor(private readonly o: MonitorHttpOptions) {
     this.token = Buffer.from(o.token);
     const handler = (req: http.IncomingMessage, res: http.ServerResponse) => void this.handle(req, res);
     this.server = o.tls ? https.createServer({ cert: o.tls.cert, key: o.tls.key }, handler) : http.createServer(handler);
-    this.server.on('connection', (s) => {
-      this.sockets.add(s);
-      s.on('close', () => this.sockets.delete(s));
-    });
+    this.server.on('connection', (s) => s.setNoDelay(true));
   }
 
   async listen(host: string, port: number): Promise<string> {
