@@ -143,15 +143,14 @@ export function startOperator(opts: OperatorOptions): Operator {
 function buildControllers(client: KubeClient, namespace: string | undefined, log: Logger, registry: Registry, workers: number): [Controller, Controller] {
   const watch = (kind: WatchedKind): WatchedKind => ({ ...kind, namespace, labelSelector: MANAGED_BY_SELECTOR });
   const events = new EventRecorder(client, log);
-  let runtimeReconciler: RuntimeReconciler | undefined;
-  let versionReconciler: RuntimeVersionReconciler | undefined;
+  // The reconcilers read the controllers' caches, so they are made after them; workers start later still.
 
   const runtimes = new Controller({
     name: 'runtime',
     client,
     primary: { ...RUNTIMES, namespace },
     owns: RUNTIME_CHILD_KINDS.map(watch),
-    reconciler: { reconcile: (key, ctx) => runtimeReconciler!.reconcile(key, ctx) },
+    reconciler: { reconcile: (key, ctx) => runtimeReconciler.reconcile(key, ctx) },
     logger: log,
     registry,
     workers,
@@ -161,7 +160,7 @@ function buildControllers(client: KubeClient, namespace: string | undefined, log
     client,
     primary: { ...RUNTIME_VERSIONS, namespace },
     owns: VERSION_CHILD_KINDS.map(watch),
-    reconciler: { reconcile: (key, ctx) => versionReconciler!.reconcile(key, ctx) },
+    reconciler: { reconcile: (key, ctx) => versionReconciler.reconcile(key, ctx) },
     logger: log,
     registry,
     workers,
@@ -169,10 +168,10 @@ function buildControllers(client: KubeClient, namespace: string | undefined, log
 
   const runtimeChildren = childCache(runtimes, RUNTIME_CHILD_KINDS);
   const runtimeWriter = writerFor(client, runtimes, runtimeChildren);
-  runtimeReconciler = new RuntimeReconciler({ client, runtimes: runtimes.primary.store, children: runtimeChildren, writer: runtimeWriter, events });
+  const runtimeReconciler = new RuntimeReconciler({ client, runtimes: runtimes.primary.store, children: runtimeChildren, writer: runtimeWriter, events });
   const versionChildren = childCache(versions, VERSION_CHILD_KINDS);
   const versionWriter = writerFor(client, versions, versionChildren);
-  versionReconciler = new RuntimeVersionReconciler({
+  const versionReconciler = new RuntimeVersionReconciler({
     client,
     versions: versions.primary.store,
     runtimes: runtimes.primary.store,

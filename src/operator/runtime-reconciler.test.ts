@@ -10,7 +10,8 @@ import {
   createNamespace,
   EVENTS,
   isReadyPod,
-  operatorWrites,
+  operatorWritesByResource,
+  settledWrites,
   PODS,
   runtimeObject,
   runtimeRef,
@@ -62,8 +63,8 @@ describe('RuntimeReconciler on a devcluster', () => {
 
     // Children: owned by the Runtime, applied by kre-operator, credentials generated into Secrets.
     const mongo = await client.get({ ...STATEFULSETS, namespace: 'kre-dev', name: 'kre-mongo' });
-    assert.equal(mongo.metadata.ownerReferences[0].uid, rt.metadata.uid);
-    assert.ok(mongo.metadata.managedFields.some((f: { manager: string; operation: string }) => f.manager === 'kre-operator' && f.operation === 'Apply'));
+    assert.equal(mongo.metadata.ownerReferences![0].uid, rt.metadata.uid);
+    assert.ok((mongo.metadata.managedFields as { manager: string; operation: string }[]).some((f) => f.manager === 'kre-operator' && f.operation === 'Apply'));
     const nats = await client.get({ ...SERVICES, namespace: 'kre-dev', name: 'kre-nats' });
     assert.deepEqual(nats.spec.ports.map((p: { port: number }) => p.port), [4222, 8222]);
     const minio = await client.get({ ...STATEFULSETS, namespace: 'kre-dev', name: 'kre-minio' });
@@ -75,10 +76,10 @@ describe('RuntimeReconciler on a devcluster', () => {
     assert.ok(!JSON.stringify(await runtime('kre-dev')).includes(password));
 
     // An annotation on the Runtime wakes the reconciler; nothing has changed, so nothing is written.
-    const before = await operatorWrites(cluster);
+    const before = await settledWrites(cluster);
     await client.patch(runtimeRef('kre-dev', 'kre-dev'), { metadata: { annotations: { touched: '1' } } });
     await new Promise((r) => setTimeout(r, 1500));
-    assert.equal(await operatorWrites(cluster), before);
+    assert.deepEqual(await operatorWritesByResource(cluster), before);
     const events = (await client.list({ ...EVENTS, namespace: 'kre-dev' })).items.filter((e) => e.involvedObject.kind === 'Runtime');
     assert.ok(events.some((e) => e.reason === 'Applied'));
     assert.ok(events.some((e) => e.reason === 'Running'));
@@ -129,7 +130,7 @@ describe('RuntimeReconciler on a devcluster', () => {
     assert.equal(ignored.status, 'True');
     assert.equal(ignored.reason, 'AnotherRuntimeInNamespace');
     assert.match(ignored.message, /kre-dev already runs in namespace kre-dev/);
-    const owners = (await client.list({ ...STATEFULSETS, namespace: 'kre-dev' })).items.map((s) => s.metadata.ownerReferences[0].name);
+    const owners = (await client.list({ ...STATEFULSETS, namespace: 'kre-dev' })).items.map((s) => s.metadata.ownerReferences![0].name);
     assert.ok(owners.every((o) => o === 'kre-dev'));
     await client.delete(runtimeRef('kre-dev', 'second'));
   });

@@ -50,17 +50,35 @@ export const versionRef = (namespace: string, name: string) => ({ ...RUNTIME_VER
  * what is not the operator's reconciling: leader election, events, and the devcluster's own
  * controllers' pod, endpoint and status traffic.
  */
-export async function operatorWrites(cluster: DevCluster, resources?: RegExp): Promise<number> {
+export async function operatorWrites(cluster: DevCluster): Promise<number> {
+  return Object.values(await operatorWritesByResource(cluster)).reduce((a, b) => a + b, 0);
+}
+
+const OPERATOR_RESOURCES = /^(runtimes\/status|runtimeversions\/status|statefulsets|deployments|services|configmaps|secrets|ingresses)$/;
+
+export async function operatorWritesByResource(cluster: DevCluster): Promise<Record<string, number>> {
   const text = await cluster.metrics();
-  let total = 0;
+  const out: Record<string, number> = {};
   for (const line of text.split('\n')) {
     const m = /^devcluster_requests_total\{verb="(create|update|patch|delete)",resource="([^"]+)",code="(\d+)"\} (\d+)/.exec(line);
-    if (!m) continue;
-    const resource = m[2];
-    const operatorOwned = resources ?? /^(runtimes\/status|runtimeversions\/status|statefulsets|deployments|services|configmaps|secrets|ingresses)$/;
-    if (operatorOwned.test(resource)) total += Number(m[4]);
+    if (!m || !OPERATOR_RESOURCES.test(m[2])) continue;
+    const key = `${m[1]} ${m[2]}`;
+    out[key] = (out[key] ?? 0) + Number(m[4]);
   }
-  return total;
+  return out;
+}
+
+/** Waits until the counted writes hold still for `quietMs` (the cluster has settled), and returns them. */
+export async function settledWrites(cluster: DevCluster, quietMs = 1500, timeoutMs = 60_000): Promise<Record<string, number>> {
+  const deadline = Date.now() + timeoutMs;
+  let last = JSON.stringify(await operatorWritesByResource(cluster));
+  for (;;) {
+    await new Promise((r) => setTimeout(r, quietMs));
+    const now = await operatorWritesByResource(cluster);
+    if (JSON.stringify(now) === last) return now;
+    if (Date.now() > deadline) throw new Error('the cluster did not settle');
+    last = JSON.stringify(now);
+  }
 }
 
 export function isReadyPod(pod: KubeObject): boolean {
