@@ -13,7 +13,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { startDevCluster, type DevClusterOptions } from '../src/devcluster/index.ts';
 import { KubeClient, type KubeObject } from '../src/kube/index.ts';
 import { parseMonitorConfig } from '../src/monitor/config.ts';
-import { startMonitor, type Monitor } from '../src/monitor/monitor.ts';
+import { startMonitor } from '../src/monitor/monitor.ts';
 
 const SCALE = Number(process.env.KRE_BENCH_SCALE ?? '1');
 const NAMESPACES = 10;
