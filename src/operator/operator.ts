@@ -145,7 +145,7 @@ function buildControllers(client: KubeClient, namespace: string | undefined, log
   const events = new EventRecorder(client, log);
   // The reconcilers read the controllers' caches, so they are made after them; workers start later still.
 
-  const runtimes = new Controller({
+  const runtimes: Controller = new Controller({
     name: 'runtime',
     client,
     primary: { ...RUNTIMES, namespace },
@@ -155,7 +155,7 @@ function buildControllers(client: KubeClient, namespace: string | undefined, log
     registry,
     workers,
   });
-  const versions = new Controller({
+  const versions: Controller = new Controller({
     name: 'runtimeversion',
     client,
     primary: { ...RUNTIME_VERSIONS, namespace },
@@ -168,10 +168,10 @@ function buildControllers(client: KubeClient, namespace: string | undefined, log
 
   const runtimeChildren = childCache(runtimes, RUNTIME_CHILD_KINDS);
   const runtimeWriter = writerFor(client, runtimes, runtimeChildren);
-  const runtimeReconciler = new RuntimeReconciler({ client, runtimes: runtimes.primary.store, children: runtimeChildren, writer: runtimeWriter, events });
+  const runtimeReconciler: RuntimeReconciler = new RuntimeReconciler({ client, runtimes: runtimes.primary.store, children: runtimeChildren, writer: runtimeWriter, events });
   const versionChildren = childCache(versions, VERSION_CHILD_KINDS);
   const versionWriter = writerFor(client, versions, versionChildren);
-  const versionReconciler = new RuntimeVersionReconciler({
+  const versionReconciler: RuntimeVersionReconciler = new RuntimeVersionReconciler({
     client,
     versions: versions.primary.store,
     runtimes: runtimes.primary.store,
