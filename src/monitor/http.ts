@@ -75,6 +75,9 @@ export class MonitorHttp {
     const handler = (req: http.IncomingMessage, res: http.ServerResponse) => void this.handle(req, res);
     this.server = o.tls ? https.createServer({ cert: o.tls.cert, key: o.tls.key }, handler) : http.createServer(handler);
     this.server.on('connection', (s) => s.setNoDelay(true));
+    // Longer than clients keep idle connections (client-go 90 s, Node agents until closed): a server
+    // closing first races the client's next request on that socket, which then fails with a reset.
+    this.server.keepAliveTimeout = 120_000;
   }
 
   async listen(host: string, port: number): Promise<string> {
