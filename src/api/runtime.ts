@@ -40,7 +40,7 @@ export const RuntimeSpec = z.object({
     .prefault({}),
   nats: z
     .object({
-      image: imageReference.default('nats:2.1.9'),
+      image: imageReference.default('nats:2.10.22-alpine'),
       replicas: z.number().int().min(1).max(9).default(2),
       storage: storage('1Gi'),
     })
