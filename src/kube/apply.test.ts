@@ -4,8 +4,6 @@ import { startDevCluster, type DevCluster } from '../devcluster/index.ts';
 import { KubeClient, type KubeObject } from './client.ts';
 import { addFinalizer, applyObject, removeFinalizer, setControllerOwner, updateStatusWithRetry } from './apply.ts';
 
-const DEPLOYMENTS = { group: 'apps', version: 'v1', plural: 'deployments', namespace: 'default' };
-
 function deployment(name: string, replicas: number): KubeObject {
   return {
     apiVersion: 'apps/v1',
@@ -32,13 +30,15 @@ describe('apply helpers against a devcluster', () => {
     await cluster?.stop();
   });
 
-  test('applyObject creates, then updates, as the field manager; a second identical apply changes nothing', async () => {
+  test('applyObject creates, then updates, as the field manager; an identical apply leaves the spec alone', async () => {
     const first = await applyObject(client, deployment('web', 1), { fieldManager: 'kre-test', force: true });
     assert.equal(first.spec.replicas, 1);
     const second = await applyObject(client, deployment('web', 3), { fieldManager: 'kre-test', force: true });
     assert.equal(second.spec.replicas, 3);
     const third = await applyObject(client, deployment('web', 3), { fieldManager: 'kre-test', force: true });
-    assert.equal(third.metadata.resourceVersion, second.metadata.resourceVersion);
+    // The devcluster's deployment controller writes status meanwhile, so compare the spec's generation.
+    assert.equal(third.metadata.generation, second.metadata.generation);
+    assert.equal(second.metadata.generation, (first.metadata.generation ?? 0) + 1);
     assert.ok((third.metadata.managedFields as { manager: string }[]).some((m) => m.manager === 'kre-test'));
   });
 
@@ -58,22 +58,25 @@ describe('apply helpers against a devcluster', () => {
   });
 
   test('updateStatusWithRetry retries on conflict and skips writes that change nothing', async () => {
-    await applyObject(client, deployment('status', 1), { fieldManager: 'kre-test' });
-    const ref = { ...DEPLOYMENTS, name: 'status' };
+    // A Service: it has a /status that no devcluster controller writes, so every write here is ours.
+    const services = { group: '', version: 'v1', plural: 'services', namespace: 'default' };
+    await client.create(services, { apiVersion: 'v1', kind: 'Service', metadata: { name: 'status' }, spec: { ports: [{ port: 80 }] } });
+    const ref = { ...services, name: 'status' };
+    const lb = (ip: string) => ({ loadBalancer: { ingress: [{ ip }] } });
     let attempts = 0;
     const result = await updateStatusWithRetry<KubeObject>(client, ref, (obj) => {
       attempts++;
-      if (attempts === 1) {
-        // Make the version we read stale before our PUT reaches the server.
-        return { ...obj, status: { ...obj.status, conditions: [{ type: 'Custom', status: 'True' }] }, metadata: { ...obj.metadata, resourceVersion: '1' } };
-      }
-      obj.status = { ...obj.status, conditions: [{ type: 'Custom', status: 'True' }] };
+      // The first time, the version we write at is stale, as if another writer had been first.
+      if (attempts === 1) return { ...obj, status: lb('10.0.0.1'), metadata: { ...obj.metadata, resourceVersion: '1' } };
+      obj.status = lb('10.0.0.1');
     });
     assert.equal(attempts, 2, 'retried once after the conflict');
-    assert.deepEqual(result.status.conditions, [{ type: 'Custom', status: 'True' }]);
+    assert.deepEqual(result.status, lb('10.0.0.1'));
 
     const before = await client.get(ref);
-    const same = await updateStatusWithRetry<KubeObject>(client, ref, () => undefined);
+    const same = await updateStatusWithRetry<KubeObject>(client, ref, (obj) => {
+      obj.status = lb('10.0.0.1');
+    });
     assert.equal(same.metadata.resourceVersion, before.metadata.resourceVersion, 'no write without a change');
     const skipped = await updateStatusWithRetry<KubeObject>(client, ref, () => false);
     assert.equal(skipped.metadata.resourceVersion, before.metadata.resourceVersion);
