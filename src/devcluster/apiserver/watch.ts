@@ -60,7 +60,7 @@ export function serveWatch(res: ServerResponse, w: WatchRequest, ctx: WatchConte
   res.on('close', finish);
 
   const write = (line: string) => {
-    if (closed) return;
+    if (closed || res.writableEnded) return;
     res.write(line + '\n');
   };
   const sendEntry = (type: string, entry: Entry, injectFaults: boolean) => {
