@@ -46,6 +46,21 @@ export class Informer {
     fieldSelector?: string,
   ) {
     this.reflector = new Reflector({ client, resource, logger, fieldSelector, minWatchTimeoutSeconds: 300 });
+    // Forget a remembered write as soon as the cache has caught up with it, so that reads stay
+    // proportional to the writes still in flight, not to all recent ones.
+    const caughtUp = (obj: KubeObject) => {
+      const key = objectKey(obj);
+      const r = this.remembered.get(key);
+      if (r && (r.obj === undefined ? Boolean(obj.metadata.deletionTimestamp) : rvNumber(obj) >= rvNumber(r.obj))) this.remembered.delete(key);
+    };
+    this.reflector.addHandlers({
+      onAdd: caughtUp,
+      onUpdate: (_old, obj) => caughtUp(obj),
+      onDelete: (obj) => {
+        const r = this.remembered.get(objectKey(obj));
+        if (r && r.obj === undefined) this.remembered.delete(objectKey(obj));
+      },
+    });
   }
 
   on(handlers: ReflectorHandlers<KubeObject>): void {
