@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { Counter, type Registry } from 'prom-client';
-import { ApiServer } from './apiserver/server.ts';
+import { ApiServer, type NodeAdmin } from './apiserver/server.ts';
 import { ClusterLifecycle } from './apiserver/lifecycle.ts';
 import { ObjectService } from './apiserver/objects.ts';
 import { ResourceRegistry } from './apiserver/resources.ts';
@@ -19,7 +19,7 @@ import { writeKubeconfig } from './kubeconfig.ts';
 import { loadOrCreateCredentials, type Credentials } from './pki.ts';
 import { KubeClient } from '../kube/index.ts';
 import { createLogger } from '../kube/logger.ts';
-import { startWorkloads, type Workloads } from './nodes/index.ts';
+import { startWorkloads, type NodeFault, type SimulatedNode, type Workloads } from './nodes/index.ts';
 import { NodeMetricsStore } from './apiserver/metrics-api.ts';
 
 export interface DevClusterOptions {
@@ -41,6 +41,25 @@ export interface DevClusterOptions {
   nodes?: number;
   /** Pods per simulated node (the kubelet's maxPods); default 110. */
   maxPods?: number;
+  /**
+   * How long a node's lease may go unrenewed before the node lifecycle controller marks the node
+   * Unknown (NotReady) and its pods not ready; default 40 s, as a real controller manager's.
+   */
+  nodeGracePeriodMs?: number;
+  /**
+   * Where the nodes' cgroup files go (`<cgroupRoot>/<node>/cgroup`); default tmpfs
+   * (`/dev/shm/kre-<random>`, removed on stop), or the state dir when /dev/shm is not writable.
+   */
+  cgroupRoot?: string;
+}
+
+/** The simulated nodes of a devcluster and their faults. */
+export interface DevClusterNodes {
+  list(): SimulatedNode[];
+  /** The node's kubelet stops answering (`'refuse'` by default, or `'hang'`), or answers again (`false`). */
+  setUnresponsive(name: string, mode?: NodeFault): Promise<void>;
+  /** A container exits with an error and is restarted after a back-off, as a crash. */
+  crashContainer(namespace: string, pod: string, container?: string): Promise<void>;
 }
 
 export interface DevCluster {
@@ -55,6 +74,8 @@ export interface DevCluster {
     clear(): void;
     expireHistory(): void;
   };
+  /** The simulated nodes (none when started with `nodes: 0`). */
+  nodes: DevClusterNodes;
   /** The API server's own metrics in Prometheus text. */
   metrics(): Promise<string>;
   /** Stops and starts again on the same port with the state as stored on disk. */
@@ -83,6 +104,8 @@ class Instance {
   sockets = new Set<Socket>();
   /** What the nodes report for metrics.k8s.io; outlives restarts. */
   nodeMetrics?: NodeMetricsStore;
+  /** The simulated nodes, once started; outlives restarts. */
+  nodes?: () => NodeAdmin | undefined;
 
   async start(stateDir: string, creds: Credentials, host: string, port: number, opts: DevClusterOptions, restart: () => Promise<void>, faults?: FaultSpec): Promise<number> {
     this.storage = new Storage({ dir: join(stateDir, 'data'), historyWindowMs: opts.historyWindowMs });
@@ -91,7 +114,7 @@ class Instance {
     this.lifecycle = new ClusterLifecycle(objects, registry);
     objects.seed();
     this.lifecycle.start();
-    this.api = new ApiServer({ storage: this.storage, registry, objects, token: creds.token, restart, bookmarkIntervalMs: opts.bookmarkIntervalMs, nodeMetrics: this.nodeMetrics });
+    this.api = new ApiServer({ storage: this.storage, registry, objects, token: creds.token, restart, bookmarkIntervalMs: opts.bookmarkIntervalMs, nodeMetrics: this.nodeMetrics, nodes: this.nodes });
     if (faults) this.api.faults.set(faults);
     this.server = createServer({ cert: creds.serverCert, key: creds.serverKey, keepAliveTimeout: 60_000 }, (req, res) => {
       void this.api.handle(req, res);
@@ -145,6 +168,7 @@ export async function startDevCluster(opts: DevClusterOptions = {}): Promise<Dev
       await instance.stop();
       const next = new Instance();
       next.nodeMetrics = nodeMetrics;
+      next.nodes = nodeAdmin;
       await next.start(stateDir, creds, host, port, opts, restart, faults);
       await carryCounters(instance.api.metrics, next.api.metrics);
       next.api.faults.countRestart();
@@ -155,6 +179,8 @@ export async function startDevCluster(opts: DevClusterOptions = {}): Promise<Dev
   let workloads: Workloads | undefined;
   const nodeMetrics = new NodeMetricsStore();
   instance.nodeMetrics = nodeMetrics;
+  const nodeAdmin = () => workloads?.nodes;
+  instance.nodes = nodeAdmin;
   let port: number;
   try {
     port = await instance.start(stateDir, creds, host, wanted || savedPort, opts, restart);
@@ -176,7 +202,14 @@ export async function startDevCluster(opts: DevClusterOptions = {}): Promise<Dev
     kc.loadFromFile(kubeconfigPath);
     client = new KubeClient(kc, { userAgent: 'kre-devcluster-workloads' });
     try {
-      workloads = await startWorkloads({ client, log: createLogger('devcluster'), nodes, maxPods: opts.maxPods, resources: { stateDir, token: creds.token, metrics: nodeMetrics } });
+      workloads = await startWorkloads({
+        client,
+        log: createLogger('devcluster'),
+        nodes,
+        maxPods: opts.maxPods,
+        nodeGracePeriodMs: opts.nodeGracePeriodMs,
+        resources: { stateDir, cgroupRoot: opts.cgroupRoot, token: creds.token, metrics: nodeMetrics },
+      });
     } catch (err) {
       await instance.stop();
       throw err;
@@ -198,6 +231,17 @@ export async function startDevCluster(opts: DevClusterOptions = {}): Promise<Dev
       set: (f) => instance.api.faults.set(f),
       clear: () => instance.api.faults.clear(),
       expireHistory: () => instance.api.expireHistory(),
+    },
+    nodes: {
+      list: () => workloads?.nodes.list() ?? [],
+      async setUnresponsive(name, mode = 'refuse') {
+        if (!workloads) throw new Error(`node "${name}" is not a simulated node of this devcluster: it runs no nodes (nodes: 0)`);
+        await workloads.nodes.setUnresponsive(name, mode);
+      },
+      async crashContainer(namespace, pod, container) {
+        if (!workloads) throw new Error(`pod "${namespace}/${pod}" does not run on a simulated node of this devcluster: it runs no nodes (nodes: 0)`);
+        workloads.nodes.crashContainer(namespace, pod, container);
+      },
     },
     metrics: () => instance.api.metrics.metrics(),
     restart,

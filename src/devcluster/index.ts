@@ -1,2 +1,3 @@
-export { startDevCluster, type DevCluster, type DevClusterOptions } from './cluster.ts';
+export { startDevCluster, type DevCluster, type DevClusterNodes, type DevClusterOptions } from './cluster.ts';
+export type { NodeFault, SimulatedNode } from './nodes/index.ts';
 export type { FaultSpec } from './apiserver/faults.ts';

@@ -4,6 +4,7 @@
  * admin endpoints for faults, and /metrics. Every failure is answered with a Status object.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { timingSafeEqual } from 'node:crypto';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { decodeObject, mediaType, parseJson, parseYaml, readBody } from './body.ts';
@@ -36,7 +37,24 @@ export interface ApiServerOptions {
   bookmarkIntervalMs?: number;
   /** Where the nodes report usage for metrics.k8s.io; default an empty one of its own. */
   nodeMetrics?: NodeMetricsStore;
+  /** The simulated nodes of this process, if any (they start after the server). */
+  nodes?: () => NodeAdmin | undefined;
 }
+
+/**
+ * The simulated nodes run in this process, for the admin endpoints of node faults and for
+ * `pods/log`. Errors carry a `reason`: NotFound, BadRequest or Conflict.
+ */
+export interface NodeAdmin {
+  has(name: string): boolean;
+  list(): unknown[];
+  setUnresponsive(name: string, mode: false | 'hang' | 'refuse'): Promise<void>;
+  crashContainer(namespace: string, pod: string, container?: string): { node: string; container: string };
+  endpoint(name: string): { host: string; port: number; caCert: string } | undefined;
+}
+
+/** How long `pods/log` waits for a kubelet. */
+const KUBELET_TIMEOUT_MS = 10_000;
 
 function send(res: ServerResponse, code: number, body: string, headers: Record<string, string> = {}): void {
   if (res.headersSent) {
@@ -156,6 +174,7 @@ export class ApiServer {
       return sendJson(res, 200, list);
     }
     if (path === '/kre-admin/faults') return this.serveFaults(req, res);
+    if (path === '/kre-admin/nodes' || path.startsWith('/kre-admin/nodes/') || path.startsWith('/kre-admin/pods/')) return this.serveNodeAdmin(req, res, url, path);
     if (path === '/kre-admin/expire-history' && method === 'POST') {
       this.expireHistory();
       return sendJson(res, 200, { resourceVersion: String(this.o.storage.resourceVersion) });
@@ -225,6 +244,53 @@ export class ApiServer {
     }
     this.faults.set(spec);
     return sendJson(res, 200, this.faults.current);
+  }
+
+  /**
+   * Node faults: `GET /kre-admin/nodes`, `PUT /kre-admin/nodes/<name>/fault` with
+   * `{"unresponsive": "hang"|"refuse"|false}`, `POST /kre-admin/pods/<ns>/<name>/crash[?container=]`.
+   */
+  private async serveNodeAdmin(req: IncomingMessage, res: ServerResponse, url: URL, path: string): Promise<void> {
+    const method = req.method ?? 'GET';
+    const nodes = this.o.nodes?.();
+    const elsewhere = nodes
+      ? 'its kubelet is not one of the simulated nodes this devcluster runs'
+      : 'this devcluster runs no simulated nodes (started with nodes: 0); its nodes are served by another process';
+    const nodeType = this.o.registry.get('', 'v1', 'nodes')!;
+    const podType = this.o.registry.get('', 'v1', 'pods')!;
+    if (path === '/kre-admin/nodes') {
+      if (method !== 'GET') throw errors.methodNotAllowed(method);
+      return sendJson(res, 200, { items: nodes?.list() ?? [] });
+    }
+    const fault = /^\/kre-admin\/nodes\/([^/]+)\/fault$/.exec(path);
+    if (fault) {
+      if (method !== 'PUT') throw errors.methodNotAllowed(method);
+      const name = decodeURIComponent(fault[1]);
+      const body = parseJson(await readBody(req));
+      const mode = body?.unresponsive;
+      if (typeof body !== 'object' || body === null || Array.isArray(body) || !('unresponsive' in body) || (mode !== false && mode !== 'hang' && mode !== 'refuse')) {
+        throw errors.badRequest('the body must be {"unresponsive": "hang" | "refuse" | false}');
+      }
+      if (!nodes?.has(name)) {
+        if (!this.o.objects.find(nodeType, undefined, name)) throw errors.notFound('nodes', '', name);
+        throw new ApiError(nodes ? 409 : 501, nodes ? 'Conflict' : 'NotImplemented', `node "${name}" cannot be made unresponsive here: ${elsewhere}`);
+      }
+      await nodeAdminCall(() => nodes.setUnresponsive(name, mode));
+      return sendJson(res, 200, { name, unresponsive: mode });
+    }
+    const crash = /^\/kre-admin\/pods\/([^/]+)\/([^/]+)\/crash$/.exec(path);
+    if (crash) {
+      if (method !== 'POST') throw errors.methodNotAllowed(method);
+      const [namespace, name] = [decodeURIComponent(crash[1]), decodeURIComponent(crash[2])];
+      const pod = this.o.objects.find(podType, namespace, name)?.obj;
+      if (!pod) throw errors.notFound('pods', '', name);
+      const nodeName: string | undefined = pod.spec?.nodeName;
+      if (!nodeName) throw errors.conflict('pods', '', name, `pod "${name}" is not scheduled to a node yet`);
+      if (!nodes?.has(nodeName)) throw new ApiError(nodes ? 409 : 501, nodes ? 'Conflict' : 'NotImplemented', `pod "${name}" runs on node "${nodeName}": ${elsewhere}`);
+      const done = await nodeAdminCall(async () => nodes.crashContainer(namespace, name, url.searchParams.get('container') ?? undefined));
+      return sendJson(res, 200, { namespace, pod: name, ...done });
+    }
+    throw errors.pathNotFound();
   }
 
   private typeOf(r: ResourceRequest): ResourceType {
@@ -541,7 +607,7 @@ export class ApiServer {
     if (sub === 'scale' && t.scale) return this.serveScale(req, res, q, t, r);
     if (t.group === '' && t.plural === 'pods' && (sub === 'log' || sub === 'exec' || sub === 'attach' || sub === 'portforward')) {
       const pod = this.o.objects.get(t, r.namespace, name).obj;
-      if (sub === 'log') return this.servePodLog(res, pod, q);
+      if (sub === 'log') return await this.servePodLog(res, pod, q);
       throw errors.badRequest(`${sub} is not available on the kre devcluster: pod "${name}" runs on a simulated node whose containers run no processes`);
     }
     if (t.group === '' && t.plural === 'namespaces' && sub === 'finalize' && method === 'PUT') {
@@ -556,8 +622,12 @@ export class ApiServer {
     throw errors.pathNotFound();
   }
 
-  /** `kubectl logs`: a simulated container prints what it did; its pod must have started. */
-  private servePodLog(res: ServerResponse, pod: any, q: URLSearchParams): string {
+  /**
+   * `kubectl logs`: from the kubelet's `/containerLogs` when the pod runs on a simulated node of
+   * this process (as a real server proxies to the kubelet), else what a simulated container would
+   * print; its pod must have started.
+   */
+  private async servePodLog(res: ServerResponse, pod: any, q: URLSearchParams): Promise<string> {
     const containers: any[] = pod.spec?.containers ?? [];
     const name = q.get('container') ?? (containers.length === 1 ? containers[0].name : undefined);
     if (!name) {
@@ -569,6 +639,11 @@ export class ApiServer {
     if (!status?.state?.running && !status?.state?.terminated) {
       throw errors.badRequest(`container "${name}" in pod "${pod.metadata.name}" is waiting to start: ${status?.state?.waiting?.reason ?? 'ContainerCreating'}`);
     }
+    const kubelet = pod.spec?.nodeName ? this.o.nodes?.()?.endpoint(pod.spec.nodeName) : undefined;
+    if (kubelet) {
+      await this.proxyContainerLogs(res, kubelet, pod, name, q);
+      return 'get';
+    }
     const started = status.state.running?.startedAt ?? status.state.terminated?.startedAt;
     const lines = [
       `${started} simulated container ${name} started from image ${container.image} on node ${pod.spec.nodeName}`,
@@ -577,6 +652,40 @@ export class ApiServer {
     res.writeHead(200, { 'Content-Type': 'text/plain' });
     res.end(lines.join('\n') + '\n');
     return 'get';
+  }
+
+  private proxyContainerLogs(res: ServerResponse, kubelet: { host: string; port: number; caCert: string }, pod: any, container: string, q: URLSearchParams): Promise<void> {
+    const query = new URLSearchParams();
+    for (const k of ['follow', 'previous', 'timestamps', 'tailLines', 'limitBytes', 'sinceSeconds', 'sinceTime']) {
+      const v = q.get(k);
+      if (v !== null) query.set(k, v);
+    }
+    const path = `/containerLogs/${encodeURIComponent(pod.metadata.namespace)}/${encodeURIComponent(pod.metadata.name)}/${encodeURIComponent(container)}${query.size ? `?${query}` : ''}`;
+    const target = `https://${kubelet.host}:${kubelet.port}${path}`;
+    return new Promise((resolve, reject) => {
+      const upstream = httpsRequest(
+        { host: kubelet.host, port: kubelet.port, path, ca: kubelet.caCert, headers: { Authorization: `Bearer ${this.o.token}` }, timeout: KUBELET_TIMEOUT_MS },
+        (answer) => {
+          const chunks: Buffer[] = [];
+          answer.on('data', (c: Buffer) => chunks.push(c));
+          answer.on('error', (err) => reject(errors.internal(`Get "${target}": ${err.message}`)));
+          answer.on('end', () => {
+            const body = Buffer.concat(chunks);
+            const code = answer.statusCode ?? 500;
+            if (code !== 200) return reject(new ApiError(code >= 500 ? 500 : code, code === 404 ? 'NotFound' : 'InternalError', body.toString('utf8').trim() || `kubelet answered ${code}`));
+            res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': body.length });
+            res.end(body);
+            resolve();
+          });
+        },
+      );
+      upstream.on('timeout', () => upstream.destroy(new Error('context deadline exceeded')));
+      upstream.on('error', (err: NodeJS.ErrnoException) => {
+        const why = err.code === 'ECONNREFUSED' ? `dial tcp ${kubelet.host}:${kubelet.port}: connect: connection refused` : err.message;
+        reject(errors.internal(`Get "${target}": ${why}`));
+      });
+      upstream.end();
+    });
   }
 
   private async serveScale(req: IncomingMessage, res: ServerResponse, q: URLSearchParams, t: ResourceType, r: ResourceRequest): Promise<string> {
@@ -617,6 +726,20 @@ export class ApiServer {
     const entry = this.o.objects.replace(t, current, next, this.writeOptions(req, q));
     sendJson(res, 200, toScale(entry.obj));
     return method === 'PUT' ? 'update' : 'patch';
+  }
+}
+
+/** Maps the node admin's errors (with a `reason`) to Status errors. */
+async function nodeAdminCall<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    const reason = (err as { reason?: string }).reason;
+    const message = (err as Error).message;
+    if (reason === 'NotFound') throw new ApiError(404, 'NotFound', message);
+    if (reason === 'BadRequest') throw errors.badRequest(message);
+    if (reason === 'Conflict') throw new ApiError(409, 'Conflict', message);
+    throw err;
   }
 }
 

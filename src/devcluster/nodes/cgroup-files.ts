@@ -11,8 +11,10 @@
  * - `writePass(pods, model, now)` is the kernel's: it reads back the CPU quotas and cpusets the
  *   files hold (so a lower limit written there lowers the modelled usage until the next sync),
  *   advances the usage model, and writes the counters and usage files.
- * Every file is written to a temporary name and renamed, so a reader never sees half a file;
- * a pod's directories go when the pod is no longer given.
+ * Every file is written to a temporary name and renamed, so a reader never sees half a file, and
+ * only when its content changes; a pod's directories go when the pod is no longer given. The
+ * passes give the event loop back every few milliseconds (`yieldEveryMs`), so that a node with
+ * hundreds of pods does not hold up the API clients in the same process.
  */
 import { mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -101,6 +103,8 @@ export class CgroupFiles {
   private readonly pods = new Map<string, KnownPod>();
   private rootMade = false;
   private treeMade = false;
+  /** What the stats files of each cgroup last received, so that unchanged files are not rewritten. */
+  private readonly stats = new Map<string, Map<string, string>>();
 
   constructor(private readonly o: CgroupFilesOptions) {
     this.version = o.version ?? 'v2';
@@ -243,6 +247,15 @@ export class CgroupFiles {
    * running containers. Returns the number of value files it had to set (back).
    */
   sync(pods: readonly any[]): number {
+    return drainSync(this.syncSteps(pods));
+  }
+
+  /** `sync`, giving the event loop back every `yieldEveryMs`. */
+  syncAsync(pods: readonly any[], yieldEveryMs = DEFAULT_YIELD_MS): Promise<number> {
+    return drain(this.syncSteps(pods), yieldEveryMs);
+  }
+
+  private *syncSteps(pods: readonly any[]): Generator<void, number> {
     this.ensureTree();
     let written = this.writeRootValues();
     let burstableMilli = 0;
@@ -257,8 +270,9 @@ export class CgroupFiles {
       const known = this.ensurePod(pod);
       written += this.writeValues(known.path, this.podValues(pod));
       this.ensureContainers(pod, known);
+      yield;
     }
-    this.removeGone(live);
+    yield* this.removeGone(live);
     return written;
   }
 
@@ -310,6 +324,7 @@ export class CgroupFiles {
   }
 
   private removeCgroup(cgroup: string): void {
+    this.stats.delete(cgroup);
     const d = this.dirs(cgroup);
     for (const dir of new Set([d.cpu, d.cpuset, d.memory])) rmSync(dir, { recursive: true, force: true });
   }
@@ -321,14 +336,22 @@ export class CgroupFiles {
     this.pods.delete(uid);
   }
 
-  private removeGone(live: Set<string>): void {
-    for (const uid of [...this.pods.keys()]) if (!live.has(uid)) this.removePod(uid);
+  private *removeGone(live: Set<string>): Generator<void, void> {
+    for (const uid of [...this.pods.keys()]) {
+      if (live.has(uid)) continue;
+      this.removePod(uid);
+      yield;
+    }
   }
 
   /** The CPU caps the files hold now (quota at pod and container level, container cpusets), in millicores. */
   readCaps(): Map<string, PodCaps> {
+    return drainSync(this.readCapsSteps());
+  }
+
+  private *readCapsSteps(): Generator<void, Map<string, PodCaps>> {
     const out = new Map<string, PodCaps>();
-    for (const [uid, known] of this.pods) {
+    for (const [uid, known] of [...this.pods]) {
       const containers: Record<string, number | undefined> = {};
       for (const [name, c] of known.containers) {
         let cap = this.readQuotaMilli(c.path);
@@ -337,6 +360,7 @@ export class CgroupFiles {
         containers[name] = cap;
       }
       out.set(uid, { podCpuMilli: this.readQuotaMilli(known.path), containers });
+      yield;
     }
     return out;
   }
@@ -358,9 +382,14 @@ export class CgroupFiles {
   /**
    * One pass of the kernel: reads the caps back, advances the model to `nowMs` and writes every
    * counter. New pods and containers get their cgroups and values first; the others' values are
-   * left as they are until the next sync. Yields to the event loop every `batch` pods.
+   * left as they are until the next sync. Gives the event loop back every `yieldEveryMs`
+   * (`Infinity`: never).
    */
-  async writePass(pods: readonly any[], model: UsageModel, nowMs: number, batch = 100): Promise<NodeUsage> {
+  writePass(pods: readonly any[], model: UsageModel, nowMs: number, yieldEveryMs = DEFAULT_YIELD_MS): Promise<NodeUsage> {
+    return drain(this.writeSteps(pods, model, nowMs), yieldEveryMs);
+  }
+
+  private *writeSteps(pods: readonly any[], model: UsageModel, nowMs: number): Generator<void, NodeUsage> {
     this.ensureTree();
     const live = new Set<string>();
     for (const pod of pods) {
@@ -368,10 +397,11 @@ export class CgroupFiles {
       if (!uid) continue;
       live.add(uid);
       this.ensureContainers(pod, this.ensurePod(pod));
+      yield;
     }
-    this.removeGone(live);
-    const usage = model.advance(nowMs, pods, this.readCaps());
-    let n = 0;
+    yield* this.removeGone(live);
+    const caps = yield* this.readCapsSteps();
+    const usage = model.advance(nowMs, pods, caps);
     for (const p of usage.pods) {
       const known = this.pods.get(p.uid);
       if (!known) continue;
@@ -389,7 +419,7 @@ export class CgroupFiles {
           known.containers.delete(k.container);
         }
       }
-      if (++n % batch === 0) await new Promise<void>((r) => setImmediate(r));
+      yield;
     }
     for (const q of ['Burstable', 'BestEffort'] as QosClass[]) this.writeStats(qosCgroup(this.driver, q), usage.qos[q]);
     const all = QOS_CLASSES.map((q) => usage.qos[q]);
@@ -408,11 +438,40 @@ export class CgroupFiles {
     return usage;
   }
 
-  /** Writes the usage and counter files of one cgroup. */
+  /** Writes the usage and counter files of one cgroup that changed since they were last written. */
   writeStats(cgroup: string, s: CgroupStats): void {
     const d = this.dirs(cgroup);
     const files = this.version === 'v2' ? renderV2Stats(s, this.numaNodes) : renderV1Stats(s, this.numaNodes);
-    for (const [name, content] of files) writeAtomic(join(name.startsWith('cpu') ? d.cpu : d.memory, name), content);
+    let last = this.stats.get(cgroup);
+    if (!last) this.stats.set(cgroup, (last = new Map()));
+    for (const [name, content] of files) {
+      if (last.get(name) === content) continue;
+      writeAtomic(join(name.startsWith('cpu') ? d.cpu : d.memory, name), content);
+      last.set(name, content);
+    }
+  }
+}
+
+/** How long a pass may hold the event loop before it gives it back. */
+const DEFAULT_YIELD_MS = 5;
+
+function drainSync<T>(steps: Generator<void, T>): T {
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** Runs `steps`, giving the event loop back (setImmediate) whenever `budgetMs` has passed. */
+async function drain<T>(steps: Generator<void, T>, budgetMs: number): Promise<T> {
+  let since = performance.now();
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+    if (performance.now() - since >= budgetMs) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      since = performance.now();
+    }
   }
 }
 

@@ -11,14 +11,17 @@ import { EventRecorder } from '../controllers/events.ts';
 import { Informers } from '../controllers/informers.ts';
 import type { ControlLoop } from '../controllers/loop.ts';
 import { Kubelet } from './kubelet.ts';
+import { NodeFaults } from './faults.ts';
 import { nodeName } from './node-object.ts';
 import { Scheduler } from './scheduler.ts';
 import { parseQuantity } from '../../kube/quantity.ts';
-import { nodeCgroupRoot, type NodeResourcesOptions } from './node-resources.ts';
+import { CgroupRoots, type NodeResourcesOptions } from './node-resources.ts';
+import { startNodeLifecycleController } from '../controllers/node-lifecycle.ts';
 
 export { nodeName } from './node-object.ts';
 export { Kubelet } from './kubelet.ts';
 export { Scheduler, SCHEDULER_NAME } from './scheduler.ts';
+export { NodeFaults, type NodeFault, type SimulatedNode } from './faults.ts';
 export * from './pod-lifecycle.ts';
 
 export interface WorkloadOptions {
@@ -32,17 +35,26 @@ export interface WorkloadOptions {
   memory?: string;
   /** Run the scheduler (default: when there are nodes). */
   scheduler?: boolean;
-  /** Run the workload controllers (default true). */
+  /** Run the workload controllers and the node lifecycle controller (default true). */
   controllers?: boolean;
   /**
-   * Node resources (usage model, cgroup files under `<stateDir>/nodes/<node>/cgroup`, kubelet
-   * HTTPS endpoints with `token`, metrics.k8s.io reports); none without it.
+   * How long a node's lease may go unrenewed before the node lifecycle controller marks it
+   * Unknown (default 40 s); the kubelets renew every quarter of it, at most every 10 s.
    */
-  resources?: Partial<Omit<NodeResourcesOptions, 'nodeName' | 'pods' | 'onOomKill' | 'cgroupRoot'>> & { stateDir?: string };
+  nodeGracePeriodMs?: number;
+  /**
+   * Node resources (usage model, cgroup files, kubelet HTTPS endpoints with `token`,
+   * metrics.k8s.io reports); none without it. The cgroup files go to `<cgroupRoot>/<node>/cgroup`
+   * when `cgroupRoot` is given, else to tmpfs (`/dev/shm/kre-<random>/<node>/cgroup`, removed on
+   * stop) when /dev/shm is writable, else to `<stateDir>/nodes/<node>/cgroup`.
+   */
+  resources?: Partial<Omit<NodeResourcesOptions, 'nodeName' | 'pods' | 'onOomKill' | 'cgroupRoot'>> & { stateDir?: string; cgroupRoot?: string };
 }
 
 export interface Workloads {
   kubelets: Kubelet[];
+  /** Faults of the simulated nodes. */
+  nodes: NodeFaults;
   stop(): Promise<void>;
 }
 
@@ -53,6 +65,7 @@ export async function startWorkloads(opts: WorkloadOptions): Promise<Workloads> 
   if (opts.controllers !== false) {
     const { ctx, loops: controllerLoops } = createControllers(opts.client, informers, opts.log);
     loops.push(...controllerLoops);
+    loops.push(startNodeLifecycleController(ctx, { gracePeriodMs: opts.nodeGracePeriodMs }));
     recorders.push(ctx.events);
   }
   const ctx = { client: opts.client, informers, log: opts.log, events: new EventRecorder(opts.client, { component: 'default-scheduler' }, opts.log) };
@@ -62,6 +75,8 @@ export async function startWorkloads(opts: WorkloadOptions): Promise<Workloads> 
     scheduler = new Scheduler(ctx);
     loops.push(scheduler.loop);
   }
+  const roots = new CgroupRoots({ explicit: opts.resources?.cgroupRoot, stateDir: opts.resources?.stateDir });
+  const leaseRenewMs = Math.min(10_000, Math.max(100, Math.floor((opts.nodeGracePeriodMs ?? 40_000) / 4)));
   const kubelets = Array.from({ length: opts.nodes }, (_, i) =>
     new Kubelet(
       ctx,
@@ -71,8 +86,9 @@ export async function startWorkloads(opts: WorkloadOptions): Promise<Workloads> 
         ...opts.resources,
         cpus: opts.resources.cpus ?? (parseQuantity(opts.cpu ?? '8') || 8),
         memoryBytes: opts.resources.memoryBytes ?? parseQuantity(opts.memory ?? '32Gi'),
-        cgroupRoot: opts.resources.stateDir ? nodeCgroupRoot(opts.resources.stateDir, nodeName(i + 1)) : undefined,
+        cgroupRoot: roots.rootFor(nodeName(i + 1)),
       },
+      leaseRenewMs,
     ),
   );
   const stop = new AbortController();
@@ -86,16 +102,20 @@ export async function startWorkloads(opts: WorkloadOptions): Promise<Workloads> 
     await started;
   } catch (err) {
     stop.abort();
+    await Promise.all(kubelets.map((k) => k.stop()));
     await informers.stop();
+    roots.remove();
     throw err;
   }
   return {
     kubelets,
+    nodes: new NodeFaults(kubelets),
     async stop() {
       stop.abort();
       for (const r of recorders) r.close();
       await Promise.all([...kubelets.map((k) => k.stop()), ...loops.map((l) => l.stop())]);
       await informers.stop();
+      roots.remove();
     },
   };
 }

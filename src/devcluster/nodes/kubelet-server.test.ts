@@ -6,7 +6,6 @@ import { request } from 'node:https';
 import { join } from 'node:path';
 import { startDevCluster, type DevCluster } from '../cluster.ts';
 import { eventually, rawRequest } from '../testing.ts';
-import { nodeCgroupRoot } from './node-resources.ts';
 import { podCgroup } from './cgroup-layout.ts';
 
 let cluster: DevCluster;
@@ -71,7 +70,9 @@ test('kubelet endpoints, cgroup files and kubectl top', async () => {
   const logs = (await kubelet(port, '/containerLogs/default/worker/main', cluster.token)).text;
   assert.match(logs, /simulated container main started from image model:1/);
 
-  const dir = join(nodeCgroupRoot(cluster.stateDir, 'kre-node-1'), podCgroup('systemd', 'Burstable', pod.metadata.uid));
+  const root = cluster.nodes.list().find((n) => n.name === 'kre-node-1')?.cgroupRoot;
+  assert.ok(root, 'the node writes cgroup files');
+  const dir = join(root, podCgroup('systemd', 'Burstable', pod.metadata.uid));
   assert.equal(readFileSync(join(dir, 'cpu.max'), 'utf8'), '100000 100000\n');
   assert.equal(readFileSync(join(dir, 'cpu.weight'), 'utf8'), '10\n');
   assert.ok(existsSync(join(dir, 'cpu.stat')));

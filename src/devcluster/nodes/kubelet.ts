@@ -1,8 +1,13 @@
 /**
- * A simulated kubelet: registers its Node, renews its Lease in `kube-node-lease` every 10 s, and
+ * A simulated kubelet: registers its Node, renews its Lease in `kube-node-lease` every 10 s (or
+ * `leaseRenewMs`), reports its status again when the node was marked other than Ready, and
  * runs the pods bound to it (a watch on `spec.nodeName=<node>`) through the state machine of
  * pod-lifecycle.ts, writing their status, recording the Events a kubelet records, and finishing
  * their graceful deletion with a delete of grace 0 once their containers have stopped.
+ *
+ * Faults: `setUnresponsive` stops everything the kubelet sends (lease, node and pod status) and
+ * makes its endpoints hang or refuse connections, as a kubelet cut off from the network; when it
+ * comes back it reports the node Ready and every pod's status again.
  */
 import { isNotFound, microTime, objectKey, splitKey, isConflict, type KubeObject } from '../../kube/index.ts';
 import type { ControllerContext } from '../controllers/context.ts';
@@ -40,12 +45,13 @@ export class Kubelet {
   private stopped = false;
   /** Node resources: set when the kubelet is given resource options. */
   resources: NodeResources | undefined;
-  private heartbeatsPaused = false;
+  private fault: false | 'hang' | 'refuse' = false;
 
   constructor(
     private readonly ctx: ControllerContext,
     private readonly shape: NodeShape,
     private readonly resourceOptions?: Omit<NodeResourcesOptions, 'nodeName' | 'pods' | 'onOomKill'>,
+    private readonly leaseRenewMs = LEASE_RENEW_MS,
   ) {
     this.name = shape.name;
     this.events = new EventRecorder(ctx.client, { component: 'kubelet', host: shape.name }, ctx.log);
@@ -78,7 +84,7 @@ export class Kubelet {
     }
     await this.reportStatus(current);
     await this.renewLease();
-    this.heartbeat = setInterval(() => void this.beat(), LEASE_RENEW_MS);
+    this.heartbeat = setInterval(() => void this.beat(), this.leaseRenewMs);
     this.heartbeat.unref();
   }
 
@@ -95,13 +101,34 @@ export class Kubelet {
   }
 
   /**
-   * Node faults: the kubelet stops renewing its lease and reporting status (the node goes NotReady
-   * once the lease expires), and its endpoints stop answering; `false` resumes.
+   * Node faults: the kubelet stops renewing its lease and reporting node and pod status (the node
+   * goes NotReady once the lease expires), and its endpoints stop answering; `false` resumes.
    */
   async setUnresponsive(on: boolean, endpoints: 'hang' | 'refuse' = 'refuse'): Promise<void> {
-    this.heartbeatsPaused = on;
+    const was = this.fault;
+    this.fault = on ? endpoints : false;
     await this.resources?.setKubeletFault(on ? endpoints : undefined);
-    if (!on) await this.beat();
+    if (on || !was) return;
+    // Back: every pod's status is reported again, whatever was written before.
+    this.written.clear();
+    for (const p of this.pods.list()) this.loop.enqueue(objectKey(p));
+    await this.beat();
+  }
+
+  /** The fault in effect: false, or how the endpoints fail. */
+  get unresponsive(): false | 'hang' | 'refuse' {
+    return this.fault;
+  }
+
+  /** A pod this kubelet runs, as its cache has it. */
+  pod(namespace: string, name: string): KubeObject | undefined {
+    return this.pods.get(namespace, name);
+  }
+
+  /** Where the kubelet's endpoints listen and the certificate to trust, once started. */
+  endpoint(): { host: string; port: number; caCert: string } | undefined {
+    const s = this.resources?.server;
+    return s && { host: s.address, port: s.port, caCert: s.caCert };
   }
 
   /** A container exits (a crash, or an OOM kill): reported as terminated, restarted after a back-off. */
@@ -125,10 +152,18 @@ export class Kubelet {
   }
 
   private async beat(): Promise<void> {
-    if (this.stopped || this.heartbeatsPaused) return;
+    if (this.stopped || this.fault) return;
     try {
       await this.renewLease();
-      if (Date.now() - this.lastStatusAt >= STATUS_REPORT_MS) await this.reportStatus(await this.ctx.client.get({ ...NODES, name: this.name }));
+      const node = await this.ctx.client.get({ ...NODES, name: this.name });
+      const ready = ((node.status?.conditions ?? []) as any[]).find((c) => c.type === 'Ready');
+      if (ready?.status !== 'True') {
+        // Marked NotReady or Unknown while away: Ready again from now.
+        this.readySince = nowTime();
+        await this.reportStatus(node);
+      } else if (Date.now() - this.lastStatusAt >= STATUS_REPORT_MS) {
+        await this.reportStatus(node);
+      }
     } catch (err) {
       this.ctx.log.debug({ err, node: this.name }, 'node heartbeat failed');
     }
@@ -186,6 +221,8 @@ export class Kubelet {
   }
 
   private async sync(key: string): Promise<{ requeueAfter?: number } | void> {
+    // Cut off: nothing is reported; every pod is synced again when the kubelet comes back.
+    if (this.fault) return;
     const { namespace, name } = splitKey(key);
     const pod = this.pods.get(namespace, name);
     const runKey = key;

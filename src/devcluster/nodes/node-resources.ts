@@ -1,13 +1,15 @@
 /**
  * What a simulated node has beyond its pod state machine, in one piece a kubelet owns: the usage
- * model, the cgroup files under `<stateDir>/nodes/<node>/cgroup`, the kubelet's HTTPS endpoints,
+ * model, the cgroup files (on tmpfs by default, see `cgroupRoots`), the kubelet's HTTPS endpoints,
  * and the reports to metrics.k8s.io.
  *
  * Inputs: the node's name, a function giving its pods as plain objects (with the status the kubelet
  * reports), a clock. Two timers: the kernel's write pass (`writeIntervalMs`, default 10 s) and the
  * kubelet's cgroup sync (`syncPeriodMs`, default 60 s, as `--sync-frequency`). OOM kills go to
- * `onOomKill`, for the kubelet to report the container as OOMKilled and restart it.
+ * `onOomKill`, for the kubelet to report the container as OOMKilled and restart it. The two
+ * passes never overlap, and each gives the event loop back every few milliseconds.
  */
+import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { CgroupFiles } from './cgroup-files.ts';
 import type { CgroupDriver, CgroupVersion } from './cgroup-layout.ts';
@@ -36,9 +38,69 @@ export interface NodeResourcesOptions {
   now?(): number;
 }
 
-/** `<stateDir>/nodes/<node>/cgroup`: where a node's cgroup files go. */
+/** `<stateDir>/nodes/<node>/cgroup`: where a node's cgroup files go when they are kept in the state dir. */
 export function nodeCgroupRoot(stateDir: string, nodeName: string): string {
   return join(stateDir, 'nodes', nodeName, 'cgroup');
+}
+
+const SHM = '/dev/shm';
+
+/**
+ * Where the cgroup roots of a set of nodes go. The files are runtime state, as the kernel's are:
+ * they need not survive a restart, and a write pass rewrites dozens of files per pod every few
+ * seconds, which tmpfs takes in microseconds where a journaling disk takes milliseconds. So:
+ * - `explicit` given: `<explicit>/<node>/cgroup`, left in place on `remove()`;
+ * - else, when /dev/shm is writable: `/dev/shm/kre-<random>/<node>/cgroup`, removed by `remove()`
+ *   (and at process exit, should `remove()` never be called);
+ * - else `<stateDir>/nodes/<node>/cgroup`, emptied when a node first asks for it;
+ * - else none (no files are written).
+ */
+export class CgroupRoots {
+  private tmpfsBase: string | undefined;
+  private readonly onExit = () => this.remove();
+
+  constructor(private readonly o: { explicit?: string; stateDir?: string; shm?: string | false }) {}
+
+  /** The cgroup root of `nodeName`, or undefined when there is nowhere to write. */
+  rootFor(nodeName: string): string | undefined {
+    if (this.o.explicit) return join(this.o.explicit, nodeName, 'cgroup');
+    const shm = this.o.shm ?? SHM;
+    if (shm && !this.tmpfsBase && writable(shm)) {
+      try {
+        this.tmpfsBase = mkdtempSync(join(shm, 'kre-'));
+        process.once('exit', this.onExit);
+      } catch {
+        // Not writable after all: the state dir.
+      }
+    }
+    if (this.tmpfsBase) return join(this.tmpfsBase, nodeName, 'cgroup');
+    if (!this.o.stateDir) return undefined;
+    const root = nodeCgroupRoot(this.o.stateDir, nodeName);
+    rmSync(root, { recursive: true, force: true });
+    return root;
+  }
+
+  /** The tmpfs directory in use, if any. */
+  get tmpfs(): string | undefined {
+    return this.tmpfsBase;
+  }
+
+  /** Removes the tmpfs directory (the others stay). */
+  remove(): void {
+    if (!this.tmpfsBase) return;
+    rmSync(this.tmpfsBase, { recursive: true, force: true });
+    process.removeListener('exit', this.onExit);
+    this.tmpfsBase = undefined;
+  }
+}
+
+function writable(dir: string): boolean {
+  try {
+    accessSync(dir, constants.W_OK | constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export class NodeResources {
@@ -76,22 +138,29 @@ export class NodeResources {
       });
     }
     await this.pass();
-    const write = setInterval(() => void this.pass(), this.o.writeIntervalMs ?? 10_000);
-    const sync = setInterval(() => this.sync(), this.o.syncPeriodMs ?? 60_000);
+    const write = setInterval(() => void this.pass().catch(() => undefined), this.o.writeIntervalMs ?? 10_000);
+    const sync = setInterval(() => void this.sync().catch(() => undefined), this.o.syncPeriodMs ?? 60_000);
     write.unref();
     sync.unref();
     this.timers.push(write, sync);
   }
 
-  /** The kubelet's sync of the pod- and QoS-level cgroup values; returns the files set back. */
-  sync(): number {
-    if (this.stopped || !this.cgroups) return 0;
-    return this.cgroups.sync(this.o.pods());
+  /** The root of the node's cgroup files, if it writes them. */
+  get cgroupRoot(): string | undefined {
+    return this.o.cgroupRoot;
+  }
+
+  /** The kubelet's sync of the pod- and QoS-level cgroup values; resolves to the files set back. */
+  sync(): Promise<number> {
+    return this.serial(async () => {
+      if (this.stopped || !this.cgroups) return 0;
+      return this.cgroups.syncAsync(this.o.pods());
+    });
   }
 
   /** One write pass: the model advances, the files and the metrics report follow. */
   pass(): Promise<NodeUsage | undefined> {
-    const run = async () => {
+    return this.serial(async () => {
       if (this.stopped) return this.last;
       const pods = this.o.pods();
       const now = this.now();
@@ -99,7 +168,11 @@ export class NodeResources {
       this.last = usage;
       this.o.metrics?.report(this.o.nodeName, usage, this.o.nodeLabels?.() ?? {});
       return usage;
-    };
+    });
+  }
+
+  /** Runs `run` after the sync or pass under way, if any: they share the cgroup tree. */
+  private serial<T>(run: () => Promise<T>): Promise<T> {
     const p = (this.passing ?? Promise.resolve()).then(run, run);
     this.passing = p.catch(() => undefined);
     return p;
