@@ -38,7 +38,9 @@ const args = [
   `--test-reporter=${join(root, 'scripts/count-reporter.mjs')}`, `--test-reporter-destination=${counts}`,
   ...files,
 ];
-const child = spawn(process.execPath, args, { stdio: 'inherit', cwd: root });
+// Parts log JSON at info level; in tests only warnings and errors are worth reading.
+const env = { ...process.env, KRE_LOG_LEVEL: process.env.KRE_LOG_LEVEL ?? 'warn' };
+const child = spawn(process.execPath, args, { stdio: 'inherit', cwd: root, env });
 const code = await new Promise((resolve) => child.on('exit', (c, s) => resolve(c ?? (s ? 1 : 0))));
 
 let perFile = {};

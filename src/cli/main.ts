@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { devclusterCommand } from './devcluster.ts';
+import { devCommand } from './dev.ts';
 import { monitorCommand } from './monitor.ts';
 import { operatorCommand } from './operator.ts';
 
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
     .showHelpAfterError();
+  program.addCommand(devCommand());
   program.addCommand(devclusterCommand());
   program.addCommand(monitorCommand());
   program.addCommand(operatorCommand());
