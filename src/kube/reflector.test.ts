@@ -200,6 +200,61 @@ describe('Reflector against a devcluster', () => {
     assert.ok(r.stats.relists > 0, 'it relisted');
   });
 
+  test('observers hear every list, watch event and bookmark in order, including the relist after 410', async () => {
+    const ns = await namespace();
+    await create(ns, 'a');
+    const facts: string[] = [];
+    let lastVersion = 0;
+    let ordered = true;
+    const at = (v: string) => {
+      if (Number(v) < lastVersion) ordered = false;
+      lastVersion = Number(v);
+    };
+    const handled: string[] = [];
+    const r = reflect(ns, {
+      onAdd: (o) => handled.push(`add ${o.metadata.name}`),
+      onList: (items, rv, t) => {
+        assert.ok(t > 0);
+        at(rv);
+        facts.push(`list ${items.map((o) => o.metadata.name).sort().join(',')}`);
+      },
+      onWatchEvent: (type, obj, t) => {
+        assert.ok(t > 0);
+        at(obj.metadata.resourceVersion!);
+        // The cache applied the event before the observer hears it.
+        assert.equal(r.store.resourceVersion, obj.metadata.resourceVersion);
+        facts.push(`${type} ${obj.metadata.name}`);
+      },
+      onBookmark: (rv) => {
+        at(rv);
+        facts.push('bookmark');
+      },
+    });
+    await r.waitForSync();
+    await create(ns, 'b');
+    await modify(ns, 'b', '1');
+    await remove(ns, 'a');
+    await eventually('the events were observed', () => facts.filter((f) => !f.startsWith('bookmark')).length === 4);
+    assert.deepEqual(facts.filter((f) => f !== 'bookmark'), ['list a', 'ADDED b', 'MODIFIED b', 'DELETED a']);
+    // Bookmarks are heard too (the server sends them every 500 ms here).
+    await eventually('a bookmark', () => facts.includes('bookmark'));
+    // The handlers behave as before: they hear changes to the cache.
+    assert.deepEqual(handled, ['add a', 'add b']);
+    // Lose events and the history (a short watchdog re-watches from the version it has, before a
+    // bookmark moves it): the relist is observed as a list of the server's state.
+    const lists: string[] = [];
+    const r2 = reflect(ns, { quietWatchMs: 300, onList: (items) => lists.push(items.map((o) => o.metadata.name).sort().join(',')) });
+    await r2.waitForSync();
+    cluster.faults.set({ dropWatchEvents: { configmaps: 1 } });
+    await create(ns, 'c');
+    cluster.faults.expireHistory();
+    cluster.faults.clear();
+    await eventually('a relist', () => lists.length >= 2);
+    assert.deepEqual(lists, ['b', 'b,c']);
+    assert.equal(r2.stats.lists, 2);
+    assert.ok(ordered, 'facts arrive in resourceVersion order');
+  });
+
   test('stop ends the loop promptly and waitForSync of a stopped reflector rejects', async () => {
     const ns = await namespace();
     const r = new Reflector({ client, resource: CONFIGMAPS, namespace: ns });

@@ -16,6 +16,11 @@
  *   for `timeoutSeconds` with jitter, as client-go does, so they are renewed regularly.
  * - Optionally, every `resyncVerifyEvery` ms a fresh list is compared with the cache and the
  *   differences the watch should already have delivered are corrected and reported (`onVerify`).
+ *
+ * Besides the handlers, which hear what changed in the cache, observers can hear the raw facts of
+ * the stream as they arrive (`onList`, `onWatchEvent`, `onBookmark`), in the order the server sent
+ * them, each after the cache has applied it: for consumers that keep their own record of the
+ * stream (such as the monitor's `streamed` view) rather than the cache's.
  */
 import type { Logger } from 'pino';
 import {
@@ -34,6 +39,18 @@ export interface ReflectorHandlers<T extends KubeObject> {
   onDelete?(obj: T): void;
 }
 
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+/** Raw stream facts, heard in order; `receivedAt` is when the reflector got them (ms since the epoch). */
+export interface ReflectorObservers<T extends KubeObject> {
+  /** Every list, the first and each relist: the server holds exactly `items` at `resourceVersion`. */
+  onList?(items: T[], resourceVersion: string, receivedAt: number): void;
+  /** Every watch event, as the server named it (for DELETED, `obj` carries the deletion's version). */
+  onWatchEvent?(type: WatchEventType, obj: T, receivedAt: number): void;
+  /** Every bookmark that carried a version. */
+  onBookmark?(resourceVersion: string, receivedAt: number): void;
+}
+
 /** What a periodic verification found the watch had missed, and corrected. */
 export interface VerifyReport {
   /** Objects on the server the cache lacked although it was past their version. */
@@ -46,7 +63,7 @@ export interface VerifyReport {
   resourceVersion: string;
 }
 
-export interface ReflectorOptions<T extends KubeObject> extends ReflectorHandlers<T> {
+export interface ReflectorOptions<T extends KubeObject> extends ReflectorHandlers<T>, ReflectorObservers<T> {
   client: KubeClient;
   resource: ResourceType;
   /** Only this namespace (namespaced resources); all namespaces when unset. */
@@ -193,6 +210,7 @@ export class Reflector<T extends KubeObject = KubeObject> {
     this.listFrom = 'last';
     this.failures = 0;
     this.log('debug', { resourceVersion: listVersion, objects: items.length, ...counts(changes) }, 'listed');
+    this.observe('onList', items, listVersion, Date.now());
     for (const obj of changes.added) this.emit('onAdd', obj);
     for (const { old, obj } of changes.updated) this.emit('onUpdate', old, obj);
     for (const obj of changes.deleted) this.emit('onDelete', obj);
@@ -299,16 +317,21 @@ export class Reflector<T extends KubeObject = KubeObject> {
     const version = event.object?.metadata?.resourceVersion;
     if (event.type === 'BOOKMARK') {
       this.stats.bookmarks++;
-      if (version) this.store.resourceVersion = version;
+      if (version) {
+        this.store.resourceVersion = version;
+        this.observe('onBookmark', version, Date.now());
+      }
       return;
     }
     this.stats.events++;
+    const receivedAt = Date.now();
     const obj = this.strip(event.object);
     const key = objectKey(obj);
     if (event.type === 'DELETED') {
       const old = this.store.remove(key);
       if (this.opts.resyncVerifyEvery && version) this.tombstones.set(key, Number(version));
       if (version) this.store.resourceVersion = version;
+      this.observe('onWatchEvent', 'DELETED', obj, receivedAt);
       this.emit('onDelete', old ?? obj);
       return;
     }
@@ -317,6 +340,7 @@ export class Reflector<T extends KubeObject = KubeObject> {
     const old = this.store.upsert(obj);
     this.tombstones.delete(key);
     if (version) this.store.resourceVersion = version;
+    this.observe('onWatchEvent', event.type, obj, receivedAt);
     if (old) this.emit('onUpdate', old, obj);
     else this.emit('onAdd', obj);
   }
@@ -413,6 +437,17 @@ export class Reflector<T extends KubeObject = KubeObject> {
       } catch (err) {
         this.log('error', { err: describe(err), key: objectKey(b ?? a) }, `${kind} handler failed`);
       }
+    }
+  }
+
+  /** Tells an observer a stream fact; an observer that throws is logged and does not stop the loop. */
+  private observe<K extends keyof ReflectorObservers<T>>(kind: K, ...args: Parameters<NonNullable<ReflectorObservers<T>[K]>>): void {
+    const fn = this.opts[kind] as ((...a: unknown[]) => void) | undefined;
+    if (!fn) return;
+    try {
+      fn.apply(this.opts, args);
+    } catch (err) {
+      this.log('error', { err: describe(err) }, `${kind} observer failed`);
     }
   }
 
