@@ -4,7 +4,7 @@ import { MonitorMetrics, type ResourceState } from './metrics.ts';
 
 const state: ResourceState = {
   resource: 'pods',
-  stream: { events: { ADDED: 3, MODIFIED: 5, DELETED: 2 }, bookmarks: 4, lists: 3, relists: 2, expired: 2, watches: 7 },
+  stream: { events: { ADDED: 3, MODIFIED: 5, DELETED: 2 }, bookmarks: 4, lists: 3, relists: 2, expired: 2, watches: 7, collapsed: 0 },
   verifier: { verifications: 6, failures: 1, corrected: { missedAdds: 1, ghosts: 2, staleVersions: 0 }, lastDurationMs: 10 },
   objects: { streamed: 9, verified: 8, aggregated: 8 },
 };

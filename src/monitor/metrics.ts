@@ -59,6 +59,9 @@ export class MonitorMetrics {
       [{ resource: s.resource }, s.stream.relists],
     ]);
     fromState('kre_monitor_stream_expired_total', 'Watches answered 410 Expired.', ['resource'], (s) => [[{ resource: s.resource }, s.stream.expired]]);
+    fromState('kre_monitor_stream_backlog_collapsed_total', 'Times store writes fell behind the stream and the backlog was collapsed into one snapshot.', ['resource'], (s) => [
+      [{ resource: s.resource }, s.stream.collapsed],
+    ]);
     fromState('kre_monitor_verifications_total', 'Verification lists, by result.', ['resource', 'result'], (s) => [
       [{ resource: s.resource, result: 'ok' }, s.verifier.verifications],
       [{ resource: s.resource, result: 'failed' }, s.verifier.failures],

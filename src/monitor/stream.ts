@@ -1,14 +1,20 @@
 /**
- * The stream of one resource: list, then watch from the list's version with bookmarks, re-watch
- * from the last version when a watch ends, relist only on 410 Expired. It reports what it hears
- * as it hears it and repairs nothing else: lost events stay lost until a relist. That is the
- * point of the `streamed` view; the verifier is what makes the aggregated view right.
+ * The stream of one resource, on the kube core's Reflector: list, watch from the list's version
+ * with bookmarks, re-watch from the last version when a watch ends, relist on 410 Expired. The
+ * reflector's periodic verification is off: the monitor's verifier does that, so the `streamed`
+ * view shows what the stream alone knows, lost events included, until a relist.
+ *
+ * The reflector tells its facts synchronously; the store is asynchronous. Writes are serialized
+ * per resource in the order heard, on one promise chain. The backlog is bounded: when it is full
+ * the pending facts are not queued one by one any more but collapsed into one snapshot of the
+ * reflector's own cache (which is exactly what the stream knows), written once the backlog drains.
  */
 import type { Logger } from 'pino';
-import { KubeApiError, isExpired, type KubeObject } from '../kube/index.ts';
-import { listAll, normalize, tracked, type ListTarget } from './kube-calls.ts';
+import type { KubeClient, KubeObject } from '../kube/index.ts';
+import { Reflector, type WatchEventType } from '../kube/reflector.ts';
+import { tracked, type ListTarget } from './kube-calls.ts';
 
-export type StreamEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+export type StreamEventType = WatchEventType;
 
 export interface StreamHandlers {
   listed(items: KubeObject[], resourceVersion: string, receivedAt: number): Promise<void>;
@@ -22,6 +28,8 @@ export interface StreamOptions extends Omit<ListTarget, 'signal'>, StreamHandler
   quietWatchMs?: number;
   minWatchTimeoutSeconds?: number;
   backoff?: { initialMs: number; maxMs: number };
+  /** Store writes waiting at most; beyond it the backlog collapses into one snapshot. */
+  maxBacklog?: number;
 }
 
 export interface StreamStats {
@@ -31,134 +39,116 @@ export interface StreamStats {
   relists: number;
   expired: number;
   watches: number;
+  /** Times the backlog of store writes was full and collapsed into a snapshot. */
+  collapsed: number;
 }
 
-class Expired extends Error {}
-
 export class Stream {
-  readonly stats: StreamStats = { events: { ADDED: 0, MODIFIED: 0, DELETED: 0 }, bookmarks: 0, lists: 0, relists: 0, expired: 0, watches: 0 };
-  resourceVersion = '';
-  private needList = true;
-  private stopped = false;
-  private readonly abort = new AbortController();
-  private running: Promise<void> | undefined;
-  private failures = 0;
-  /** Whether the first list is in. */
-  synced = false;
+  readonly reflector: Reflector;
+  private readonly events: Record<StreamEventType, number> = { ADDED: 0, MODIFIED: 0, DELETED: 0 };
+  private collapsed = 0;
+  private chain: Promise<void> = Promise.resolve();
+  private pending = 0;
+  /** Facts are not queued while a collapsed snapshot waits to be written: it will cover them. */
+  private collapsing = false;
+  private listedOnce = false;
   private markSynced!: () => void;
+  /** Resolves when the first list has been written to the store. */
   readonly ready = new Promise<void>((resolve) => (this.markSynced = resolve));
+  private readonly maxBacklog: number;
 
-  constructor(private readonly o: StreamOptions) {}
+  constructor(private readonly o: StreamOptions) {
+    this.maxBacklog = o.maxBacklog ?? 10_000;
+    this.reflector = new Reflector({
+      client: countedClient(o.client, o.record, o.id),
+      resource: o.resource,
+      namespace: o.namespace,
+      fieldSelector: o.fieldSelector,
+      name: o.id,
+      logger: o.logger,
+      pageSize: o.pageSize,
+      quietWatchMs: o.quietWatchMs,
+      minWatchTimeoutSeconds: o.minWatchTimeoutSeconds,
+      backoff: o.backoff,
+      onList: (items, rv, at) =>
+        this.enqueue(async () => {
+          await o.listed(items, rv, at);
+          this.markListed();
+        }),
+      onWatchEvent: (type, obj, at) => {
+        this.events[type]++;
+        this.enqueue(() => o.event(type, obj, at));
+      },
+      onBookmark: (rv, at) => this.enqueue(() => o.bookmark(rv, at)),
+    });
+  }
+
+  get stats(): StreamStats {
+    const s = this.reflector.stats;
+    return { events: { ...this.events }, bookmarks: s.bookmarks, lists: s.lists, relists: s.relists, expired: s.expired, watches: s.watchRestarts + (s.lists ? 1 : 0), collapsed: this.collapsed };
+  }
+
+  /** The version the stream has reached. */
+  get resourceVersion(): string {
+    return this.reflector.store.resourceVersion;
+  }
+
+  /** Whether the first list is in the store. */
+  get synced(): boolean {
+    return this.listedOnce;
+  }
+
+  /** Store writes waiting. */
+  get backlog(): number {
+    return this.pending;
+  }
 
   start(): this {
-    this.running ??= this.loop();
+    this.reflector.start();
     return this;
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    this.abort.abort();
-    await this.running;
+    await this.reflector.stop();
+    await this.chain;
   }
 
-  private async loop(): Promise<void> {
-    while (!this.stopped) {
-      try {
-        if (this.needList) await this.list();
-        await this.watch();
-        this.failures = 0;
-      } catch (err) {
-        if (this.stopped) break;
-        if (err instanceof Expired || isExpired(err)) {
-          // Our version is older than the server's history: only a list can tell what happened
-          // since. Watching from "now" instead would skip those events for good.
-          this.stats.expired++;
-          this.needList = true;
-          this.o.logger?.info({ resource: this.o.id, resourceVersion: this.resourceVersion }, 'stream expired; relisting');
-          continue;
-        }
-        const delay = this.backoff();
-        this.o.logger?.warn({ resource: this.o.id, err: (err as Error).message, retryInMs: Math.round(delay) }, 'stream failed; retrying');
-        await this.sleep(delay);
-      }
-    }
-  }
-
-  private async list(): Promise<void> {
-    const { items, resourceVersion } = await listAll({ ...this.o, signal: this.abort.signal });
-    if (this.stopped) return;
-    if (this.stats.lists++ > 0) this.stats.relists++;
-    this.resourceVersion = resourceVersion;
-    this.needList = false;
-    await this.o.listed(items, resourceVersion, Date.now());
-    this.synced = true;
+  private markListed(): void {
+    if (this.listedOnce) return;
+    this.listedOnce = true;
     this.markSynced();
   }
 
-  private async watch(): Promise<void> {
-    const minTimeout = this.o.minWatchTimeoutSeconds ?? 300;
-    const stream = await tracked(this.o.record, 'watch', this.o.id, () =>
-      this.o.client.watch({ ...this.o.resource, namespace: this.o.namespace }, {
-        resourceVersion: this.resourceVersion,
-        allowWatchBookmarks: true,
-        timeoutSeconds: Math.floor(minTimeout * (1 + Math.random())),
-        fieldSelector: this.o.fieldSelector,
-        signal: this.abort.signal,
-      }),
-    );
-    this.stats.watches++;
-    const quietMs = this.o.quietWatchMs ?? 120_000;
-    let watchdog: NodeJS.Timeout | undefined;
-    const feed = () => {
-      clearTimeout(watchdog);
-      watchdog = setTimeout(() => stream.close(), quietMs);
-    };
-    feed();
-    const started = Date.now();
-    let received = 0;
-    const apiVersion = this.o.resource.group ? `${this.o.resource.group}/${this.o.resource.version}` : this.o.resource.version;
-    try {
-      for await (const event of stream) {
-        feed();
-        received++;
-        const at = Date.now();
-        if (event.type === 'ERROR') {
-          const status = event.object as unknown as { code?: number };
-          if (status.code === 410) throw new Expired('watch expired');
-          throw KubeApiError.fromStatus(status as never);
-        }
-        const version = event.object?.metadata?.resourceVersion ?? '';
-        if (event.type === 'BOOKMARK') {
-          this.stats.bookmarks++;
-          if (version) this.resourceVersion = version;
-          await this.o.bookmark(this.resourceVersion, at);
-          continue;
-        }
-        this.stats.events[event.type]++;
-        if (version) this.resourceVersion = version;
-        await this.o.event(event.type, normalize(event.object, apiVersion, this.o.resource.kind), at);
-      }
-    } catch (err) {
-      if (err instanceof Expired || err instanceof KubeApiError) throw err;
-      // The connection broke: watch again from where we are, which is what a watch ending is for.
-      this.o.logger?.debug({ resource: this.o.id, err: (err as Error).message }, 'watch connection lost');
-    } finally {
-      clearTimeout(watchdog);
-    }
-    // A server that ends every watch at once must not turn this loop into a hot one: back off.
-    if (received === 0 && Date.now() - started < 1000 && !this.stopped) throw new Error('watch ended at once with no event');
-  }
-
-  private backoff(): number {
-    const { initialMs, maxMs } = this.o.backoff ?? { initialMs: 500, maxMs: 30_000 };
-    const base = Math.min(maxMs, initialMs * 2 ** Math.min(this.failures++, 20));
-    return base / 2 + Math.random() * (base / 2);
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(resolve, ms);
-      this.abort.signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+  private enqueue(write: () => Promise<void>): void {
+    if (this.collapsing) return;
+    if (this.pending < this.maxBacklog) return this.push(write);
+    this.collapsing = true;
+    this.collapsed++;
+    this.o.logger?.warn({ resource: this.o.id, backlog: this.pending }, 'store writes fell behind the stream; writing a snapshot of the stream instead');
+    this.push(async () => {
+      // Taken when its turn comes, so it holds every fact heard until then; later facts queue after it.
+      const cache = this.reflector.store;
+      const items = cache.list();
+      const rv = cache.resourceVersion;
+      this.collapsing = false;
+      await this.o.listed(items, rv, Date.now());
+      this.markListed();
     });
   }
+
+  private push(write: () => Promise<void>): void {
+    this.pending++;
+    this.chain = this.chain
+      .then(write)
+      .catch((err: Error) => this.o.logger?.error({ resource: this.o.id, err: err.message }, 'store write failed'))
+      .finally(() => this.pending--);
+  }
+}
+
+/** The client as the reflector uses it, counting its lists and watches in the monitor's metrics. */
+function countedClient(client: KubeClient, record: ListTarget['record'], id: string): KubeClient {
+  const counted = Object.create(client) as KubeClient;
+  counted.list = ((ref, opts) => tracked(record, 'list', id, () => client.list(ref, opts))) as KubeClient['list'];
+  counted.watch = ((ref, opts) => tracked(record, 'watch', id, () => client.watch(ref, opts))) as KubeClient['watch'];
+  return counted;
 }
