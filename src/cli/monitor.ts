@@ -15,6 +15,7 @@ interface Flags {
   config?: string;
   tokenFile?: string;
   namespace?: string;
+  redis?: string;
 }
 
 export function monitorCommand(): Command {
@@ -24,7 +25,8 @@ export function monitorCommand(): Command {
     .option('--listen <host:port>', 'address of the HTTP API (port 0 picks a free one; default 127.0.0.1:8003)')
     .option('--config <file>', 'YAML configuration')
     .option('--token-file <path>', 'file holding the bearer token clients must present (else KRE_MONITOR_TOKEN)')
-    .option('--namespace <name>', "the monitor's own namespace, for its canary ConfigMap (default kre-monitor)")
+    .option('--namespace <name>', "the monitor's own namespace, for its canary ConfigMap and its Lease (default kre-monitor)")
+    .option('--redis <url>', 'keep state in Redis shared by replicas: redis://[user@]host:port or rediss:// (else KRE_MONITOR_REDIS_URL; password from the URL, redis.passwordFile or KRE_MONITOR_REDIS_PASSWORD)')
     .action(async (flags: Flags) => {
       const log = createLogger('monitor');
       let loaded;
@@ -41,8 +43,11 @@ export function monitorCommand(): Command {
         if (err instanceof KubeConfigError) throw new UsageError(err.message);
         throw err;
       }
-      const monitor = await startMonitor({ config: loaded.config, token: loaded.token, kubeConfig: kc, logger: log });
-      log.info({ url: monitor.url, resources: [...monitor.watches.keys()] }, 'ready');
+      const monitor = await startMonitor({ config: loaded.config, token: loaded.token, redisPassword: loaded.redisPassword, kubeConfig: kc, logger: log });
+      log.info(
+        { url: monitor.url, ...(loaded.config.redis ? { store: 'redis', identity: monitor.identity, writer: monitor.isWriter() } : { store: 'memory', resources: [...monitor.watches.keys()] }) },
+        'ready',
+      );
       const signal = await untilSignal();
       log.info({ signal }, 'stopping');
       await monitor.stop();

@@ -39,6 +39,29 @@ export const MonitorConfigSchema = z.strictObject({
       });
     }),
   tokenFile: z.string().min(1).optional(),
+  /**
+   * Keep state in Redis, shared by the replicas of a group (memory when unset). The password comes
+   * from the URL, `passwordFile`, or `KRE_MONITOR_REDIS_PASSWORD`; it is never logged.
+   */
+  redis: z
+    .strictObject({
+      url: z.string().regex(/^rediss?:\/\/[^\s]+$/, 'expected redis://[user[:password]@]host:port[/db] or rediss://…'),
+      username: z.string().min(1).optional(),
+      passwordFile: z.string().min(1).optional(),
+      /** TLS (`rediss://`): the CA to trust, and a client certificate and key, as PEM files. */
+      caFile: z.string().min(1).optional(),
+      certFile: z.string().min(1).optional(),
+      keyFile: z.string().min(1).optional(),
+      /** Replicas of one group share its keys and its Lease (`kre-monitor-<group>` in `namespace`). */
+      group: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,40}[a-z0-9])?$/, 'expected a DNS label of at most 42 characters').default('default'),
+      /** This replica's identity in the Lease; the host name and a random suffix when unset. */
+      identity: z.string().min(1).optional(),
+      leaseDurationSeconds: z.number().positive().default(15),
+      renewDeadlineSeconds: z.number().positive().default(10),
+      retryPeriodSeconds: z.number().positive().default(2),
+    })
+    .refine((r) => r.renewDeadlineSeconds < r.leaseDurationSeconds && r.retryPeriodSeconds < r.renewDeadlineSeconds, 'expected retryPeriodSeconds < renewDeadlineSeconds < leaseDurationSeconds')
+    .optional(),
   /** Serve HTTPS: with this certificate, or `selfSigned: true` for one made at start. Plain HTTP when unset. */
   tls: z
     .union([z.strictObject({ certFile: z.string().min(1), keyFile: z.string().min(1) }), z.strictObject({ selfSigned: z.literal(true) })])
@@ -61,12 +84,12 @@ export function parseMonitorConfig(raw: unknown): MonitorConfig {
 
 export interface ConfigSources {
   /** Values given as flags; they override the file. */
-  flags: { config?: string; kubeconfig?: string; listen?: string; namespace?: string; tokenFile?: string };
+  flags: { config?: string; kubeconfig?: string; listen?: string; namespace?: string; tokenFile?: string; redis?: string };
   env?: NodeJS.ProcessEnv;
 }
 
 /** The configuration and the token, from the file, the flags and the environment. */
-export function loadMonitorConfig({ flags, env = process.env }: ConfigSources): { config: MonitorConfig; token: string } {
+export function loadMonitorConfig({ flags, env = process.env }: ConfigSources): { config: MonitorConfig; token: string; redisPassword?: string } {
   let file: Record<string, unknown> = {};
   if (flags.config) {
     let text: string;
@@ -80,8 +103,19 @@ export function loadMonitorConfig({ flags, env = process.env }: ConfigSources): 
     file = (parsed ?? {}) as Record<string, unknown>;
   }
   const merged: Record<string, unknown> = { ...file };
-  for (const [k, v] of Object.entries(flags)) if (k !== 'config' && v !== undefined) merged[k] = v;
+  // The Redis URL: the flag, else the environment, else the file.
+  const redisUrl = flags.redis ?? env.KRE_MONITOR_REDIS_URL;
+  if (redisUrl) merged.redis = { ...(typeof file.redis === 'object' && file.redis !== null ? file.redis : {}), url: redisUrl };
+  for (const [k, v] of Object.entries(flags)) if (k !== 'config' && k !== 'redis' && v !== undefined) merged[k] = v;
   const config = parseMonitorConfig(merged);
+  let redisPassword = env.KRE_MONITOR_REDIS_PASSWORD || undefined;
+  if (config.redis?.passwordFile) {
+    try {
+      redisPassword = readFileSync(config.redis.passwordFile, 'utf8').trim();
+    } catch (err) {
+      throw new ConfigError(`invalid configuration: redis.passwordFile: cannot read ${config.redis.passwordFile}: ${(err as Error).message}`);
+    }
+  }
   let token = env.KRE_MONITOR_TOKEN?.trim();
   if (config.tokenFile) {
     try {
@@ -91,7 +125,7 @@ export function loadMonitorConfig({ flags, env = process.env }: ConfigSources): 
     }
   }
   if (!token) throw new ConfigError('invalid configuration: token: give --token-file PATH or set KRE_MONITOR_TOKEN');
-  return { config, token };
+  return { config, token, ...(redisPassword ? { redisPassword } : {}) };
 }
 
 /** The resources a configuration names, with their verify interval in ms. */

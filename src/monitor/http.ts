@@ -22,7 +22,7 @@ import { fieldMatcher, keyOf, parseFieldSelector, parseLabelSelector, SelectorEr
 import type { MonitorMetrics } from './metrics.ts';
 import type { MonitoredResource } from './resources.ts';
 import { resourceId } from './resources.ts';
-import { VIEWS, type CachedObject, type Freshness, type MonitorStore, type View } from './store.ts';
+import { StoreUnavailableError, VIEWS, type CachedObject, type Freshness, type MonitorStore, type View } from './store.ts';
 
 export const SOURCE_ANNOTATION = 'kre.konstellation.io/monitor-source';
 export const KUBERNETES_VERSION = { major: '1', minor: '32', gitVersion: 'v1.32.0-kre-monitor', platform: 'linux/amd64' };
@@ -33,6 +33,8 @@ export interface MonitorHttpOptions {
   token: string;
   metrics: MonitorMetrics;
   ready(): boolean;
+  /** Readiness with its reason, preferred to `ready` when given. */
+  readiness?(): { ready: boolean; reason?: string };
   logger?: Logger;
   tls?: { cert: string; key: string };
 }
@@ -105,7 +107,10 @@ export class MonitorHttp {
     try {
       const path = url.pathname.replace(/\/+$/, '') || '/';
       if (path === '/livez') return this.send(res, (route = path), 200, 'ok', 'text/plain');
-      if (path === '/readyz') return this.send(res, (route = path), this.o.ready() ? 200 : 503, this.o.ready() ? 'ok' : 'not ready', 'text/plain');
+      if (path === '/readyz') {
+        const r = this.o.readiness?.() ?? { ready: this.o.ready() };
+        return this.send(res, (route = path), r.ready ? 200 : 503, r.ready ? 'ok' : `not ready: ${r.reason ?? 'starting'}`, 'text/plain');
+      }
       if (path === '/metrics') {
         route = path;
         return this.send(res, route, 200, await this.o.metrics.registry.metrics(), this.o.metrics.registry.contentType);
@@ -128,6 +133,9 @@ export class MonitorHttp {
       }
       throw new HttpError(404, 'NotFound', 'the server could not find the requested resource');
     } catch (err) {
+      if (err instanceof StoreUnavailableError) {
+        return this.json(res, route, 503, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: err.message, reason: 'ServiceUnavailable', code: 503 });
+      }
       if (!(err instanceof HttpError)) this.o.logger?.error({ err: (err as Error).message, path: url.pathname }, 'request failed');
       const e = err instanceof HttpError ? err : new HttpError(500, 'InternalError', (err as Error).message);
       this.json(res, route, e.code, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: e.message, reason: e.reason, ...(e.details ? { details: e.details } : {}), code: e.code });

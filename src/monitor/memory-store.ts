@@ -134,21 +134,63 @@ export class MemoryStore implements MonitorStore {
     return this.freshnessOf(this.state(resource), view);
   }
 
+  // --- for a store that mirrors this one (redis-store.ts): synchronous access by key
+
+  /** The resources it holds anything of. */
+  resources(): string[] {
+    return [...this.states.keys()];
+  }
+
+  /** One object of a view by its key (namespace/name), as served. */
+  entry(resource: string, view: View, key: string): CachedObject | undefined {
+    const s = this.state(resource);
+    const object = storeOf(s, view).getByKey(key);
+    return object ? cached(s, view, object) : undefined;
+  }
+
+  /** Every object of a view by key, as served. */
+  entries(resource: string, view: View): Map<string, CachedObject> {
+    const s = this.state(resource);
+    const store = storeOf(s, view);
+    const out = new Map<string, CachedObject>();
+    for (const key of store.keys()) out.set(key, cached(s, view, store.getByKey(key)!));
+    return out;
+  }
+
+  /** What freshness is made of. */
+  meta(resource: string): StoreMeta {
+    const s = this.state(resource);
+    return { streamResourceVersion: s.streamed.resourceVersion || undefined, lastContact: s.lastContact, verifiedAt: s.verifiedAt, verifiedResourceVersion: s.verifiedVersion };
+  }
+
   async sizes(resource: string): Promise<Record<View, number>> {
     const s = this.state(resource);
     return { streamed: s.streamed.size, verified: s.verified.size, aggregated: s.aggregated.size };
   }
 
   private freshnessOf(s: ResourceState, view: View): Freshness {
-    const since = view === 'verified' ? s.verifiedAt : s.lastContact;
-    return {
-      view,
-      verifiedTime: s.verifiedAt !== undefined ? new Date(s.verifiedAt).toISOString() : null,
-      verifiedResourceVersion: s.verifiedVersion ?? null,
-      streamResourceVersion: s.streamed.resourceVersion || null,
-      stalenessSeconds: since !== undefined ? Math.max(0, (this.now() - since) / 1000) : null,
-    };
+    return freshnessFrom({ streamResourceVersion: s.streamed.resourceVersion || undefined, lastContact: s.lastContact, verifiedAt: s.verifiedAt, verifiedResourceVersion: s.verifiedVersion }, view, this.now());
   }
+}
+
+/** The facts freshness is computed from, per resource. */
+export interface StoreMeta {
+  streamResourceVersion?: string;
+  /** When the stream last heard from the server (ms since the epoch). */
+  lastContact?: number;
+  verifiedAt?: number;
+  verifiedResourceVersion?: string;
+}
+
+export function freshnessFrom(m: StoreMeta, view: View, now: number): Freshness {
+  const since = view === 'verified' ? m.verifiedAt : m.lastContact;
+  return {
+    view,
+    verifiedTime: m.verifiedAt !== undefined ? new Date(m.verifiedAt).toISOString() : null,
+    verifiedResourceVersion: m.verifiedResourceVersion ?? null,
+    streamResourceVersion: m.streamResourceVersion || null,
+    stalenessSeconds: since !== undefined ? Math.max(0, (now - since) / 1000) : null,
+  };
 }
 
 function storeOf(s: ResourceState, view: View): ObjectStore {

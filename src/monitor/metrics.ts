@@ -16,6 +16,12 @@ export interface ResourceState {
   objects: Record<View, number>;
 }
 
+export interface RedisState {
+  up: boolean;
+  errors: number;
+  writing: boolean;
+}
+
 const CORRECTION_LABELS: Record<keyof Corrections, string> = { missedAdds: 'missed_add', ghosts: 'ghost', staleVersions: 'stale_version' };
 
 export class MonitorMetrics {
@@ -25,8 +31,35 @@ export class MonitorMetrics {
   readonly served: Counter<'path' | 'code'>;
   readonly apiRequests: Counter<'verb' | 'resource' | 'code'>;
 
-  constructor(state: () => Promise<ResourceState[]> | ResourceState[]) {
+  constructor(state: () => Promise<ResourceState[]> | ResourceState[], redis?: () => RedisState) {
     const registers = [this.registry];
+    if (redis) {
+      new Gauge({
+        name: 'kre_monitor_redis_up',
+        help: 'Whether Redis answers this replica (1) or not (0).',
+        registers,
+        collect(this: Gauge) {
+          this.set(redis().up ? 1 : 0);
+        },
+      });
+      new Counter({
+        name: 'kre_monitor_redis_errors_total',
+        help: 'Redis failures seen by this replica: lost connections and failed commands.',
+        registers,
+        collect(this: Counter) {
+          this.reset();
+          this.inc(redis().errors);
+        },
+      });
+      new Gauge({
+        name: 'kre_monitor_redis_writer',
+        help: 'Whether this replica is the one writing to Redis (1) or a reader (0).',
+        registers,
+        collect(this: Gauge) {
+          this.set(redis().writing ? 1 : 0);
+        },
+      });
+    }
     const fromState = <L extends string>(
       name: string,
       help: string,

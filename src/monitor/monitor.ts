@@ -1,16 +1,30 @@
 /**
  * A running monitor: per resource a Stream and a Verifier feeding the store, the canary, the
  * metrics and the HTTP API. `startMonitor` is what `kre monitor` and the tests call.
+ *
+ * With Redis (`config.redis`), several replicas share one store. All of them serve the API; one
+ * writes: the holder of the group's Lease (`kre-monitor-<group>` in the monitor's namespace). One
+ * Lease per group rather than one per resource: the writer's cost is its watches, the same
+ * whoever runs them, so spreading resources over replicas buys little, while one Lease keeps the
+ * API server's load from leader election to one renewal per retry period, makes a takeover one
+ * event rather than six, and lets the writer publish a consistent state of every resource. A new
+ * writer lists and verifies every resource before it writes anything (its full state, replacing
+ * what is there), and a writer that cannot renew stops writing before the Lease expires for the
+ * others, so one writer at a time writes, and what it writes is complete.
  */
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { KubeClient, loadKubeConfig } from '../kube/index.ts';
+import { isAlreadyExists, KubeClient, loadKubeConfig } from '../kube/index.ts';
+import { LeaderElector } from '../kube/leader-election.ts';
 import { configuredResources, type MonitorConfig } from './config.ts';
 import { Canary, streamDelaySeconds } from './delay.ts';
 import { MonitorHttp } from './http.ts';
 import { MemoryStore } from './memory-store.ts';
 import { MonitorMetrics } from './metrics.ts';
+import { createRedisClient, readTlsFiles, redactRedisUrl, RedisStore } from './redis-store.ts';
 import { resolveResources, resourceId, type MonitoredResource } from './resources.ts';
 import type { Corrections, MonitorStore } from './store.ts';
 import { Stream } from './stream.ts';
@@ -24,6 +38,8 @@ export interface StartMonitorOptions {
   kubeConfig?: KubeConfig;
   store?: MonitorStore;
   logger?: Logger;
+  /** The Redis password (from `redis.passwordFile` or the environment); overrides one in the URL. */
+  redisPassword?: string;
 }
 
 export interface ResourceWatch {
@@ -33,13 +49,25 @@ export interface ResourceWatch {
   verifier: Verifier;
 }
 
+export interface Readiness {
+  ready: boolean;
+  /** Why not, when not. */
+  reason?: string;
+}
+
 export interface Monitor {
   url: string;
   store: MonitorStore;
   metrics: MonitorMetrics;
+  /** The streams and verifiers of this replica while it writes (empty on a Redis reader). */
   watches: Map<string, ResourceWatch>;
+  /** This replica's identity in the Lease (with Redis). */
+  identity: string;
   ready(): boolean;
-  /** Runs a verification of one resource (by plural, or plural.group) now. */
+  readiness(): Readiness;
+  /** Whether this replica writes: always with memory, the Lease holder's once it has published with Redis. */
+  isWriter(): boolean;
+  /** Runs a verification of one resource (by plural, or plural.group) now; only on the writer. */
   verifyNow(resource: string): Promise<Corrections | undefined>;
   stop(): Promise<void>;
 }
@@ -48,55 +76,139 @@ export async function startMonitor(o: StartMonitorOptions): Promise<Monitor> {
   const { config, logger } = o;
   const kc = o.kubeConfig ?? loadKubeConfig({ kubeconfig: config.kubeconfig }).kc;
   const client = new KubeClient(kc, { userAgent: 'kre-monitor' });
-  const store = o.store ?? new MemoryStore();
+  const identity = config.redis?.identity ?? `${hostname()}-${randomBytes(3).toString('hex')}`;
+  let redis: RedisStore | undefined;
+  if (config.redis && !o.store) {
+    const r = config.redis;
+    redis = new RedisStore({
+      client: createRedisClient({ url: r.url, username: r.username, password: o.redisPassword, ...readTlsFiles(r) }),
+      prefix: `kre:monitor:${r.group}`,
+      identity,
+      logger,
+    });
+    logger?.info({ redis: redactRedisUrl(r.url), group: r.group, identity }, 'using redis');
+    await redis.connect();
+  }
+  const store = o.store ?? redis ?? new MemoryStore();
   const watches = new Map<string, ResourceWatch>();
-  const metrics = new MonitorMetrics(async () =>
-    Promise.all([...watches.values()].map(async (w) => ({ resource: w.id, stream: w.stream.stats, verifier: w.verifier.stats, objects: await store.sizes(w.id) }))),
+  const metrics = new MonitorMetrics(
+    async () =>
+      Promise.all([...watches.values()].map(async (w) => ({ resource: w.id, stream: w.stream.stats, verifier: w.verifier.stats, objects: await store.sizes(w.id) }))),
+    redis ? () => ({ ...redis.status(), writing: isWriter() }) : undefined,
   );
   const record = (verb: string, resource: string, code: string) => metrics.apiRequests.inc({ verb, resource, code });
 
   const { extra, verifyEveryMs } = configuredResources(config);
   const resources = await resolveResources(client, extra, verifyEveryMs, config.defaultResources);
-  for (const resource of resources) {
-    const id = resourceId(resource);
-    const target = { client, resource, id, pageSize: config.pageSize, record, logger };
-    const stream = new Stream({
-      ...target,
-      listed: (items, rv, at) => store.streamListed(id, items, rv, at),
-      bookmark: (rv, at) => store.streamProgress(id, rv, at),
-      event: async (type, obj, at) => {
-        const delay = streamDelaySeconds(type, obj, at);
-        if (delay !== undefined) metrics.streamDelay.observe({ resource: id, event: type }, delay);
-        const rv = obj.metadata.resourceVersion ?? '';
-        await store.streamEvent(id, { type: type === 'DELETED' ? 'delete' : 'upsert', object: obj, resourceVersion: rv, receivedAt: at });
-      },
-    });
-    const verifier = new Verifier({ ...target, store, everyMs: resource.verifyEveryMs });
-    watches.set(id, { resource, id, stream, verifier });
-  }
 
-  const canary =
-    config.canaryIntervalSeconds > 0
-      ? new Canary({ client, namespace: config.namespace, everyMs: config.canaryIntervalSeconds * 1000, record, logger, observe: (ms) => metrics.canaryDelay.observe(ms) })
-      : undefined;
+  // The writer measures stream delay with its canary; one per term, since a stopped canary stays stopped.
+  let canary: Canary | undefined;
+
+  /** Streams and verifiers for every resource, started; resolves when all listed and verified once. */
+  const startWriting = async (signal?: AbortSignal) => {
+    for (const resource of resources) {
+      const id = resourceId(resource);
+      const target = { client, resource, id, pageSize: config.pageSize, record, logger };
+      const stream = new Stream({
+        ...target,
+        listed: (items, rv, at) => store.streamListed(id, items, rv, at),
+        bookmark: (rv, at) => store.streamProgress(id, rv, at),
+        event: async (type, obj, at) => {
+          const delay = streamDelaySeconds(type, obj, at);
+          if (delay !== undefined) metrics.streamDelay.observe({ resource: id, event: type }, delay);
+          const rv = obj.metadata.resourceVersion ?? '';
+          await store.streamEvent(id, { type: type === 'DELETED' ? 'delete' : 'upsert', object: obj, resourceVersion: rv, receivedAt: at });
+        },
+      });
+      const verifier = new Verifier({ ...target, store, everyMs: resource.verifyEveryMs });
+      watches.set(id, { resource, id, stream, verifier });
+    }
+    for (const w of watches.values()) w.stream.start();
+    await untilAborted(Promise.all([...watches.values()].flatMap((w) => [w.stream.ready, w.verifier.start()])), signal);
+    if (signal?.aborted) return;
+    canary =
+      config.canaryIntervalSeconds > 0
+        ? new Canary({ client, namespace: config.namespace, everyMs: config.canaryIntervalSeconds * 1000, record, logger, observe: (ms) => metrics.canaryDelay.observe(ms) })
+        : undefined;
+    // The canary is a measure, not a condition of serving: a monitor without write rights still serves.
+    await canary?.start().catch((err: Error) => logger?.warn({ err: err.message, namespace: config.namespace }, 'canary not started'));
+  };
+  const stopWriting = async () => {
+    await canary?.stop();
+    canary = undefined;
+    await Promise.all([...watches.values()].flatMap((w) => [w.stream.stop(), w.verifier.stop()]));
+    watches.clear();
+  };
 
   let started = false;
-  // Ready once serving, every stream has listed and every resource has been verified once.
-  const isReady = () => started && [...watches.values()].every((w) => w.stream.synced && w.verifier.stats.verifications > 0);
+  let writing = false;
+  const synced = () => watches.size > 0 && [...watches.values()].every((w) => w.stream.synced && w.verifier.stats.verifications > 0);
+  function isWriter(): boolean {
+    return writing;
+  }
+  const readiness = (): Readiness => {
+    if (!started) return { ready: false, reason: 'starting' };
+    if (!redis) return synced() ? { ready: true } : { ready: false, reason: 'not every resource has been listed and verified yet' };
+    const st = redis.status();
+    if (!st.up) return { ready: false, reason: st.reason };
+    if (writing) return synced() ? { ready: true } : { ready: false, reason: 'not every resource has been listed and verified yet' };
+    if (!st.writerSeen) return { ready: false, reason: 'no writer has published to redis yet' };
+    return { ready: true };
+  };
+
   const tls = !config.tls
     ? undefined
     : 'selfSigned' in config.tls
       ? await selfSignedCertificate()
       : { cert: readFileSync(config.tls.certFile, 'utf8'), key: readFileSync(config.tls.keyFile, 'utf8') };
-  const http = new MonitorHttp({ store, resources, token: o.token, metrics, ready: isReady, logger, tls });
+  const http = new MonitorHttp({ store, resources, token: o.token, metrics, ready: () => readiness().ready, readiness, logger, tls });
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(config.listen)!;
   const url = await http.listen(m[1] ?? (m[2] || '127.0.0.1'), Number(m[3]));
 
-  for (const w of watches.values()) w.stream.start();
-  const synced = Promise.all([...watches.values()].flatMap((w) => [w.stream.ready, w.verifier.start()]));
-  await synced;
-  // The canary is a measure, not a condition of serving: a monitor without write rights still serves.
-  await canary?.start().catch((err: Error) => logger?.warn({ err: err.message, namespace: config.namespace }, 'canary not started'));
+  let stopping = false;
+  let elector: LeaderElector | undefined;
+  let campaigning: Promise<void> | undefined;
+  if (!redis) {
+    await startWriting();
+    writing = true;
+  } else {
+    const r = config.redis!;
+    const leaderStore = redis;
+    await ensureNamespace(client, config.namespace, logger);
+    const campaign = (): Promise<void> => {
+      let term: Promise<void> = Promise.resolve();
+      elector = new LeaderElector({
+        client,
+        namespace: config.namespace,
+        name: `kre-monitor-${r.group}`,
+        identity,
+        leaseDurationMs: r.leaseDurationSeconds * 1000,
+        renewDeadlineMs: r.renewDeadlineSeconds * 1000,
+        retryPeriodMs: r.retryPeriodSeconds * 1000,
+        logger,
+        onStartedLeading: (signal) => {
+          leaderStore.becomeWriter();
+          term = (async () => {
+            await startWriting(signal);
+            if (signal.aborted) return;
+            await leaderStore.publish();
+            if (signal.aborted) return;
+            writing = true;
+            logger?.info({ identity }, 'writing to redis');
+          })().catch((err: Error) => logger?.error({ err: err.message }, 'could not start writing'));
+        },
+      });
+      return elector.run().then(async () => {
+        // Leadership ended (lost, or stopping): stop writing at once, then wind the streams down.
+        writing = false;
+        leaderStore.becomeReader();
+        await term;
+        await stopWriting();
+        if (!stopping) return campaign();
+      });
+    };
+    campaigning = campaign();
+  }
   started = true;
 
   return {
@@ -104,18 +216,49 @@ export async function startMonitor(o: StartMonitorOptions): Promise<Monitor> {
     store,
     metrics,
     watches,
-    ready: isReady,
+    identity,
+    ready: () => readiness().ready,
+    readiness,
+    isWriter,
     verifyNow(resource) {
       const w = watches.get(resource) ?? [...watches.values()].find((x) => x.resource.plural === resource);
-      if (!w) throw new Error(`the monitor does not watch ${resource}`);
+      if (!w) throw new Error(redis && !writing ? 'this replica does not write; verify on the writer' : `the monitor does not watch ${resource}`);
       return w.verifier.verifyNow();
     },
     async stop() {
+      stopping = true;
       started = false;
       await http.close();
-      await canary?.stop();
-      await Promise.all([...watches.values()].flatMap((w) => [w.stream.stop(), w.verifier.stop()]));
+      if (elector) {
+        await elector.stop();
+        await campaigning;
+      } else {
+        await stopWriting();
+      }
+      await redis?.close();
       client.close();
     },
   };
+}
+
+async function ensureNamespace(client: KubeClient, namespace: string, logger?: Logger): Promise<void> {
+  try {
+    await client.create({ group: '', version: 'v1', plural: 'namespaces' }, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } });
+  } catch (err) {
+    // Existing, or no right to create namespaces: the Lease's writes will tell.
+    if (!isAlreadyExists(err)) logger?.debug({ err: (err as Error).message, namespace }, 'could not create the namespace');
+  }
+}
+
+/** Waits for `p`, or until `signal` aborts. */
+async function untilAborted(p: Promise<unknown>, signal?: AbortSignal): Promise<void> {
+  if (!signal) {
+    await p;
+    return;
+  }
+  if (signal.aborted) return;
+  await new Promise<void>((resolve, reject) => {
+    signal.addEventListener('abort', () => resolve(), { once: true });
+    p.then(() => resolve(), reject);
+  });
 }

@@ -94,3 +94,8 @@ export interface MonitorStore {
   /** Objects held per view, for metrics and the benchmark. */
   sizes(resource: string): Promise<Record<View, number>>;
 }
+
+/** The store cannot answer now (its backing service is down); `message` says why. HTTP 503. */
+export class StoreUnavailableError extends Error {
+  override name = 'StoreUnavailableError';
+}
