@@ -40,8 +40,8 @@ export function devclusterCommand(): Command {
         nodes: opts.nodes,
         maxPods: opts.maxPods,
       });
-      log.info({ url: cluster.url, kubeconfig: cluster.kubeconfigPath, stateDir: cluster.stateDir }, 'ready');
       process.stderr.write(`\nThe devcluster serves ${cluster.url}\nTry: KUBECONFIG=${cluster.kubeconfigPath} kubectl get namespaces\n\n`);
+      log.info({ url: cluster.url, kubeconfig: cluster.kubeconfigPath, stateDir: cluster.stateDir }, 'ready');
       const signal = await untilSignal();
       log.info({ signal }, 'stopping');
       await cluster.stop();

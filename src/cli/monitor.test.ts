@@ -17,7 +17,7 @@ describe('kre monitor', () => {
   it('logs ready with its URL, serves, and exits 0 on SIGTERM', async () => {
     const bin = new URL('../../bin/kre.js', import.meta.url).pathname;
     const child = spawn(process.execPath, [bin, 'monitor', '--kubeconfig', cluster.kubeconfigPath, '--listen', '127.0.0.1:0'], {
-      env: { ...process.env, KRE_MONITOR_TOKEN: 'cli-token' },
+      env: { ...process.env, KRE_MONITOR_TOKEN: 'cli-token', KRE_LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));

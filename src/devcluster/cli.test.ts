@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { eventually } from './testing.ts';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
@@ -28,7 +29,7 @@ interface Running {
 
 /** Starts `kre devcluster ARGS` with HOME set to a temporary directory and waits for its ready line. */
 async function startProcess(args: string[]): Promise<Running> {
-  const child = spawn(process.execPath, [KRE, 'devcluster', ...args], { cwd: ROOT, env: { ...process.env, HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [KRE, 'devcluster', ...args], { cwd: ROOT, env: { ...process.env, HOME: home, KRE_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
@@ -71,12 +72,12 @@ after(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-test('the ready line names the API URL and the kubeconfig path', () => {
+test('the ready line names the API URL and the kubeconfig path', async () => {
   assert.match(devcluster.ready.url, /^https:\/\/127\.0\.0\.1:\d+$/);
   assert.equal(devcluster.ready.kubeconfig, kubeconfigPath);
   assert.equal(devcluster.ready.part, 'devcluster');
-  assert.ok(devcluster.stderr().includes(devcluster.ready.url));
-  assert.ok(devcluster.stderr().includes(kubeconfigPath));
+  // stderr is another pipe: its lines may arrive after the ready line.
+  await eventually(() => devcluster.stderr().includes(devcluster.ready.url) && devcluster.stderr().includes(kubeconfigPath), 10_000, 'the hint on stderr');
 });
 
 test('KUBECONFIG=<path> kubectl get ns works', async () => {

@@ -41,6 +41,7 @@ describe('kre operator on a devcluster', () => {
     await createNamespace(client, 'kre-cli');
     const child = spawn(process.execPath, [KRE, 'operator', '--kubeconfig', cluster.kubeconfigPath, '--listen', '127.0.0.1:0', '--namespace', 'kre-cli'], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, KRE_LOG_LEVEL: 'info' },
     });
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
