@@ -175,7 +175,10 @@ export async function startMonitor(o: StartMonitorOptions): Promise<Monitor> {
     const r = config.redis!;
     const leaderStore = redis;
     await ensureNamespace(client, config.namespace, logger);
-    const campaign = (): Promise<void> => {
+    const campaign = async (): Promise<void> => {
+      // A replica that cannot reach Redis does not campaign: as the writer it could publish nothing.
+      while (!stopping && !leaderStore.status().up) await new Promise((r) => setTimeout(r, 200));
+      if (stopping) return;
       let term: Promise<void> = Promise.resolve();
       elector = new LeaderElector({
         client,
@@ -229,8 +232,8 @@ export async function startMonitor(o: StartMonitorOptions): Promise<Monitor> {
       stopping = true;
       started = false;
       await http.close();
-      if (elector) {
-        await elector.stop();
+      if (redis) {
+        await elector?.stop();
         await campaigning;
       } else {
         await stopWriting();
