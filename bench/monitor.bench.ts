@@ -5,7 +5,10 @@
  * - watch events ingested per second, against the rate the server wrote them;
  * - heap per cached object (all three views), against the same objects in a plain array;
  * - requests reaching the API server while 100 clients read once a second for 10 s, through the
- *   monitor vs directly.
+ *   monitor vs directly;
+ * - with Redis (a real redis-server), at 10,000 pods: the same query from a replica that reads
+ *   Redis vs from the in-memory monitor vs from the API server (medians, ratios), and the Redis
+ *   commands the writer sends per watch event (INFO commandstats before and after).
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -14,6 +17,8 @@ import { startDevCluster, type DevClusterOptions } from '../src/devcluster/index
 import { KubeClient, type KubeObject } from '../src/kube/index.ts';
 import { parseMonitorConfig } from '../src/monitor/config.ts';
 import { startMonitor } from '../src/monitor/monitor.ts';
+import { createRedisClient } from '../src/monitor/redis-store.ts';
+import { startTestRedis } from '../src/monitor/redis-testing.ts';
 
 const SCALE = Number(process.env.KRE_BENCH_SCALE ?? '1');
 const NAMESPACES = 10;
@@ -64,6 +69,8 @@ export async function run(): Promise<void> {
       console.log(`query by namespace and label selector: monitor ${q.monitor.toFixed(2)} ms, API server ${q.server.toFixed(2)} ms (median; monitor/server ${(q.monitor / q.server).toFixed(3)})`);
       const l = await compare(5, () => api.list(PODS), () => viaMonitor.list(PODS));
       console.log(`full LIST of ${size} pods: monitor ${l.monitor.toFixed(0)} ms, API server ${l.server.toFixed(0)} ms (median; monitor/server ${(l.monitor / l.server).toFixed(3)})`);
+
+      if (size === sizes[0]) await redisReplicas(cluster, api, viaMonitor, size);
 
       if (size === sizes[sizes.length - 1]) {
         gc();
@@ -171,6 +178,77 @@ async function clientLoad(cluster: { metrics(): Promise<string> }, api: KubeClie
   const through = await load(read(viaMonitor));
   const direct = await load(read(api));
   console.log(`requests reaching the API server, ${clients} clients reading once a second for ${seconds} s: through the monitor ${through}, directly ${direct} (ratio ${(through / Math.max(1, direct)).toFixed(4)})`);
+}
+
+/** A writer and a reader replica on one redis-server, against the in-memory monitor and the API server. */
+async function redisReplicas(cluster: { kubeConfig(): KubeConfig }, api: KubeClient, viaMemory: KubeClient, size: number): Promise<void> {
+  const redis = await startTestRedis();
+  const config = (identity: string) =>
+    parseMonitorConfig({
+      listen: '127.0.0.1:0',
+      defaultResources: false,
+      resources: ['v1/pods'],
+      verifyIntervalSeconds: 3600,
+      canaryIntervalSeconds: 0,
+      redis: { url: redis.url, identity },
+    });
+  const writer = await startMonitor({ config: config('writer'), token: TOKEN, kubeConfig: cluster.kubeConfig() });
+  while (!writer.isWriter()) await sleep(50);
+  const reader = await startMonitor({ config: config('reader'), token: TOKEN, kubeConfig: cluster.kubeConfig() });
+  while (!reader.ready()) await sleep(50);
+  const viaReader = new KubeClient(monitorKubeConfig(reader.url));
+  const stats = createRedisClient({ url: redis.url });
+  await stats.connect();
+  try {
+    const query = { namespace: 'ns-3', labelSelector: 'app=app-7' };
+    const read = (c: KubeClient) => () => c.list({ ...PODS, namespace: query.namespace }, { labelSelector: query.labelSelector });
+    const q = await compare(11, read(api), read(viaReader));
+    const mem = await compare(11, read(api), read(viaMemory));
+    console.log(
+      `query by namespace and label selector at ${size} pods: Redis-backed replica ${q.monitor.toFixed(2)} ms, in-memory monitor ${mem.monitor.toFixed(2)} ms, API server ${q.server.toFixed(2)} ms ` +
+        `(median; replica/server ${(q.monitor / q.server).toFixed(3)}, replica/memory ${(q.monitor / mem.monitor).toFixed(2)})`,
+    );
+    const full = await compare(5, () => api.list(PODS), () => viaReader.list(PODS));
+    console.log(`full LIST of ${size} pods: Redis-backed replica ${full.monitor.toFixed(0)} ms, API server ${full.server.toFixed(0)} ms (median; replica/server ${(full.monitor / full.server).toFixed(3)})`);
+
+    // Redis commands per watch event: modify pods, count what the writer sent.
+    const n = Math.min(2000, size);
+    const stream = () => writer.watches.get('pods')!.stream.stats.events;
+    const eventsBefore = Object.values(stream()).reduce((a, b) => a + b, 0);
+    const before = commandStats(await stats.info('commandstats'));
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (next < n) {
+          const i = next++;
+          await api.patch({ ...PODS, namespace: `ns-${i % NAMESPACES}`, name: `pod-${i}` }, { metadata: { labels: { touched: '1' } } });
+        }
+      }),
+    );
+    while (Object.values(stream()).reduce((a, b) => a + b, 0) - eventsBefore < n) await sleep(20);
+    await sleep(500);
+    const after = commandStats(await stats.info('commandstats'));
+    const events = Object.values(stream()).reduce((a, b) => a + b, 0) - eventsBefore;
+    const writes = ['multi', 'exec', 'hset', 'hdel', 'del', 'set'];
+    const delta = Object.fromEntries(writes.map((c) => [c, (after[c] ?? 0) - (before[c] ?? 0)]));
+    const total = Object.values(delta).reduce((a, b) => a + b, 0);
+    console.log(
+      `redis commands per watch event (writer): ${(total / events).toFixed(2)} over ${events} events (${writes.map((c) => `${c} ${(delta[c] / events).toFixed(2)}`).join(', ')}); ` +
+        `baseline, a whole-frame rewrite of ${size} pods per event: ${size} fields per event`,
+    );
+  } finally {
+    viaReader.close();
+    stats.destroy();
+    await reader.stop();
+    await writer.stop();
+    await redis.close();
+  }
+}
+
+function commandStats(info: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const m of info.matchAll(/^cmdstat_([a-z|]+):calls=(\d+)/gm)) out[m[1]] = Number(m[2]);
+  return out;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
