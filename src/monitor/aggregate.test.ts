@@ -175,3 +175,45 @@ for (const [kind, make] of Object.entries(STORES)) {
     });
   });
 }
+
+describe('redis store writes', () => {
+  it('a verification sends exactly its corrections, in one MULTI/EXEC', async () => {
+    const prefix = 'kre:test:writes';
+    const writer = new RedisStore({ client: createRedisClient({ url: redis.url }), prefix, identity: 'writer' });
+    opened.push(writer);
+    await writer.connect();
+    writer.becomeWriter();
+    await writer.publish();
+    const items = Array.from({ length: 50 }, (_, i) => pod(`p${i}`, String(i + 1)));
+    await writer.streamListed('pods', items, '50', Date.now());
+    await writer.verified('pods', { items, resourceVersion: '50', listedAt: Date.now() });
+    // p3 was deleted and p7 changed without the stream saying so; the stream is past both.
+    await writer.streamProgress('pods', '60', Date.now());
+    await writer.flush();
+    const seen: string[][] = [];
+    const watcher = createRedisClient({ url: redis.url });
+    await watcher.connect();
+    watcher.on('error', () => undefined);
+    await watcher.monitor((reply) => {
+      // `<time> [<db> <client>] "ARG" "ARG" …`, quotes inside arguments escaped.
+      const args = [...String(reply).matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m) => m[1]);
+      if (args.some((a) => a.startsWith(prefix)) || ['MULTI', 'EXEC'].includes(args[0].toUpperCase())) seen.push(args);
+    });
+    const corrected = items.filter((o) => o.metadata.name !== 'p3').map((o) => (o.metadata.name === 'p7' ? pod('p7', '55') : o));
+    const c = await writer.verified('pods', { items: corrected, resourceVersion: '60', listedAt: Date.now() });
+    await writer.flush();
+    await new Promise((r) => setTimeout(r, 100));
+    watcher.destroy();
+    assert.deepEqual(c, { missedAdds: 0, ghosts: 1, staleVersions: 1 });
+    const shape = seen.map((a) => [a[0].toUpperCase(), a[1]?.replace(`${prefix}:`, '') ?? '', ...a.slice(2).filter((_, i) => i % 2 === 0 || a[0].toUpperCase() === 'HDEL')].join(' '));
+    assert.deepEqual(shape, [
+      'MULTI ',
+      'HSET pods:verified ns/p7',
+      'HDEL pods:verified ns/p3',
+      'HSET pods:aggregated ns/p7',
+      'HDEL pods:aggregated ns/p3',
+      'HSET pods:meta writer streamResourceVersion lastContact verifiedAt verifiedResourceVersion',
+      'EXEC ',
+    ]);
+  });
+});
