@@ -36,34 +36,42 @@ function serial(): string {
   return b.toString('hex');
 }
 
-async function generate(hosts: string[]): Promise<Credentials> {
-  const notBefore = new Date(Date.now() - 3600_000);
-  const notAfter = new Date(Date.now() + TEN_YEARS_MS);
-  const caKeys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
-  const ca = await x509.X509CertificateGenerator.createSelfSigned({
+interface CertificateAuthority {
+  cert: x509.X509Certificate;
+  key: webcrypto.CryptoKey;
+}
+
+async function generateCa(): Promise<CertificateAuthority> {
+  const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as KeyPair;
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serial(),
     name: 'CN=kre-devcluster-ca',
-    notBefore,
-    notAfter,
-    keys: caKeys as KeyPair,
+    notBefore: new Date(Date.now() - 3600_000),
+    notAfter: new Date(Date.now() + TEN_YEARS_MS),
+    keys,
     signingAlgorithm: ALG,
     extensions: [
       new x509.BasicConstraintsExtension(true, 0, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-      await x509.SubjectKeyIdentifierExtension.create((caKeys as KeyPair).publicKey),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
-  const serverKeys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as KeyPair;
+  return { cert, key: keys.privateKey };
+}
+
+/** A serving certificate for `hosts`, signed by the CA. */
+async function generateServing(ca: CertificateAuthority, hosts: string[]): Promise<{ cert: string; key: string }> {
+  const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as KeyPair;
   const ips = hosts.filter((h) => /^[0-9.]+$/.test(h) || h.includes(':'));
   const dns = hosts.filter((h) => !ips.includes(h));
-  const server = await x509.X509CertificateGenerator.create({
+  const cert = await x509.X509CertificateGenerator.create({
     serialNumber: serial(),
     subject: 'CN=kube-apiserver',
-    issuer: ca.subject,
-    notBefore,
-    notAfter,
-    signingKey: (caKeys as KeyPair).privateKey,
-    publicKey: serverKeys.publicKey,
+    issuer: ca.cert.subject,
+    notBefore: new Date(Date.now() - 3600_000),
+    notAfter: new Date(Date.now() + TEN_YEARS_MS),
+    signingKey: ca.key,
+    publicKey: keys.publicKey,
     signingAlgorithm: ALG,
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
@@ -75,34 +83,52 @@ async function generate(hosts: string[]): Promise<Credentials> {
       ]),
     ],
   });
-  const serverKeyDer = await webcrypto.subtle.exportKey('pkcs8', serverKeys.privateKey);
-  return {
-    caCert: ca.toString('pem') + '\n',
-    serverCert: server.toString('pem') + '\n',
-    serverKey: toPem(serverKeyDer, 'PRIVATE KEY'),
-    token: randomBytes(24).toString('base64url'),
-  };
+  return { cert: cert.toString('pem') + '\n', key: toPem(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey), 'PRIVATE KEY') };
+}
+
+async function exportCa(ca: CertificateAuthority): Promise<{ cert: string; key: string }> {
+  return { cert: ca.cert.toString('pem') + '\n', key: toPem(await webcrypto.subtle.exportKey('pkcs8', ca.key), 'PRIVATE KEY') };
+}
+
+async function importCa(certPem: string, keyPem: string): Promise<CertificateAuthority> {
+  const der = Buffer.from(keyPem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64');
+  const key = await webcrypto.subtle.importKey('pkcs8', der, ALG, true, ['sign']);
+  return { cert: new x509.X509Certificate(certPem), key };
 }
 
 /**
  * Loads the credentials from `dir`, or makes and saves them. The serving certificate covers
- * localhost, 127.0.0.1, ::1 and `extraHosts`; new hosts make a new certificate, same CA and token.
+ * localhost, 127.0.0.1, ::1 and `extraHosts`; a new host gets a new serving certificate from the
+ * same CA, and the token stays, so kubeconfigs already written keep working.
  */
 export async function loadOrCreateCredentials(dir: string, extraHosts: string[] = []): Promise<Credentials> {
   const pkiDir = join(dir, 'pki');
-  const files = { caCert: 'ca.crt', serverCert: 'server.crt', serverKey: 'server.key', token: 'token' } as const;
-  const hosts = [...new Set(['localhost', '127.0.0.1', '::1', ...extraHosts.filter((h) => h && h !== '0.0.0.0' && h !== '::')])];
-  const hostsFile = join(pkiDir, 'hosts');
-  if (Object.values(files).every((f) => existsSync(join(pkiDir, f))) && existsSync(hostsFile)) {
-    const saved = readFileSync(hostsFile, 'utf8').split('\n').filter(Boolean);
-    if (hosts.every((h) => saved.includes(h))) {
-      const read = (f: string) => readFileSync(join(pkiDir, f), 'utf8');
-      return { caCert: read(files.caCert), serverCert: read(files.serverCert), serverKey: read(files.serverKey), token: read(files.token).trim() };
-    }
-  }
-  const creds = await generate(hosts);
   mkdirSync(pkiDir, { recursive: true, mode: 0o700 });
-  for (const [k, f] of Object.entries(files)) writeFileSync(join(pkiDir, f), creds[k as keyof Credentials], { mode: 0o600 });
-  writeFileSync(hostsFile, hosts.join('\n') + '\n');
-  return creds;
+  const path = (f: string) => join(pkiDir, f);
+  const read = (f: string) => readFileSync(path(f), 'utf8');
+  const write = (f: string, content: string) => writeFileSync(path(f), content, { mode: 0o600 });
+  const hosts = [...new Set(['localhost', '127.0.0.1', '::1', ...extraHosts.filter((h) => h && h !== '0.0.0.0' && h !== '::')])];
+
+  let ca: { cert: string; key: string };
+  if (existsSync(path('ca.crt')) && existsSync(path('ca.key'))) {
+    ca = { cert: read('ca.crt'), key: read('ca.key') };
+  } else {
+    ca = await exportCa(await generateCa());
+    write('ca.key', ca.key);
+    write('ca.crt', ca.cert);
+    // A new CA invalidates any serving certificate made by an old one.
+    for (const f of ['server.crt', 'server.key', 'hosts']) if (existsSync(path(f))) writeFileSync(path(f), '');
+  }
+  if (!existsSync(path('token')) || read('token').trim() === '') write('token', randomBytes(24).toString('base64url') + '\n');
+
+  const saved = existsSync(path('hosts')) ? read('hosts').split('\n').filter(Boolean) : [];
+  const covered = hosts.every((h) => saved.includes(h)) && existsSync(path('server.crt')) && read('server.crt') !== '';
+  if (!covered) {
+    const all = [...new Set([...saved, ...hosts])];
+    const serving = await generateServing(await importCa(ca.cert, ca.key), all);
+    write('server.key', serving.key);
+    write('server.crt', serving.cert);
+    writeFileSync(path('hosts'), all.join('\n') + '\n');
+  }
+  return { caCert: ca.cert, serverCert: read('server.crt'), serverKey: read('server.key'), token: read('token').trim() };
 }
