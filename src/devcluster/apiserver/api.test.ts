@@ -256,6 +256,26 @@ describe('lists', () => {
     assert.ok(!now.items.some((i) => i.metadata?.name === 'cm-8'));
   });
 
+  test('a list larger than one piece is written in chunks and reads back whole', async () => {
+    await core.createNamespace({ body: { metadata: { name: 'big' } } });
+    const names: string[] = [];
+    for (let i = 0; i < 1200; i += 50) {
+      await Promise.all(
+        Array.from({ length: 50 }, (_, j) => {
+          const name = `cm-${String(i + j).padStart(4, '0')}`;
+          names.push(name);
+          return core.createNamespacedConfigMap({ namespace: 'big', body: { metadata: { name }, data: { payload: 'x'.repeat(2000) } } });
+        }),
+      );
+    }
+    const res = await rawRequest(cluster, 'GET', '/api/v1/namespaces/big/configmaps');
+    assert.equal(res.status, 200);
+    assert.equal(res.headers['content-length'], undefined, 'sent in chunks');
+    const list = res.json();
+    assert.deepEqual(list.items.map((i: any) => i.metadata.name), names.sort());
+    assert.ok(list.items.every((i: any) => i.data.payload.length === 2000));
+  });
+
   test('label selectors: equality, sets, existence, and AND', async () => {
     const names = async (labelSelector: string) => (await core.listNamespacedConfigMap({ namespace: 'pages', labelSelector })).items.map((i) => i.metadata!.name).sort();
     assert.deepEqual(await names('tier=odd,idx in (1,3,4)'), ['cm-1', 'cm-3']);

@@ -69,6 +69,39 @@ function sendJson(res: ServerResponse, code: number, obj: unknown, headers?: Rec
   send(res, code, JSON.stringify(obj), headers);
 }
 
+/** Lists up to this many items are sent in one piece, with a Content-Length. */
+const SMALL_LIST = 500;
+const LIST_CHUNK_CHARS = 1 << 20;
+
+/**
+ * Writes a list from the stored JSON of its items. A large list goes out in chunks of about
+ * 1 MiB as it is built, honouring backpressure, so no single huge string is made and the client
+ * starts reading at once; the entries are an immutable snapshot, so writing later is safe.
+ */
+function sendList(res: ServerResponse, head: string, page: Entry[]): void {
+  if (page.length <= SMALL_LIST) {
+    const parts = new Array<string>(page.length);
+    for (let k = 0; k < page.length; k++) parts[k] = page[k].json;
+    return send(res, 200, head + parts.join(',') + ']}');
+  }
+  res.writeHead(200, { 'Content-Type': 'application/json' });
+  let k = 0;
+  const pump = (): void => {
+    while (k < page.length) {
+      let chunk = k === 0 ? head + page[k++].json : '';
+      while (k < page.length && chunk.length < LIST_CHUNK_CHARS) chunk += ',' + page[k++].json;
+      if (k === page.length) chunk += ']}';
+      if (!res.write(chunk)) {
+        if (k < page.length) res.once('drain', pump);
+        else res.end();
+        return;
+      }
+    }
+    res.end();
+  };
+  pump();
+}
+
 function boolParam(q: URLSearchParams, name: string): boolean {
   const v = q.get(name);
   return v === 'true' || v === '1';
@@ -546,9 +579,7 @@ export class ApiServer {
       return sendJson(res, 200, toTable(t, page.map((e) => e.obj), { includeObject: includeObjectParam(req), listMeta: metadata as any, now: new Date() }));
     }
     const head = `{"kind":"${t.kind}List","apiVersion":"${apiVersionOf(t)}","metadata":${JSON.stringify(metadata)},"items":[`;
-    const parts = new Array<string>(page.length);
-    for (let k = 0; k < page.length; k++) parts[k] = page[k].json;
-    send(res, 200, head + parts.join(',') + ']}');
+    sendList(res, head, page);
   }
 
   private watch(req: IncomingMessage, res: ServerResponse, t: ResourceType, namespace: string | undefined, q: URLSearchParams): void {

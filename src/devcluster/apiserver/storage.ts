@@ -26,6 +26,14 @@ export class Entry {
   get json(): string {
     return (this.text ??= JSON.stringify(this.obj));
   }
+
+  private lines?: Record<string, string>;
+
+  /** The watch event line (with its newline) for this object, built once and shared by every watcher. */
+  eventLine(type: string): string {
+    this.lines ??= {};
+    return (this.lines[type] ??= `{"type":"${type}","object":${this.json}}\n`);
+  }
 }
 
 /** A change to one object, kept in the history and sent to watchers. */

@@ -59,14 +59,15 @@ export function serveWatch(res: ServerResponse, w: WatchRequest, ctx: WatchConte
   };
   res.on('close', finish);
 
-  const write = (line: string) => {
+  /** Writes one event; `terminated` lines already end with a newline. */
+  const write = (line: string, terminated = false) => {
     if (closed || res.writableEnded) return;
-    res.write(line + '\n');
+    res.write(terminated ? line : line + '\n');
   };
   const sendEntry = (type: string, entry: Entry, injectFaults: boolean) => {
     if (injectFaults && faults.dropEvent(collection)) return;
-    const object = w.render ? w.render(entry, type) : entry.json;
-    write(`{"type":"${type}","object":${object}}`);
+    if (w.render) write(`{"type":"${type}","object":${w.render(entry, type)}}`);
+    else write(entry.eventLine(type), true);
     ctx.onEvent?.(collection);
     if (injectFaults && faults.closeWatch(collection)) finish();
   };
