@@ -36,16 +36,17 @@ function serial(): string {
   return b.toString('hex');
 }
 
-interface CertificateAuthority {
+export interface CertificateAuthority {
   cert: x509.X509Certificate;
   key: webcrypto.CryptoKey;
 }
 
-async function generateCa(): Promise<CertificateAuthority> {
+/** A new self-signed CA; `commonName` names it in the certificates it signs. */
+export async function generateCa(commonName = 'kre-devcluster-ca'): Promise<CertificateAuthority> {
   const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as KeyPair;
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serial(),
-    name: 'CN=kre-devcluster-ca',
+    name: `CN=${commonName}`,
     notBefore: new Date(Date.now() - 3600_000),
     notAfter: new Date(Date.now() + TEN_YEARS_MS),
     keys,
@@ -59,14 +60,14 @@ async function generateCa(): Promise<CertificateAuthority> {
   return { cert, key: keys.privateKey };
 }
 
-/** A serving certificate for `hosts`, signed by the CA. */
-async function generateServing(ca: CertificateAuthority, hosts: string[]): Promise<{ cert: string; key: string }> {
+/** A serving certificate for `hosts` (names and IP addresses), signed by the CA. */
+export async function generateServing(ca: CertificateAuthority, hosts: string[], commonName = 'kube-apiserver'): Promise<{ cert: string; key: string }> {
   const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as KeyPair;
   const ips = hosts.filter((h) => /^[0-9.]+$/.test(h) || h.includes(':'));
   const dns = hosts.filter((h) => !ips.includes(h));
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: serial(),
-    subject: 'CN=kube-apiserver',
+    subject: `CN=${commonName}`,
     issuer: ca.cert.subject,
     notBefore: new Date(Date.now() - 3600_000),
     notAfter: new Date(Date.now() + TEN_YEARS_MS),
@@ -86,7 +87,7 @@ async function generateServing(ca: CertificateAuthority, hosts: string[]): Promi
   return { cert: cert.toString('pem') + '\n', key: toPem(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey), 'PRIVATE KEY') };
 }
 
-async function exportCa(ca: CertificateAuthority): Promise<{ cert: string; key: string }> {
+export async function exportCa(ca: CertificateAuthority): Promise<{ cert: string; key: string }> {
   return { cert: ca.cert.toString('pem') + '\n', key: toPem(await webcrypto.subtle.exportKey('pkcs8', ca.key), 'PRIVATE KEY') };
 }
 

@@ -11,16 +11,13 @@
  * Faults: `hang` accepts connections and never answers; `refuse` closes the port (connection
  * refused) until the fault is cleared, then listens on the same port again.
  */
-import 'reflect-metadata';
-import { webcrypto, randomBytes, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import * as x509 from '@peculiar/x509';
+import { exportCa, generateCa, generateServing } from '../pki.ts';
 import { renderCadvisor, renderResource, type CadvisorContext } from './node-metrics.ts';
 import type { NodeUsage } from './usage-model.ts';
-
-x509.cryptoProvider.set(webcrypto as any);
 
 export type KubeletFault = 'hang' | 'refuse';
 
@@ -56,53 +53,12 @@ export interface KubeletServer {
   stop(): Promise<void>;
 }
 
-const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
-
-function pem(der: ArrayBuffer, label: string): string {
-  const b64 = Buffer.from(der).toString('base64').replace(/(.{64})/g, '$1\n');
-  return `-----BEGIN ${label}-----\n${b64}${b64.endsWith('\n') ? '' : '\n'}-----END ${label}-----\n`;
-}
-
-function serial(): string {
-  const b = randomBytes(16);
-  b[0] &= 0x7f;
-  return b.toString('hex');
-}
-
-/** A kubelet's self-signed CA and serving certificate. */
+/** A kubelet's self-signed CA and serving certificate, as a kubelet without a signed certificate makes. */
 export async function kubeletCertificate(nodeName: string, ips: string[]): Promise<{ caCert: string; cert: string; key: string }> {
-  const now = Date.now();
-  const stamp = Math.floor(now / 1000);
-  const notBefore = new Date(now - 3600_000);
-  const notAfter = new Date(now + 365 * 24 * 3600_000);
-  const caKeys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
-  const ca = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: serial(),
-    name: `CN=${nodeName}-ca@${stamp}`,
-    notBefore,
-    notAfter,
-    keys: caKeys,
-    signingAlgorithm: ALG,
-    extensions: [new x509.BasicConstraintsExtension(true, 0, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign, true)],
-  });
-  const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
-  const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: serial(),
-    subject: `CN=${nodeName}@${stamp}`,
-    issuer: ca.subject,
-    notBefore,
-    notAfter,
-    signingKey: caKeys.privateKey,
-    publicKey: keys.publicKey,
-    signingAlgorithm: ALG,
-    extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-      new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: nodeName }, { type: 'dns', value: 'localhost' }, ...ips.map((value) => ({ type: 'ip' as const, value }))]),
-    ],
-  });
-  return { caCert: ca.toString('pem') + '\n', cert: cert.toString('pem') + '\n', key: pem(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey), 'PRIVATE KEY') };
+  const stamp = Math.floor(Date.now() / 1000);
+  const ca = await generateCa(`${nodeName}-ca@${stamp}`);
+  const serving = await generateServing(ca, [nodeName, 'localhost', ...ips], `${nodeName}@${stamp}`);
+  return { caCert: (await exportCa(ca)).cert, ...serving };
 }
 
 /** The Node status fields for a kubelet at `address:port`. */
