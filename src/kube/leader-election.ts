@@ -11,6 +11,7 @@
  */
 import type { Logger } from 'pino';
 import { isAlreadyExists, isConflict, isNotFound, type KubeClient, type KubeObject, type ResourceRef } from './client.ts';
+import { sleep } from './sleep.ts';
 
 export const LEASES = { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', kind: 'Lease', namespaced: true } as const;
 
@@ -229,18 +230,9 @@ export class LeaderElector {
   }
 
   private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const signal = this.stopController.signal;
-      if (signal.aborted) return resolve();
-      const done = () => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      signal.addEventListener('abort', done, { once: true });
-    });
+    return sleep(ms, this.stopController.signal);
   }
+
 }
 
 /** The promise's value, or `fallback` if it does not settle within `ms`. */

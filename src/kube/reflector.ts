@@ -32,6 +32,7 @@ import {
   type WatchEvent,
 } from './client.ts';
 import { ObjectStore, objectKey } from './store.ts';
+import { sleep } from './sleep.ts';
 
 export interface ReflectorHandlers<T extends KubeObject> {
   onAdd?(obj: T): void;
@@ -463,17 +464,7 @@ export class Reflector<T extends KubeObject = KubeObject> {
   }
 
   private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const signal = this.stopController.signal;
-      if (signal.aborted) return resolve();
-      const done = () => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      signal.addEventListener('abort', done, { once: true });
-    });
+    return sleep(ms, this.stopController.signal);
   }
 
   private log(level: 'debug' | 'info' | 'warn' | 'error', fields: object, msg: string): void {
