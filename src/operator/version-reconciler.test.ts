@@ -146,6 +146,8 @@ describe('RuntimeVersionReconciler on a devcluster', () => {
   });
 
   test('an unchanged version reconciled again makes no write', async () => {
+    // Quiet only once the Runtime too has finished starting (its readiness probes take seconds).
+    await eventually(async () => (await client.get(runtimeRef(NS, NS))).status?.phase === 'Running', WAIT, 'Runtime Running');
     const before = await settledWrites(cluster);
     await client.patch(versionRef(NS, 'v1'), { metadata: { annotations: { touched: '1' } } });
     await client.patch(runtimeRef(NS, NS), { metadata: { annotations: { touched: '1' } } });
