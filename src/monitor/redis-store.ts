@@ -395,7 +395,7 @@ export class RedisStore implements MonitorStore {
         values = [];
         let cursor = '0';
         do {
-          const r = await this.client.hScan(hash, cursor, { MATCH: `${globEscape(query.namespace)}/*`, COUNT: 1000 });
+          const r = await this.client.hScan(hash, cursor, { MATCH: `${globEscape(query.namespace)}/*`, COUNT: 10_000 });
           cursor = r.cursor;
           for (const e of r.entries) values.push(e.value);
         } while (cursor !== '0');
