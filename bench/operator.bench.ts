@@ -22,7 +22,8 @@ const VERSIONS_PER_RUNTIME = 3;
 
 export async function run(): Promise<void> {
   const counts = [10, 30, 100].map((n) => Math.max(1, Math.round(n * SCALE)));
-  const pods = Math.max(...counts) * (4 + VERSIONS_PER_RUNTIME * 2);
+  // Every run's Runtimes stay in the cluster, so the nodes must hold all of them at once.
+  const pods = counts.reduce((a, b) => a + b, 2) * (4 + VERSIONS_PER_RUNTIME * 2);
   const cluster = await startDevCluster({ nodes: 4, maxPods: Math.ceil(pods / 4) + 50 });
   const client = new KubeClient(cluster.kubeConfig());
   await installCustomResourceDefinitions(client);
