@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { apiGroupList, apiResourceList, apiVersions, storageVersionHash } from './discovery.ts';
 import { ResourceRegistry, type ResourceType } from './resources.ts';
 
-const REAL = new URL('../../../../shared/data/real-apiserver/', import.meta.url);
+const REAL = new URL('./testdata/real-apiserver/', import.meta.url);
 const real = (name: string): any => JSON.parse(readFileSync(new URL(name, REAL), 'utf8'));
 
 const runtimeType: ResourceType = {

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { documentHash, OPENAPI_V2_CONTENT_TYPE, openapiV2Document, openapiV3Document, openapiV3Index, schemaName } from './openapi.ts';
 import { ResourceRegistry, type ResourceType } from './resources.ts';
 
-const REAL = new URL('../../../../shared/data/real-apiserver/', import.meta.url);
+const REAL = new URL('./testdata/real-apiserver/', import.meta.url);
 const crd = JSON.parse(readFileSync(new URL('crd.json', REAL), 'utf8'));
 const runtime: ResourceType = { group: 'kre.konstellation.io', version: 'v1alpha1', plural: 'runtimes', singular: 'runtime', kind: 'Runtime', namespaced: true, verbs: [], status: true, generation: true, crd };
 

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { evalJsonPath, formatSelector, humanDuration, parseTableAccept, podSummary, toTable } from './table.ts';
 import { ResourceRegistry, type ResourceType } from './resources.ts';
 
-const REAL = new URL('../../../../shared/data/real-apiserver/', import.meta.url);
+const REAL = new URL('./testdata/real-apiserver/', import.meta.url);
 const real = (name: string): any => JSON.parse(readFileSync(new URL(name, REAL), 'utf8'));
 
 const reg = new ResourceRegistry();
