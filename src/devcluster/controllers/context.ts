@@ -4,7 +4,7 @@
  * sees its own writes even before the watch delivers them.
  */
 import type { Logger } from 'pino';
-import { isAlreadyExists, isNotFound, type DeleteOptions, type KubeClient, type KubeObject } from '../../kube/index.ts';
+import { isAlreadyExists, isNotFound, objectKey, type DeleteOptions, type KubeClient, type KubeObject } from '../../kube/index.ts';
 import type { EventRecorder } from './events.ts';
 import type { Informer, Informers } from './informers.ts';
 import { canonicalJson } from './hash.ts';
@@ -48,9 +48,45 @@ export async function deleteObject(ctx: ControllerContext, informer: Informer, o
   }
 }
 
-/** Writes `status` through the status subresource, at the version read, unless it is already so. */
-export async function writeStatus(ctx: ControllerContext, informer: Informer, obj: KubeObject, status: unknown): Promise<void> {
-  if (canonicalJson(obj.status ?? {}) === canonicalJson(status)) return;
+/**
+ * Writes `status` through the status subresource, at the version read, unless it is already so.
+ * Resolves to the object written, or undefined when nothing was.
+ */
+export async function writeStatus(ctx: ControllerContext, informer: Informer, obj: KubeObject, status: unknown): Promise<KubeObject | undefined> {
+  if (canonicalJson(obj.status ?? {}) === canonicalJson(status)) return undefined;
   const updated = await ctx.client.update(refOf(informer, obj), { ...obj, status }, { subresource: 'status' });
   informer.wrote(updated);
+  return updated;
+}
+
+/**
+ * The versions of its objects a controller wrote itself (its status, its annotations): their watch
+ * events tell it nothing new, so they do not make it reconcile again. Anyone else's write does.
+ */
+export class OwnWrites {
+  private readonly versions = new Map<string, string>();
+
+  /** Remembers `obj` (the server's answer to a write) as this controller's. */
+  note(obj: KubeObject | undefined): void {
+    const rv = obj?.metadata?.resourceVersion;
+    if (obj && rv) this.versions.set(objectKey(obj), rv);
+  }
+
+  /** True, once, when `obj` is the version this controller wrote last. */
+  isOwn(obj: KubeObject): boolean {
+    const key = objectKey(obj);
+    const rv = this.versions.get(key);
+    if (rv === undefined) return false;
+    if (rv === obj.metadata.resourceVersion) {
+      this.versions.delete(key);
+      return true;
+    }
+    // A newer version is someone else's; an older one is still on its way.
+    if (Number(obj.metadata.resourceVersion) > Number(rv)) this.versions.delete(key);
+    return false;
+  }
+
+  forget(obj: KubeObject): void {
+    this.versions.delete(objectKey(obj));
+  }
 }

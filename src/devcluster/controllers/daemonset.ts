@@ -5,7 +5,7 @@
  */
 import { generateNameSuffix, keyOf, splitKey, type KubeObject } from '../../kube/index.ts';
 import { tolerates, matchesNodeSelector } from '../nodes/fit.ts';
-import { createObject, deleteObject, writeStatus, type ControllerContext } from './context.ts';
+import { OwnWrites, createObject, deleteObject, writeStatus, type ControllerContext } from './context.ts';
 import { templateHash } from './hash.ts';
 import { ControlLoop } from './loop.ts';
 import { availability, controllerRef, isActive, isControlledBy, isReady, podFromTemplate } from './pods.ts';
@@ -46,7 +46,8 @@ export function startDaemonSetController(ctx: ControllerContext): ControlLoop {
   const loop = new ControlLoop('daemonset', reconcile, ctx.log, 2);
 
   const enqueueObj = (s: KubeObject) => loop.enqueue(keyOf(s.metadata.namespace, s.metadata.name!));
-  sets.on({ onAdd: enqueueObj, onUpdate: (_o, s) => enqueueObj(s) });
+  const own = new OwnWrites();
+  sets.on({ onAdd: enqueueObj, onUpdate: (_o, s) => own.isOwn(s) || enqueueObj(s), onDelete: (s) => own.forget(s) });
   const podChanged = (pod: KubeObject) => {
     const ref = controllerRef(pod);
     if (ref?.kind === 'DaemonSet') loop.enqueue(keyOf(pod.metadata.namespace, ref.name));
@@ -112,7 +113,7 @@ export function startDaemonSetController(ctx: ControllerContext): ControlLoop {
       numberUnavailable: Math.max(0, eligibleNames.size - available),
     };
     for (const k of ['updatedNumberScheduled', 'numberAvailable', 'numberUnavailable']) if (!status[k]) delete status[k];
-    await writeStatus(ctx, sets, set, status);
+    own.note(await writeStatus(ctx, sets, set, status));
     return available < ready ? { requeueAfter: 1000 } : undefined;
   }
 

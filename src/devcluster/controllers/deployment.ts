@@ -5,7 +5,7 @@
  * observedGeneration, the replica counts, and the Available and Progressing conditions.
  */
 import { keyOf, splitKey, type KubeObject } from '../../kube/index.ts';
-import { createObject, deleteObject, patchObject, writeStatus, type ControllerContext } from './context.ts';
+import { OwnWrites, createObject, deleteObject, patchObject, writeStatus, type ControllerContext } from './context.ts';
 import { templateHash } from './hash.ts';
 import { ControlLoop } from './loop.ts';
 import { availability, controllerRef, isActive, isControlledBy, isReady, ownerReference, scaledValue, setCondition } from './pods.ts';
@@ -30,10 +30,13 @@ export function startDeploymentController(ctx: ControllerContext): ControlLoop {
   const deployments = ctx.informers.for(DEPLOYMENTS);
   const replicaSets = ctx.informers.for(REPLICASETS);
   const pods = ctx.informers.for(PODS);
-  const loop = new ControlLoop('deployment', reconcile, ctx.log);
+  // Workers wait on the API server most of the time (a create, then a status write): more of them
+  // keep a burst of Deployments from queueing behind a few round trips.
+  const loop = new ControlLoop('deployment', reconcile, ctx.log, 16);
 
   const enqueueObj = (d: KubeObject) => loop.enqueue(keyOf(d.metadata.namespace, d.metadata.name!));
-  deployments.on({ onAdd: enqueueObj, onUpdate: (_o, d) => enqueueObj(d) });
+  const own = new OwnWrites();
+  deployments.on({ onAdd: enqueueObj, onUpdate: (_o, d) => own.isOwn(d) || enqueueObj(d), onDelete: (d) => own.forget(d) });
   const rsChanged = (rs: KubeObject) => {
     const ref = controllerRef(rs);
     if (ref?.kind === 'Deployment') loop.enqueue(keyOf(rs.metadata.namespace, ref.name));
@@ -153,10 +156,10 @@ export function startDeploymentController(ctx: ControllerContext): ControlLoop {
     // The Deployment's revision annotation follows its new ReplicaSet.
     const revision = newRS?.metadata.annotations?.[REVISION];
     if (revision && d.metadata.annotations?.[REVISION] !== revision) {
-      await patchObject(ctx, deployments, d, { metadata: { annotations: { [REVISION]: revision } } });
+      own.note(await patchObject(ctx, deployments, d, { metadata: { annotations: { [REVISION]: revision } } }));
     }
     const current = deployments.get(namespace, name) ?? d;
-    await writeStatus(ctx, deployments, current, deploymentStatus(current, newRS, all, podsOf, availableIn, desired, maxUnavailable));
+    own.note(await writeStatus(ctx, deployments, current, deploymentStatus(current, newRS, all, podsOf, availableIn, desired, maxUnavailable)));
     return waitMs !== undefined ? { requeueAfter: waitMs } : undefined;
   }
 

@@ -5,7 +5,7 @@
  * SuccessCriteriaMet/Complete (or FailureTarget/Failed) conditions `kubectl wait` reads.
  */
 import { generateNameSuffix, keyOf, splitKey, type KubeObject } from '../../kube/index.ts';
-import { createObject, writeStatus, type ControllerContext } from './context.ts';
+import { OwnWrites, createObject, writeStatus, type ControllerContext } from './context.ts';
 import { ControlLoop } from './loop.ts';
 import { controllerRef, isControlledBy, isReady, isTerminating, nowTime, podFromTemplate, setCondition } from './pods.ts';
 import { JOBS, PODS } from './resources.ts';
@@ -16,7 +16,8 @@ export function startJobController(ctx: ControllerContext): ControlLoop {
   const loop = new ControlLoop('job', reconcile, ctx.log);
 
   const enqueueObj = (j: KubeObject) => loop.enqueue(keyOf(j.metadata.namespace, j.metadata.name!));
-  jobs.on({ onAdd: enqueueObj, onUpdate: (_o, j) => enqueueObj(j) });
+  const own = new OwnWrites();
+  jobs.on({ onAdd: enqueueObj, onUpdate: (_o, j) => own.isOwn(j) || enqueueObj(j), onDelete: (j) => own.forget(j) });
   const podChanged = (pod: KubeObject) => {
     const ref = controllerRef(pod);
     if (ref?.kind === 'Job') loop.enqueue(keyOf(pod.metadata.namespace, ref.name));
@@ -63,7 +64,7 @@ export function startJobController(ctx: ControllerContext): ControlLoop {
       status.conditions = setCondition(status.conditions, { type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' });
     }
     for (const k of ['active', 'succeeded', 'failed']) if (!status[k]) delete status[k];
-    await writeStatus(ctx, jobs, job, status);
+    own.note(await writeStatus(ctx, jobs, job, status));
   }
 
   return loop;

@@ -4,7 +4,7 @@
  * Excess pods go in the order the real controller picks: unscheduled, pending, not ready, newest.
  */
 import { generateNameSuffix, keyOf, splitKey, type KubeObject } from '../../kube/index.ts';
-import { createObject, deleteObject, writeStatus, type ControllerContext } from './context.ts';
+import { OwnWrites, createObject, deleteObject, writeStatus, type ControllerContext } from './context.ts';
 import { ControlLoop } from './loop.ts';
 import { availability, controllerRef, isActive, isControlledBy, isReady, podFromTemplate } from './pods.ts';
 import { PODS, REPLICASETS } from './resources.ts';
@@ -25,9 +25,13 @@ function deletionRank(pod: KubeObject): number[] {
 export function startReplicaSetController(ctx: ControllerContext): ControlLoop {
   const replicaSets = ctx.informers.for(REPLICASETS);
   const pods = ctx.informers.for(PODS);
-  const loop = new ControlLoop('replicaset', reconcile, ctx.log);
+  // Workers wait on the API server most of the time (a create, then a status write): more of them
+  // keep a burst of ReplicaSets from queueing behind a few round trips.
+  const loop = new ControlLoop('replicaset', reconcile, ctx.log, 16);
 
-  replicaSets.on({ onAdd: (rs) => loop.enqueue(keyOf(rs.metadata.namespace, rs.metadata.name!)), onUpdate: (_o, rs) => loop.enqueue(keyOf(rs.metadata.namespace, rs.metadata.name!)) });
+  const own = new OwnWrites();
+  const enqueueRS = (rs: KubeObject) => loop.enqueue(keyOf(rs.metadata.namespace, rs.metadata.name!));
+  replicaSets.on({ onAdd: enqueueRS, onUpdate: (_o, rs) => own.isOwn(rs) || enqueueRS(rs), onDelete: (rs) => own.forget(rs) });
   const podChanged = (pod: KubeObject) => {
     const ref = controllerRef(pod);
     if (ref?.kind === 'ReplicaSet') loop.enqueue(keyOf(pod.metadata.namespace, ref.name));
@@ -72,7 +76,7 @@ export function startReplicaSetController(ctx: ControllerContext): ControlLoop {
     };
     // Zero counts are omitted, as the API's omitempty prints them.
     for (const k of ['readyReplicas', 'availableReplicas'] as const) if (!status[k]) delete status[k];
-    await writeStatus(ctx, replicaSets, rs, status);
+    own.note(await writeStatus(ctx, replicaSets, rs, status));
     return waitMs !== undefined ? { requeueAfter: waitMs } : undefined;
   }
 

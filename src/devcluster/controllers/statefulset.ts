@@ -6,7 +6,7 @@
  * all at once. A template change replaces pods from the highest ordinal down to the partition.
  */
 import { keyOf, splitKey, type KubeObject } from '../../kube/index.ts';
-import { createObject, deleteObject, writeStatus, type ControllerContext } from './context.ts';
+import { OwnWrites, createObject, deleteObject, writeStatus, type ControllerContext } from './context.ts';
 import { templateHash } from './hash.ts';
 import { ControlLoop } from './loop.ts';
 import { availability, controllerRef, isControlledBy, isFinished, isReady, isRunningAndReady, isTerminating, podFromTemplate } from './pods.ts';
@@ -29,7 +29,8 @@ export function startStatefulSetController(ctx: ControllerContext): ControlLoop 
   const loop = new ControlLoop('statefulset', reconcile, ctx.log);
 
   const enqueueObj = (s: KubeObject) => loop.enqueue(keyOf(s.metadata.namespace, s.metadata.name!));
-  sets.on({ onAdd: enqueueObj, onUpdate: (_o, s) => enqueueObj(s) });
+  const own = new OwnWrites();
+  sets.on({ onAdd: enqueueObj, onUpdate: (_o, s) => own.isOwn(s) || enqueueObj(s), onDelete: (s) => own.forget(s) });
   const podChanged = (pod: KubeObject) => {
     const ref = controllerRef(pod);
     if (ref?.kind === 'StatefulSet') loop.enqueue(keyOf(pod.metadata.namespace, ref.name));
@@ -164,7 +165,7 @@ export function startStatefulSetController(ctx: ControllerContext): ControlLoop 
       availableReplicas: available,
     };
     for (const k of ['readyReplicas', 'currentReplicas', 'updatedReplicas']) if (!status[k]) delete status[k];
-    await writeStatus(ctx, sets, set, status);
+    own.note(await writeStatus(ctx, sets, set, status));
     return waitMs !== undefined ? { requeueAfter: waitMs } : undefined;
   }
 

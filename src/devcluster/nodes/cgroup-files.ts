@@ -168,11 +168,12 @@ export class CgroupFiles {
    * Writes the CPU and memory values of a cgroup; with `onlyIfChanged`, a file that already holds
    * the value is not rewritten. Returns the number of files (re)written.
    */
-  private writeValues(cgroup: string, v: Values): number {
+  private writeValues(cgroup: string, v: Values, fresh = false): number {
     const d = this.dirs(cgroup);
     let n = 0;
     const set = (path: string, content: string) => {
-      if (readOrEmpty(path) !== content) {
+      // A cgroup just made has nothing to compare with.
+      if (fresh || readOrEmpty(path) !== content) {
         writeAtomic(path, content);
         n++;
       }
@@ -288,7 +289,7 @@ export class CgroupFiles {
       known = { qos, path: podCgroup(this.driver, qos, uid), containers: new Map() };
       this.pods.set(uid, known);
       this.ensureCgroup(known.path, true);
-      this.writeValues(known.path, this.podValues(pod));
+      this.writeValues(known.path, this.podValues(pod), true);
     }
     return known;
   }
@@ -313,7 +314,7 @@ export class CgroupFiles {
         cpuShares: known.qos === 'BestEffort' ? MIN_SHARES : milliToShares(r.cpuRequestMilli),
         cpuQuotaUs: milliToQuota(r.cpuLimitMilli),
         memoryLimitBytes: r.memoryLimitBytes,
-      });
+      }, true);
     }
     for (const [name, c] of [...known.containers]) {
       if (!running.has(name)) {

@@ -27,8 +27,21 @@ function sumRequests(containers: any[] | undefined): { cpuMilli: number; memory:
   return { cpuMilli, memory };
 }
 
+/**
+ * Parsed quantities per object: cached objects are replaced, never changed in place, so a pod's
+ * requests and a node's allocatable are parsed once per version however often they are fitted.
+ */
+const requestsOf = new WeakMap<KubeObject, Resources>();
+const allocatableOf = new WeakMap<KubeObject, Resources>();
+
 /** What a pod takes on its node: the larger of its containers' sum and any one init container. */
 export function podRequests(pod: KubeObject): Resources {
+  let r = requestsOf.get(pod);
+  if (!r) requestsOf.set(pod, (r = computeRequests(pod)));
+  return { ...r };
+}
+
+function computeRequests(pod: KubeObject): Resources {
   const main = sumRequests(pod.spec?.containers);
   for (const init of pod.spec?.initContainers ?? []) {
     const r = sumRequests([init]);
@@ -42,6 +55,12 @@ export function podRequests(pod: KubeObject): Resources {
 }
 
 export function allocatable(node: KubeObject): Resources {
+  let r = allocatableOf.get(node);
+  if (!r) allocatableOf.set(node, (r = computeAllocatable(node)));
+  return { ...r };
+}
+
+function computeAllocatable(node: KubeObject): Resources {
   const a = node.status?.allocatable ?? {};
   return {
     cpuMilli: a.cpu !== undefined ? parseMilli(a.cpu) : 0,

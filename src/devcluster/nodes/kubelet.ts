@@ -1,7 +1,7 @@
 /**
  * A simulated kubelet: registers its Node, renews its Lease in `kube-node-lease` every 10 s (or
  * `leaseRenewMs`), reports its status again when the node was marked other than Ready, and
- * runs the pods bound to it (a watch on `spec.nodeName=<node>`) through the state machine of
+ * runs the pods bound to it (from the shared pod cache, indexed by node) through the state machine of
  * pod-lifecycle.ts, writing their status, recording the Events a kubelet records, and finishing
  * their graceful deletion with a delete of grace 0 once their containers have stopped.
  *
@@ -13,12 +13,12 @@ import { isNotFound, microTime, objectKey, splitKey, isConflict, type KubeObject
 import type { ControllerContext } from '../controllers/context.ts';
 import { EventRecorder } from '../controllers/events.ts';
 import { canonicalJson } from '../controllers/hash.ts';
-import type { Informer } from '../controllers/informers.ts';
 import { ControlLoop } from '../controllers/loop.ts';
 import { nowTime } from '../controllers/pods.ts';
 import { LEASES, NODES, PODS } from '../controllers/resources.ts';
 import { internalIP, nodeObject, nodeStatus, type NodeShape } from './node-object.ts';
 import { syncPod, type PodRun } from './pod-lifecycle.ts';
+import { PodsByNode } from './pods-by-node.ts';
 // Node resources (usage, cgroup files, kubelet endpoints, metrics.k8s.io): wiring.
 import { NodeResources, type NodeResourcesOptions } from './node-resources.ts';
 import type { OomKill } from './usage-model.ts';
@@ -31,7 +31,7 @@ const STATUS_REPORT_MS = 60_000;
 
 export class Kubelet {
   readonly name: string;
-  private readonly pods: Informer;
+  private readonly podIndex: PodsByNode;
   private readonly loop: ControlLoop;
   private readonly runs = new Map<string, PodRun>();
   /** The status last written per pod: a server that normalizes it differently must not cause rewrites. */
@@ -55,10 +55,9 @@ export class Kubelet {
   ) {
     this.name = shape.name;
     this.events = new EventRecorder(ctx.client, { component: 'kubelet', host: shape.name }, ctx.log);
-    this.pods = ctx.informers.for(PODS, `spec.nodeName=${shape.name}`);
+    this.podIndex = PodsByNode.of(ctx.informers.for(PODS));
     this.loop = new ControlLoop(`kubelet/${shape.name}`, (key) => this.sync(key), ctx.log.child({ node: shape.name }), 2);
-    const enqueue = (p: KubeObject) => this.loop.enqueue(objectKey(p));
-    this.pods.on({ onAdd: enqueue, onUpdate: (_o, p) => enqueue(p), onDelete: enqueue });
+    this.podIndex.subscribe(shape.name, (key) => this.loop.enqueue(key));
   }
 
   /** Registers the node and starts the heartbeats; the pods start with the shared informers. */
@@ -68,7 +67,7 @@ export class Kubelet {
       this.resources = new NodeResources({
         ...this.resourceOptions,
         nodeName: this.name,
-        pods: () => this.pods.list(),
+        pods: () => this.listPods(),
         nodeLabels: () => nodeObject(this.shape).metadata.labels ?? {},
         onOomKill: (k) => this.containerExited(k, 137, 'OOMKilled'),
       });
@@ -111,7 +110,7 @@ export class Kubelet {
     if (on || !was) return;
     // Back: every pod's status is reported again, whatever was written before.
     this.written.clear();
-    for (const p of this.pods.list()) this.loop.enqueue(objectKey(p));
+    for (const p of this.listPods()) this.loop.enqueue(objectKey(p));
     await this.beat();
   }
 
@@ -122,7 +121,12 @@ export class Kubelet {
 
   /** A pod this kubelet runs, as its cache has it. */
   pod(namespace: string, name: string): KubeObject | undefined {
-    return this.pods.get(namespace, name);
+    return this.podIndex.get(this.name, namespace, name);
+  }
+
+  /** The pods bound to this node. */
+  listPods(): KubeObject[] {
+    return this.podIndex.list(this.name);
   }
 
   /** Where the kubelet's endpoints listen and the certificate to trust, once started. */
@@ -133,7 +137,7 @@ export class Kubelet {
 
   /** A container exits (a crash, or an OOM kill): reported as terminated, restarted after a back-off. */
   crashContainer(namespace: string, pod: string, container: string, exitCode = 1, reason = 'Error'): boolean {
-    const p = this.pods.get(namespace, pod);
+    const p = this.pod(namespace, pod);
     if (!p) return false;
     return this.containerExited({ namespace, pod, uid: p.metadata.uid!, container }, exitCode, reason);
   }
@@ -224,7 +228,7 @@ export class Kubelet {
     // Cut off: nothing is reported; every pod is synced again when the kubelet comes back.
     if (this.fault) return;
     const { namespace, name } = splitKey(key);
-    const pod = this.pods.get(namespace, name);
+    const pod = this.podIndex.get(this.name, namespace, name);
     const runKey = key;
     const previous = this.runs.get(runKey);
     if (!pod || (previous && previous.uid !== pod.metadata.uid)) {
@@ -241,7 +245,7 @@ export class Kubelet {
       try {
         this.written.set(runKey, statusText);
         const updated = await this.ctx.client.patch({ ...PODS, namespace, name }, { status: result.status }, { type: 'merge', subresource: 'status' });
-        this.pods.wrote(updated);
+        this.podIndex.informer.wrote(updated);
       } catch (err) {
         this.written.delete(runKey);
         if (!isNotFound(err)) throw err;

@@ -94,6 +94,13 @@ export class CgroupRoots {
   }
 }
 
+/** A node's phase in [0, 1), stable for its name. */
+function phaseOf(name: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
+  return (h >>> 0) / 2 ** 32;
+}
+
 function writable(dir: string): boolean {
   try {
     accessSync(dir, constants.W_OK | constants.X_OK);
@@ -138,11 +145,24 @@ export class NodeResources {
       });
     }
     await this.pass();
-    const write = setInterval(() => void this.pass().catch(() => undefined), this.o.writeIntervalMs ?? 10_000);
-    const sync = setInterval(() => void this.sync().catch(() => undefined), this.o.syncPeriodMs ?? 60_000);
-    write.unref();
-    sync.unref();
-    this.timers.push(write, sync);
+    // The nodes of a process start together; each keeps its own phase within the period, so that
+    // their passes take turns instead of all falling in the same few milliseconds.
+    this.every(this.o.writeIntervalMs ?? 10_000, () => this.pass());
+    this.every(this.o.syncPeriodMs ?? 60_000, () => this.sync());
+  }
+
+  /** Runs `fn` every `periodMs`, the first time after this node's phase (a part of the period). */
+  private every(periodMs: number, fn: () => Promise<unknown>): void {
+    const run = () => void fn().catch(() => undefined);
+    const first = setTimeout(() => {
+      if (this.stopped) return;
+      run();
+      const t = setInterval(run, periodMs);
+      t.unref();
+      this.timers.push(t);
+    }, Math.floor(phaseOf(this.o.nodeName) * periodMs));
+    first.unref();
+    this.timers.push(first);
   }
 
   /** The root of the node's cgroup files, if it writes them. */
@@ -193,7 +213,7 @@ export class NodeResources {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const t of this.timers) clearInterval(t);
+    for (const t of this.timers) clearTimeout(t);
     this.o.metrics?.remove(this.o.nodeName);
     await this.passing;
     await this.server?.stop();
