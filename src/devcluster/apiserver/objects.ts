@@ -11,6 +11,7 @@ import { generateNameSuffix } from '../../kube/names.ts';
 import { applyDefaults, qosClass } from './defaults.ts';
 import { ApiError, errors, cause, type StatusCause } from './errors.ts';
 import { trackUpdate } from './patch/index.ts';
+import { clone } from './patch/json-value.ts';
 import { apiVersionOf, collectionKey, type ResourceType } from './resources.ts';
 import { objectKey, type Entry, type Storage } from './storage.ts';
 import { validateObject, checkFieldFormats } from './validation.ts';
@@ -241,7 +242,7 @@ export class ObjectService {
     if (opts.subresource === 'status') {
       const status = next.status;
       const managedFields = next.metadata.managedFields;
-      next = { ...structuredClone(old), status };
+      next = { ...clone(old), status };
       if (status === undefined) delete next.status;
       if (opts.tracked) next.metadata.managedFields = managedFields;
     } else if (t.status && !opts.internal) {
@@ -307,7 +308,7 @@ export class ObjectService {
       throw errors.forbidden(`namespaces "${name}" is forbidden: this namespace may not be deleted`, { name, kind: 'namespaces' });
     }
     if (opts.dryRun) return { entry: current, removed: false };
-    const next = structuredClone(old);
+    const next = clone(old);
     const finalizers: string[] = next.metadata.finalizers ?? [];
     const policy = opts.propagationPolicy;
     if (policy === 'Foreground' && !finalizers.includes('foregroundDeletion')) finalizers.push('foregroundDeletion');

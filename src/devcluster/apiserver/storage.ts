@@ -9,6 +9,7 @@
  */
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { clone } from './patch/json-value.ts';
 
 export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
@@ -210,7 +211,7 @@ export class Storage {
     const prev = c?.entries.get(key);
     if (!c || !prev) return undefined;
     const rv = ++this.revision;
-    const last = structuredClone(prev.obj);
+    const last = clone(prev.obj);
     last.metadata.resourceVersion = String(rv);
     const entry = new Entry(key, last);
     c.delete(key);

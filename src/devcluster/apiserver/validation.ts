@@ -22,6 +22,7 @@ import {
 } from '../../kube/names.ts';
 import { isQuantity, parseQuantity, QuantityError } from '../../kube/quantity.ts';
 import { labelSelectorFromObject } from '../../kube/selectors.ts';
+import { clone, sameTree } from './patch/json-value.ts';
 
 type Obj = Record<string, any>;
 
@@ -248,7 +249,9 @@ const POD_UPDATE_FORBIDDEN =
  */
 function validatePodSpecUpdate(spec: Obj, oldSpec: Obj): StatusCause[] {
   const errs: StatusCause[] = [];
-  const masked = structuredClone(spec);
+  // Most pod updates (labels, annotations, status) leave the spec as it was.
+  if (sameTree(spec, oldSpec)) return errs;
+  const masked = clone(spec);
   for (const key of ['containers', 'initContainers'] as const) {
     (masked[key] ?? []).forEach((c: Obj, i: number) => {
       const oldContainer = oldSpec[key]?.[i];

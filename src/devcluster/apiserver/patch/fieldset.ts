@@ -106,7 +106,7 @@ export class FieldSet {
 }
 
 /** FieldsV1 orders fields, then keyed items, then values, then indexes; '.' comes first. */
-function compareElements(a: string, b: string): number {
+export function compareElements(a: string, b: string): number {
   const order = 'fkvi';
   return order.indexOf(a[0]) - order.indexOf(b[0]) || (a < b ? -1 : a > b ? 1 : 0);
 }

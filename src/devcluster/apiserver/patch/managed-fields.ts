@@ -2,7 +2,7 @@
  * `metadata.managedFields`: who owns which fields. Each entry is one manager writing with one
  * operation (Apply or Update) through one subresource; its fields are a FieldSet.
  */
-import { clone, isObject, type JsonObject } from './json-value.ts';
+import { isObject, type JsonObject } from './json-value.ts';
 import { FieldSet } from './fieldset.ts';
 
 export type Operation = 'Apply' | 'Update';
@@ -31,16 +31,7 @@ export function readManagedFields(obj: unknown): ManagerEntry[] {
 
 /** Entries in the order a real server writes them: by operation, time, manager, version, subresource. */
 export function writeManagedFields(entries: ManagerEntry[]): JsonObject[] {
-  const sorted = entries
-    .filter((e) => e.fields.size > 0)
-    .sort(
-      (p, q) =>
-        cmp(p.operation, q.operation) ||
-        cmp(p.time ?? '', q.time ?? '') ||
-        cmp(p.manager, q.manager) ||
-        cmp(p.apiVersion, q.apiVersion) ||
-        cmp(p.subresource ?? '', q.subresource ?? ''),
-    );
+  const sorted = entries.filter((e) => e.fields.size > 0).sort(compareEntries);
   return sorted.map((e) => ({
     manager: e.manager,
     operation: e.operation,
@@ -50,6 +41,12 @@ export function writeManagedFields(entries: ManagerEntry[]): JsonObject[] {
     fieldsV1: e.fields.toFieldsV1(),
     ...(e.subresource ? { subresource: e.subresource } : {}),
   }));
+}
+
+type EntryOrder = Pick<ManagerEntry, 'manager' | 'operation' | 'apiVersion' | 'time' | 'subresource'>;
+
+export function compareEntries(p: EntryOrder, q: EntryOrder): number {
+  return cmp(p.operation, q.operation) || cmp(p.time ?? '', q.time ?? '') || cmp(p.manager, q.manager) || cmp(p.apiVersion, q.apiVersion) || cmp(p.subresource ?? '', q.subresource ?? '');
 }
 
 function cmp(a: string, b: string): number {
@@ -73,18 +70,18 @@ const SERVER_METADATA = ['name', 'namespace', 'uid', 'resourceVersion', 'generat
 
 /**
  * The part of an object a write through `subresource` may own: `status` for /status; everything
- * else (without the server-set metadata) for the main resource.
+ * else (without the server-set metadata) for the main resource. A view that shares its values
+ * with `obj`: read it, never change it.
  */
 export function trackedPart(obj: unknown, subresource: string | undefined): JsonObject {
   if (!isObject(obj)) return {};
-  if (subresource === 'status') return obj.status === undefined ? {} : { status: clone(obj.status) };
-  const out = clone(obj);
-  delete out.apiVersion;
-  delete out.kind;
-  delete out.status;
+  if (subresource === 'status') return obj.status === undefined ? {} : { status: obj.status };
+  const { apiVersion: _a, kind: _k, status: _s, ...out } = obj;
   if (isObject(out.metadata)) {
-    for (const f of SERVER_METADATA) delete out.metadata[f];
-    if (Object.keys(out.metadata).length === 0) delete out.metadata;
+    const metadata = { ...out.metadata };
+    for (const f of SERVER_METADATA) delete metadata[f];
+    if (Object.keys(metadata).length === 0) delete out.metadata;
+    else out.metadata = metadata;
   }
   return out;
 }

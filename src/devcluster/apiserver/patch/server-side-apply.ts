@@ -12,8 +12,9 @@ import YAML from 'yaml';
 import { ApiError, cause, errors } from '../errors.ts';
 import { clone, deepEqual, isObject, type JsonObject } from './json-value.ts';
 import { FieldSet, pathString } from './fieldset.ts';
-import { describeManager, readManagedFields, sameOwner, trackedPart, writeManagedFields, type ManagerEntry } from './managed-fields.ts';
-import { compare, fieldSetOf, leavesOf, mergeApplied, removeAt, structureFor, valueAt, type Comparison, type Structure, type StructureOptions } from './structure.ts';
+import { compareEntries, describeManager, readManagedFields, sameOwner, trackedPart, writeManagedFields, type ManagerEntry, type Operation } from './managed-fields.ts';
+import { diffFields, fieldsV1Of, withMember, withoutMember, type Changes } from './field-diff.ts';
+import { fieldSetOf, leavesOf, mergeApplied, removeAt, structureFor, valueAt, type Structure, type StructureOptions } from './structure.ts';
 
 export interface WriteOptions extends Partial<Pick<StructureOptions, 'listMapKeys'>> {
   manager: string;
@@ -61,13 +62,13 @@ export function serverSideApply(current: unknown, applied: unknown, opts: ApplyO
 
   const changes = compareTracked(live, merged, opts.subresource, structure);
   const conflicts = others
-    .map((e) => ({ entry: e, fields: e.fields.intersection(changes.added.union(changes.modified)) }))
+    .map((e) => ({ entry: e, fields: e.fields.intersection(changes.written) }))
     .filter((c) => c.fields.size > 0);
   if (conflicts.length > 0 && !opts.force) throw conflictError(conflicts);
   for (const c of conflicts) c.entry.fields = c.entry.fields.difference(c.fields);
   for (const e of others) e.fields = e.fields.difference(changes.removed);
 
-  const changed = !isEmpty(changes) || !previous || !previous.fields.equals(applierFields);
+  const changed = changes.written.size + changes.removed.size > 0 || !previous || !previous.fields.equals(applierFields);
   if (changed) applier.time = opts.now;
   merged.metadata = { ...(isObject(merged.metadata) ? merged.metadata : {}) };
   const managedFields = writeManagedFields([applier, ...others]);
@@ -77,32 +78,122 @@ export function serverSideApply(current: unknown, applied: unknown, opts: ApplyO
 
 export function trackUpdate(old: unknown, next: JsonObject, opts: WriteOptions): void {
   const structure = structureFor({ kind: opts.kind, isCustom: opts.isCustom ?? false, listMapKeys: opts.listMapKeys });
-  const changes = compareTracked(isObject(old) ? old : {}, next, opts.subresource, structure);
   if (!isObject(next.metadata)) next.metadata = {};
   const metadata = next.metadata as JsonObject;
-  const oldManaged = isObject(old) && isObject(old.metadata) ? old.metadata.managedFields : undefined;
-  if (isEmpty(changes)) {
+  if (!isObject(old)) {
+    // A create: the writer owns every field, so its one entry is rendered straight from the object.
+    const fieldsV1 = fieldsV1Of(trackedPart(next, opts.subresource), structure);
+    if (fieldsV1) metadata.managedFields = [entryObject({ manager: opts.manager, operation: 'Update', apiVersion: opts.apiVersion, time: opts.now, fieldsV1, subresource: opts.subresource })];
+    else delete metadata.managedFields;
+    return;
+  }
+  const changes = diffFields(trackedPart(old, opts.subresource), trackedPart(next, opts.subresource), structure);
+  const oldManaged = isObject(old.metadata) ? old.metadata.managedFields : undefined;
+  if (changes.written.length + changes.removed.length === 0) {
     // A write that changes nothing leaves ownership (and its timestamps) as it was.
     if (oldManaged === undefined) delete metadata.managedFields;
     else metadata.managedFields = clone(oldManaged);
     return;
   }
+  const managedFields = updateEntries(oldManaged, changes, opts) ?? updateFieldSets(old, changes, opts);
+  if (managedFields.length > 0) metadata.managedFields = managedFields;
+  else delete metadata.managedFields;
+}
 
+interface StoredEntry {
+  manager: string;
+  operation: Operation;
+  apiVersion: string;
+  time?: string;
+  fieldsV1: JsonObject;
+  subresource?: string;
+}
+
+/** An entry as `writeManagedFields` writes it, keys in the same order. */
+function entryObject(e: StoredEntry): JsonObject {
+  return {
+    manager: e.manager,
+    operation: e.operation,
+    apiVersion: e.apiVersion,
+    ...(e.time ? { time: e.time } : {}),
+    fieldsType: 'FieldsV1',
+    fieldsV1: e.fieldsV1,
+    ...(e.subresource ? { subresource: e.subresource } : {}),
+  };
+}
+
+const ENTRY_KEYS = ['manager', 'operation', 'apiVersion', 'time', 'fieldsType', 'fieldsV1', 'subresource'];
+
+/** The entry when it is exactly as `writeManagedFields` writes one, which every stored entry is. */
+function storedEntry(e: unknown): StoredEntry | undefined {
+  if (!isObject(e)) return undefined;
+  let at = 0;
+  for (const k of Object.keys(e)) {
+    while (at < ENTRY_KEYS.length && ENTRY_KEYS[at] !== k) {
+      if (ENTRY_KEYS[at] !== 'time' && ENTRY_KEYS[at] !== 'subresource') return undefined;
+      at++;
+    }
+    if (at++ === ENTRY_KEYS.length) return undefined;
+  }
+  if (at < ENTRY_KEYS.length - 1) return undefined;
+  const { manager, operation, apiVersion, time, fieldsType, fieldsV1, subresource } = e;
+  if (typeof manager !== 'string' || (operation !== 'Apply' && operation !== 'Update') || typeof apiVersion !== 'string' || fieldsType !== 'FieldsV1') return undefined;
+  if ((time !== undefined && (typeof time !== 'string' || !time)) || (subresource !== undefined && (typeof subresource !== 'string' || !subresource))) return undefined;
+  if (!isObject(fieldsV1) || Object.keys(fieldsV1).length === 0) return undefined;
+  return { manager, operation, apiVersion, ...(time ? { time } : {}), fieldsV1, ...(subresource ? { subresource } : {}) };
+}
+
+/**
+ * The managedFields after an Update that wrote and removed `changes`, changing each entry's
+ * FieldsV1 along those paths only; entries it does not touch are kept as they are. Undefined when
+ * the stored entries are not in the form this server writes (then the general form is used).
+ */
+function updateEntries(oldManaged: unknown, changes: Changes, opts: WriteOptions): JsonObject[] | undefined {
+  const raw = Array.isArray(oldManaged) ? oldManaged : [];
+  if (changes.written.some((p) => p.length === 0) || changes.removed.some((p) => p.length === 0)) return undefined;
+  const entries: Array<{ stored: StoredEntry; raw?: unknown }> = [];
+  for (const r of raw) {
+    const stored = storedEntry(r);
+    if (!stored) return undefined;
+    entries.push({ stored, raw: r });
+  }
+  const owner = { manager: opts.manager, operation: 'Update' as const, subresource: opts.subresource };
+  for (const e of entries) {
+    let fields = e.stored.fieldsV1;
+    if (!sameOwner(e.stored, owner)) for (const p of changes.written) fields = withoutMember(fields, p);
+    for (const p of changes.removed) fields = withoutMember(fields, p);
+    if (fields !== e.stored.fieldsV1) {
+      e.stored = { ...e.stored, fieldsV1: fields };
+      e.raw = undefined;
+    }
+  }
+  let entry = entries.find((e) => sameOwner(e.stored, owner));
+  if (!entry) entries.push((entry = { stored: { ...owner, apiVersion: opts.apiVersion, fieldsV1: {} } }));
+  let fields = entry.stored.fieldsV1;
+  for (const p of changes.written) fields = withMember(fields, p);
+  entry.stored = { ...entry.stored, apiVersion: opts.apiVersion, time: opts.now, fieldsV1: fields };
+  entry.raw = undefined;
+  const kept = entries.filter((e) => Object.keys(e.stored.fieldsV1).length > 0);
+  kept.sort((p, q) => compareEntries(p.stored, q.stored));
+  return kept.map((e) => (e.raw ?? entryObject(e.stored)) as JsonObject);
+}
+
+/** The same, through FieldSets: for managedFields in any other form. */
+function updateFieldSets(old: JsonObject, changes: Changes, opts: WriteOptions): JsonObject[] {
   const entries = readManagedFields(old);
   const owner = { manager: opts.manager, operation: 'Update' as const, subresource: opts.subresource };
-  const written = changes.added.union(changes.modified);
+  const written = new FieldSet(changes.written);
+  const removed = new FieldSet(changes.removed);
   for (const e of entries) {
     if (!sameOwner(e, owner)) e.fields = e.fields.difference(written);
-    e.fields = e.fields.difference(changes.removed);
+    e.fields = e.fields.difference(removed);
   }
   let entry = entries.find((e) => sameOwner(e, owner));
   if (!entry) entries.push((entry = { ...owner, apiVersion: opts.apiVersion, fields: new FieldSet() }));
   entry.fields = entry.fields.union(written);
   entry.apiVersion = opts.apiVersion;
   entry.time = opts.now;
-  const managedFields = writeManagedFields(entries);
-  if (managedFields.length > 0) metadata.managedFields = managedFields;
-  else delete metadata.managedFields;
+  return writeManagedFields(entries);
 }
 
 function parseConfiguration(applied: unknown, opts: ApplyOptions): JsonObject {
@@ -141,12 +232,9 @@ function withoutManagedFields(obj: JsonObject): JsonObject {
   return out;
 }
 
-function compareTracked(before: unknown, after: unknown, subresource: string | undefined, structure: Structure): Comparison {
-  return compare(leavesOf(trackedPart(before, subresource), structure), leavesOf(trackedPart(after, subresource), structure));
-}
-
-function isEmpty(c: Comparison): boolean {
-  return c.added.size + c.modified.size + c.removed.size === 0;
+function compareTracked(before: unknown, after: unknown, subresource: string | undefined, structure: Structure): { written: FieldSet; removed: FieldSet } {
+  const changes = diffFields(trackedPart(before, subresource), trackedPart(after, subresource), structure);
+  return { written: new FieldSet(changes.written), removed: new FieldSet(changes.removed) };
 }
 
 /**
