@@ -9,13 +9,19 @@
  *
  * The time of the last heartbeat is when this controller saw the lease or the Ready heartbeat
  * change, on its own clock, as the real controller's probe timestamp: a node first seen gets a
- * full grace period. Taint-based eviction (deleting pods after their tolerationSeconds) is not
- * done.
+ * full grace period.
+ *
+ * Taint-based eviction, the taint manager's part: once the node has the unreachable NoExecute
+ * taint, each of its pods is deleted (reason TaintManagerEviction) when its toleration of that
+ * taint runs out — `tolerationSeconds` after the taint's `timeAdded` (300 s for the tolerations
+ * the server adds by default) — at once when nothing tolerates it, never when a toleration has no
+ * `tolerationSeconds`. The kubelet being away, the pods stay Terminating until it comes back.
  */
 import type { KubeObject } from '../../kube/index.ts';
 import type { ControllerContext } from './context.ts';
 import type { Informer } from './informers.ts';
 import { ControlLoop } from './loop.ts';
+import { deleteObject } from './context.ts';
 import { nowTime } from './pods.ts';
 import { LEASES, NODES, PODS } from './resources.ts';
 
@@ -86,6 +92,30 @@ export class NodeLifecycleController {
     await this.markUnknown(node);
     await this.addTaints(node);
     await this.markPodsNotReady(name);
+    const next = await this.evict(name);
+    return next !== undefined ? { requeueAfter: Math.max(50, next - Date.now() + 50) } : undefined;
+  }
+
+  /** Deletes the node's pods whose toleration of the NoExecute unreachable taint has run out; resolves to the next such time. */
+  private async evict(nodeName: string): Promise<number | undefined> {
+    const node = this.nodes.get(undefined, nodeName);
+    const taint = ((node?.spec?.taints ?? []) as any[]).find((t) => t.key === UNREACHABLE_TAINT && t.effect === 'NoExecute');
+    if (!taint) return undefined;
+    const since = Date.parse(taint.timeAdded ?? '') || Date.now();
+    const now = Date.now();
+    let next: number | undefined;
+    for (const pod of this.pods.list()) {
+      if (pod.spec?.nodeName !== nodeName || pod.metadata.deletionTimestamp) continue;
+      const at = evictionTime(pod, taint, since);
+      if (at === undefined) continue;
+      if (at > now) {
+        next = Math.min(next ?? Infinity, at);
+        continue;
+      }
+      this.ctx.events.record(pod, 'Normal', 'TaintManagerEviction', `Marking for deletion Pod ${pod.metadata.namespace}/${pod.metadata.name}`);
+      await deleteObject(this.ctx, this.pods, pod);
+    }
+    return next;
   }
 
   private async markUnknown(node: KubeObject): Promise<void> {
@@ -148,6 +178,22 @@ export class NodeLifecycleController {
       this.ctx.events.record(pod, 'Warning', 'NodeNotReady', 'Node is not ready');
     }
   }
+}
+
+/**
+ * When a pod on a node tainted `taint` (NoExecute, added at `since`) is to be evicted: at once
+ * when no toleration matches, at the shortest matching `tolerationSeconds`, or never (undefined)
+ * when a matching toleration has none.
+ */
+export function evictionTime(pod: KubeObject, taint: { key: string; value?: string; effect: string }, since: number): number | undefined {
+  const matching = ((pod.spec?.tolerations ?? []) as any[]).filter((t) => {
+    if (t.effect && t.effect !== taint.effect) return false;
+    if (t.operator === 'Exists') return !t.key || t.key === taint.key;
+    return t.key === taint.key && (t.value ?? '') === (taint.value ?? '');
+  });
+  if (matching.length === 0) return since;
+  if (matching.some((t) => t.tolerationSeconds === undefined || t.tolerationSeconds === null)) return undefined;
+  return since + Math.max(0, Math.min(...matching.map((t) => Number(t.tolerationSeconds)))) * 1000;
 }
 
 export function startNodeLifecycleController(ctx: ControllerContext, o: NodeLifecycleOptions = {}): ControlLoop {

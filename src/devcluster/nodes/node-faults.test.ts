@@ -2,7 +2,8 @@
  * Node faults on a devcluster of two nodes with a short node grace period: a kubelet that stops
  * answering makes its node Unknown (NotReady, tainted unreachable) and its pods not ready, and
  * all comes back when it answers again; crashed containers, from code and from the admin
- * endpoint; `kubectl logs` served by the kubelet; the cgroup files on tmpfs, removed on stop.
+ * endpoint; `kubectl logs` served by the kubelet; the cgroup files on tmpfs, removed on stop;
+ * pods evicted from an unreachable node once their toleration runs out.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,6 +12,7 @@ import { accessSync, constants, existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import { startDevCluster, type DevCluster } from '../index.ts';
 import { eventually, rawRequest } from '../testing.ts';
+import { evictionTime } from '../controllers/node-lifecycle.ts';
 
 let cluster: DevCluster;
 let stopped = false;
@@ -99,6 +101,49 @@ test('a kubelet that stops answering: node Unknown and tainted, its pods not rea
   await eventually(async () => condition(await getPod('away'), 'Ready')?.status === 'True', 15_000, 'pod away ready again');
   assert.equal(await portOpen(port), true, 'the kubelet listens again on its port');
   assert.equal(condition(await getNode('kre-node-1'), 'Ready').status, 'True');
+});
+
+test('an unreachable node: a pod tolerating it for 1 s is evicted, one with the default 300 s stays; back: the eviction completes', async () => {
+  const r = await rawRequest(cluster, 'POST', '/api/v1/namespaces/default/pods', {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'evicted' },
+    spec: {
+      nodeSelector: { 'kubernetes.io/hostname': 'kre-node-2' },
+      tolerations: [{ key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 1 }],
+      containers: [{ name: 'main', image: 'model:1' }],
+    },
+  });
+  assert.equal(r.status, 201, r.text);
+  await eventually(async () => condition(await getPod('evicted'), 'Ready')?.status === 'True', 30_000, 'pod evicted ready');
+  await runPod('tolerant', 'kre-node-2');
+  assert.equal((await getPod('tolerant')).spec.tolerations.find((t: any) => t.key === 'node.kubernetes.io/unreachable').tolerationSeconds, 300);
+
+  await cluster.nodes.setUnresponsive('kre-node-2', 'refuse');
+  const evicted = await eventually(async () => {
+    const p = await getPod('evicted');
+    return p.metadata?.deletionTimestamp && p;
+  }, 30_000, 'pod evicted marked for deletion');
+  assert.equal(evicted.metadata.deletionGracePeriodSeconds, 30);
+  const events = (await rawRequest(cluster, 'GET', '/api/v1/namespaces/default/events?fieldSelector=involvedObject.name=evicted,reason=TaintManagerEviction')).json();
+  assert.equal(events.items[0]?.message, 'Marking for deletion Pod default/evicted');
+  const tolerant = await getPod('tolerant');
+  assert.equal(tolerant.metadata.deletionTimestamp, undefined);
+  assert.equal(condition(tolerant, 'Ready').status, 'False');
+
+  await cluster.nodes.setUnresponsive('kre-node-2', false);
+  await eventually(async () => (await rawRequest(cluster, 'GET', '/api/v1/namespaces/default/pods/evicted')).status === 404, 30_000, 'pod evicted gone');
+  await eventually(async () => condition(await getPod('tolerant'), 'Ready')?.status === 'True', 30_000, 'pod tolerant ready again');
+});
+
+test('eviction times: at once without a toleration, after the shortest tolerationSeconds, never without one', () => {
+  const taint = { key: 'node.kubernetes.io/unreachable', effect: 'NoExecute' };
+  const pod = (tolerations?: any[]) => ({ metadata: { name: 'p' }, spec: { tolerations } });
+  assert.equal(evictionTime(pod(), taint, 1000), 1000);
+  assert.equal(evictionTime(pod([{ key: 'other', operator: 'Exists' }]), taint, 1000), 1000);
+  assert.equal(evictionTime(pod([{ key: taint.key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 5 }, { operator: 'Exists', tolerationSeconds: 2 }]), taint, 1000), 3000);
+  assert.equal(evictionTime(pod([{ key: taint.key, operator: 'Exists', effect: 'NoExecute' }]), taint, 1000), undefined);
+  assert.equal(evictionTime(pod([{ key: taint.key, operator: 'Exists', effect: 'NoSchedule', tolerationSeconds: 1 }]), taint, 1000), 1000);
 });
 
 test('admin endpoint: a hanging kubelet, then back; unknown nodes, bad bodies, no token', async () => {
