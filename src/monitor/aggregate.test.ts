@@ -157,6 +157,37 @@ for (const [kind, make] of Object.entries(STORES)) {
       assert.deepEqual(await q({ name: 'c' }), ['c']);
     });
 
+    it('follows label changes, namespaces emptied and cluster-scoped objects in its indexes', async () => {
+      const s = await make();
+      const at = (o: KubeObject, namespace: string | undefined): KubeObject => ({ ...o, metadata: { ...o.metadata, namespace } });
+      await s.streamListed('pods', [pod('a', '1', { app: 'web' }), at(pod('b', '2', { app: 'web' }), 'other'), at(pod('n', '3', { app: 'web' }), undefined)], '3', Date.now());
+      await s.verified('pods', { items: [], resourceVersion: '0', listedAt: Date.now() });
+      const q = async (query: object, view: 'aggregated' | 'streamed' = 'aggregated') =>
+        (await s.list('pods', view, query)).items.map((i) => `${i.object.metadata.namespace ?? ''}/${i.object.metadata.name}@${i.object.metadata.resourceVersion}`).sort();
+      assert.deepEqual(await q({ labelSelector: 'app=web' }), ['/n@3', 'ns/a@1', 'other/b@2']);
+      assert.deepEqual(await q({ namespace: '' }), ['/n@3'], 'cluster-scoped objects are their own namespace');
+      assert.deepEqual((await s.get('pods', 'aggregated', undefined, 'n')).item?.object.metadata.resourceVersion, '3');
+      // a moves from web to db: the old pair finds it no more, the new one does, at its new version.
+      await s.streamEvent('pods', up(pod('a', '4', { app: 'db' })));
+      assert.deepEqual(await q({ namespace: 'ns', labelSelector: 'app=web' }), []);
+      assert.deepEqual(await q({ namespace: 'ns', labelSelector: 'app in (db),app!=web' }), ['ns/a@4']);
+      assert.deepEqual(await q({ labelSelector: 'app=db' }, 'streamed'), ['ns/a@4']);
+      // The last object of a namespace deleted: the namespace is gone from every answer and count.
+      await s.streamEvent('pods', del(at(pod('b', '2', { app: 'web' }), 'other'), '5'));
+      assert.deepEqual(await q({}), ['/n@3', 'ns/a@4']);
+      assert.deepEqual(await q({ namespace: 'other' }), []);
+      assert.deepEqual(await s.sizes('pods'), { streamed: 2, verified: 0, aggregated: 2 });
+      // Re-created with other labels: found by them only.
+      await s.streamEvent('pods', up(at(pod('b', '6', { tier: 'x' }), 'other')));
+      assert.deepEqual(await q({ labelSelector: 'tier=x' }), ['other/b@6']);
+      assert.deepEqual(await q({ labelSelector: 'app=web' }), ['/n@3']);
+      // A verification moves everything to the verified source, indexes included.
+      await s.verified('pods', { items: [pod('a', '4', { app: 'db' }), at(pod('b', '6', { tier: 'x' }), 'other')], resourceVersion: '6', listedAt: Date.now() });
+      assert.deepEqual(await q({ labelSelector: 'tier=x' }), ['other/b@6']);
+      assert.deepEqual(await q({ labelSelector: 'app' }), ['ns/a@4']);
+      assert.deepEqual((await s.list('pods', 'verified', { labelSelector: 'app=db' })).items.map((i) => i.source), ['verified']);
+    });
+
     it('reports freshness per view', async () => {
       let now = 1_000_000;
       const s = await make(() => now);
@@ -208,12 +239,54 @@ describe('redis store writes', () => {
     const shape = seen.map((a) => [a[0].toUpperCase(), a[1]?.replace(`${prefix}:`, '') ?? '', ...a.slice(2).filter((_, i) => i % 2 === 0 || a[0].toUpperCase() === 'HDEL')].join(' '));
     assert.deepEqual(shape, [
       'MULTI ',
-      'HSET pods:verified ns/p7',
-      'HDEL pods:verified ns/p3',
-      'HSET pods:aggregated ns/p7',
-      'HDEL pods:aggregated ns/p3',
+      'HSET pods:verified:o:ns p7',
+      'HDEL pods:verified:o:ns p3',
+      'HSET pods:aggregated:o:ns p7',
+      'HDEL pods:aggregated:o:ns p3',
       'HSET pods:meta writer streamResourceVersion lastContact verifiedAt verifiedResourceVersion',
       'EXEC ',
     ]);
+  });
+
+  it('incremental writes leave exactly the keys a full write makes', async () => {
+    const prefix = 'kre:test:layout';
+    const writer = new RedisStore({ client: createRedisClient({ url: redis.url }), prefix, identity: 'writer' });
+    opened.push(writer);
+    await writer.connect();
+    writer.becomeWriter();
+    await writer.publish();
+    const inNs = (o: KubeObject, namespace: string): KubeObject => ({ ...o, metadata: { ...o.metadata, namespace } });
+    let rv = 0;
+    const next = () => String(++rv);
+    const items = Array.from({ length: 30 }, (_, i) => inNs(pod(`p${i}`, next(), { app: `a${i % 3}`, tier: i % 2 ? 'front' : 'back' }), `ns-${i % 4}`));
+    await writer.streamListed('pods', items, String(rv), Date.now());
+    await writer.verified('pods', { items, resourceVersion: String(rv), listedAt: Date.now() });
+    // Label changes, deletions emptying a namespace, creations in a new one, a verification correcting.
+    for (let i = 0; i < 30; i += 4) await writer.streamEvent('pods', up(inNs(pod(`p${i}`, next(), { app: 'moved' }), 'ns-0')));
+    for (const o of items.filter((o) => o.metadata.namespace === 'ns-3')) await writer.streamEvent('pods', del(o, next()));
+    await writer.streamEvent('pods', up(inNs(pod('fresh', next(), { app: 'a1' }), 'ns-9')));
+    await writer.streamProgress('pods', next(), Date.now());
+    // The list misses ns-1's objects (deleted unheard) and has ns-2's relabelled (changed unheard).
+    const listed = items
+      .filter((o) => o.metadata.namespace === 'ns-0' || o.metadata.namespace === 'ns-2')
+      .map((o) => (o.metadata.namespace === 'ns-2' ? { ...o, metadata: { ...o.metadata, resourceVersion: next(), labels: { app: 'relabelled' } } } : o));
+    await writer.streamProgress('pods', next(), Date.now());
+    await writer.verified('pods', { items: listed, resourceVersion: String(rv), listedAt: Date.now() });
+    await writer.flush();
+    const dump = async () => {
+      const out: Record<string, unknown> = {};
+      for await (const batch of writer['client'].scanIterator({ MATCH: `${prefix}:pods:*` })) {
+        for (const k of batch) {
+          const type = await writer['client'].type(k);
+          out[k] = type === 'hash' ? await writer['client'].hGetAll(k) : (await writer['client'].sMembers(k)).sort();
+        }
+      }
+      return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : 1)));
+    };
+    const incremental = await dump();
+    assert.ok(Object.keys(incremental).some((k) => k.endsWith(':streamed:l:ns-0:app=moved')));
+    assert.ok(!Object.keys(incremental).some((k) => k.includes(':streamed:o:ns-3') || k.includes(':streamed:l:ns-3:')), 'nothing left of an emptied namespace');
+    await writer.publish();
+    assert.deepEqual(incremental, await dump());
   });
 });

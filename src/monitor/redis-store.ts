@@ -1,34 +1,48 @@
 /**
  * The Redis MonitorStore, shared by the replicas of one monitor group.
  *
- * Layout, under the group's prefix (`kre:monitor:<group>`), per resource:
- * - `<prefix>:<resource>:streamed`, `:verified`, `:aggregated`: one hash per view, one field per
- *   object keyed by namespace/name, the object as JSON (in the aggregated view prefixed by its
- *   source: `v` verified, `s` streamed);
+ * Layout, under the group's prefix (`kre:monitor:<group>`), per resource and per view (`<v>` is
+ * `<prefix>:<resource>:<view>`, the view `streamed`, `verified` or `aggregated`):
+ * - `<v>:o:<namespace>`: a hash of the view's objects in one namespace (cluster-scoped objects under
+ *   the empty namespace), one field per object name; the value is the object's source (`s`
+ *   streamed, `v` verified), resourceVersion and key on two header lines, then its JSON;
+ * - `<v>:ns`: the set of namespaces the view has objects in;
+ * - `<v>:l:<namespace>:<label>=<value>`: the set of names in that namespace carrying that label;
  * - `<prefix>:<resource>:meta`: a hash of what freshness is made of (stream version and last
  *   contact, verified time and version) and the writer's identity;
  * - `<prefix>:writer`: the identity of the replica that last published its full state.
  *
+ * So a read touches only what it needs: a namespace's hash, or, for a label selector, the
+ * intersection of the sets of its exact-match pairs (`app=web`, `tier in (front)`) and those names
+ * from the hash; the rest of the selector is applied in the process. A query is one Lua script
+ * (one round trip, atomic with the meta). Scripts build key names from the prefix, so the store
+ * needs a standalone Redis (or a proxy that keeps a group's keys together), not Redis Cluster.
+ *
  * One replica writes (the one holding the group's Lease, see monitor.ts); the others only read.
  * The writer keeps the whole state in memory (a MemoryStore) and mirrors each change to Redis as
  * the keys it changed: a watch event is one MULTI/EXEC of its object in the streamed and
- * aggregated hashes and the meta fields; a verification is one MULTI/EXEC of exactly the fields
- * whose object or source changed in any view. Nothing is written per frame.
+ * aggregated hashes, the label sets whose membership changed (none when the labels did not), the
+ * namespace set when a namespace gains its first or loses its last object, and the meta fields; a
+ * verification is one MULTI/EXEC of exactly the fields whose object or source changed in any view,
+ * with their label and namespace sets. Nothing is written per frame.
  *
  * Writes are idempotent: each field is the object at a resourceVersion, so writing it twice is
- * writing it once. The writer publishes its full state (one MULTI/EXEC per resource replacing the
- * hashes) when it starts writing, after it has listed and verified, and again whenever Redis
+ * writing it once. The writer publishes its full state (one MULTI/EXEC per resource replacing all
+ * its keys) when it starts writing, after it has listed and verified, and again whenever Redis
  * missed a write (it went away, or a write failed): until then incremental writes are not sent,
  * since they would land on a state that lacks what came before them.
  *
  * Reads: the writer answers from its memory (so it keeps serving while Redis is away); a reader
- * answers from Redis, one MULTI of the view and the meta so both are of one moment, and throws
- * StoreUnavailableError (HTTP 503) with the reason while Redis is unreachable.
+ * answers from Redis and throws StoreUnavailableError (HTTP 503) with the reason while Redis is
+ * unreachable. A reader keeps the objects it has parsed, by key and resourceVersion (an object at
+ * one resourceVersion is one object, whichever view holds it), so an unchanged object is not
+ * parsed again.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { createClient } from 'redis';
-import { objectKey, parseLabelSelector, type KubeObject } from '../kube/index.ts';
+import { objectKey, parseLabelSelector, splitKey, type KubeObject } from '../kube/index.ts';
 import { freshnessFrom, MemoryStore, type StoreMeta } from './memory-store.ts';
 import {
   StoreUnavailableError,
@@ -108,6 +122,8 @@ export interface RedisStoreOptions {
   now?: () => number;
   /** Incremental writes sent and not yet answered at most; beyond it writers wait. */
   maxInFlight?: number;
+  /** Parsed objects a reader keeps at most (the oldest go first); 0 keeps none. */
+  parsedCacheSize?: number;
 }
 
 export interface RedisStoreStatus {
@@ -139,6 +155,10 @@ export class RedisStore implements MonitorStore {
   private retryTimer: NodeJS.Timeout | undefined;
   private probeTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** The writer's objects per namespace, per resource and view (`<resource> <view>`), as in Redis. */
+  private readonly counts = new Map<string, Map<string, number>>();
+  /** A reader's parsed objects by `<resource> <key>`, with the resourceVersion they were parsed at. */
+  private readonly parsed = new Map<string, { resourceVersion: string; object: KubeObject }>();
 
   constructor(private readonly o: RedisStoreOptions) {
     this.client = o.client;
@@ -249,26 +269,64 @@ export class RedisStore implements MonitorStore {
 
   /**
    * Sends what changed in `resource` since `before`, in one MULTI/EXEC: the fields of `keys` (all
-   * keys of both snapshots when unset) whose object or source changed, and the meta.
+   * keys of both snapshots when unset) whose object or source changed, the label and namespace
+   * sets that changed with them, and the meta.
    */
   private async mirror(resource: string, before: Snapshot, keys?: string[]): Promise<void> {
     if (!this.canWrite()) return;
     const local = this.local!;
     const m = this.client.multi();
     for (const view of ALL_VIEWS) {
-      const hash = this.key(resource, view);
-      const set: Record<string, string> = {};
-      const del: string[] = [];
+      const base = this.base(resource, view);
+      const counts = this.countsOf(resource, view);
+      const set = new Map<string, Record<string, string>>();
+      const del = new Map<string, string[]>();
+      const add = new Map<string, string[]>();
+      const rem = new Map<string, string[]>();
+      /** Namespaces whose count changed, with whether they had objects before. */
+      const touched = new Map<string, boolean>();
+      const count = (namespace: string, by: number) => {
+        const n = counts.get(namespace) ?? 0;
+        if (!touched.has(namespace)) touched.set(namespace, n > 0);
+        if (n + by > 0) counts.set(namespace, n + by);
+        else counts.delete(namespace);
+      };
       const candidates = keys ?? new Set([...before[view].keys(), ...local.entries(resource, view).keys()]);
       for (const key of candidates) {
         const was = before[view].get(key);
         const now = local.entry(resource, view, key);
+        const { namespace = '', name } = splitKey(key);
+        const hash = objectsKey(base, namespace);
         if (!now) {
-          if (was) del.push(key);
-        } else if (!was || !sameEntry(was, now)) set[key] = encode(view, now);
+          if (!was) continue;
+          push(del, hash, name);
+          for (const pair of labelPairs(was.object)) push(rem, labelKey(base, namespace, pair), name);
+          count(namespace, -1);
+          continue;
+        }
+        if (was && sameEntry(was, now)) continue;
+        let fields = set.get(hash);
+        if (!fields) set.set(hash, (fields = {}));
+        fields[name] = encode(key, now);
+        const old = was ? labelPairs(was.object) : new Set<string>();
+        const cur = labelPairs(now.object);
+        for (const pair of old) if (!cur.has(pair)) push(rem, labelKey(base, namespace, pair), name);
+        for (const pair of cur) if (!old.has(pair)) push(add, labelKey(base, namespace, pair), name);
+        if (!was) count(namespace, 1);
       }
-      if (Object.keys(set).length) m.hSet(hash, set);
-      if (del.length) m.hDel(hash, del);
+      for (const [hash, fields] of set) m.hSet(hash, fields);
+      for (const [hash, names] of del) m.hDel(hash, names);
+      for (const [k, names] of rem) m.sRem(k, names);
+      for (const [k, names] of add) m.sAdd(k, names);
+      const nsAdd: string[] = [];
+      const nsRem: string[] = [];
+      for (const [namespace, had] of touched) {
+        const has = counts.has(namespace);
+        if (has && !had) nsAdd.push(namespace);
+        else if (!has && had) nsRem.push(namespace);
+      }
+      if (nsAdd.length) m.sAdd(namespacesKey(base), nsAdd);
+      if (nsRem.length) m.sRem(namespacesKey(base), nsRem);
     }
     m.hSet(this.key(resource, 'meta'), metaFields(local.meta(resource), this.o.identity));
     await this.send(m.exec());
@@ -293,33 +351,51 @@ export class RedisStore implements MonitorStore {
   private writeBack(): Promise<void> {
     if (this.writingBack) return this.writingBack;
     this.writingBack = (async () => {
-      const local = this.local;
-      if (!local || !this.published || this.closed) return;
+      if (!this.local || !this.published || this.closed) return;
       if (!this.client.isReady) return; // the 'ready' event brings us back
-      // Built and sent in one tick, so incremental writes allowed from now on queue after them.
-      const sends: Promise<unknown>[] = [];
-      for (const resource of local.resources()) {
-        const m = this.client.multi();
-        for (const view of ALL_VIEWS) m.del(this.key(resource, view));
-        m.del(this.key(resource, 'meta'));
-        for (const view of ALL_VIEWS) {
-          let chunk: Record<string, string> = {};
-          let n = 0;
-          for (const [key, entry] of local.entries(resource, view)) {
-            chunk[key] = encode(view, entry);
-            if (++n % 1000 === 0) {
-              m.hSet(this.key(resource, view), chunk);
-              chunk = {};
-            }
-          }
-          if (n % 1000) m.hSet(this.key(resource, view), chunk);
-        }
-        m.hSet(this.key(resource, 'meta'), metaFields(local.meta(resource), this.o.identity));
-        sends.push(m.exec());
-      }
-      sends.push(this.client.set(`${this.o.prefix}:writer`, this.o.identity));
-      this.dirty = false;
       try {
+        // The keys there now (a previous writer's, or an older layout's), to be replaced.
+        const there = new Map<string, string[]>();
+        for (const resource of this.local.resources()) {
+          const found: string[] = [];
+          for await (const batch of this.client.scanIterator({ MATCH: `${globEscape(`${this.o.prefix}:${resource}`)}:*`, COUNT: 1000 })) found.push(...batch);
+          there.set(resource, found);
+        }
+        const local = this.local;
+        if (!local || !this.published || this.closed) return;
+        // Built and sent in one tick, so incremental writes allowed from now on queue after them.
+        const sends: Promise<unknown>[] = [];
+        for (const resource of local.resources()) {
+          const m = this.client.multi();
+          const old = there.get(resource) ?? [];
+          for (let i = 0; i < old.length; i += CHUNK) m.del(old.slice(i, i + CHUNK));
+          for (const view of ALL_VIEWS) {
+            const base = this.base(resource, view);
+            const objects = new Map<string, Record<string, string>>();
+            const labels = new Map<string, string[]>();
+            const counts = new Map<string, number>();
+            for (const [key, entry] of local.entries(resource, view)) {
+              const { namespace = '', name } = splitKey(key);
+              const hash = objectsKey(base, namespace);
+              let fields = objects.get(hash);
+              if (!fields) objects.set(hash, (fields = {}));
+              fields[name] = encode(key, entry);
+              counts.set(namespace, (counts.get(namespace) ?? 0) + 1);
+              for (const pair of labelPairs(entry.object)) push(labels, labelKey(base, namespace, pair), name);
+            }
+            for (const [hash, fields] of objects) {
+              const names = Object.keys(fields);
+              for (let i = 0; i < names.length; i += CHUNK) m.hSet(hash, Object.fromEntries(names.slice(i, i + CHUNK).map((n) => [n, fields[n]])));
+            }
+            for (const [k, names] of labels) for (let i = 0; i < names.length; i += CHUNK) m.sAdd(k, names.slice(i, i + CHUNK));
+            if (counts.size) m.sAdd(namespacesKey(base), [...counts.keys()]);
+            this.counts.set(`${resource} ${view}`, counts);
+          }
+          m.hSet(this.key(resource, 'meta'), metaFields(local.meta(resource), this.o.identity));
+          sends.push(m.exec());
+        }
+        sends.push(this.client.set(`${this.o.prefix}:writer`, this.o.identity));
+        this.dirty = false;
         await Promise.all(sends);
         this.writerSeen = true;
         this.o.logger?.info({ prefix: this.o.prefix, resources: local.resources().length }, 'wrote the full state to redis');
@@ -328,6 +404,14 @@ export class RedisStore implements MonitorStore {
       }
     })().finally(() => (this.writingBack = undefined));
     return this.writingBack;
+  }
+
+  /** The writer's count of objects per namespace of a view, as Redis has them. */
+  private countsOf(resource: string, view: View): Map<string, number> {
+    const k = `${resource} ${view}`;
+    let c = this.counts.get(k);
+    if (!c) this.counts.set(k, (c = new Map()));
+    return c;
   }
 
   private failed(err: Error): void {
@@ -382,43 +466,30 @@ export class RedisStore implements MonitorStore {
     const local = this.serveLocal();
     if (local) return local.list(resource, view, query);
     this.reader();
-    const hash = this.key(resource, view);
-    const metaKey = this.key(resource, 'meta');
+    const selector = query.labelSelector ? parseLabelSelector(query.labelSelector) : undefined;
+    const pairs = selector && query.name === undefined ? Object.entries(selector.exactMatchPairs()).map(([k, v]) => `${k}=${v}`) : [];
     let values: string[];
-    let meta: Record<string, string>;
+    let meta: string[];
     try {
-      if (query.name !== undefined && query.namespace !== undefined) {
-        const [one, m] = (await this.client.multi().hGet(hash, keyFor(query.namespace, query.name)).hGetAll(metaKey).exec()) as unknown as [string | null, Record<string, string>];
-        values = one === null ? [] : [one];
-        meta = m;
-      } else if (query.namespace) {
-        values = [];
-        let cursor = '0';
-        do {
-          const r = await this.client.hScan(hash, cursor, { MATCH: `${globEscape(query.namespace)}/*`, COUNT: 10_000 });
-          cursor = r.cursor;
-          for (const e of r.entries) values.push(e.value);
-        } while (cursor !== '0');
-        meta = await this.client.hGetAll(metaKey);
-      } else {
-        const [all, m] = (await this.client.multi().hVals(hash).hGetAll(metaKey).exec()) as unknown as [string[], Record<string, string>];
-        values = all;
-        meta = m;
-      }
+      [values, meta] = (await this.script(QUERY, [this.key(resource, 'meta')], [
+        this.base(resource, view),
+        query.namespace !== undefined ? '1' : '0',
+        query.namespace ?? '',
+        query.name !== undefined ? '1' : '0',
+        query.name ?? '',
+        ...pairs,
+      ])) as [string[], string[]];
     } catch (err) {
       throw new StoreUnavailableError(`redis unavailable: ${(err as Error).message}`);
     }
-    const selector = query.labelSelector ? parseLabelSelector(query.labelSelector) : undefined;
     const items: CachedObject[] = [];
     for (const v of values) {
-      const c = decode(view, v);
-      const md = c.object.metadata;
-      if (query.name !== undefined && md.name !== query.name) continue;
-      if (selector && !selector.matches(md.labels ?? {})) continue;
+      const c = this.decode(resource, v);
+      if (selector && !selector.matches(c.object.metadata.labels ?? {})) continue;
       if (query.filter && !query.filter(c.object)) continue;
       items.push(c);
     }
-    return { items, freshness: freshnessFrom(parseMeta(meta), view, this.now()) };
+    return { items, freshness: freshnessFrom(parseMeta(pairsToRecord(meta)), view, this.now()) };
   }
 
   async get(resource: string, view: View, namespace: string | undefined, name: string): Promise<{ item?: CachedObject; freshness: Freshness }> {
@@ -426,8 +497,12 @@ export class RedisStore implements MonitorStore {
     if (local) return local.get(resource, view, namespace, name);
     this.reader();
     try {
-      const [one, m] = (await this.client.multi().hGet(this.key(resource, view), keyFor(namespace, name)).hGetAll(this.key(resource, 'meta')).exec()) as unknown as [string | null, Record<string, string>];
-      return { item: one === null ? undefined : decode(view, one), freshness: freshnessFrom(parseMeta(m), view, this.now()) };
+      const [one, m] = (await this.client
+        .multi()
+        .hGet(objectsKey(this.base(resource, view), namespace ?? ''), name)
+        .hGetAll(this.key(resource, 'meta'))
+        .exec()) as unknown as [string | null, Record<string, string>];
+      return { item: one === null ? undefined : this.decode(resource, one), freshness: freshnessFrom(parseMeta(m), view, this.now()) };
     } catch (err) {
       throw new StoreUnavailableError(`redis unavailable: ${(err as Error).message}`);
     }
@@ -449,22 +524,107 @@ export class RedisStore implements MonitorStore {
     if (local) return local.sizes(resource);
     if (!this.client.isReady) return { streamed: 0, verified: 0, aggregated: 0 };
     try {
-      const [streamed, verified, aggregated] = (await this.client
-        .multi()
-        .hLen(this.key(resource, 'streamed'))
-        .hLen(this.key(resource, 'verified'))
-        .hLen(this.key(resource, 'aggregated'))
-        .exec()) as unknown as number[];
+      const [streamed, verified, aggregated] = (await this.script(SIZES, [], ALL_VIEWS.map((v) => this.base(resource, v)))) as number[];
       return { streamed, verified, aggregated };
     } catch {
       return { streamed: 0, verified: 0, aggregated: 0 };
     }
   }
 
-  private key(resource: string, part: View | 'meta'): string {
+  /** Runs a script by its digest, sending its text only when Redis does not have it yet. */
+  private async script(s: Script, keys: string[], args: string[]): Promise<unknown> {
+    try {
+      return await this.client.evalSha(s.sha, { keys, arguments: args });
+    } catch (err) {
+      if (!/NOSCRIPT/.test((err as Error).message)) throw err;
+      return this.client.eval(s.text, { keys, arguments: args });
+    }
+  }
+
+  /** An object as stored, parsed unless the same version of it was parsed before. */
+  private decode(resource: string, value: string): CachedObject {
+    const source = value[0] === 's' ? 'streamed' : 'verified';
+    const i = value.indexOf('\n');
+    const j = value.indexOf('\n', i + 1);
+    const resourceVersion = value.slice(1, i);
+    const max = this.o.parsedCacheSize ?? 200_000;
+    if (!resourceVersion || max <= 0) return { source, object: JSON.parse(value.slice(j + 1)) as KubeObject };
+    const k = `${resource} ${value.slice(i + 1, j)}`;
+    const hit = this.parsed.get(k);
+    if (hit?.resourceVersion === resourceVersion) return { source, object: hit.object };
+    const object = JSON.parse(value.slice(j + 1)) as KubeObject;
+    if (hit) this.parsed.delete(k);
+    this.parsed.set(k, { resourceVersion, object });
+    if (this.parsed.size > max) this.parsed.delete(this.parsed.keys().next().value!);
+    return { source, object };
+  }
+
+  private key(resource: string, part: 'meta'): string {
     return `${this.o.prefix}:${resource}:${part}`;
   }
+
+  /** The prefix of a view's keys. */
+  private base(resource: string, view: View): string {
+    return `${this.o.prefix}:${resource}:${view}`;
+  }
 }
+
+/** Objects written or read per command at most, in full writes and reads. */
+const CHUNK = 1000;
+
+interface Script {
+  text: string;
+  sha: string;
+}
+
+function script(text: string): Script {
+  return { text, sha: createHash('sha1').update(text).digest('hex') };
+}
+
+/**
+ * A query of one view: KEYS[1] the meta; ARGV the view's key prefix, whether a namespace is given
+ * and which, whether a name is given and which, then the selector's exact-match pairs
+ * (`label=value`). Answers the stored objects that may match (the caller applies the whole
+ * selector) and the meta, of one moment.
+ */
+const QUERY = script(`
+local base = ARGV[1]
+local namespaces
+if ARGV[2] == '1' then namespaces = { ARGV[3] } else namespaces = redis.call('SMEMBERS', base .. ':ns') end
+local out = {}
+for _, ns in ipairs(namespaces) do
+  local hash = base .. ':o:' .. ns
+  if ARGV[4] == '1' then
+    local v = redis.call('HGET', hash, ARGV[5])
+    if v then out[#out + 1] = v end
+  else
+    local names
+    if #ARGV > 5 then
+      local sets = {}
+      for i = 6, #ARGV do sets[#sets + 1] = base .. ':l:' .. ns .. ':' .. ARGV[i] end
+      names = redis.call('SINTER', unpack(sets))
+      for i = 1, #names, ${CHUNK} do
+        local vs = redis.call('HMGET', hash, unpack(names, i, math.min(i + ${CHUNK - 1}, #names)))
+        for _, v in ipairs(vs) do if v then out[#out + 1] = v end end
+      end
+    else
+      for _, v in ipairs(redis.call('HVALS', hash)) do out[#out + 1] = v end
+    end
+  end
+end
+return { out, redis.call('HGETALL', KEYS[1]) }
+`);
+
+/** The objects held per view: ARGV the views' key prefixes. */
+const SIZES = script(`
+local out = {}
+for i, base in ipairs(ARGV) do
+  local n = 0
+  for _, ns in ipairs(redis.call('SMEMBERS', base .. ':ns')) do n = n + redis.call('HLEN', base .. ':o:' .. ns) end
+  out[i] = n
+end
+return out
+`);
 
 type Snapshot = Record<View, Map<string, CachedObject>>;
 
@@ -493,14 +653,37 @@ function sameEntry(a: CachedObject, b: CachedObject): boolean {
   return ra !== undefined && ra !== '' && ra === b.object.metadata.resourceVersion;
 }
 
-function encode(view: View, c: CachedObject): string {
-  const json = JSON.stringify(c.object);
-  return view === 'aggregated' ? (c.source === 'streamed' ? 's' : 'v') + json : json;
+/** An object as stored: its source and resourceVersion, its key, then its JSON. */
+function encode(key: string, c: CachedObject): string {
+  return `${c.source === 'streamed' ? 's' : 'v'}${c.object.metadata.resourceVersion ?? ''}\n${key}\n${JSON.stringify(c.object)}`;
 }
 
-function decode(view: View, s: string): CachedObject {
-  if (view === 'aggregated') return { source: s[0] === 's' ? 'streamed' : 'verified', object: JSON.parse(s.slice(1)) as KubeObject };
-  return { source: view === 'streamed' ? 'streamed' : 'verified', object: JSON.parse(s) as KubeObject };
+function objectsKey(base: string, namespace: string): string {
+  return `${base}:o:${namespace}`;
+}
+
+function namespacesKey(base: string): string {
+  return `${base}:ns`;
+}
+
+function labelKey(base: string, namespace: string, pair: string): string {
+  return `${base}:l:${namespace}:${pair}`;
+}
+
+function labelPairs(o: KubeObject): Set<string> {
+  return new Set(Object.entries(o.metadata.labels ?? {}).map(([k, v]) => `${k}=${v}`));
+}
+
+function push(m: Map<string, string[]>, k: string, v: string): void {
+  const a = m.get(k);
+  if (a) a.push(v);
+  else m.set(k, [v]);
+}
+
+function pairsToRecord(flat: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) out[flat[i]] = flat[i + 1];
+  return out;
 }
 
 function metaFields(m: StoreMeta, writer: string): Record<string, string> {
@@ -519,10 +702,6 @@ function parseMeta(h: Record<string, string>): StoreMeta {
     verifiedAt: h.verifiedAt !== undefined ? Number(h.verifiedAt) : undefined,
     verifiedResourceVersion: h.verifiedResourceVersion,
   };
-}
-
-function keyFor(namespace: string | undefined, name: string): string {
-  return namespace ? `${namespace}/${name}` : name;
 }
 
 function globEscape(s: string): string {
