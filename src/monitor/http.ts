@@ -34,7 +34,7 @@ export interface MonitorHttpOptions {
   metrics: MonitorMetrics;
   ready(): boolean;
   /** Readiness with its reason, preferred to `ready` when given. */
-  readiness?(): { ready: boolean; reason?: string };
+  readiness?(): { ready: boolean; reason?: string; degraded?: string };
   logger?: Logger;
   tls?: { cert: string; key: string };
 }
@@ -109,7 +109,8 @@ export class MonitorHttp {
       if (path === '/livez') return this.send(res, (route = path), 200, 'ok', 'text/plain');
       if (path === '/readyz') {
         const r = this.o.readiness?.() ?? { ready: this.o.ready() };
-        return this.send(res, (route = path), r.ready ? 200 : 503, r.ready ? 'ok' : `not ready: ${r.reason ?? 'starting'}`, 'text/plain');
+        const body = !r.ready ? `not ready: ${r.reason ?? 'starting'}` : r.degraded ? `ok, degraded: ${r.degraded}` : 'ok';
+        return this.send(res, (route = path), r.ready ? 200 : 503, body, 'text/plain');
       }
       if (path === '/metrics') {
         route = path;

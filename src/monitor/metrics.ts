@@ -20,6 +20,8 @@ export interface RedisState {
   up: boolean;
   errors: number;
   writing: boolean;
+  /** Serving, but not as it should (the writer without Redis, from its memory). */
+  degraded?: boolean;
 }
 
 const CORRECTION_LABELS: Record<keyof Corrections, string> = { missedAdds: 'missed_add', ghosts: 'ghost', staleVersions: 'stale_version' };
@@ -49,6 +51,14 @@ export class MonitorMetrics {
         collect(this: Counter) {
           this.reset();
           this.inc(redis().errors);
+        },
+      });
+      new Gauge({
+        name: 'kre_monitor_degraded',
+        help: 'Whether this replica serves while Redis is unavailable, from its memory (1), or not (0).',
+        registers,
+        collect(this: Gauge) {
+          this.set(redis().degraded ? 1 : 0);
         },
       });
       new Gauge({

@@ -53,6 +53,8 @@ export interface Readiness {
   ready: boolean;
   /** Why not, when not. */
   reason?: string;
+  /** When ready but not as it should be: what is wrong and how it serves meanwhile. */
+  degraded?: string;
 }
 
 export interface Monitor {
@@ -69,7 +71,11 @@ export interface Monitor {
   isWriter(): boolean;
   /** Runs a verification of one resource (by plural, or plural.group) now; only on the writer. */
   verifyNow(resource: string): Promise<Corrections | undefined>;
-  stop(): Promise<void>;
+  /**
+   * Stops serving and writing. The writer releases the Lease, so another replica takes over at
+   * once, unless `releaseLease` is false: then the Lease is left to expire, as after a crash.
+   */
+  stop(opts?: { releaseLease?: boolean }): Promise<void>;
 }
 
 export async function startMonitor(o: StartMonitorOptions): Promise<Monitor> {
@@ -94,7 +100,7 @@ export async function startMonitor(o: StartMonitorOptions): Promise<Monitor> {
   const metrics = new MonitorMetrics(
     async () =>
       Promise.all([...watches.values()].map(async (w) => ({ resource: w.id, stream: w.stream.stats, verifier: w.verifier.stats, objects: await store.sizes(w.id) }))),
-    redis ? () => ({ ...redis.status(), writing: isWriter() }) : undefined,
+    redis ? () => ({ ...redis.status(), writing: isWriter(), degraded: readiness().degraded !== undefined }) : undefined,
   );
   const record = (verb: string, resource: string, code: string) => metrics.apiRequests.inc({ verb, resource, code });
 
@@ -150,8 +156,15 @@ export async function startMonitor(o: StartMonitorOptions): Promise<Monitor> {
     if (!started) return { ready: false, reason: 'starting' };
     if (!redis) return synced() ? { ready: true } : { ready: false, reason: 'not every resource has been listed and verified yet' };
     const st = redis.status();
+    if (writing) {
+      if (!synced()) return { ready: false, reason: 'not every resource has been listed and verified yet' };
+      // The writer without Redis stays ready (200): it still follows every resource and answers
+      // from its memory exactly what it would answer with Redis, and it is then the only replica
+      // that can answer at all. Taking it out of rotation would turn a Redis outage into a
+      // monitor outage. It says so in the body and in kre_monitor_redis_up / _degraded instead.
+      return st.up ? { ready: true } : { ready: true, degraded: `${st.reason}; serving from memory` };
+    }
     if (!st.up) return { ready: false, reason: st.reason };
-    if (writing) return synced() ? { ready: true } : { ready: false, reason: 'not every resource has been listed and verified yet' };
     if (!st.writerSeen) return { ready: false, reason: 'no writer has published to redis yet' };
     return { ready: true };
   };
@@ -228,12 +241,12 @@ export async function startMonitor(o: StartMonitorOptions): Promise<Monitor> {
       if (!w) throw new Error(redis && !writing ? 'this replica does not write; verify on the writer' : `the monitor does not watch ${resource}`);
       return w.verifier.verifyNow();
     },
-    async stop() {
+    async stop({ releaseLease = true } = {}) {
       stopping = true;
       started = false;
       await http.close();
       if (redis) {
-        await elector?.stop();
+        await elector?.stop({ release: releaseLease });
         await campaigning;
       } else {
         await stopWriting();

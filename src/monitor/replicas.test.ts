@@ -1,8 +1,9 @@
 /**
  * Monitor replicas on one real redis-server (with a password): both serve the same answers, one
- * writes; the writer stopped, the other takes over and stays right; Redis killed and restarted
- * while objects change, nothing lost; 503 with the reason on a replica that has only Redis while
- * it is away; a wrong password refused, and never logged.
+ * writes; the writer stopped, the other takes over and stays right; the writer crashed without
+ * releasing its Lease, the other takes over once it expires; Redis killed and restarted while
+ * objects change, nothing lost; 503 with the reason on a replica that has only Redis while it is
+ * away, the writer ready but degraded; a wrong password refused, and never logged.
  */
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
@@ -156,6 +157,33 @@ describe('monitor replicas on one Redis', () => {
     b = c;
   });
 
+  it('the writer crashed, its Lease not released: the other takes over once it expires and stays right', async () => {
+    const writer = a.isWriter() ? a : b;
+    const other = writer === a ? b : a;
+    const holder = async () => ((await client.get({ group: 'coordination.k8s.io', version: 'v1', plural: 'leases', namespace: 'kre-monitor', name: 'kre-monitor-default' })) as { spec?: { holderIdentity?: string } }).spec?.holderIdentity;
+    assert.equal(await holder(), writer.identity);
+    const crashedAt = Date.now();
+    await writer.stop({ releaseLease: false });
+    monitors.splice(monitors.indexOf(writer), 1);
+    assert.equal(await holder(), writer.identity, 'the Lease is still held by the crashed writer');
+    await churn('crash', 6);
+    await eventually(async () => (await holder()) === other.identity, 15_000, 'the other replica holding the Lease');
+    const tookOver = Date.now() - crashedAt;
+    // Lease 3 s, retry period 0.4 s (plus its 20 % jitter): not before the Lease expired (its last
+    // renewal was at most a retry period before the crash), and within leaseDuration + retryPeriod
+    // (with room for this polling and two busy cores).
+    assert.ok(tookOver >= 3000 - 500, `took over after ${tookOver} ms, before the Lease expired`);
+    assert.ok(tookOver <= 3000 + 480 + 1000, `took over after ${tookOver} ms`);
+    await eventually(() => other.isWriter(), 15_000, 'the other replica writing');
+    const c = await replica('replica-d');
+    await eventually(() => c.ready(), 20_000, 'the new replica ready');
+    await allRight([other, c], 'answers right after the crash');
+    const names = (await served(c)).split(',').map((x) => x.split('@')[0]);
+    assert.equal(new Set(names).size, names.length, 'nothing duplicated');
+    a = other;
+    b = c;
+  });
+
   it('Redis killed and restarted while objects change: 503 on the reader, the writer serves from memory, nothing lost', async () => {
     const writer = a.isWriter() ? a : b;
     const reader = writer === a ? b : a;
@@ -163,9 +191,16 @@ describe('monitor replicas on one Redis', () => {
     await eventually(async () => (await get(reader, `/pods?namespace=${NS}`)).status === 503, 10_000, 'the reader answers 503');
     const res = await get(reader, `/pods?namespace=${NS}`);
     assert.match(((await res.json()) as { message: string }).message, /redis unavailable/);
+    // The reader has nothing to serve from: not ready. The writer still serves: ready, degraded.
+    await eventually(async () => (await fetch(`${reader.url}/readyz`)).status === 503, 10_000, 'readyz 503 on the reader');
+    assert.match(await (await fetch(`${reader.url}/readyz`)).text(), /^not ready: redis unavailable/);
+    await eventually(async () => /degraded/.test(await (await fetch(`${writer.url}/readyz`)).text()), 10_000, 'readyz degraded on the writer');
+    const writerReady = await fetch(`${writer.url}/readyz`);
+    assert.equal(writerReady.status, 200);
+    assert.match(await writerReady.text(), /^ok, degraded: redis unavailable: .*; serving from memory$/);
+    assert.equal(await metric(writer, 'kre_monitor_degraded'), 1);
+    assert.equal(await metric(reader, 'kre_monitor_degraded'), 0);
     for (const m of [writer, reader]) {
-      await eventually(async () => (await fetch(`${m.url}/readyz`)).status === 503, 10_000, 'readyz 503');
-      assert.match(await (await fetch(`${m.url}/readyz`)).text(), /redis unavailable/);
       assert.equal(await metric(m, 'kre_monitor_redis_up'), 0);
       assert.ok((await metric(m, 'kre_monitor_redis_errors_total')) > 0);
     }
@@ -178,6 +213,8 @@ describe('monitor replicas on one Redis', () => {
     await eventually(() => writer.ready() && reader.ready(), 20_000, 'both ready again');
     await allRight([writer, reader], 'nothing lost after the outage');
     assert.equal(await metric(reader, 'kre_monitor_redis_up'), 1);
+    assert.equal(await metric(writer, 'kre_monitor_degraded'), 0);
+    assert.equal(await (await fetch(`${writer.url}/readyz`)).text(), 'ok');
   });
 
   it('a wrong Redis password is refused, said on /readyz, and never logged', async () => {
