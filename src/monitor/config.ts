@@ -45,7 +45,10 @@ export const MonitorConfigSchema = z.strictObject({
    */
   redis: z
     .strictObject({
-      url: z.string().regex(/^rediss?:\/\/[^\s]+$/, 'expected redis://[user[:password]@]host:port[/db] or rediss://…'),
+      url: z
+        .string()
+        .regex(/^rediss?:\/\/[^\s]+$/, 'expected redis://[user[:password]@]host:port[/db] or rediss://…')
+        .refine(parsableHost, 'expected redis://[user[:password]@]host:port[/db] or rediss://… with a host and a valid port'),
       username: z.string().min(1).optional(),
       passwordFile: z.string().min(1).optional(),
       /** TLS (`rediss://`): the CA to trust, and a client certificate and key, as PEM files. */
@@ -69,6 +72,14 @@ export const MonitorConfigSchema = z.strictObject({
 });
 
 export type MonitorConfig = z.infer<typeof MonitorConfigSchema>;
+
+function parsableHost(url: string): boolean {
+  try {
+    return new URL(url).hostname !== '';
+  } catch {
+    return false;
+  }
+}
 
 /** Bad configuration: the message names the field. */
 export class ConfigError extends Error {}

@@ -1,7 +1,8 @@
 /**
  * The monitor against a devcluster that loses watch events and cuts watches: whatever the stream
  * missed, the aggregated view equals the server's state after the first verification that starts
- * after the writes stop.
+ * after the writes stop. A stream whose store writes fall behind collapses its backlog into one
+ * snapshot and loses nothing.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -9,8 +10,10 @@ import { startDevCluster, type DevCluster, type DevClusterOptions } from '../dev
 import { eventually } from '../devcluster/testing.ts';
 import { KubeClient, type KubeObject, type ResourceRef } from '../kube/index.ts';
 import { parseMonitorConfig } from './config.ts';
+import { MemoryStore } from './memory-store.ts';
 import { startMonitor, type Monitor } from './monitor.ts';
 import type { View } from './store.ts';
+import { Stream } from './stream.ts';
 
 const NS = 'churn';
 const KINDS: Record<string, { ref: ResourceRef; make(name: string, gen: number): KubeObject }> = {
@@ -156,5 +159,71 @@ describe('monitor under lost watch events and cut watches', () => {
     const text = await monitor.metrics.registry.metrics();
     assert.match(text, /kre_monitor_stream_delay_seconds_count\{resource="pods",event="ADDED"\} [1-9]/);
     assert.match(text, /kre_monitor_apiserver_requests_total\{verb="patch",resource="configmaps",code="200"\} [1-9]/);
+  });
+});
+
+describe('a stream whose store writes fall behind', () => {
+  it('collapses its backlog into one snapshot of what it knows, and loses nothing', async () => {
+    const ns = 'backlog';
+    const CONFIGMAPS = { group: '', version: 'v1', plural: 'configmaps', namespace: ns };
+    await client.create({ group: '', version: 'v1', plural: 'namespaces' }, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+    const store = new MemoryStore();
+    // Store writes after the first list wait until the gate opens: a store that cannot keep up.
+    let blocked = false;
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const slow = async () => {
+      if (blocked) await gate;
+    };
+    let lists = 0;
+    let eventsWritten = 0;
+    const stream = new Stream({
+      client,
+      resource: { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap' },
+      id: 'configmaps',
+      namespace: ns,
+      pageSize: 100,
+      record: () => undefined,
+      maxBacklog: 3,
+      listed: async (items, rv, at) => {
+        await slow();
+        lists++;
+        await store.streamListed('configmaps', items, rv, at);
+      },
+      event: async (type, obj, at) => {
+        await slow();
+        eventsWritten++;
+        await store.streamEvent('configmaps', { type: type === 'DELETED' ? 'delete' : 'upsert', object: obj, resourceVersion: obj.metadata.resourceVersion ?? '', receivedAt: at });
+      },
+      bookmark: async (rv, at) => {
+        await slow();
+        await store.streamProgress('configmaps', rv, at);
+      },
+    }).start();
+    try {
+      await stream.ready;
+      blocked = true;
+      for (let i = 0; i < 10; i++) await client.create(CONFIGMAPS, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `cm-${i}` }, data: { i: String(i) } });
+      await client.patch({ ...CONFIGMAPS, name: 'cm-4' }, { data: { i: 'changed' } });
+      await client.delete({ ...CONFIGMAPS, name: 'cm-7' });
+      // The stream heard all of it; its store has none of it, and the backlog collapsed once.
+      await eventually(() => stream.reflector.store.size === 9 && stream.reflector.store.get(ns, 'cm-4')?.data?.i === 'changed', 10_000, 'the stream hearing every change');
+      assert.equal(stream.stats.collapsed, 1);
+      assert.equal(stream.backlog, 4, 'three writes waiting, then the snapshot; nothing queued after it');
+      assert.equal((await store.sizes('configmaps')).streamed, 0);
+      open();
+      const server = async () => (await client.list(CONFIGMAPS)).items.map((o) => `${o.metadata.name}@${o.metadata.resourceVersion}`).sort().join(',');
+      const streamed = async () => (await store.list('configmaps', 'streamed')).items.map((i) => `${i.object.metadata.name}@${i.object.metadata.resourceVersion}`).sort().join(',');
+      await eventually(async () => stream.backlog === 0 && (await streamed()) === (await server()), 10_000, 'the store holding what the server has');
+      assert.equal(lists, 2, 'the first list, then the snapshot in place of the collapsed backlog');
+      assert.ok(eventsWritten < 12, `the events after the backlog filled were not written one by one (${eventsWritten} written)`);
+      assert.equal(stream.stats.collapsed, 1);
+      // Once drained, facts are written one by one again.
+      await client.create(CONFIGMAPS, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'after' } });
+      await eventually(async () => (await streamed()).includes('after@'), 10_000, 'a later event written');
+      assert.equal(lists, 2);
+    } finally {
+      await stream.stop();
+    }
   });
 });
