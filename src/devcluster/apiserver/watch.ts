@@ -59,9 +59,19 @@ export function serveWatch(res: ServerResponse, w: WatchRequest, ctx: WatchConte
   };
   res.on('close', finish);
 
+  // Events written in the same tick go out together: one TLS record instead of one per event.
+  let corked = false;
   /** Writes one event; `terminated` lines already end with a newline. */
   const write = (line: string, terminated = false) => {
     if (closed || res.writableEnded) return;
+    if (!corked) {
+      corked = true;
+      res.cork();
+      process.nextTick(() => {
+        corked = false;
+        res.uncork();
+      });
+    }
     res.write(terminated ? line : line + '\n');
   };
   const sendEntry = (type: string, entry: Entry, injectFaults: boolean) => {
