@@ -1,18 +1,22 @@
 /**
  * How the operator writes the objects it renders so that a reconcile of an unchanged object makes
- * no write: each child carries the hash of what was rendered for it, and is applied (server-side,
- * field manager `kre-operator`) only when that hash differs from the one on the cached object.
- * Secrets are compared by their data instead, so no digest of a credential is ever stored.
+ * no write, while a child edited by hand is set back: each child carries the hash of what was
+ * rendered for it, and is applied (server-side, field manager `kre-operator`, forced) when that hash
+ * differs from the one on the cached object, or when the cached object no longer holds every field
+ * that was rendered (see drift.ts). Secrets are compared by their data too, so no digest of a
+ * credential is ever stored.
  */
 import { createHash } from 'node:crypto';
 import {
   applyObject,
   isNotFound,
+  KubeApiError,
   keyOf,
   type KubeClient,
   type KubeObject,
   type ObjectStore,
 } from '../kube/index.ts';
+import { findDrift, type Drift } from './drift.ts';
 
 export const FIELD_MANAGER = 'kre-operator';
 export const RENDERED_HASH = 'kre.konstellation.io/rendered-hash';
@@ -64,25 +68,62 @@ export class ChildWriter {
     private readonly cache: ChildCache,
   ) {}
 
-  /** Applies `desired` unless the cache shows it already applied; says whether it wrote. */
-  async ensure(desired: KubeObject): Promise<boolean> {
+  /**
+   * Applies `desired` unless the cache shows it applied and unchanged since; says whether it wrote.
+   * `onDrift` hears of a child applied again because a field was changed behind the operator.
+   */
+  async ensure(desired: KubeObject, onDrift?: (drift: Drift) => void): Promise<boolean> {
     const hash = renderedHash(desired);
     const namespace = desired.metadata.namespace ?? '';
     const name = desired.metadata.name ?? '';
     const key = `${desired.kind}/${keyOf(namespace, name)}`;
     const current = this.cache.get(desired.kind ?? '', namespace, name);
-    if (current && current.metadata.annotations?.[RENDERED_HASH] === hash && sameSecretData(desired, current)) return false;
-    const mine = this.written.get(key);
-    if (mine && mine.hash === hash && olderThan(current, mine.resourceVersion)) return false;
     const obj = structuredClone(desired);
     obj.metadata.annotations = { ...obj.metadata.annotations, [RENDERED_HASH]: hash };
+    const sameHash = current?.metadata.annotations?.[RENDERED_HASH] === hash;
+    const drift = current && sameHash ? findDrift(obj, current) : undefined;
+    if (current && sameHash && sameSecretData(desired, current) && !drift) return false;
+    // The cache not yet showing this process's last write of the same rendering, or showing exactly
+    // what that write produced: applying again could change nothing (a difference the server makes
+    // to what it is given is not drift), so it is not done.
+    const mine = this.written.get(key);
+    if (mine && mine.hash === hash && notNewerThan(current, mine.resourceVersion)) return false;
+    if (drift) onDrift?.(drift);
     try {
-      const applied = await applyObject(this.client, obj, { fieldManager: FIELD_MANAGER, force: true });
+      let applied: KubeObject;
+      try {
+        applied = await applyObject(this.client, obj, { fieldManager: FIELD_MANAGER, force: true });
+      } catch (err) {
+        if (!drift || !current || !(err instanceof KubeApiError) || err.code !== 422) throw err;
+        await this.takeBackList(obj, current, drift);
+        applied = await applyObject(this.client, obj, { fieldManager: FIELD_MANAGER, force: true });
+      }
       this.written.set(key, { hash, resourceVersion: applied.metadata.resourceVersion });
       return true;
     } catch (err) {
       throw new Error(`could not apply ${desired.kind} ${name}: ${(err as Error).message}`, { cause: err });
     }
+  }
+
+  /**
+   * An item of a keyed list edited by hand (a Service port renumbered) is another manager's item,
+   * which a forced apply keeps beside the one it puts back; when the two collide (the same port
+   * name twice) the server refuses the apply. The list the drift is in is then replaced whole with
+   * the rendered one, by a merge patch at the version the drift was seen in, and the apply retried.
+   */
+  private async takeBackList(rendered: KubeObject, current: KubeObject, drift: Drift): Promise<void> {
+    const list = drift.at.findIndex((k) => typeof k === 'number');
+    if (list <= 0) throw new Error(`${drift.path} differs from what was rendered and cannot be set back`);
+    const at = drift.at.slice(0, list) as string[];
+    let value: unknown = rendered;
+    for (const k of at) value = (value as Record<string, unknown>)[k];
+    const patch: Record<string, unknown> = { metadata: { resourceVersion: current.metadata.resourceVersion } };
+    let node = patch;
+    at.forEach((k, i) => {
+      if (i === at.length - 1) node[k] = value;
+      else node = (node[k] = { ...(node[k] as Record<string, unknown> | undefined) }) as Record<string, unknown>;
+    });
+    await this.client.patch(await this.client.refFor(rendered), patch, { type: 'merge', fieldManager: FIELD_MANAGER });
   }
 
   /** Deletes a child; one already gone is not an error. */
@@ -114,13 +155,13 @@ function sortedEntries(data: Record<string, string> | undefined): [string, strin
 }
 
 /**
- * Whether the cached object predates a write made at `written`. resourceVersions are integers on
- * kube-apiserver and the devcluster; anything else is treated as "not older", which only costs a
- * redundant apply.
+ * Whether the cached object is the one a write made at `written` returned, or predates it.
+ * resourceVersions are integers on kube-apiserver and the devcluster; anything else is treated as
+ * "newer", which only costs a redundant apply.
  */
-function olderThan(current: KubeObject | undefined, written: string | undefined): boolean {
+function notNewerThan(current: KubeObject | undefined, written: string | undefined): boolean {
   if (!current) return true;
   const a = Number(current.metadata.resourceVersion);
   const b = Number(written);
-  return Number.isSafeInteger(a) && Number.isSafeInteger(b) && a < b;
+  return Number.isSafeInteger(a) && Number.isSafeInteger(b) && a <= b;
 }

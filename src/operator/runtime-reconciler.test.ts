@@ -101,6 +101,51 @@ describe('RuntimeReconciler on a devcluster', () => {
     await eventually(async () => (await runtime('kre-dev')).status?.phase === 'Running', WAIT, 'Runtime Running again');
   });
 
+  test('a child edited by hand is set back, and a label added by hand is kept and writes nothing', async () => {
+    await eventually(async () => (await runtime('kre-dev')).status?.phase === 'Running', WAIT, 'Runtime Running');
+    const natsRef = { ...STATEFULSETS, namespace: 'kre-dev', name: 'kre-nats' };
+    const mongoRef = { ...STATEFULSETS, namespace: 'kre-dev', name: 'kre-mongo' };
+    const serviceRef = { ...SERVICES, namespace: 'kre-dev', name: 'kre-nats' };
+
+    // A field the operator does not set: the reconcile it wakes writes nothing, and the label stays.
+    const before = await settledWrites(cluster);
+    await client.patch(mongoRef, { metadata: { labels: { team: 'data' } } });
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.deepEqual(await operatorWritesByResource(cluster), { ...before, 'patch statefulsets': (before['patch statefulsets'] ?? 0) + 1 });
+    assert.equal((await client.get(mongoRef)).metadata.labels?.team, 'data');
+
+    // `kubectl scale statefulset kre-nats --replicas=1`, through the scale subresource.
+    const scaled = await client.patch(natsRef, { spec: { replicas: 1 } }, { subresource: 'scale', type: 'merge' });
+    assert.equal(scaled.spec.replicas, 1);
+    await eventually(async () => (await client.get(natsRef)).spec.replicas === 2, WAIT, 'kre-nats scaled back to 2');
+    // A patch of a Deployment-style replicas field on the object itself.
+    await client.patch(mongoRef, { spec: { replicas: 3 } });
+    await eventually(async () => (await client.get(mongoRef)).spec.replicas === 1, WAIT, 'kre-mongo set back to 1');
+    assert.equal((await client.get(mongoRef)).metadata.labels?.team, 'data');
+
+    // `kubectl edit service kre-nats`: the client port changed.
+    await client.patch(serviceRef, { spec: { ports: [{ name: 'client', port: 4333, targetPort: 4222, protocol: 'TCP' }, { name: 'monitor', port: 8222, targetPort: 8222, protocol: 'TCP' }] } });
+    await eventually(async () => {
+      const ports = (await client.get(serviceRef)).spec.ports as { name: string; port: number }[];
+      return JSON.stringify(ports.map((p) => `${p.name}:${p.port}`)) === JSON.stringify(['client:4222', 'monitor:8222']);
+    }, WAIT, 'Service kre-nats ports set back');
+    // A target port changed by hand.
+    await client.patch(serviceRef, { spec: { ports: [{ port: 8222, protocol: 'TCP', targetPort: 9999 }] } }, { type: 'strategic' });
+    await eventually(async () => {
+      const ports = (await client.get(serviceRef)).spec.ports as { port: number; targetPort: number }[];
+      return ports.find((p) => p.port === 8222)?.targetPort === 8222;
+    }, WAIT, 'Service kre-nats target port set back');
+
+    // Set back, the children are steady again: a reconcile writes nothing.
+    await eventually(async () => (await runtime('kre-dev')).status?.phase === 'Running', WAIT, 'Runtime Running again');
+    const settled = await settledWrites(cluster);
+    await client.patch(runtimeRef('kre-dev', 'kre-dev'), { metadata: { annotations: { touched: '2' } } });
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.deepEqual(await operatorWritesByResource(cluster), settled);
+    const events = (await client.list({ ...EVENTS, namespace: 'kre-dev' })).items;
+    assert.ok(events.some((e) => e.reason === 'Applied' && /StatefulSet kre-nats \(set back spec\.replicas\)/.test(e.message)));
+  });
+
   test('a production Runtime gets three MongoDB members, and a fallen component makes it Degraded', async () => {
     await createNamespace(client, 'kre-prod');
     await client.create({ ...RUNTIMES, namespace: 'kre-prod' }, runtimeObject('kre-prod', 'kre-prod'));

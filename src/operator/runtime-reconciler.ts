@@ -112,7 +112,11 @@ export class RuntimeReconciler implements Reconciler {
     ];
     const written: string[] = [];
     try {
-      for (const obj of desired) if (await this.deps.writer.ensure(obj)) written.push(`${obj.kind} ${obj.metadata.name}`);
+      for (const obj of desired) {
+        // A child applied again although its rendering is unchanged was edited behind the operator.
+        let changed = '';
+        if (await this.deps.writer.ensure(obj, (d) => (changed = ` (set back ${d.path})`))) written.push(`${obj.kind} ${obj.metadata.name}${changed}`);
+      }
       // Unpublishing removes the Service (and the Ingress) of the previous published version.
       for (const kind of ['Service', 'Ingress']) {
         const stale = this.deps.children.get(kind, namespace, ACTIVE_ENTRYPOINT);

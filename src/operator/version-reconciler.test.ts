@@ -155,6 +155,26 @@ describe('RuntimeVersionReconciler on a devcluster', () => {
     assert.deepEqual(await operatorWritesByResource(cluster), before);
   });
 
+  test('a Deployment scaled and a ConfigMap edited by hand are set back; a restarted operator finds nothing to write', async () => {
+    const deploymentRef = { ...DEPLOYMENTS, namespace: NS, name: 'v1-greet-gregreet' };
+    const configRef = { ...CONFIGMAPS, namespace: NS, name: 'v1-greet-gregreet' };
+    await client.patch(deploymentRef, { spec: { replicas: 0 } }, { subresource: 'scale', type: 'merge' });
+    await eventually(async () => (await client.get(deploymentRef)).spec.replicas === 1, WAIT, 'Deployment scaled back');
+    await client.patch(configRef, { data: { KRT_NATS_OUTPUT: 'elsewhere' }, metadata: { labels: { owner: 'someone' } } });
+    await eventually(async () => (await client.get(configRef)).data.KRT_NATS_OUTPUT === 'greeting-edge-1', WAIT, 'ConfigMap set back');
+    assert.equal((await client.get(configRef)).metadata.labels?.owner, 'someone');
+    await eventually(async () => (await version('v1')).status?.phase === 'Running', WAIT, 'v1 Running');
+
+    // A new operator remembers none of its predecessor's writes: only the objects as the server
+    // returns them tell it that nothing is to be done, defaults and normalized values included.
+    const before = await settledWrites(cluster);
+    await operator.stop();
+    operator = startOperator({ client, leaderElection: false, logger: createLogger('operator', 'warn') });
+    await eventually(async () => operator.leading(), WAIT, 'operator started');
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.deepEqual(await operatorWritesByResource(cluster), before);
+  });
+
   test('edges to missing nodes and duplicate node names are flagged InvalidSpec, and no child is touched', async () => {
     const bad: KubeObject = versionObject(NS, 'v3', { greeting: ['parse', 'greet'] });
     bad.spec.workflows[0].edges[0].toNode = 'nowhere';

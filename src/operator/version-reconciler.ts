@@ -92,7 +92,11 @@ export class RuntimeVersionReconciler implements Reconciler {
     const desired = renderVersionObjects(v, { mongoDbName: this.mongoDbName(namespace) });
     const written: string[] = [];
     try {
-      for (const obj of desired) if (await this.deps.writer.ensure(obj)) written.push(`${obj.kind} ${obj.metadata.name}`);
+      for (const obj of desired) {
+        // A child applied again although its rendering is unchanged was edited behind the operator.
+        let changed = '';
+        if (await this.deps.writer.ensure(obj, (d) => (changed = ` (set back ${d.path})`))) written.push(`${obj.kind} ${obj.metadata.name}${changed}`);
+      }
       // Nodes removed from the spec leave their workloads behind unless deleted here.
       const wanted = new Set(desired.map((d) => `${d.kind}/${d.metadata.name}`));
       for (const child of owned) {
