@@ -5,6 +5,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { devclusterCommand } from './devcluster.ts';
 import { devCommand } from './dev.ts';
+import { catchSignals } from './signals.ts';
 import { monitorCommand } from './monitor.ts';
 import { operatorCommand } from './operator.ts';
 
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  catchSignals();
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
