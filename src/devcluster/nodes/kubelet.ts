@@ -67,6 +67,7 @@ export class Kubelet {
       this.resources = new NodeResources({
         ...this.resourceOptions,
         nodeName: this.name,
+        address: internalIP(this.shape.index),
         pods: () => this.listPods(),
         nodeLabels: () => nodeObject(this.shape).metadata.labels ?? {},
         onOomKill: (k) => this.containerExited(k, 137, 'OOMKilled'),

@@ -50,9 +50,10 @@ async function runPod(name: string, node: string): Promise<any> {
   }, 30_000, `pod ${name} ready`);
 }
 
+/** Whether kre-node-2's kubelet (at the node's InternalIP) accepts connections on `port`. */
 function portOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const s = connect(port, '127.0.0.1');
+    const s = connect(port, '127.0.1.2');
     s.once('connect', () => {
       s.destroy();
       resolve(true);

@@ -8,7 +8,7 @@ import type { KubeObject } from '../../kube/index.ts';
 
 export interface NodeShape {
   name: string;
-  /** 1-based: the node's InternalIP is 10.0.0.<index> and its pods' 10.244.<index>.x. */
+  /** 1-based: the node's InternalIP is `internalIP(index)` and its pods' 10.244.<index>.x. */
   index: number;
   cpu: string;
   memory: string;
@@ -21,8 +21,14 @@ export function nodeName(index: number): string {
   return `kre-node-${index}`;
 }
 
+/**
+ * A node's InternalIP: an address of its own in the loopback range (127.0.1.1, 127.0.1.2, …), where
+ * its kubelet really listens — so the address in the Node's status, the pods' hostIP and the
+ * kubelet's endpoint agree, as on a real node, and every node is reachable on this machine.
+ */
 export function internalIP(index: number): string {
-  return `10.0.0.${index}`;
+  const i = index - 1;
+  return `127.0.${1 + Math.floor(i / 254)}.${(i % 254) + 1}`;
 }
 
 export function nodeObject(shape: NodeShape): KubeObject {

@@ -19,6 +19,8 @@ import type { NodeMetricsStore } from '../apiserver/metrics-api.ts';
 
 export interface NodeResourcesOptions {
   nodeName: string;
+  /** Where the kubelet's endpoints listen: the node's InternalIP. */
+  address?: string;
   /** The node's pods, as the kubelet has them. */
   pods(): readonly any[];
   /** The cgroup root; without it no files are written (the model and endpoints still run). */
@@ -136,6 +138,7 @@ export class NodeResources {
     if (this.o.token) {
       this.server = await startKubeletServer({
         nodeName: this.o.nodeName,
+        host: this.o.address,
         token: this.o.token,
         source: {
           pods: () => this.o.pods(),
