@@ -2,6 +2,8 @@
  * The DaemonSet controller: one pod per node that the pod template may run on (nodeSelector,
  * taints). Like the real one it pins each pod to its node with a required node affinity on
  * `metadata.name` and lets the scheduler bind it. A template change replaces one ready pod at a time.
+ * Each template is kept as a ControllerRevision `<name>-<hash>` (see revisions.ts), whose hash the
+ * pods carry in their `controller-revision-hash` label.
  */
 import { generateNameSuffix, keyOf, splitKey, type KubeObject } from '../../kube/index.ts';
 import { tolerates, matchesNodeSelector } from '../nodes/fit.ts';
@@ -9,7 +11,8 @@ import { OwnWrites, createObject, deleteObject, writeStatus, type ControllerCont
 import { templateHash } from './hash.ts';
 import { ControlLoop } from './loop.ts';
 import { availability, controllerRef, isActive, isControlledBy, isReady, podFromTemplate } from './pods.ts';
-import { DAEMONSETS, NODES, PODS } from './resources.ts';
+import { CONTROLLERREVISIONS, DAEMONSETS, NODES, PODS } from './resources.ts';
+import { REVISION_HASH_LABEL, ensureRevision, truncateHistory } from './revisions.ts';
 
 /** Daemon pods tolerate the node conditions' taints, as the real controller adds to their template. */
 const DAEMON_TOLERATIONS = [
@@ -43,6 +46,7 @@ export function startDaemonSetController(ctx: ControllerContext): ControlLoop {
   const sets = ctx.informers.for(DAEMONSETS);
   const pods = ctx.informers.for(PODS);
   const nodes = ctx.informers.for(NODES);
+  const revisions = ctx.informers.for(CONTROLLERREVISIONS);
   const loop = new ControlLoop('daemonset', reconcile, ctx.log, 2);
 
   const enqueueObj = (s: KubeObject) => loop.enqueue(keyOf(s.metadata.namespace, s.metadata.name!));
@@ -61,7 +65,14 @@ export function startDaemonSetController(ctx: ControllerContext): ControlLoop {
     const set = sets.get(namespace, name);
     if (!set || set.metadata.deletionTimestamp) return;
     const template = set.spec?.template ?? {};
-    const hash = templateHash(template, set.status?.collisionCount ?? 0);
+    const collisionCount: number = set.status?.collisionCount ?? 0;
+    const hash = templateHash(template, collisionCount);
+    const revision = await ensureRevision(ctx, revisions, set, hash);
+    if (!revision) return { requeueAfter: 200 };
+    if ('collision' in revision) {
+      own.note(await writeStatus(ctx, sets, set, { ...set.status, collisionCount: collisionCount + 1 }));
+      return { requeueAfter: 50 };
+    }
     const probe = { metadata: {}, spec: { ...template.spec, tolerations: [...(template.spec?.tolerations ?? []), ...DAEMON_TOLERATIONS] } } as KubeObject;
     const eligible = nodes.list().filter((n) => matchesNodeSelector(probe, n) && tolerates(probe.spec.tolerations, n.spec?.taints ?? [], ['NoSchedule', 'NoExecute']) === undefined);
     const eligibleNames = new Set(eligible.map((n) => n.metadata.name!));
@@ -76,7 +87,7 @@ export function startDaemonSetController(ctx: ControllerContext): ControlLoop {
       if ((byNode.get(node) ?? []).length > 0) continue;
       const pod = podFromTemplate(template, set, `${name}-${generateNameSuffix()}`, {
         generateName: `${name}-`,
-        labels: { 'controller-revision-hash': hash, 'pod-template-generation': String(set.metadata.generation ?? 1) },
+        labels: { [REVISION_HASH_LABEL]: hash, 'pod-template-generation': String(set.metadata.generation ?? 1) },
         spec: { affinity: { ...(template.spec?.affinity ?? {}), ...nodeAffinity(node) }, tolerations: probe.spec.tolerations },
       });
       work.push(createObject(ctx, pods, pod));
@@ -91,7 +102,7 @@ export function startDaemonSetController(ctx: ControllerContext): ControlLoop {
     // Rolling update: one outdated pod at a time, when all the others are ready.
     if (set.spec?.updateStrategy?.type !== 'OnDelete') {
       const current = owned.filter((p) => eligibleNames.has(daemonPodNode(p) ?? ''));
-      const outdated = current.filter((p) => p.metadata.labels?.['controller-revision-hash'] !== hash);
+      const outdated = current.filter((p) => p.metadata.labels?.[REVISION_HASH_LABEL] !== hash);
       if (outdated.length > 0 && current.every((p) => isReady(p) || outdated.includes(p))) {
         const notReadyOutdated = outdated.find((p) => !isReady(p));
         await deleteObject(ctx, pods, notReadyOutdated ?? outdated[0]);
@@ -108,11 +119,14 @@ export function startDaemonSetController(ctx: ControllerContext): ControlLoop {
       desiredNumberScheduled: eligibleNames.size,
       numberReady: ready,
       observedGeneration: set.metadata.generation,
-      updatedNumberScheduled: scheduled.filter((p) => p.metadata.labels?.['controller-revision-hash'] === hash).length,
+      updatedNumberScheduled: scheduled.filter((p) => p.metadata.labels?.[REVISION_HASH_LABEL] === hash).length,
       numberAvailable: available,
       numberUnavailable: Math.max(0, eligibleNames.size - available),
     };
+    if (collisionCount) status.collisionCount = collisionCount;
     for (const k of ['updatedNumberScheduled', 'numberAvailable', 'numberUnavailable']) if (!status[k]) delete status[k];
+    const live = new Set([hash, ...now.map((p) => p.metadata.labels?.[REVISION_HASH_LABEL] ?? '')].map((h) => `${name}-${h}`));
+    await truncateHistory(ctx, revisions, set, live);
     own.note(await writeStatus(ctx, sets, set, status));
     return available < ready ? { requeueAfter: 1000 } : undefined;
   }

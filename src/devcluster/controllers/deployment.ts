@@ -2,13 +2,14 @@
  * The Deployment controller: one ReplicaSet per pod template, named `<deployment>-<pod-template-hash>`,
  * and a rolling update from the old ReplicaSets to the new one within maxSurge and maxUnavailable
  * (or Recreate: old ones to zero first). Its status carries what `kubectl rollout status` reads:
- * observedGeneration, the replica counts, and the Available and Progressing conditions.
+ * observedGeneration, the replica counts, and the Available and Progressing conditions. A rollout
+ * that makes no progress for `progressDeadlineSeconds` gets Progressing False, ProgressDeadlineExceeded.
  */
 import { keyOf, splitKey, type KubeObject } from '../../kube/index.ts';
 import { OwnWrites, createObject, deleteObject, patchObject, writeStatus, type ControllerContext } from './context.ts';
 import { templateHash } from './hash.ts';
 import { ControlLoop } from './loop.ts';
-import { availability, controllerRef, isActive, isControlledBy, isReady, ownerReference, scaledValue, setCondition } from './pods.ts';
+import { availability, controllerRef, isActive, isControlledBy, isReady, nowTime, ownerReference, scaledValue, setCondition } from './pods.ts';
 import { DEPLOYMENTS, PODS, REPLICASETS } from './resources.ts';
 
 const REVISION = 'deployment.kubernetes.io/revision';
@@ -159,7 +160,9 @@ export function startDeploymentController(ctx: ControllerContext): ControlLoop {
       own.note(await patchObject(ctx, deployments, d, { metadata: { annotations: { [REVISION]: revision } } }));
     }
     const current = deployments.get(namespace, name) ?? d;
-    own.note(await writeStatus(ctx, deployments, current, deploymentStatus(current, newRS, all, podsOf, availableIn, desired, maxUnavailable)));
+    const { status, deadlineMs } = deploymentStatus(current, newRS, all, podsOf, availableIn, desired, maxUnavailable);
+    own.note(await writeStatus(ctx, deployments, current, status));
+    if (deadlineMs !== undefined) waitMs = Math.min(waitMs ?? Infinity, deadlineMs);
     return waitMs !== undefined ? { requeueAfter: waitMs } : undefined;
   }
 
@@ -178,7 +181,7 @@ function deploymentStatus(
   availableIn: (rs: KubeObject) => number,
   desired: number,
   maxUnavailable: number,
-): Record<string, unknown> {
+): { status: Record<string, unknown>; deadlineMs?: number } {
   const everyPod = all.flatMap((rs) => podsOf.get(rs.metadata.uid!) ?? []);
   const replicas = everyPod.length;
   const updated = newRS ? (podsOf.get(newRS.metadata.uid!) ?? []).length : 0;
@@ -205,16 +208,44 @@ function deploymentStatus(
   );
   const rsName = newRS?.metadata.name ?? '';
   const complete = newRS && updated === desired && replicas === desired && available === desired;
-  conditions = setCondition(
-    conditions,
-    complete
-      ? { type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable', message: `ReplicaSet "${rsName}" has successfully progressed.` }
-      : { type: 'Progressing', status: 'True', reason: 'ReplicaSetUpdated', message: `ReplicaSet "${rsName}" is progressing.` },
-    { withUpdateTime: true },
-  );
+  const old = d.status ?? {};
+  // Progress, as the real controller counts it: more updated, ready or available pods, fewer old ones.
+  const progressed =
+    updated > (old.updatedReplicas ?? 0) ||
+    replicas - updated < (old.replicas ?? 0) - (old.updatedReplicas ?? 0) ||
+    ready > (old.readyReplicas ?? 0) ||
+    available > (old.availableReplicas ?? 0);
+  const before = conditions.find((c: any) => c.type === 'Progressing');
+  const progressing = { type: 'Progressing', status: 'True', reason: 'ReplicaSetUpdated', message: `ReplicaSet "${rsName}" is progressing.` };
+  const timedOut = { type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: `ReplicaSet "${rsName}" has timed out progressing.` };
+  // A rollout that timed out stays so until it progresses or the template changes.
+  const timedOutBefore = before?.reason === timedOut.reason && before?.message === timedOut.message;
+  const deadlineSeconds: number | undefined = d.spec?.paused ? undefined : d.spec?.progressDeadlineSeconds;
+  let deadlineMs: number | undefined;
+  // A complete rollout that only scales stays complete, as the real controller leaves it.
+  const stillComplete = newRS && replicas === updated && before?.reason === 'NewReplicaSetAvailable' && before?.message?.includes(`"${rsName}"`);
+  if (stillComplete && !complete) {
+    // Nothing to change.
+  } else if (complete) {
+    conditions = setCondition(
+      conditions,
+      { type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable', message: `ReplicaSet "${rsName}" has successfully progressed.` },
+      { withUpdateTime: true },
+    );
+  } else if (progressed || (!timedOutBefore && (before?.reason !== progressing.reason || before?.message !== progressing.message))) {
+    conditions = setCondition(conditions, progressing, { withUpdateTime: true });
+    // Progress restarts the clock, which is the condition's lastUpdateTime.
+    if (progressed) conditions = conditions.map((c: any) => (c.type === 'Progressing' ? { ...c, lastUpdateTime: nowTime() } : c));
+    if (deadlineSeconds !== undefined) deadlineMs = deadlineSeconds * 1000 + 100;
+  } else if (deadlineSeconds !== undefined && !timedOutBefore) {
+    const since = Date.parse(before.lastUpdateTime ?? before.lastTransitionTime ?? '') || Date.now();
+    const left = since + deadlineSeconds * 1000 - Date.now();
+    if (left <= 0) conditions = setCondition(conditions, timedOut, { withUpdateTime: true });
+    else deadlineMs = left + 100;
+  }
   // The real controller lists Available before Progressing.
   status.conditions = conditions.sort((a: any, b: any) => order(a.type) - order(b.type));
-  return status;
+  return { status, deadlineMs };
 }
 
 const order = (type: string): number => (type === 'Available' ? 0 : type === 'Progressing' ? 1 : 2);

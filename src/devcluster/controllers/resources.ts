@@ -17,6 +17,7 @@ export const DEPLOYMENTS = apps('deployments', 'Deployment');
 export const REPLICASETS = apps('replicasets', 'ReplicaSet');
 export const STATEFULSETS = apps('statefulsets', 'StatefulSet');
 export const DAEMONSETS = apps('daemonsets', 'DaemonSet');
+export const CONTROLLERREVISIONS = apps('controllerrevisions', 'ControllerRevision');
 export const JOBS: ResourceType & { kind: string } = { group: 'batch', version: 'v1', plural: 'jobs', kind: 'Job', namespaced: true };
 export const ENDPOINTSLICES: ResourceType & { kind: string } = {
   group: 'discovery.k8s.io',

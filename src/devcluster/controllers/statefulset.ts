@@ -4,15 +4,16 @@
  * bound at once since the devcluster has no storage. OrderedReady creates the next pod only when
  * every lower one is Running and Ready, and removes from the highest ordinal down; Parallel does
  * all at once. A template change replaces pods from the highest ordinal down to the partition.
+ * Each template is kept as a ControllerRevision (see revisions.ts): the status names the current
+ * and the update revision, and the pods' `controller-revision-hash` label the one they run.
  */
 import { keyOf, splitKey, type KubeObject } from '../../kube/index.ts';
 import { OwnWrites, createObject, deleteObject, writeStatus, type ControllerContext } from './context.ts';
 import { templateHash } from './hash.ts';
 import { ControlLoop } from './loop.ts';
 import { availability, controllerRef, isControlledBy, isFinished, isReady, isRunningAndReady, isTerminating, podFromTemplate } from './pods.ts';
-import { PODS, PVCS, STATEFULSETS } from './resources.ts';
-
-const REVISION_LABEL = 'controller-revision-hash';
+import { CONTROLLERREVISIONS, PODS, PVCS, STATEFULSETS } from './resources.ts';
+import { REVISION_HASH_LABEL as REVISION_LABEL, ensureRevision, truncateHistory } from './revisions.ts';
 
 export function statefulPodName(set: KubeObject, ordinal: number): string {
   return `${set.metadata.name}-${ordinal}`;
@@ -26,6 +27,7 @@ export function startStatefulSetController(ctx: ControllerContext): ControlLoop 
   const sets = ctx.informers.for(STATEFULSETS);
   const pods = ctx.informers.for(PODS);
   const claims = ctx.informers.for(PVCS);
+  const revisions = ctx.informers.for(CONTROLLERREVISIONS);
   const loop = new ControlLoop('statefulset', reconcile, ctx.log);
 
   const enqueueObj = (s: KubeObject) => loop.enqueue(keyOf(s.metadata.namespace, s.metadata.name!));
@@ -95,7 +97,15 @@ export function startStatefulSetController(ctx: ControllerContext): ControlLoop 
     if (!set || set.metadata.deletionTimestamp) return;
     const replicas: number = set.spec?.replicas ?? 1;
     const parallel = set.spec?.podManagementPolicy === 'Parallel';
-    const updateRevision = `${name}-${templateHash(set.spec?.template, set.status?.collisionCount ?? 0)}`;
+    const collisionCount: number = set.status?.collisionCount ?? 0;
+    const hash = templateHash(set.spec?.template, collisionCount);
+    const updateRevision = `${name}-${hash}`;
+    const revision = await ensureRevision(ctx, revisions, set, hash);
+    if (!revision) return { requeueAfter: 200 };
+    if ('collision' in revision) {
+      own.note(await writeStatus(ctx, sets, set, { ...set.status, collisionCount: collisionCount + 1 }));
+      return { requeueAfter: 50 };
+    }
     const owned = pods.list(namespace, set.spec?.selector).filter((p) => isControlledBy(p, set));
     const byOrdinal = new Map<number, KubeObject>();
     const extra: KubeObject[] = [];
@@ -152,7 +162,9 @@ export function startStatefulSetController(ctx: ControllerContext): ControlLoop 
     }).length;
     // The current revision catches up once every replica runs the update.
     const rolledOut = updated === replicas && ready === replicas;
-    const currentRevision = rolledOut || !set.status?.currentRevision ? updateRevision : set.status.currentRevision;
+    const previous = set.status?.currentRevision;
+    const currentRevision = rolledOut || !previous || !revisions.get(namespace, previous) ? updateRevision : previous;
+    await truncateHistory(ctx, revisions, set, new Set([currentRevision, updateRevision, ...now.map((p) => p.metadata.labels?.[REVISION_LABEL] ?? '')]));
     const status: Record<string, unknown> = {
       observedGeneration: set.metadata.generation,
       replicas: now.length,
@@ -161,7 +173,7 @@ export function startStatefulSetController(ctx: ControllerContext): ControlLoop 
       updatedReplicas: updated,
       currentRevision,
       updateRevision,
-      collisionCount: set.status?.collisionCount ?? 0,
+      collisionCount,
       availableReplicas: available,
     };
     for (const k of ['readyReplicas', 'currentReplicas', 'updatedReplicas']) if (!status[k]) delete status[k];

@@ -205,3 +205,104 @@ test('a Job runs its pods to completion', async () => {
   assert.equal(pods[0].status.containerStatuses[0].state.terminated.reason, 'Completed');
   await ok(['wait', '--for=condition=complete', 'job/once', '--timeout=10s']);
 });
+
+/** The REVISION column of `kubectl rollout history`. */
+async function historyRevisions(resource: string): Promise<number[]> {
+  const out = await ok(['rollout', 'history', resource]);
+  return out
+    .split('\n')
+    .map((line) => /^(\d+)\s/.exec(line)?.[1])
+    .filter((r): r is string => r !== undefined)
+    .map(Number);
+}
+
+test('a StatefulSet keeps its templates as ControllerRevisions that kubectl rollout history lists, within revisionHistoryLimit', async () => {
+  await ok(['apply', '-f', '-'], JSON.stringify({
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    metadata: { name: 'hist-sts' },
+    spec: {
+      replicas: 2,
+      revisionHistoryLimit: 1,
+      serviceName: 'hist-sts',
+      selector: { matchLabels: { app: 'hist-sts' } },
+      template: { metadata: { labels: { app: 'hist-sts' } }, spec: { containers: [{ name: 'app', image: 'hist:1' }] } },
+    },
+  }));
+  await ok(['rollout', 'status', 'statefulset/hist-sts', '--timeout=60s']);
+  assert.deepEqual(await historyRevisions('statefulset/hist-sts'), [1]);
+  await ok(['set', 'image', 'statefulset/hist-sts', 'app=hist:2']);
+  await ok(['rollout', 'status', 'statefulset/hist-sts', '--timeout=90s']);
+  assert.deepEqual(await historyRevisions('statefulset/hist-sts'), [1, 2]);
+
+  const set = await json(['get', 'statefulset', 'hist-sts']);
+  const revisions = (await json(['get', 'controllerrevisions', '-l', 'app=hist-sts'])).items.sort((a: any, b: any) => a.revision - b.revision);
+  assert.equal(revisions.length, 2);
+  const [first, second] = revisions;
+  assert.equal(second.metadata.name, set.status.updateRevision);
+  assert.equal(set.status.currentRevision, set.status.updateRevision);
+  assert.equal(second.metadata.name, `hist-sts-${second.metadata.labels['controller-revision-hash']}`);
+  assert.deepEqual(second.metadata.ownerReferences.map((r: any) => [r.kind, r.name, r.uid, r.controller]), [['StatefulSet', 'hist-sts', set.metadata.uid, true]]);
+  assert.equal(first.data.spec.template.spec.containers[0].image, 'hist:1');
+  assert.equal(second.data.spec.template.spec.containers[0].image, 'hist:2');
+  assert.equal(second.data.spec.template.$patch, 'replace');
+  const pods = (await json(['get', 'pods', '-l', 'app=hist-sts'])).items;
+  assert.deepEqual(pods.map((p: any) => p.metadata.labels['controller-revision-hash']), [second.metadata.name, second.metadata.name]);
+
+  // A third template: with a history of one, the first revision goes.
+  await ok(['set', 'image', 'statefulset/hist-sts', 'app=hist:3']);
+  await ok(['rollout', 'status', 'statefulset/hist-sts', '--timeout=90s']);
+  await eventually(async () => (await historyRevisions('statefulset/hist-sts')).join() === '2,3', 30_000, 'revisions 2 and 3 only');
+});
+
+test('a DaemonSet keeps its templates as ControllerRevisions that kubectl rollout history lists', async () => {
+  await ok(['apply', '-f', '-'], JSON.stringify({
+    apiVersion: 'apps/v1',
+    kind: 'DaemonSet',
+    metadata: { name: 'hist-ds' },
+    spec: {
+      selector: { matchLabels: { app: 'hist-ds' } },
+      template: { metadata: { labels: { app: 'hist-ds' } }, spec: { containers: [{ name: 'agent', image: 'hist-agent:1' }] } },
+    },
+  }));
+  await ok(['rollout', 'status', 'daemonset/hist-ds', '--timeout=60s']);
+  await ok(['set', 'image', 'daemonset/hist-ds', 'agent=hist-agent:2']);
+  await ok(['rollout', 'status', 'daemonset/hist-ds', '--timeout=90s']);
+  assert.deepEqual(await historyRevisions('daemonset/hist-ds'), [1, 2]);
+  const ds = await json(['get', 'daemonset', 'hist-ds']);
+  const revisions = (await json(['get', 'controllerrevisions', '-l', 'app=hist-ds'])).items.sort((a: any, b: any) => a.revision - b.revision);
+  assert.deepEqual(revisions.map((r: any) => r.revision), [1, 2]);
+  const latest = revisions[1];
+  assert.equal(latest.metadata.ownerReferences[0].uid, ds.metadata.uid);
+  assert.equal(latest.data.spec.template.spec.containers[0].image, 'hist-agent:2');
+  const pods = await eventually(async () => {
+    const list = (await json(['get', 'pods', '-l', 'app=hist-ds'])).items;
+    return list.length === 3 && list.every((p: any) => p.spec.containers[0].image === 'hist-agent:2') && list;
+  }, 60_000, 'the old daemon pods to be gone');
+  for (const p of pods) assert.equal(`hist-ds-${p.metadata.labels['controller-revision-hash']}`, latest.metadata.name);
+});
+
+test('a Deployment whose pods never become ready exceeds its progress deadline, and kubectl rollout status says so', async () => {
+  await ok(['apply', '-f', '-'], JSON.stringify({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'stuck' },
+    spec: {
+      replicas: 1,
+      progressDeadlineSeconds: 3,
+      selector: { matchLabels: { app: 'stuck' } },
+      template: {
+        metadata: { labels: { app: 'stuck' }, annotations: { 'kre.konstellation.io/never-ready': 'true' } },
+        spec: { containers: [{ name: 'stuck', image: 'stuck:1' }] },
+      },
+    },
+  }));
+  const r = await kubectl(['rollout', 'status', 'deployment/stuck', '--timeout=60s']);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /exceeded its progress deadline/);
+  const d = await json(['get', 'deployment', 'stuck']);
+  const progressing = d.status.conditions.find((c: any) => c.type === 'Progressing');
+  assert.equal(progressing.status, 'False');
+  assert.equal(progressing.reason, 'ProgressDeadlineExceeded');
+  assert.match(progressing.message, /^ReplicaSet "stuck-[a-z0-9]+" has timed out progressing\.$/);
+});

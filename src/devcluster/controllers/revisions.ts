@@ -1,0 +1,72 @@
+/**
+ * ControllerRevisions, the history of a StatefulSet's or a DaemonSet's pod template, as the real
+ * controllers keep it: one `apps/v1` ControllerRevision per distinct template, named
+ * `<set>-<hash>`, owned by the set, labelled with the template's labels and
+ * `controller-revision-hash`, whose `data` is the patch that puts that template back and whose
+ * `revision` grows with every change (a template that comes back gets the next number again).
+ * `kubectl rollout history` and `kubectl rollout undo` read them.
+ */
+import type { KubeObject } from '../../kube/index.ts';
+import { createObject, deleteObject, patchObject, type ControllerContext } from './context.ts';
+import { canonicalJson } from './hash.ts';
+import type { Informer } from './informers.ts';
+import { isControlledBy, ownerReference } from './pods.ts';
+
+export const REVISION_HASH_LABEL = 'controller-revision-hash';
+
+/** What the real controllers store: the template, replacing whatever the set has. */
+export function revisionData(set: KubeObject): unknown {
+  return { spec: { template: { ...structuredClone(set.spec?.template ?? {}), $patch: 'replace' } } };
+}
+
+/** The set's ControllerRevisions, oldest first. */
+export function revisionsOf(revisions: Informer, set: KubeObject): KubeObject[] {
+  return revisions
+    .list(set.metadata.namespace, set.spec?.selector)
+    .filter((r) => isControlledBy(r, set))
+    .sort((a, b) => (a.revision ?? 0) - (b.revision ?? 0));
+}
+
+/**
+ * Makes sure the revision `<set>-<hash>` exists with the set's template and is the newest.
+ * Resolves to it, or to undefined when the name is taken by something else (a hash collision:
+ * the caller bumps `collisionCount`) or the write is not yet visible (the caller tries again).
+ */
+export async function ensureRevision(ctx: ControllerContext, revisions: Informer, set: KubeObject, hash: string): Promise<KubeObject | { collision: true } | undefined> {
+  const namespace = set.metadata.namespace;
+  const name = `${set.metadata.name}-${hash}`;
+  const data = revisionData(set);
+  const history = revisionsOf(revisions, set);
+  const newest = Math.max(0, ...history.map((r) => Number(r.revision) || 0));
+  let existing = revisions.get(namespace, name);
+  if (existing) {
+    if (!isControlledBy(existing, set) || canonicalJson(existing.data) !== canonicalJson(data)) return { collision: true };
+    // A template that comes back (a rollback) becomes the newest revision again.
+    if ((Number(existing.revision) || 0) < newest) existing = await patchObject(ctx, revisions, existing, { revision: newest + 1 });
+    return existing;
+  }
+  const created = await createObject(ctx, revisions, {
+    apiVersion: 'apps/v1',
+    kind: 'ControllerRevision',
+    metadata: {
+      name,
+      namespace,
+      labels: { ...(set.spec?.template?.metadata?.labels ?? {}), [REVISION_HASH_LABEL]: hash },
+      ...(set.metadata.annotations ? { annotations: { ...set.metadata.annotations } } : {}),
+      ownerReferences: [ownerReference(set)],
+    },
+    data,
+    revision: newest + 1,
+  });
+  return created;
+}
+
+/**
+ * Deletes the oldest revisions beyond `revisionHistoryLimit`, sparing those still live: the
+ * current and update revisions and any a pod still runs.
+ */
+export async function truncateHistory(ctx: ControllerContext, revisions: Informer, set: KubeObject, live: Set<string>): Promise<void> {
+  const limit: number = set.spec?.revisionHistoryLimit ?? 10;
+  const old = revisionsOf(revisions, set).filter((r) => !live.has(r.metadata.name!));
+  for (const r of old.slice(0, Math.max(0, old.length - limit))) await deleteObject(ctx, revisions, r);
+}
