@@ -2,6 +2,7 @@
  * Small helpers for tests that talk to a devcluster over raw HTTPS, to check exactly what the
  * server answers (status codes, headers, Status bodies) where a client library would hide it.
  */
+import { execFile } from 'node:child_process';
 import { request as httpsRequest } from 'node:https';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { DevCluster } from './cluster.ts';
@@ -128,4 +129,31 @@ export async function eventually<T>(check: () => Promise<T | undefined | false> 
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+export interface KubectlResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * kubectl against a cluster, as a user runs it: `run` reports the exit code and output, `ok`
+ * fails with kubectl's own message unless it exits 0. `kubeconfig` is read when a command runs,
+ * so it may be given before the cluster has started.
+ */
+export function kubectlFor(kubeconfig: () => string, opts: { bin?: string; timeoutMs?: number } = {}) {
+  const run = (args: string[], input?: string): Promise<KubectlResult> =>
+    new Promise((resolve) => {
+      const child = execFile(opts.bin ?? 'kubectl', args, { env: { ...process.env, KUBECONFIG: kubeconfig() }, timeout: opts.timeoutMs ?? 120_000 }, (err, stdout, stderr) =>
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      );
+      if (input !== undefined) child.stdin!.end(input);
+    });
+  const ok = async (args: string[], input?: string): Promise<string> => {
+    const r = await run(args, input);
+    if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
+    return r.stdout;
+  };
+  return { run, ok };
 }

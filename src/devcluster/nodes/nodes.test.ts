@@ -5,26 +5,12 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { startDevCluster, type DevCluster } from '../index.ts';
-import { eventually, rawRequest } from '../testing.ts';
+import { eventually, kubectlFor, rawRequest } from '../testing.ts';
 
 let cluster: DevCluster;
 
-function kubectl(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = execFile('kubectl', args, { env: { ...process.env, KUBECONFIG: cluster.kubeconfigPath }, timeout: 120_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-    if (input !== undefined) child.stdin!.end(input);
-  });
-}
-
-async function ok(args: string[], input?: string): Promise<string> {
-  const r = await kubectl(args, input);
-  assert.equal(r.code, 0, `kubectl ${args.join(' ')} failed: ${r.stderr}`);
-  return r.stdout;
-}
+const { ok } = kubectlFor(() => cluster.kubeconfigPath);
 
 const getPod = async (name: string) => (await rawRequest(cluster, 'GET', `/api/v1/namespaces/default/pods/${name}`)).json();
 
