@@ -33,6 +33,8 @@ export {
   type Status,
 } from './client.ts';
 export { ObjectStore, objectKey, keyOf, splitKey, type ReplaceResult } from './store.ts';
+export { listAll, asCached, type ListAllOptions } from './list-all.ts';
+export { sleep } from './sleep.ts';
 export { Reflector, type ReflectorOptions, type ReflectorHandlers, type ReflectorStats, type VerifyReport } from './reflector.ts';
 export { WorkQueue, type WorkQueueOptions } from './workqueue.ts';
 export {

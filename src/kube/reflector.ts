@@ -33,6 +33,7 @@ import {
 } from './client.ts';
 import { ObjectStore, objectKey } from './store.ts';
 import { sleep } from './sleep.ts';
+import { asCached, listAll } from './list-all.ts';
 
 export interface ReflectorHandlers<T extends KubeObject> {
   onAdd?(obj: T): void;
@@ -221,35 +222,16 @@ export class Reflector<T extends KubeObject = KubeObject> {
     }
   }
 
-  /** All pages of a list. A continue token that expired mid-way restarts the list fresh. */
-  private async listAll(resourceVersion: string): Promise<{ items: T[]; resourceVersion: string }> {
-    const ref = { ...this.opts.resource, namespace: this.opts.namespace };
-    const items: T[] = [];
-    let continueToken: string | undefined;
-    let listVersion = '';
-    do {
-      let page;
-      try {
-        page = await this.opts.client.list<T>(ref, {
-          labelSelector: this.opts.labelSelector,
-          fieldSelector: this.opts.fieldSelector,
-          limit: this.opts.pageSize ?? 500,
-          // The server takes resourceVersion on the first page only; the token carries it after.
-          ...(continueToken ? { continue: continueToken } : { resourceVersion: resourceVersion || undefined }),
-        });
-      } catch (err) {
-        if (continueToken && isExpired(err)) {
-          this.log('info', {}, 'list continuation expired; listing again from the start');
-          return this.listAll('');
-        }
-        throw err;
-      }
-      if (!continueToken) listVersion = page.metadata.resourceVersion ?? '';
-      const kind = this.opts.resource.kind ?? page.kind?.replace(/List$/, '');
-      for (const item of page.items) items.push(this.strip(item, page.apiVersion, kind));
-      continueToken = page.metadata.continue || undefined;
-    } while (continueToken && !this.stopped);
-    return { items, resourceVersion: listVersion };
+  /** All pages of a list, as one snapshot (see listAll). */
+  private listAll(resourceVersion: string): Promise<{ items: T[]; resourceVersion: string }> {
+    return listAll<T>(this.opts.client, { ...this.opts.resource, namespace: this.opts.namespace }, {
+      labelSelector: this.opts.labelSelector,
+      fieldSelector: this.opts.fieldSelector,
+      pageSize: this.opts.pageSize,
+      resourceVersion,
+      signal: this.stopController.signal,
+      onRestart: () => this.log('info', {}, 'list continuation expired; listing again from the start'),
+    });
   }
 
   /** One watch, from the cache's version, until it ends, fails, or goes quiet. */
@@ -326,7 +308,7 @@ export class Reflector<T extends KubeObject = KubeObject> {
     }
     this.stats.events++;
     const receivedAt = Date.now();
-    const obj = this.strip(event.object);
+    const obj = asCached(event.object);
     const key = objectKey(obj);
     if (event.type === 'DELETED') {
       const old = this.store.remove(key);
@@ -420,14 +402,6 @@ export class Reflector<T extends KubeObject = KubeObject> {
   // --- helpers
 
   /** Cached objects carry no managedFields: they are large and nothing in KRE reads them. */
-  private strip(obj: T, listApiVersion?: string, listKind?: string): T {
-    if (obj.metadata?.managedFields) delete obj.metadata.managedFields;
-    // List items may come without apiVersion/kind; fill them in so cached objects describe themselves.
-    if (!obj.apiVersion && listApiVersion) obj.apiVersion = listApiVersion;
-    if (!obj.kind && listKind) obj.kind = listKind;
-    return obj;
-  }
-
   private emit(kind: 'onAdd' | 'onDelete', obj: T): void;
   private emit(kind: 'onUpdate', old: T, obj: T): void;
   private emit(kind: keyof ReflectorHandlers<T>, a: T, b?: T): void {

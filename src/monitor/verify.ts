@@ -4,7 +4,7 @@
  * value is to be independent of what the stream did or did not deliver.
  */
 import type { Logger } from 'pino';
-import { listAll, type ListTarget } from './kube-calls.ts';
+import { listAllTracked, type ListTarget } from './kube-calls.ts';
 import type { Corrections, MonitorStore } from './store.ts';
 
 export interface VerifierStats {
@@ -58,7 +58,7 @@ export class Verifier {
   private async verify(): Promise<Corrections | undefined> {
     const listedAt = Date.now();
     try {
-      const { items, resourceVersion } = await listAll({ ...this.o, signal: this.abort.signal });
+      const { items, resourceVersion } = await listAllTracked({ ...this.o, signal: this.abort.signal });
       if (this.stopped) return undefined;
       const corrections = await this.o.store.verified(this.o.id, { items, resourceVersion, listedAt });
       this.stats.verifications++;
