@@ -50,6 +50,33 @@ function owned<T extends KubeObject>(rt: Runtime, obj: T): T {
   return setControllerOwner(obj, { ...rt, apiVersion: API_VERSION, kind: 'Runtime' });
 }
 
+function tcpPort(name: string, port: number) {
+  return { name, port, targetPort: port, protocol: 'TCP' };
+}
+
+/**
+ * A Service of the runtime. `headless` ones give each member of a StatefulSet a stable DNS name;
+ * `publishNotReadyAddresses` lets members find each other before they are ready.
+ */
+function renderService(
+  rt: Runtime,
+  name: string,
+  labels: Record<string, string>,
+  spec: { selector?: Record<string, string>; ports: ReturnType<typeof tcpPort>[]; headless?: boolean; publishNotReadyAddresses?: boolean },
+): KubeObject {
+  return owned(rt, {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: metadata(rt, name, labels),
+    spec: {
+      ...(spec.headless ? { clusterIP: 'None' } : {}),
+      ...(spec.publishNotReadyAddresses ? { publishNotReadyAddresses: true } : {}),
+      selector: { ...(spec.selector ?? labels) },
+      ports: spec.ports,
+    },
+  });
+}
+
 export function mongoReplicas(rt: Runtime): number {
   return rt.spec.mongo.replicas ?? (rt.spec.developmentMode ? 1 : 3);
 }
@@ -102,18 +129,8 @@ export function renderMongoConnectionSecret(rt: Runtime, creds: MongoCredentials
 }
 
 export function renderMongoService(rt: Runtime): KubeObject {
-  return owned(rt, {
-    apiVersion: 'v1',
-    kind: 'Service',
-    metadata: metadata(rt, MONGO, MONGO_LABELS),
-    spec: {
-      clusterIP: 'None',
-      // Members must resolve each other before they are ready, or the replica set never forms.
-      publishNotReadyAddresses: true,
-      selector: { ...MONGO_LABELS },
-      ports: [{ name: 'mongodb', port: 27017, targetPort: 27017, protocol: 'TCP' }],
-    },
-  });
+  // Members must resolve each other before they are ready, or the replica set never forms.
+  return renderService(rt, MONGO, MONGO_LABELS, { headless: true, publishNotReadyAddresses: true, ports: [tcpPort('mongodb', 27017)] });
 }
 
 /**
@@ -225,30 +242,9 @@ export function renderNatsConfigMap(rt: Runtime): KubeObject {
 
 export function renderNatsServices(rt: Runtime): KubeObject[] {
   return [
-    owned(rt, {
-      apiVersion: 'v1',
-      kind: 'Service',
-      metadata: metadata(rt, NATS, NATS_LABELS),
-      spec: {
-        selector: { ...NATS_LABELS },
-        ports: [
-          { name: 'client', port: 4222, targetPort: 4222, protocol: 'TCP' },
-          { name: 'monitor', port: 8222, targetPort: 8222, protocol: 'TCP' },
-        ],
-      },
-    }),
+    renderService(rt, NATS, NATS_LABELS, { ports: [tcpPort('client', 4222), tcpPort('monitor', 8222)] }),
     // Routes name each member by its stable DNS name, which only a headless Service gives.
-    owned(rt, {
-      apiVersion: 'v1',
-      kind: 'Service',
-      metadata: metadata(rt, NATS_CLUSTER, NATS_LABELS),
-      spec: {
-        clusterIP: 'None',
-        publishNotReadyAddresses: true,
-        selector: { ...NATS_LABELS },
-        ports: [{ name: 'cluster', port: 6222, targetPort: 6222, protocol: 'TCP' }],
-      },
-    }),
+    renderService(rt, NATS_CLUSTER, NATS_LABELS, { headless: true, publishNotReadyAddresses: true, ports: [tcpPort('cluster', 6222)] }),
   ];
 }
 
@@ -294,16 +290,7 @@ export function renderNatsStatefulSet(rt: Runtime): KubeObject {
 }
 
 export function renderMinioService(rt: Runtime): KubeObject {
-  return owned(rt, {
-    apiVersion: 'v1',
-    kind: 'Service',
-    metadata: metadata(rt, MINIO, MINIO_LABELS),
-    spec: {
-      clusterIP: 'None',
-      selector: { ...MINIO_LABELS },
-      ports: [{ name: 'minio', port: 9000, targetPort: 9000, protocol: 'TCP' }],
-    },
-  });
+  return renderService(rt, MINIO, MINIO_LABELS, { headless: true, ports: [tcpPort('minio', 9000)] });
 }
 
 export function renderMinioStatefulSet(rt: Runtime, credentialsSecret: string): KubeObject {
@@ -345,17 +332,9 @@ export function renderMinioStatefulSet(rt: Runtime, credentialsSecret: string): 
 export function renderActiveEntrypointService(rt: Runtime): KubeObject | undefined {
   const version = rt.spec.publishedVersion;
   if (!version) return undefined;
-  return owned(rt, {
-    apiVersion: 'v1',
-    kind: 'Service',
-    metadata: metadata(rt, ACTIVE_ENTRYPOINT, { type: 'entrypoint' }),
-    spec: {
-      selector: { type: 'entrypoint', 'version-name': version },
-      ports: [
-        { name: 'grpc', port: 9000, targetPort: 9000, protocol: 'TCP' },
-        { name: 'web', port: 80, targetPort: 80, protocol: 'TCP' },
-      ],
-    },
+  return renderService(rt, ACTIVE_ENTRYPOINT, { type: 'entrypoint' }, {
+    selector: { type: 'entrypoint', 'version-name': version },
+    ports: [tcpPort('grpc', 9000), tcpPort('web', 80)],
   });
 }
 
