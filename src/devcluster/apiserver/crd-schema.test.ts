@@ -1,7 +1,5 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { crdResourceTypes, establishCrd } from './crd.ts';
 import {
   badValue,
@@ -13,12 +11,9 @@ import {
 } from './crd-schema.ts';
 import { errors } from './errors.ts';
 import type { ResourceType } from './resources.ts';
+import { realApiserver } from './testdata/real-apiserver.ts';
 
-const FIXTURES = new URL('./testdata/real-apiserver/', import.meta.url).pathname;
 
-function fixture(name: string): any {
-  return JSON.parse(readFileSync(join(FIXTURES, name), 'utf8'));
-}
 
 const SCHEMA: Schema = {
   type: 'object',
@@ -307,8 +302,8 @@ describe('validateCustomResource', () => {
   });
 
   test('the Status a real server answers', () => {
-    const real = fixture('status-422-invalid-custom-resource.json');
-    const t = crdResourceTypes(fixture('crd.json'))[0];
+    const real = realApiserver('status-422-invalid-custom-resource.json');
+    const t = crdResourceTypes(realApiserver('crd.json'))[0];
     const obj = object({ mongo: { replicas: 0 } }, 'bad');
     const causes = validateCustomResource(t, obj);
     assert.deepEqual(errors.invalid(t.kind, t.group, 'bad', causes).toStatus(), real);
@@ -342,7 +337,7 @@ describe('defaultCustomResource', () => {
   });
 
   test('the Runtime of crd.json', () => {
-    const t = crdResourceTypes(fixture('crd.json'))[0];
+    const t = crdResourceTypes(realApiserver('crd.json'))[0];
     const obj = object({ mongo: {} });
     defaultCustomResource(t, obj);
     assert.deepEqual(obj.spec, { developmentMode: false, mongo: { replicas: 3 } });
@@ -420,7 +415,7 @@ describe('pruneCustomResource', () => {
   });
 
   test('the observed strict-decoding field of the README', () => {
-    const t = crdResourceTypes(fixture('crd.json'))[0];
+    const t = crdResourceTypes(realApiserver('crd.json'))[0];
     const obj = object({ developmentMode: true, unknownField: 'x' });
     assert.deepEqual(pruneCustomResource(t, obj), ['spec.unknownField']);
     assert.deepEqual(obj.spec, { developmentMode: true });

@@ -1,15 +1,10 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { crdResourceTypes, defaultCrd, establishCrd, storageVersionOf, validateCrd } from './crd.ts';
+import { realApiserver } from './testdata/real-apiserver.ts';
 
 /** Responses captured from a real kube-apiserver v1.32. */
-const FIXTURES = new URL('./testdata/real-apiserver/', import.meta.url).pathname;
 
-function fixture(name: string): any {
-  return JSON.parse(readFileSync(join(FIXTURES, name), 'utf8'));
-}
 
 /** What kubectl sends for the Runtime CRD (its last-applied configuration): no server defaults. */
 function runtimeCrd(): any {
@@ -56,7 +51,7 @@ const NOW = '2026-11-22T04:54:04Z';
 
 describe('establishCrd reproduces what a real server stores', () => {
   test('crd.json: spec defaults and status', () => {
-    const real = fixture('crd.json');
+    const real = realApiserver('crd.json');
     const got = establishCrd(runtimeCrd(), NOW);
     assert.deepEqual(got.spec, real.spec);
     assert.deepEqual(got.status, real.status);
@@ -65,7 +60,7 @@ describe('establishCrd reproduces what a real server stores', () => {
   });
 
   test('the stored CRD is itself valid', () => {
-    assert.deepEqual(validateCrd(fixture('crd.json')), []);
+    assert.deepEqual(validateCrd(realApiserver('crd.json')), []);
   });
 });
 

@@ -1,15 +1,10 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { applyDefaults, imagePullPolicyFor, qosClass } from './defaults.ts';
+import { realApiserver } from './testdata/real-apiserver.ts';
 
 /** Responses captured from a real kube-apiserver v1.32. */
-const FIXTURES = new URL('./testdata/real-apiserver/', import.meta.url).pathname;
 
-function fixture(name: string): any {
-  return JSON.parse(readFileSync(join(FIXTURES, name), 'utf8'));
-}
 
 const ctx = { allocateClusterIP: () => '10.0.0.146' };
 
@@ -39,7 +34,7 @@ describe('applyDefaults reproduces what a real server stores', () => {
       },
     };
     applyDefaults(pod, ctx);
-    const real = comparable(fixture('pod.json'), { keepStatus: true });
+    const real = comparable(realApiserver('pod.json'), { keepStatus: true });
     // The ServiceAccount token volume is not reproduced (see defaultPod).
     delete real.spec.volumes;
     for (const c of real.spec.containers) delete c.volumeMounts;
@@ -61,7 +56,7 @@ describe('applyDefaults reproduces what a real server stores', () => {
       },
     };
     applyDefaults(d, ctx);
-    assert.deepEqual(comparable(d, { keepStatus: false }), comparable(fixture('deployment.json'), { keepStatus: false }));
+    assert.deepEqual(comparable(d, { keepStatus: false }), comparable(realApiserver('deployment.json'), { keepStatus: false }));
   });
 
   test('statefulset.json', () => {
@@ -83,7 +78,7 @@ describe('applyDefaults reproduces what a real server stores', () => {
       },
     };
     applyDefaults(s, ctx);
-    assert.deepEqual(comparable(s, { keepStatus: false }), comparable(fixture('statefulset.json'), { keepStatus: false }));
+    assert.deepEqual(comparable(s, { keepStatus: false }), comparable(realApiserver('statefulset.json'), { keepStatus: false }));
   });
 
   test('service.json', () => {
@@ -94,24 +89,24 @@ describe('applyDefaults reproduces what a real server stores', () => {
       spec: { ports: [{ name: 'client', port: 4222 }], selector: { app: 'kre-nats' } },
     };
     applyDefaults(svc, ctx);
-    assert.deepEqual(comparable(svc, { keepStatus: true }), comparable(fixture('service.json'), { keepStatus: true }));
+    assert.deepEqual(comparable(svc, { keepStatus: true }), comparable(realApiserver('service.json'), { keepStatus: true }));
   });
 
   test('namespace.json', () => {
     const ns: any = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'demo' } };
     applyDefaults(ns, ctx);
-    assert.deepEqual(comparable(ns, { keepStatus: true }), comparable(fixture('namespace.json'), { keepStatus: true }));
+    assert.deepEqual(comparable(ns, { keepStatus: true }), comparable(realApiserver('namespace.json'), { keepStatus: true }));
   });
 
   test('configmap.json: nothing to add', () => {
     const cm: any = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cfg', namespace: 'demo' }, data: { a: '1' } };
     applyDefaults(cm, ctx);
-    assert.deepEqual(comparable(cm, { keepStatus: true }), comparable(fixture('configmap.json'), { keepStatus: true }));
+    assert.deepEqual(comparable(cm, { keepStatus: true }), comparable(realApiserver('configmap.json'), { keepStatus: true }));
   });
 
   test('applying the defaults twice changes nothing', () => {
     for (const name of ['pod.json', 'deployment.json', 'statefulset.json', 'service.json', 'namespace.json']) {
-      const once = fixture(name);
+      const once = realApiserver(name);
       applyDefaults(once, ctx);
       const twice = structuredClone(once);
       applyDefaults(twice, { allocateClusterIP: () => assert.fail('allocated a second IP') });

@@ -1,11 +1,9 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { apiGroupList, apiResourceList, apiVersions, storageVersionHash } from './discovery.ts';
 import { ResourceRegistry, type ResourceType } from './resources.ts';
+import { realApiserver } from './testdata/real-apiserver.ts';
 
-const REAL = new URL('./testdata/real-apiserver/', import.meta.url);
-const real = (name: string): any => JSON.parse(readFileSync(new URL(name, REAL), 'utf8'));
 
 const runtimeType: ResourceType = {
   group: 'kre.konstellation.io',
@@ -39,13 +37,13 @@ describe('discovery', () => {
     assert.equal(doc.kind, 'APIGroupList');
     assert.equal(doc.apiVersion, 'v1');
     const apps = doc.groups.find((g: any) => g.name === 'apps');
-    assert.deepEqual(apps, real('discovery-apis.json').groups.find((g: any) => g.name === 'apps'));
+    assert.deepEqual(apps, realApiserver('discovery-apis.json').groups.find((g: any) => g.name === 'apps'));
     assert.ok(!doc.groups.some((g: any) => g.name === ''));
   });
 
   test('/apis/apps/v1 has the entries of the real document for the kinds it serves', () => {
     const doc = apiResourceList(new ResourceRegistry(), 'apps', 'v1')!;
-    const want = real('discovery-apps-v1.json');
+    const want = realApiserver('discovery-apps-v1.json');
     assert.equal(doc.apiVersion, 'v1');
     assert.equal(doc.groupVersion, 'apps/v1');
     // Every resource the real server lists for apps/v1 is served here too, in the same order.
@@ -54,7 +52,7 @@ describe('discovery', () => {
 
   test('/api/v1 entries equal the real ones for the resources both serve', () => {
     const doc = apiResourceList(new ResourceRegistry(), '', 'v1')!;
-    const want = real('discovery-api-v1.json');
+    const want = realApiserver('discovery-api-v1.json');
     assert.equal(doc.apiVersion, undefined);
     assert.equal(doc.groupVersion, 'v1');
     const byName = new Map(want.resources.map((r: any) => [r.name, r]));
@@ -70,7 +68,7 @@ describe('discovery', () => {
     const reg = new ResourceRegistry();
     assert.equal(apiResourceList(reg, 'kre.konstellation.io', 'v1alpha1'), undefined);
     reg.add(runtimeType);
-    assert.deepEqual(apiResourceList(reg, 'kre.konstellation.io', 'v1alpha1'), real('discovery-custom-group.json'));
+    assert.deepEqual(apiResourceList(reg, 'kre.konstellation.io', 'v1alpha1'), realApiserver('discovery-custom-group.json'));
     const groups = (apiGroupList(reg) as any).groups.map((g: any) => g.name);
     assert.ok(groups.includes('kre.konstellation.io'));
   });

@@ -1,11 +1,10 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { documentHash, OPENAPI_V2_CONTENT_TYPE, openapiV2Document, openapiV3Document, openapiV3Index, schemaName } from './openapi.ts';
 import { ResourceRegistry, type ResourceType } from './resources.ts';
+import { realApiserver } from './testdata/real-apiserver.ts';
 
-const REAL = new URL('./testdata/real-apiserver/', import.meta.url);
-const crd = JSON.parse(readFileSync(new URL('crd.json', REAL), 'utf8'));
+const crd = realApiserver('crd.json');
 const runtime: ResourceType = { group: 'kre.konstellation.io', version: 'v1alpha1', plural: 'runtimes', singular: 'runtime', kind: 'Runtime', namespaced: true, verbs: [], status: true, generation: true, crd };
 
 /** What kubectl's QueryParamVerifierV3 does: every PATCH of the GVK must take the query parameter. */

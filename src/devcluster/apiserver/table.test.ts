@@ -1,11 +1,9 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { evalJsonPath, formatSelector, humanDuration, parseTableAccept, podSummary, toTable } from './table.ts';
 import { ResourceRegistry, type ResourceType } from './resources.ts';
+import { realApiserver } from './testdata/real-apiserver.ts';
 
-const REAL = new URL('./testdata/real-apiserver/', import.meta.url);
-const real = (name: string): any => JSON.parse(readFileSync(new URL(name, REAL), 'utf8'));
 
 const reg = new ResourceRegistry();
 const builtin = (group: string, plural: string): ResourceType => reg.get(group, 'v1', plural)!;
@@ -13,8 +11,8 @@ const at = (iso: string, plusSeconds: number): Date => new Date(Date.parse(iso) 
 
 describe('toTable against the real server', () => {
   test('pods: same columns and cells, PartialObjectMetadata rows', () => {
-    const want = real('pods-table.json');
-    const pods = [...real('pods-of-statefulset-list.json').items, real('pod.json'), ...real('pods-of-deployment-list.json').items];
+    const want = realApiserver('pods-table.json');
+    const pods = [...realApiserver('pods-of-statefulset-list.json').items, realApiserver('pod.json'), ...realApiserver('pods-of-deployment-list.json').items];
     const byName = new Map(pods.map((p: any) => [p.metadata.name, p]));
     const objects = want.rows.map((r: any) => byName.get(r.object.metadata.name));
     const got = toTable(builtin('', 'pods'), objects, {
@@ -26,8 +24,8 @@ describe('toTable against the real server', () => {
   });
 
   test('deployments', () => {
-    const want = real('deployments-table.json');
-    const got = toTable(builtin('apps', 'deployments'), [real('deployment.json')], {
+    const want = realApiserver('deployments-table.json');
+    const got = toTable(builtin('apps', 'deployments'), [realApiserver('deployment.json')], {
       includeObject: 'Metadata',
       listMeta: { resourceVersion: '436' },
       now: at('2026-11-22T04:53:45Z', 3),
@@ -36,14 +34,14 @@ describe('toTable against the real server', () => {
   });
 
   test('custom resources use the CRD version printer columns', () => {
-    const crd = real('crd.json');
+    const crd = realApiserver('crd.json');
     const t: ResourceType = { group: crd.spec.group, version: 'v1alpha1', plural: 'runtimes', singular: 'runtime', kind: 'Runtime', namespaced: true, verbs: [], status: true, generation: true, crd };
-    const got = toTable(t, [real('custom-resource.json')], {
+    const got = toTable(t, [realApiserver('custom-resource.json')], {
       includeObject: 'Metadata',
       listMeta: { resourceVersion: '448' },
       now: at('2026-11-22T04:54:07Z', 0.4),
     });
-    assert.deepEqual(got, real('custom-resource-table.json'));
+    assert.deepEqual(got, realApiserver('custom-resource-table.json'));
   });
 });
 
@@ -170,16 +168,16 @@ describe('other built-in kinds', () => {
   const names = (group: string, plural: string): string[] => (toTable(builtin(group, plural), [], { includeObject: 'None', now }) as any).columnDefinitions.map((c: any) => c.name);
 
   test('services', () => {
-    const svc = real('service.json');
+    const svc = realApiserver('service.json');
     assert.deepEqual(names('', 'services'), ['Name', 'Type', 'Cluster-IP', 'External-IP', 'Port(s)', 'Age', 'Selector']);
     assert.deepEqual(cells('', 'services', { spec: svc.spec }), ['o', 'ClusterIP', '10.0.0.146', '<none>', '4222/TCP', '2d', 'app=kre-nats']);
     assert.deepEqual(cells('', 'services', { spec: { type: 'LoadBalancer', ports: [{ port: 80, nodePort: 30080, protocol: 'TCP' }] } }).slice(1, 5), ['LoadBalancer', '<none>', '<pending>', '80:30080/TCP']);
   });
 
   test('replicasets, statefulsets, daemonsets', () => {
-    const rs = real('replicaset-list.json').items[0];
+    const rs = realApiserver('replicaset-list.json').items[0];
     assert.deepEqual(cells('apps', 'replicasets', { spec: rs.spec, status: rs.status }), ['o', 2, 2, 0, '2d', 'main', 'registry.example/web:1', 'app=web,pod-template-hash=5b7c99c557']);
-    const sts = real('statefulset.json');
+    const sts = realApiserver('statefulset.json');
     assert.deepEqual(names('apps', 'statefulsets'), ['Name', 'Ready', 'Age', 'Containers', 'Images']);
     assert.equal(cells('apps', 'statefulsets', { spec: sts.spec, status: sts.status })[1], `0/${sts.spec.replicas}`);
     const ds = cells('apps', 'daemonsets', { spec: { selector: { matchLabels: { a: 'b' } }, template: { spec: { nodeSelector: { disk: 'ssd' }, containers: [{ name: 'c', image: 'i' }] } } }, status: { desiredNumberScheduled: 2, numberReady: 1 } });
@@ -218,7 +216,7 @@ describe('other built-in kinds', () => {
   test('configmaps, secrets, service accounts, PVCs, endpoints', () => {
     assert.deepEqual(cells('', 'secrets', { type: 'kubernetes.io/tls', data: { a: '', b: '' } }), ['o', 'kubernetes.io/tls', 2, '2d']);
     assert.deepEqual(cells('', 'serviceaccounts', {}), ['o', 0, '2d']);
-    const pvc = real('pvc-list.json').items[0];
+    const pvc = realApiserver('pvc-list.json').items[0];
     const pvcCells = cells('', 'persistentvolumeclaims', { spec: pvc.spec, status: pvc.status });
     assert.equal(pvcCells.length, names('', 'persistentvolumeclaims').length);
     const bound = cells('', 'persistentvolumeclaims', { spec: { volumeName: 'pv-1', storageClassName: 'standard', volumeMode: 'Filesystem' }, status: { phase: 'Bound', capacity: { storage: '1Gi' }, accessModes: ['ReadWriteOnce'] } });
