@@ -86,6 +86,12 @@ export const errors = {
     new ApiError(429, 'TooManyRequests', 'the server has received too many requests and has asked us to try again later', {
       retryAfterSeconds,
     }),
+  /** A version the storage has not reached yet: 504 with the cause clients recognise (client-go's IsTooLargeResourceVersion). */
+  tooLargeResourceVersion: (requested: number, current: number) =>
+    new ApiError(504, 'Timeout', `Timeout: Too large resource version: ${requested}, current: ${current}`, {
+      causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }],
+      retryAfterSeconds: 1,
+    }),
   internal: (message: string) => new ApiError(500, 'InternalError', `Internal error occurred: ${message}`),
   unavailable: (message: string) => new ApiError(503, 'ServiceUnavailable', message),
 };

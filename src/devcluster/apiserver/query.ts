@@ -50,11 +50,20 @@ export function encodeContinue(rv: number, lastKey: string): string {
 }
 
 export function decodeContinue(token: string): { rv: number; start: string } {
+  const invalid = (why: string) => errors.badRequest(`invalid continue token: continue key is not valid: ${why}`);
+  let v: any;
   try {
-    const v = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
-    if (v.v !== 'meta.k8s.io/v1' || typeof v.rv !== 'number' || typeof v.start !== 'string') throw new Error('bad token');
-    return { rv: v.rv, start: v.start };
-  } catch {
-    throw errors.badRequest('continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)');
+    v = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+  } catch (err) {
+    throw invalid((err as Error).message);
   }
+  if (typeof v !== 'object' || v === null || v.v !== 'meta.k8s.io/v1') throw invalid('incorrect encoded start resourceVersion (version meta.k8s.io/v1)');
+  // A version is a positive int64 (an etcd revision): 1e308 or 1.5 is refused, as Go's decoder refuses it.
+  if (typeof v.rv !== 'number' || !Number.isSafeInteger(v.rv)) throw invalid(`cannot unmarshal number ${JSON.stringify(v.rv)} into continueToken.rv of type int64`);
+  if (v.rv <= 0) throw invalid('incorrect encoded start resourceVersion (version meta.k8s.io/v1)');
+  if (typeof v.start !== 'string') throw invalid('incorrect encoded start key');
+  // As kube-apiserver: a start key that is not a clean path (`..`, `//`) could range outside the list.
+  const key = v.start.startsWith('/') ? v.start : `/${v.start}`;
+  if (key !== '/' && key.slice(1).split('/').some((seg: string) => seg === '' || seg === '.' || seg === '..')) throw invalid(v.start);
+  return { rv: v.rv, start: v.start };
 }

@@ -116,6 +116,10 @@ function intParam(q: URLSearchParams, name: string): number | undefined {
 }
 
 const UNAUTHENTICATED_PATHS = new Set(['/version', '/livez', '/readyz', '/healthz']);
+/** Injected faults never reach these (nor `/kre-admin/…`): a test can always check health and clear its faults. */
+const FAULT_FREE_PATHS = new Set(['/livez', '/readyz', '/healthz', '/metrics']);
+/** Subresources named in the request metric; any other is counted as `other`. */
+const KNOWN_SUBRESOURCES = new Set(['status', 'scale', 'log', 'exec', 'attach', 'portforward', 'finalize', 'binding', 'eviction', 'ephemeralcontainers', 'proxy', 'token']);
 
 export class ApiServer {
   readonly metrics = new Registry();
@@ -159,11 +163,13 @@ export class ApiServer {
     try {
       if (!UNAUTHENTICATED_PATHS.has(url.pathname) && !this.authenticated(req)) throw errors.unauthorized();
       const info = parseApiPath(url.pathname);
-      if (info.type === 'resource') resource = info.req.subresource ? `${info.req.plural}/${info.req.subresource}` : info.req.plural;
-      const latency = this.faults.latencyMs(info.type === 'resource' ? collectionKey({ group: info.req.group, plural: info.req.plural }) : undefined);
-      if (latency > 0) await new Promise((r) => setTimeout(r, latency));
-      if (!url.pathname.startsWith('/kre-admin/') && url.pathname !== '/metrics') {
-        const code = this.faults.errorFor(info.type === 'resource' ? collectionKey({ group: info.req.group, plural: info.req.plural }) : undefined);
+      // Only a served resource names the series, so that no client can grow the metric's labels.
+      if (info.type === 'resource') resource = this.resourceLabel(info.req);
+      if (!FAULT_FREE_PATHS.has(url.pathname) && !url.pathname.startsWith('/kre-admin/')) {
+        const collection = info.type === 'resource' ? collectionKey({ group: info.req.group, plural: info.req.plural }) : undefined;
+        const latency = this.faults.latencyMs(collection);
+        if (latency > 0) await new Promise((r) => setTimeout(r, latency));
+        const code = this.faults.errorFor(collection);
         if (code === 429) throw errors.tooManyRequests(1);
         if (code === 500) throw errors.internal('injected fault');
       }
@@ -184,10 +190,20 @@ export class ApiServer {
     }
   }
 
+  /** `plural` or `plural/subresource` of a served resource; '' for anything else. */
+  private resourceLabel(r: ResourceRequest): string {
+    const t = this.o.registry.get(r.group, r.version, r.plural);
+    if (!t) return '';
+    if (!r.subresource) return t.plural;
+    return KNOWN_SUBRESOURCES.has(r.subresource) ? `${t.plural}/${r.subresource}` : `${t.plural}/other`;
+  }
+
+  /** `Authorization: Bearer <token>`, the scheme in any case (RFC 7235), as kube-apiserver reads it. */
   private authenticated(req: IncomingMessage): boolean {
     const h = req.headers.authorization;
-    if (!h || !h.startsWith('Bearer ')) return false;
-    const given = Buffer.from(h.slice(7).trim());
+    const m = h ? /^bearer +(\S+) *$/i.exec(h) : null;
+    if (!m) return false;
+    const given = Buffer.from(m[1]);
     return given.length === this.token.length && timingSafeEqual(given, this.token);
   }
 
@@ -521,6 +537,7 @@ export class ApiServer {
       const c = decodeContinue(token);
       at = c.rv;
       start = c.start;
+      if (at > storage.resourceVersion) throw errors.tooLargeResourceVersion(at, storage.resourceVersion);
       if (at < storage.compactedRevision) {
         throw errors.expired('The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.');
       }
@@ -534,8 +551,10 @@ export class ApiServer {
       if (rv && rv !== '0') {
         const n = Number(rv);
         if (!Number.isInteger(n) || n < 0) throw errors.badRequest(`invalid resource version: ${JSON.stringify(rv)}`);
+        // kube-apiserver answers Exact from a future revision with etcd's 500; the devcluster
+        // answers every list from a version it has not reached as it answers NotOlderThan.
+        if (n > storage.resourceVersion) throw errors.tooLargeResourceVersion(n, storage.resourceVersion);
         if (match === 'Exact') at = n;
-        else if (n > storage.resourceVersion) throw new ApiError(504, 'Timeout', `Too large resource version: ${n}, current: ${storage.resourceVersion}`, { retryAfterSeconds: 1 });
       }
     }
     const snapshotRv = at ?? storage.resourceVersion;
