@@ -39,6 +39,8 @@ export interface ApiServerOptions {
   nodeMetrics?: NodeMetricsStore;
   /** The simulated nodes of this process, if any (they start after the server). */
   nodes?: () => NodeAdmin | undefined;
+  /** The most bytes one watcher may fall behind before it is closed; default 8 MiB. */
+  watchBufferBytes?: number;
 }
 
 /**
@@ -127,6 +129,8 @@ export class ApiServer {
   private readonly requests: Counter<'verb' | 'resource' | 'code'>;
   private readonly watchEvents: Counter<'collection'>;
   readonly watchers = new Set<ServerResponse>();
+  private readonly watchBuffered = new Map<ServerResponse, () => number>();
+  private readonly watchesTooSlow: Counter<'collection'>;
   private readonly token: Buffer;
   private openapiCache = new Map<string, string>();
   readonly nodeMetrics: NodeMetricsStore;
@@ -140,6 +144,18 @@ export class ApiServer {
     this.faults = new Faults(injected);
     const watchers = this.watchers;
     new Gauge({ name: 'devcluster_watches', help: 'Open watch streams', registers: [this.metrics], collect() { this.set(watchers.size); } });
+    this.watchesTooSlow = new Counter({ name: 'devcluster_watches_closed_too_slow_total', help: 'Watch streams closed because their client fell too far behind, by collection', labelNames: ['collection'], registers: [this.metrics] });
+    const buffered = this.watchBuffered;
+    new Gauge({
+      name: 'devcluster_watch_buffered_bytes',
+      help: 'Bytes waiting to be sent to watchers (queued events and socket buffers)',
+      registers: [this.metrics],
+      collect() {
+        let n = 0;
+        for (const f of buffered.values()) n += f();
+        this.set(n);
+      },
+    });
     const storage = o.storage;
     new Gauge({ name: 'devcluster_resource_version', help: 'The current global resourceVersion', registers: [this.metrics], collect() { this.set(storage.resourceVersion); } });
     o.registry.onChange(() => this.openapiCache.clear());
@@ -628,7 +644,15 @@ export class ApiServer {
         bookmarkIntervalMs: this.o.bookmarkIntervalMs ?? 5000,
         render: table ? (e) => JSON.stringify(toTable(t, [e.obj], { includeObject, now: new Date() })) : undefined,
       },
-      { storage: this.o.storage, faults: this.faults, watchers: this.watchers, onEvent: (c) => this.watchEvents.inc({ collection: c }) },
+      {
+        storage: this.o.storage,
+        faults: this.faults,
+        watchers: this.watchers,
+        onEvent: (c) => this.watchEvents.inc({ collection: c }),
+        maxBufferedBytes: this.o.watchBufferBytes ?? 8 * 1024 * 1024,
+        onTooSlow: (c) => this.watchesTooSlow.inc({ collection: c }),
+        buffered: this.watchBuffered,
+      },
     );
   }
 

@@ -32,6 +32,24 @@ export interface WatchContext {
   faults: Faults;
   onEvent?: (collection: string) => void;
   watchers: Set<ServerResponse>;
+  /**
+   * The most a watcher may have waiting to be sent (queued events and bytes not yet taken by its
+   * socket). A watcher further behind is closed, as kube-apiserver closes a watcher whose buffer
+   * is full; its client watches again from the last version it got.
+   */
+  maxBufferedBytes: number;
+  /** Called when a watcher is closed for being too far behind. */
+  onTooSlow?: (collection: string) => void;
+  /** Each open watcher's bytes waiting to be sent, for /metrics. */
+  buffered: Map<ServerResponse, () => number>;
+}
+
+/** Something to send: a stored change (rendered when sent) or a ready line. */
+type Outgoing = { type: string; entry: Entry; faults: boolean } | { line: string };
+
+/** Bytes an outgoing item will take, counted against the watcher's limit before it is rendered. */
+function sizeOf(item: Outgoing): number {
+  return 'line' in item ? item.line.length : item.entry.json.length + 32;
 }
 
 export function serveWatch(res: ServerResponse, w: WatchRequest, ctx: WatchContext): void {
@@ -49,21 +67,40 @@ export function serveWatch(res: ServerResponse, w: WatchRequest, ctx: WatchConte
   let closed = false;
   const timers: NodeJS.Timeout[] = [];
   let unsubscribe = () => {};
-  const finish = () => {
+  /**
+   * What is still to be sent, oldest first: the initial events or the replayed history (a
+   * snapshot of references to stored objects, sent as the client reads), then what happened
+   * since. Items before `next` are sent.
+   */
+  let queue: Outgoing[] = [];
+  let next = 0;
+  /** Bytes of the queued events after the snapshot: what the limit bounds. */
+  let queuedBytes = 0;
+  /** How many items at the head of the queue are the snapshot (not counted against the limit). */
+  let snapshotLeft = 0;
+  let waitingForDrain = false;
+  /** The watch has timed out: it ends once the queue is sent. */
+  let ending = false;
+  /** Ends the stream; `destroy` drops what the socket still holds instead of sending it first. */
+  const finish = (destroy = false) => {
     if (closed) return;
     closed = true;
     for (const t of timers) clearTimeout(t);
     unsubscribe();
     ctx.watchers.delete(res);
-    res.end();
+    ctx.buffered.delete(res);
+    queue = [];
+    if (destroy) res.destroy();
+    else res.end();
   };
-  res.on('close', finish);
+  res.on('close', () => finish());
+  ctx.buffered.set(res, () => queuedBytes + res.writableLength);
 
   // Events written in the same tick go out together: one TLS record instead of one per event.
   let corked = false;
-  /** Writes one event; `terminated` lines already end with a newline. */
-  const write = (line: string, terminated = false) => {
-    if (closed || res.writableEnded) return;
+  /** Writes one line (with its newline); false when the socket wants the writer to wait. */
+  const write = (line: string): boolean => {
+    if (closed || res.writableEnded) return false;
     if (!corked) {
       corked = true;
       res.cork();
@@ -72,40 +109,88 @@ export function serveWatch(res: ServerResponse, w: WatchRequest, ctx: WatchConte
         res.uncork();
       });
     }
-    res.write(terminated ? line : line + '\n');
+    return res.write(line);
   };
-  const sendEntry = (type: string, entry: Entry, injectFaults: boolean) => {
-    if (injectFaults && faults.dropEvent(collection)) return;
-    if (w.render) write(`{"type":"${type}","object":${w.render(entry, type)}}`);
-    else write(entry.eventLine(type), true);
+  const emit = (item: Outgoing): boolean => {
+    if ('line' in item) return write(item.line);
+    const { type, entry } = item;
+    if (item.faults && faults.dropEvent(collection)) return true;
+    const ok = write(w.render ? `{"type":"${type}","object":${w.render(entry, type)}}\n` : entry.eventLine(type));
     ctx.onEvent?.(collection);
-    if (injectFaults && faults.closeWatch(collection)) finish();
+    if (item.faults && faults.closeWatch(collection)) finish();
+    return ok;
   };
-  const bookmark = (annotations?: Record<string, string>) => {
+  /** Sends what is queued for as long as the socket takes it, then waits for it to drain. */
+  const pump = () => {
+    while (!closed && !waitingForDrain && next < queue.length) {
+      const item = queue[next];
+      queue[next++] = undefined as unknown as Outgoing;
+      if (snapshotLeft > 0) snapshotLeft--;
+      else queuedBytes -= sizeOf(item);
+      if (!emit(item) && !closed) {
+        waitingForDrain = true;
+        res.once('drain', () => {
+          waitingForDrain = false;
+          pump();
+        });
+      }
+    }
+    if (closed) return;
+    if (next === queue.length) {
+      queue = [];
+      next = 0;
+      if (ending && !waitingForDrain) finish();
+    } else if (next > 4096 && next * 2 > queue.length) {
+      queue = queue.slice(next);
+      next = 0;
+    }
+  };
+  /** Queues an item; `snapshot` items (all queued before any other) are not counted against the limit. */
+  const enqueue = (item: Outgoing, snapshot = false) => {
+    if (closed) return;
+    queue.push(item);
+    // The snapshot is held as references to stored objects and sent as the client reads; what
+    // happens after it is what a client too slow to read makes pile up.
+    if (snapshot) snapshotLeft++;
+    else queuedBytes += sizeOf(item);
+    if (!snapshot && queuedBytes + res.writableLength > ctx.maxBufferedBytes) {
+      ctx.onTooSlow?.(collection);
+      // Ending would wait for the buffered bytes to reach a client that does not read: destroy
+      // the stream, as kube-apiserver drops such a watcher, and free what it holds.
+      finish(true);
+      return;
+    }
+    if (!waitingForDrain) pump();
+  };
+  const sendEntry = (type: string, entry: Entry, injectFaults: boolean, snapshot = false) => enqueue({ type, entry, faults: injectFaults }, snapshot);
+  const bookmarkLine = (annotations?: Record<string, string>) => {
     const metadata: Record<string, unknown> = { resourceVersion: String(storage.resourceVersion) };
     if (annotations) metadata.annotations = annotations;
-    write(JSON.stringify({ type: 'BOOKMARK', object: { kind: w.t.kind, apiVersion, metadata } }));
+    return JSON.stringify({ type: 'BOOKMARK', object: { kind: w.t.kind, apiVersion, metadata } }) + '\n';
   };
+  /** The lowest version this watcher may see: a watch from a version not reached yet waits for it. */
+  let floor = 0;
   /** Translates a stored change into what this watcher sees, given its selectors. */
-  const deliver = (ev: StoredEvent, injectFaults: boolean) => {
+  const deliver = (ev: StoredEvent, injectFaults: boolean, snapshot = false) => {
+    if (ev.rv <= floor) return;
     const before = matches(ev.prev);
     if (ev.type === 'DELETED') {
-      if (before) sendEntry('DELETED', ev.entry, injectFaults);
+      if (before) sendEntry('DELETED', ev.entry, injectFaults, snapshot);
       return;
     }
     const after = matches(ev.entry);
-    if (after) sendEntry(before ? 'MODIFIED' : 'ADDED', ev.entry, injectFaults);
-    else if (before) sendEntry('DELETED', ev.entry, injectFaults);
+    if (after) sendEntry(before ? 'MODIFIED' : 'ADDED', ev.entry, injectFaults, snapshot);
+    else if (before) sendEntry('DELETED', ev.entry, injectFaults, snapshot);
   };
 
   const rv = w.resourceVersion;
   if (!rv || rv === '0') {
-    if (w.initialEvents) for (const e of storage.list(collection, ns)) if (w.filter.matches(e)) sendEntry('ADDED', e, false);
-    if (w.initialEventsEnd) bookmark({ 'k8s.io/initial-events-end': 'true' });
+    if (w.initialEvents) for (const e of storage.list(collection, ns)) if (w.filter.matches(e)) sendEntry('ADDED', e, false, true);
+    if (w.initialEventsEnd) enqueue({ line: bookmarkLine({ 'k8s.io/initial-events-end': 'true' }) }, true);
   } else {
-    const from = Number(rv);
-    if (!Number.isInteger(from) || from < 0) {
-      write(JSON.stringify({ type: 'ERROR', object: errors.badRequest(`invalid resource version: ${JSON.stringify(rv)}`).toStatus() }));
+    const from = /^\d+$/.test(rv) ? Number(rv) : NaN;
+    if (!Number.isSafeInteger(from)) {
+      write(JSON.stringify({ type: 'ERROR', object: errors.badRequest(`invalid resource version: ${JSON.stringify(rv)}`).toStatus() }) + '\n');
       finish();
       return;
     }
@@ -114,15 +199,18 @@ export function serveWatch(res: ServerResponse, w: WatchRequest, ctx: WatchConte
       backlog = storage.eventsSince(collection, from);
     } catch (err) {
       if (!(err instanceof HistoryExpiredError)) throw err;
-      write(JSON.stringify({ type: 'ERROR', object: errors.expired(`too old resource version: ${from} (${err.oldest})`).toStatus() }));
+      write(JSON.stringify({ type: 'ERROR', object: errors.expired(`too old resource version: ${from} (${err.oldest})`).toStatus() }) + '\n');
       finish();
       return;
     }
+    // As kube-apiserver: a watch from a version the server has not reached is accepted and sends
+    // only what comes after that version, never anything older.
+    floor = from;
     for (const ev of backlog) {
-      deliver(ev, true);
+      deliver(ev, true, true);
       if (closed) return;
     }
-    if (w.initialEventsEnd) bookmark({ 'k8s.io/initial-events-end': 'true' });
+    if (w.initialEventsEnd) enqueue({ line: bookmarkLine({ 'k8s.io/initial-events-end': 'true' }) }, true);
   }
   if (closed) return;
   // Subscribed in the same tick as the replay above, so no event falls between them.
@@ -130,15 +218,17 @@ export function serveWatch(res: ServerResponse, w: WatchRequest, ctx: WatchConte
 
   if (w.allowBookmarks) {
     const tick = () => {
-      bookmark();
+      if (storage.resourceVersion >= floor) enqueue({ line: bookmarkLine() });
       timers[0] = setTimeout(tick, w.bookmarkIntervalMs);
     };
     timers[0] = setTimeout(tick, w.bookmarkIntervalMs);
   }
   if (w.timeoutSeconds !== undefined && w.timeoutSeconds > 0) {
     timers[1] = setTimeout(() => {
-      if (w.allowBookmarks) bookmark();
-      finish();
+      if (w.allowBookmarks && storage.resourceVersion >= floor) enqueue({ line: bookmarkLine() });
+      // Ends once what is queued has gone out.
+      ending = true;
+      if (next >= queue.length && !waitingForDrain) finish();
     }, w.timeoutSeconds * 1000);
   }
 }

@@ -1,0 +1,136 @@
+/**
+ * What watchers that never read cost the devcluster: `kre devcluster --nodes 0` in a child process,
+ * ten watches whose clients send the request and never read the answer (a suspended
+ * `kubectl get -w`), then N writes of 100 KiB ConfigMaps. The figure is the growth of the server's
+ * resident memory from before the writes to after them, against a baseline run of the same writes
+ * with no watcher, for N = 100, 200, 400 (medians of 3 runs, a fresh process each).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request } from 'node:https';
+import { connect, type TLSSocket } from 'node:tls';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+const ROOT = new URL('..', import.meta.url).pathname;
+const WATCHERS = 10;
+const VALUE = 'x'.repeat(100 * 1024);
+
+interface Server {
+  child: ChildProcess;
+  url: string;
+  token: string;
+  ca: string;
+  dir: string;
+}
+
+async function startServer(): Promise<Server> {
+  const dir = mkdtempSync(join(tmpdir(), 'kre-bench-slow-'));
+  const child = spawn(process.execPath, [join(ROOT, 'bin/kre.js'), 'devcluster', '--state-dir', dir, '--nodes', '0', '--listen', '127.0.0.1:0'], {
+    cwd: ROOT,
+    env: { ...process.env, KRE_LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  const ready = await new Promise<{ url: string; kubeconfig: string }>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (line.includes('"msg":"ready"')) resolve(JSON.parse(line));
+    });
+    child.once('exit', (code) => reject(new Error(`kre devcluster exited with ${code}`)));
+  });
+  const kubeconfig = readFileSync(ready.kubeconfig, 'utf8');
+  const token = /token: (\S+)/.exec(kubeconfig)![1];
+  const ca = Buffer.from(/certificate-authority-data: (\S+)/.exec(kubeconfig)![1], 'base64').toString();
+  return { child, url: ready.url, token, ca, dir };
+}
+
+async function stopServer(s: Server): Promise<void> {
+  const exited = new Promise((r) => s.child.once('exit', r));
+  s.child.kill('SIGKILL');
+  await exited;
+  rmSync(s.dir, { recursive: true, force: true });
+}
+
+function rssBytes(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(m![1]) * 1024;
+}
+
+function call(s: Server, method: string, path: string, body?: unknown): Promise<any> {
+  const url = new URL(path, s.url);
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, ca: s.ca, headers: { Authorization: `Bearer ${s.token}`, 'Content-Type': 'application/json' } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve(JSON.parse(Buffer.concat(chunks).toString() || '{}')));
+    });
+    req.on('error', reject);
+    if (body) req.write(JSON.stringify(body));
+    req.end();
+  });
+}
+
+function stalledWatch(s: Server, path: string): Promise<TLSSocket> {
+  const url = new URL(s.url);
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: url.hostname, port: Number(url.port), ca: s.ca }, () => {
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: ${url.host}\r\nAuthorization: Bearer ${s.token}\r\n\r\n`);
+      socket.pause();
+      resolve(socket);
+    });
+    socket.on('error', () => {});
+    socket.once('error', reject);
+  });
+}
+
+/** RSS growth over `writes` writes with `watchers` stalled watches, and the watches closed as too slow. */
+async function once(writes: number, watchers: number): Promise<{ growth: number; closed: number }> {
+  const s = await startServer();
+  try {
+    await call(s, 'POST', '/api/v1/namespaces', { metadata: { name: 'bench' } });
+    const rv = (await call(s, 'GET', '/api/v1/namespaces/bench/configmaps')).metadata.resourceVersion;
+    const sockets = await Promise.all(Array.from({ length: watchers }, () => stalledWatch(s, `/api/v1/namespaces/bench/configmaps?watch=1&resourceVersion=${rv}`)));
+    await new Promise((r) => setTimeout(r, 500));
+    const before = rssBytes(s.child.pid!);
+    for (let i = 0; i < writes; i++) await call(s, 'POST', '/api/v1/namespaces/bench/configmaps', { metadata: { name: `cm-${i}` }, data: { v: VALUE } });
+    await new Promise((r) => setTimeout(r, 1000));
+    const growth = rssBytes(s.child.pid!) - before;
+    const metrics: string = await new Promise((resolve, reject) => {
+      const req = request(new URL('/metrics', s.url), { ca: s.ca, headers: { Authorization: `Bearer ${s.token}` } }, (res) => {
+        let t = '';
+        res.on('data', (c) => (t += c));
+        res.on('end', () => resolve(t));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    const closed = Number(/^devcluster_watches_closed_too_slow_total\{[^}]*\} (\d+)/m.exec(metrics)?.[1] ?? 0);
+    for (const sock of sockets) sock.destroy();
+    return { growth, closed };
+  } finally {
+    await stopServer(s);
+  }
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const mib = (n: number) => (n / 1024 / 1024).toFixed(1);
+
+export async function run(): Promise<void> {
+  const repeats = Number(process.env.KRE_BENCH_REPEATS ?? 3);
+  console.log(`| writes of 100 KiB | RSS growth, no watcher (MiB) | RSS growth, ${WATCHERS} stalled watchers (MiB) | ratio | closed as too slow |`);
+  console.log('| ---: | ---: | ---: | ---: | ---: |');
+  for (const writes of [100, 200, 400]) {
+    const base: number[] = [];
+    const stalled: number[] = [];
+    let closed = 0;
+    for (let r = 0; r < repeats; r++) {
+      base.push((await once(writes, 0)).growth);
+      const s = await once(writes, WATCHERS);
+      stalled.push(s.growth);
+      closed = s.closed;
+    }
+    const b = median(base);
+    const w = median(stalled);
+    console.log(`| ${writes} | ${mib(b)} | ${mib(w)} | ${(w / Math.max(b, 1)).toFixed(2)} | ${closed} |`);
+  }
+}
