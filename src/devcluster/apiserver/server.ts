@@ -158,6 +158,10 @@ export class ApiServer {
     });
     const storage = o.storage;
     new Gauge({ name: 'devcluster_resource_version', help: 'The current global resourceVersion', registers: [this.metrics], collect() { this.set(storage.resourceVersion); } });
+    new Gauge({ name: 'devcluster_object_log_bytes', help: 'Size of the object log in the state dir', registers: [this.metrics], collect() { this.set(storage.logBytes); } });
+    const compactions = new Counter({ name: 'devcluster_object_log_compactions_total', help: 'Compactions of the object log (at start and while running)', registers: [this.metrics] });
+    if (storage.compactions > 0) compactions.inc(storage.compactions);
+    storage.onCompaction(() => compactions.inc());
     o.registry.onChange(() => this.openapiCache.clear());
   }
 

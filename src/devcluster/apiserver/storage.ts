@@ -7,8 +7,8 @@
  * Objects are stored as plain JSON values and never mutated once stored: a write stores a new
  * object. Each entry caches its JSON text, since most reads (lists, watch fan-out) only serialize.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import type { Logger } from '../../kube/logger.ts';
+import { ObjectLog, type LogRecord } from './object-log.ts';
 import { clone } from './patch/json-value.ts';
 
 export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
@@ -58,6 +58,19 @@ export interface StorageOptions {
   historyWindowMs?: number;
   /** At most this many events are kept, whatever their age. */
   historyMax?: number;
+  /** Where the log says what it recovered, skipped and compacted. */
+  log?: Logger;
+  /** The log is compacted once larger than this (default 64 MiB)… */
+  compactMinBytes?: number;
+  /** …and this many times larger than the live objects (default 4). */
+  compactRatio?: number;
+  /** How much of the log is read at a time on load (default 1 MiB). */
+  readChunkBytes?: number;
+}
+
+/** About what a live object's record takes in the log: its JSON, key, collection and the record's fields. */
+function recordBytes(collection: string, key: string, entry: Entry): number {
+  return entry.json.length + key.length + collection.length + 40;
 }
 
 export function objectKey(namespace: string | undefined, name: string): string {
@@ -117,7 +130,9 @@ export class Storage {
   private history: StoredEvent[] = [];
   private readonly collections = new Map<string, Collection>();
   private readonly listeners = new Map<string, Set<Listener>>();
-  private logFd?: number;
+  private objectLog?: ObjectLog;
+  /** What the live objects' records would take in a compacted log. */
+  private liveBytes = 0;
   private readonly historyWindowMs: number;
   private readonly historyMax: number;
   private readonly historyTimes: number[] = [];
@@ -127,6 +142,20 @@ export class Storage {
     this.historyMax = opts.historyMax ?? 200_000;
     if (opts.dir) this.load(opts.dir);
     this.compacted = this.revision;
+  }
+
+  /** The size of the log on disk, in bytes (0 without a state dir). */
+  get logBytes(): number {
+    return this.objectLog?.bytes ?? 0;
+  }
+
+  /** How many times the log has been compacted since this storage opened it. */
+  get compactions(): number {
+    return this.objectLog?.compactions ?? 0;
+  }
+
+  onCompaction(fn: () => void): void {
+    this.objectLog?.onCompaction(fn);
   }
 
   get resourceVersion(): number {
@@ -199,6 +228,7 @@ export class Storage {
     const prev = c.entries.get(key);
     const entry = new Entry(key, obj);
     c.set(key, entry);
+    this.liveBytes += recordBytes(collection, key, entry) - (prev ? recordBytes(collection, key, prev) : 0);
     // The object's JSON is built once: for the log here, and for every later read.
     this.persistLine(`{"rv":${rv},"c":${JSON.stringify(collection)},"k":${JSON.stringify(key)},"o":${entry.json}}`);
     this.record({ rv, type, collection, key, entry, prev });
@@ -215,6 +245,7 @@ export class Storage {
     last.metadata.resourceVersion = String(rv);
     const entry = new Entry(key, last);
     c.delete(key);
+    this.liveBytes -= recordBytes(collection, key, prev);
     this.persist({ rv, c: collection, k: key, d: 1 });
     this.record({ rv, type: 'DELETED', collection, key, entry, prev });
     return entry;
@@ -245,8 +276,8 @@ export class Storage {
   }
 
   close(): void {
-    if (this.logFd !== undefined) closeSync(this.logFd);
-    this.logFd = undefined;
+    this.objectLog?.close();
+    this.objectLog = undefined;
   }
 
   private record(event: StoredEvent): void {
@@ -275,42 +306,36 @@ export class Storage {
   }
 
   private persistLine(line: string): void {
-    if (this.logFd === undefined) return;
-    writeSync(this.logFd, line + '\n');
+    if (!this.objectLog) return;
+    this.objectLog.append(line);
+    if (this.objectLog.due(this.liveBytes)) this.compactLog();
   }
 
-  /**
-   * Replays the log, then compacts it to one record per live object. A line cut short by a kill
-   * mid-write can only be the last one, and is dropped.
-   */
-  private load(dir: string): void {
-    mkdirSync(dir, { recursive: true });
-    const path = join(dir, 'objects.log');
-    if (existsSync(path)) {
-      const lines = readFileSync(path, 'utf8').split('\n');
-      for (let i = 0; i < lines.length; i++) {
-        const line = lines[i];
-        if (!line) continue;
-        let rec: any;
-        try {
-          rec = JSON.parse(line);
-        } catch (err) {
-          if (i >= lines.length - 2) break;
-          throw new Error(`${path}:${i + 1}: corrupt record: ${(err as Error).message}`, { cause: err });
-        }
-        this.revision = Math.max(this.revision, rec.rv);
-        if (rec.meta) continue;
-        const c = this.collection(rec.c);
-        if (rec.d) c.delete(rec.k);
-        else c.set(rec.k, new Entry(rec.k, rec.o));
-      }
+  /** The records of a compacted log: the revision, then each live object from its cached JSON. */
+  private *snapshotLines(): Generator<string> {
+    yield JSON.stringify({ rv: this.revision, meta: true });
+    for (const [name, c] of this.collections) {
+      const prefix = `,"c":${JSON.stringify(name)},"k":`;
+      for (const e of c.entries.values()) yield `{"rv":${Number(e.obj.metadata.resourceVersion)}${prefix}${JSON.stringify(e.key)},"o":${e.json}}`;
     }
-    const tmp = `${path}.tmp`;
-    const out: string[] = [JSON.stringify({ rv: this.revision, meta: true })];
-    for (const [name, c] of this.collections) for (const e of c.entries.values()) out.push(JSON.stringify({ rv: Number(e.obj.metadata.resourceVersion), c: name, k: e.key, o: e.obj }));
-    writeFileSync(tmp, out.join('\n') + '\n');
-    renameSync(tmp, path);
-    this.logFd = openSync(path, 'a');
+  }
+
+  private compactLog(): void {
+    this.objectLog!.compact(this.snapshotLines());
+  }
+
+  /** Replays the log (see ObjectLog for what is recovered and how), compacting it when it is due. */
+  private load(dir: string): void {
+    const apply = (rec: LogRecord) => {
+      this.revision = Math.max(this.revision, rec.rv);
+      if (rec.meta) return;
+      const c = this.collection(rec.c!);
+      if (rec.d) c.delete(rec.k!);
+      else c.set(rec.k!, new Entry(rec.k!, rec.o));
+    };
+    this.objectLog = new ObjectLog({ dir, log: this.opts.log, compactMinBytes: this.opts.compactMinBytes, compactRatio: this.opts.compactRatio, readChunkBytes: this.opts.readChunkBytes }, apply);
+    for (const [name, c] of this.collections) for (const e of c.entries.values()) this.liveBytes += recordBytes(name, e.key, e);
+    if (this.objectLog.due(this.liveBytes)) this.compactLog();
   }
 }
 
