@@ -8,7 +8,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
-import { startDevCluster, type DevCluster } from '../devcluster/index.ts';
+import { startDevCluster, StateDirLockedError, type DevCluster } from '../devcluster/index.ts';
 import { KubeClient } from '../kube/index.ts';
 import { createLogger } from '../kube/logger.ts';
 import { parseMonitorConfig, startMonitor, type Monitor } from '../monitor/index.ts';
@@ -42,7 +42,9 @@ function monitorToken(stateDir: string): string {
 
 export async function startDev(o: DevOptions): Promise<DevEnvironment> {
   const log = createLogger('dev');
-  const cluster = await startDevCluster({ stateDir: o.stateDir, listen: o.listen, nodes: o.nodes });
+  const cluster = await startDevCluster({ stateDir: o.stateDir, listen: o.listen, nodes: o.nodes }).catch((err: unknown) => {
+    throw err instanceof StateDirLockedError ? new UsageError(err.message) : err;
+  });
   const client = new KubeClient(cluster.kubeConfig(), { userAgent: 'kre-operator' });
   let operator: Operator | undefined;
   try {

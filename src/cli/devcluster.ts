@@ -1,7 +1,8 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { startDevCluster } from '../devcluster/index.ts';
+import { startDevCluster, StateDirLockedError } from '../devcluster/index.ts';
+import { UsageError } from './main.ts';
 import { parseListen } from '../devcluster/cluster.ts';
 import { KubeClient, loadKubeConfig } from '../kube/index.ts';
 import { createLogger } from '../kube/logger.ts';
@@ -39,6 +40,9 @@ export function devclusterCommand(): Command {
         kubeconfigPath: opts.writeKubeconfig ? resolve(opts.writeKubeconfig) : undefined,
         nodes: opts.nodes,
         maxPods: opts.maxPods,
+      }).catch((err: unknown) => {
+        // Another devcluster owns the state dir: a usage error (status 2), nothing was touched.
+        throw err instanceof StateDirLockedError ? new UsageError(err.message) : err;
       });
       process.stderr.write(`\nThe devcluster serves ${cluster.url}\nTry: KUBECONFIG=${cluster.kubeconfigPath} kubectl get namespaces\n\n`);
       log.info({ url: cluster.url, kubeconfig: cluster.kubeconfigPath, stateDir: cluster.stateDir }, 'ready');

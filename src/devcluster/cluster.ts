@@ -4,7 +4,7 @@
  */
 import { createServer, type Server } from 'node:https';
 import type { Socket } from 'node:net';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -16,6 +16,7 @@ import { ResourceRegistry } from './apiserver/resources.ts';
 import { Storage } from './apiserver/storage.ts';
 import type { FaultSpec } from './apiserver/faults.ts';
 import { writeKubeconfig } from './kubeconfig.ts';
+import { lockStateDir, securePermissions, type StateDirLock } from './state-dir.ts';
 import { loadOrCreateCredentials, type Credentials } from './pki.ts';
 import { KubeClient } from '../kube/index.ts';
 import { createLogger } from '../kube/logger.ts';
@@ -33,6 +34,14 @@ export interface DevClusterOptions {
   bookmarkIntervalMs?: number;
   /** How long the history of changes is kept for watch resumes and paginated lists. */
   historyWindowMs?: number;
+  /** The most bytes one watcher may fall behind before the server closes it (default 8 MiB). */
+  watchBufferBytes?: number;
+  /**
+   * When the object log is compacted while running: once larger than `compactMinBytes` (default
+   * 64 MiB) and `compactRatio` (default 4) times the live objects; `readChunkBytes` is how much of
+   * it is read at a time on start.
+   */
+  objectLog?: { compactMinBytes?: number; compactRatio?: number; readChunkBytes?: number };
   /**
    * Simulated nodes `kre-node-1`… with their kubelets, the scheduler and the workload controllers
    * (default 3). With 0 the server runs alone: no controllers either, as for a cluster that
@@ -108,13 +117,13 @@ class Instance {
   nodes?: () => NodeAdmin | undefined;
 
   async start(stateDir: string, creds: Credentials, host: string, port: number, opts: DevClusterOptions, restart: () => Promise<void>, faults?: FaultSpec): Promise<number> {
-    this.storage = new Storage({ dir: join(stateDir, 'data'), historyWindowMs: opts.historyWindowMs });
+    this.storage = new Storage({ dir: join(stateDir, 'data'), historyWindowMs: opts.historyWindowMs, log: createLogger('devcluster'), ...opts.objectLog });
     const registry = new ResourceRegistry();
     const objects = new ObjectService(this.storage);
     this.lifecycle = new ClusterLifecycle(objects, registry);
     objects.seed();
     this.lifecycle.start();
-    this.api = new ApiServer({ storage: this.storage, registry, objects, token: creds.token, restart, bookmarkIntervalMs: opts.bookmarkIntervalMs, nodeMetrics: this.nodeMetrics, nodes: this.nodes });
+    this.api = new ApiServer({ storage: this.storage, registry, objects, token: creds.token, restart, bookmarkIntervalMs: opts.bookmarkIntervalMs, watchBufferBytes: opts.watchBufferBytes, nodeMetrics: this.nodeMetrics, nodes: this.nodes });
     if (faults) this.api.faults.set(faults);
     this.server = createServer({ cert: creds.serverCert, key: creds.serverKey, keepAliveTimeout: 60_000 }, (req, res) => {
       void this.api.handle(req, res);
@@ -153,7 +162,18 @@ async function carryCounters(from: Registry, to: Registry): Promise<void> {
 export async function startDevCluster(opts: DevClusterOptions = {}): Promise<DevCluster> {
   const temporary = !opts.stateDir;
   const stateDir = opts.stateDir ?? mkdtempSync(join(tmpdir(), 'kre-devcluster-'));
-  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  // Before anything in the state dir is read or written: a second process stops here.
+  const lock = lockStateDir(stateDir);
+  try {
+    securePermissions(stateDir);
+    return await startLocked(opts, stateDir, temporary, lock);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
+async function startLocked(opts: DevClusterOptions, stateDir: string, temporary: boolean, lock: StateDirLock): Promise<DevCluster> {
   const portFile = join(stateDir, 'port');
   const { host, port: wanted } = parseListen(opts.listen ?? '127.0.0.1:0');
   const savedPort = existsSync(portFile) ? Number(readFileSync(portFile, 'utf8').trim()) : 0;
@@ -190,8 +210,9 @@ export async function startDevCluster(opts: DevClusterOptions = {}): Promise<Dev
     }
     throw err;
   }
-  writeFileSync(portFile, `${port}\n`);
+  writeFileSync(portFile, `${port}\n`, { mode: 0o600 });
   const url = `https://${urlHost(host)}:${port}`;
+  lock.setUrl(url);
   writeKubeconfig(kubeconfigPath, url, creds.caCert, creds.token);
   const nodes = opts.nodes ?? 3;
   let client: KubeClient | undefined;
@@ -250,6 +271,7 @@ export async function startDevCluster(opts: DevClusterOptions = {}): Promise<Dev
       await workloads?.stop();
       client?.close();
       await instance.stop();
+      lock.release();
       if (temporary) rmSync(stateDir, { recursive: true, force: true });
     },
   };

@@ -118,7 +118,7 @@ export async function loadOrCreateCredentials(dir: string, extraHosts: string[] 
     write('ca.key', ca.key);
     write('ca.crt', ca.cert);
     // A new CA invalidates any serving certificate made by an old one.
-    for (const f of ['server.crt', 'server.key', 'hosts']) if (existsSync(path(f))) writeFileSync(path(f), '');
+    for (const f of ['server.crt', 'server.key', 'hosts']) if (existsSync(path(f))) writeFileSync(path(f), '', { mode: 0o600 });
   }
   if (!existsSync(path('token')) || read('token').trim() === '') write('token', randomBytes(24).toString('base64url') + '\n');
 
@@ -129,7 +129,7 @@ export async function loadOrCreateCredentials(dir: string, extraHosts: string[] 
     const serving = await generateServing(await importCa(ca.cert, ca.key), all);
     write('server.key', serving.key);
     write('server.crt', serving.cert);
-    writeFileSync(path('hosts'), all.join('\n') + '\n');
+    writeFileSync(path('hosts'), all.join('\n') + '\n', { mode: 0o600 });
   }
   return { caCert: ca.cert, serverCert: read('server.crt'), serverKey: read('server.key'), token: read('token').trim() };
 }
