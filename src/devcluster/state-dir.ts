@@ -11,13 +11,11 @@
  */
 import { chmodSync, linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isRunning, processIdentity, type ProcessIdentity } from './process-identity.ts';
 
 export const LOCK_FILE = 'lock';
 
-interface LockRecord {
-  pid: number;
-  /** The process's start time in clock ticks since boot (/proc/<pid>/stat), when known. */
-  started?: number;
+interface LockRecord extends ProcessIdentity {
   url?: string;
 }
 
@@ -34,30 +32,6 @@ export class StateDirLockedError extends Error {
     );
     this.name = 'StateDirLockedError';
   }
-}
-
-/** The start time of a process, from /proc; undefined where /proc cannot tell. */
-function startTimeOf(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(fields[19]);
-  } catch {
-    return undefined;
-  }
-}
-
-function alive(rec: LockRecord): boolean {
-  try {
-    process.kill(rec.pid, 0);
-  } catch (err) {
-    // EPERM: it exists, as another user's process.
-    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  if (rec.started === undefined) return true;
-  const started = startTimeOf(rec.pid);
-  return started === undefined || started === rec.started;
 }
 
 function readLock(path: string): { text: string; rec?: LockRecord } | undefined {
@@ -93,7 +67,7 @@ export interface StateDirLock {
 export function lockStateDir(dir: string): StateDirLock {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const path = join(dir, LOCK_FILE);
-  const me: LockRecord = { pid: process.pid, started: startTimeOf(process.pid) };
+  const me: LockRecord = processIdentity();
   const mine = `${path}.${process.pid}`;
   const writeMine = (rec: LockRecord) => writeFileSync(mine, JSON.stringify(rec) + '\n', { mode: 0o600 });
   writeMine(me);
@@ -108,7 +82,7 @@ export function lockStateDir(dir: string): StateDirLock {
       const held = readLock(path);
       if (!held) continue;
       const owner = held.rec;
-      if (owner && (owner.pid === process.pid ? heldHere.has(dir) : alive(owner))) throw new StateDirLockedError(dir, owner.pid, owner.url);
+      if (owner && (owner.pid === process.pid ? heldHere.has(dir) : isRunning(owner))) throw new StateDirLockedError(dir, owner.pid, owner.url);
       // Stale: move it aside, and make sure what was moved is the stale lock read above and not
       // one another process has just taken; if it was, put it back and look again.
       const aside = `${path}.stale.${process.pid}`;

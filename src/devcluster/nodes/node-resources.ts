@@ -9,9 +9,10 @@
  * `onOomKill`, for the kubelet to report the container as OOMKilled and restart it. The two
  * passes never overlap, and each gives the event loop back every few milliseconds.
  */
-import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
+import { accessSync, constants, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { CgroupFiles } from './cgroup-files.ts';
+import { makeTmpfsDir } from './tmpfs-dirs.ts';
 import type { CgroupDriver, CgroupVersion } from './cgroup-layout.ts';
 import { startKubeletServer, type KubeletFault, type KubeletServer } from './kubelet-server.ts';
 import { UsageModel, type NodeUsage, type OomKill } from './usage-model.ts';
@@ -53,7 +54,8 @@ const SHM = '/dev/shm';
  * seconds, which tmpfs takes in microseconds where a journaling disk takes milliseconds. So:
  * - `explicit` given: `<explicit>/<node>/cgroup`, left in place on `remove()`;
  * - else, when /dev/shm is writable: `/dev/shm/kre-<random>/<node>/cgroup`, removed by `remove()`
- *   (and at process exit, should `remove()` never be called);
+ *   (and at process exit, should `remove()` never be called; after a kill, by the next devcluster:
+ *   see tmpfs-dirs.ts);
  * - else `<stateDir>/nodes/<node>/cgroup`, emptied when a node first asks for it;
  * - else none (no files are written).
  */
@@ -69,7 +71,7 @@ export class CgroupRoots {
     const shm = this.o.shm ?? SHM;
     if (shm && !this.tmpfsBase && writable(shm)) {
       try {
-        this.tmpfsBase = mkdtempSync(join(shm, 'kre-'));
+        this.tmpfsBase = makeTmpfsDir(shm);
         process.once('exit', this.onExit);
       } catch {
         // Not writable after all: the state dir.
