@@ -390,6 +390,8 @@ function defaultService(svc: Obj, ctx: DefaultsContext): void {
   spec.ipFamilyPolicy ??= headlessWithoutSelector ? 'RequireDualStack' : 'SingleStack';
   spec.ipFamilies ??= ['IPv4'];
   if (!svc.status || Object.keys(svc.status).length === 0) svc.status = { loadBalancer: {} };
+  // A load balancer address given by IP is a virtual IP unless said otherwise.
+  for (const ingress of svc.status.loadBalancer?.ingress ?? []) if (ingress.ip) ingress.ipMode ??= 'VIP';
 }
 
 function keepAllocations(spec: Obj, oldSpec: Obj): void {
