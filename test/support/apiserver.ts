@@ -58,6 +58,16 @@ export const DEVCLUSTER_ONLY = {
 } as const;
 export type DevclusterFeature = keyof typeof DEVCLUSTER_ONLY;
 
+/** What only a real server checks; tests of it are skipped on the devcluster, saying why. */
+export const REAL_ONLY = {
+  rbac: 'the devcluster authorizes every request its one token makes: RBAC is checked by a real server only',
+} as const;
+
+/** Test options: skip on the devcluster, naming what the test needs from a real server. */
+export function realOnly(feature: keyof typeof REAL_ONLY): { skip?: string } {
+  return TARGET === 'real' ? {} : { skip: `real kube-apiserver only: ${REAL_ONLY[feature]}` };
+}
+
 /** Test options: skip on the real server, naming the extra the test needs. */
 export function devclusterOnly(...features: DevclusterFeature[]): { skip?: string } {
   if (TARGET !== 'real') return {};
@@ -96,7 +106,7 @@ export interface TestApiServerOptions {
 }
 
 export async function startTestApiServer(opts: TestApiServerOptions = {}): Promise<TestApiServer> {
-  return TARGET === 'real' ? startReal(opts) : startDev(opts);
+  return TARGET === 'real' ? startRealApiServer(opts) : startDev(opts);
 }
 
 function kubeConfigFor(url: string, caCert: string, token: string): KubeConfig {
@@ -141,7 +151,8 @@ function run(cmd: string, args: string[], timeoutMs = 120_000): Promise<string> 
   });
 }
 
-async function startReal(opts: TestApiServerOptions): Promise<TestApiServer> {
+/** A real kube-apiserver (with `../shared/kube-apiserver/start.sh`), whatever the target. */
+export async function startRealApiServer(opts: TestApiServerOptions = {}): Promise<TestApiServer> {
   if (!realApiServerAvailable()) {
     throw new Error(`KRE_TEST_APISERVER=real needs a real kube-apiserver: ${join(REAL_APISERVER_DIR, 'start.sh')} does not exist (set KRE_REAL_APISERVER_DIR to the folder that has start.sh and stop.sh)`);
   }

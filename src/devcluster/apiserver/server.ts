@@ -398,11 +398,13 @@ export class ApiServer {
     // Without the parameter a real server warns (kubectl sends Strict itself).
     const validation = q.get('fieldValidation') ?? 'Warn';
     if (!['Strict', 'Warn', 'Ignore'].includes(validation)) {
-      throw errors.badRequest(`fieldValidation: Unsupported value: ${JSON.stringify(validation)}: supported values: "Ignore", "Strict", "Warn"`);
+      const method = res?.req?.method;
+      const options = method === 'POST' ? 'CreateOptions' : method === 'PATCH' ? 'PatchOptions' : 'UpdateOptions';
+      throw errors.invalid(options, 'meta.k8s.io', '', [cause.notSupported('fieldValidation', validation, ['', 'Ignore', 'Strict', 'Warn'])]);
     }
     const unknown = t.crd ? pruneCustomResource(t, body) : pruneBuiltin(t, body);
     if (unknown.length > 0 && validation === 'Strict') {
-      throw errors.badRequest(`strict decoding error: ${unknown.map((f: string) => `unknown field "${f}"`).join(', ')}`);
+      throw errors.badRequest(`${t.kind} in version ${JSON.stringify(t.version)} cannot be handled as a ${t.kind}: strict decoding error: ${unknown.map((f: string) => `unknown field "${f}"`).join(', ')}`);
     }
     if (unknown.length > 0 && validation === 'Warn' && res) {
       res.setHeader('Warning', unknown.map((f: string) => `299 - "unknown field \\"${f}\\""`));
