@@ -1,6 +1,6 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startDevCluster, type DevCluster } from '../devcluster/index.ts';
+import { startTestApiServer, type TestApiServer } from '../../test/support/apiserver.ts';
 import { KubeClient, type KubeObject } from './client.ts';
 import { addFinalizer, applyObject, removeFinalizer, setControllerOwner, updateStatusWithRetry } from './apply.ts';
 
@@ -17,17 +17,16 @@ function deployment(name: string, replicas: number): KubeObject {
   };
 }
 
-describe('apply helpers against a devcluster', () => {
-  let cluster: DevCluster;
+describe('apply helpers against an API server', () => {
+  let server: TestApiServer;
   let client: KubeClient;
 
   before(async () => {
-    cluster = await startDevCluster();
-    client = new KubeClient(cluster.kubeConfig());
+    server = await startTestApiServer();
+    client = server.client;
   });
   after(async () => {
-    client?.close();
-    await cluster?.stop();
+    await server?.stop();
   });
 
   test('applyObject creates, then updates, as the field manager; an identical apply leaves the spec alone', async () => {
@@ -36,7 +35,7 @@ describe('apply helpers against a devcluster', () => {
     const second = await applyObject(client, deployment('web', 3), { fieldManager: 'kre-test', force: true });
     assert.equal(second.spec.replicas, 3);
     const third = await applyObject(client, deployment('web', 3), { fieldManager: 'kre-test', force: true });
-    // The devcluster's deployment controller writes status meanwhile, so compare the spec's generation.
+    // The deployment controller writes status meanwhile, so compare the spec's generation.
     assert.equal(third.metadata.generation, second.metadata.generation);
     assert.equal(second.metadata.generation, (first.metadata.generation ?? 0) + 1);
     assert.ok((third.metadata.managedFields as { manager: string }[]).some((m) => m.manager === 'kre-test'));
@@ -58,11 +57,12 @@ describe('apply helpers against a devcluster', () => {
   });
 
   test('updateStatusWithRetry retries on conflict and skips writes that change nothing', async () => {
-    // A Service: it has a /status that no devcluster controller writes, so every write here is ours.
+    // A Service: it has a /status that no controller writes, so every write here is ours.
     const services = { group: '', version: 'v1', plural: 'services', namespace: 'default' };
-    await client.create(services, { apiVersion: 'v1', kind: 'Service', metadata: { name: 'status' }, spec: { ports: [{ port: 80 }] } });
+    // Load balancer addresses are refused in the status of any other type of Service.
+    await client.create(services, { apiVersion: 'v1', kind: 'Service', metadata: { name: 'status' }, spec: { type: 'LoadBalancer', ports: [{ port: 80 }] } });
     const ref = { ...services, name: 'status' };
-    const lb = (ip: string) => ({ loadBalancer: { ingress: [{ ip }] } });
+    const lb = (ip: string) => ({ loadBalancer: { ingress: [{ ip, ipMode: 'VIP' }] } });
     let attempts = 0;
     const result = await updateStatusWithRetry<KubeObject>(client, ref, (obj) => {
       attempts++;

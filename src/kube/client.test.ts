@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startDevCluster, type DevCluster } from '../devcluster/index.ts';
+import { startTestApiServer, type TestApiServer } from '../../test/support/apiserver.ts';
 import { KubeApiError, KubeClient, KubeConfigError, loadKubeConfig, resourcePath } from './client.ts';
 
 function kubeconfig(server: string, context = 'c'): string {
@@ -79,17 +79,17 @@ describe('loadKubeConfig', () => {
   });
 });
 
-describe('KubeClient against a devcluster', () => {
-  let cluster: DevCluster;
+describe('KubeClient against an API server', () => {
+  let server: TestApiServer;
   let client: KubeClient;
   const configmaps = { group: '', version: 'v1', plural: 'configmaps', namespace: 'default' };
   before(async () => {
-    cluster = await startDevCluster();
-    client = new KubeClient(loadKubeConfig({ kubeconfig: cluster.kubeconfigPath }).kc);
+    server = await startTestApiServer();
+    client = new KubeClient(loadKubeConfig({ kubeconfig: server.kubeconfigPath }).kc);
   });
   after(async () => {
     client?.close();
-    await cluster?.stop();
+    await server?.stop();
   });
 
   test('creates, reads, patches, applies and deletes; failures carry the Status fields', async () => {

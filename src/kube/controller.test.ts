@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { startDevCluster, type DevCluster } from '../devcluster/index.ts';
+import { startTestApiServer, type TestApiServer } from '../../test/support/apiserver.ts';
 import { KubeClient, type KubeObject } from './client.ts';
 import { Controller, TerminalError, type ReconcileKey, type Reconciler } from './controller.ts';
 import { setControllerOwner } from './apply.ts';
@@ -19,19 +19,19 @@ async function eventually(what: string, check: () => boolean, timeoutMs = 10_000
   }
 }
 
-describe('Controller against a devcluster', () => {
-  let cluster: DevCluster;
+describe('Controller against an API server', () => {
+  let server: TestApiServer;
   let client: KubeClient;
   const logger = pino({ level: 'silent' });
 
   before(async () => {
-    cluster = await startDevCluster();
-    client = new KubeClient(cluster.kubeConfig());
+    server = await startTestApiServer();
+    client = new KubeClient(server.kubeConfig());
     await client.create({ group: '', version: 'v1', plural: 'namespaces' }, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'ctl' } });
   });
   after(async () => {
     client?.close();
-    await cluster?.stop();
+    await server?.stop();
   });
 
   test('reconciles primaries, is woken by owned children, retries errors, counts terminal ones, requeues', async () => {

@@ -1,7 +1,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startDevCluster, type DevCluster } from '../devcluster/index.ts';
+import { devclusterOnly, startTestApiServer, type TestApiServer } from '../../test/support/apiserver.ts';
 import { KubeClient } from './client.ts';
 import { LEASES, LeaderElector, microTime, type Lease } from './leader-election.ts';
 
@@ -13,18 +13,19 @@ describe('microTime', () => {
   });
 });
 
-describe('LeaderElector against a devcluster', () => {
-  let cluster: DevCluster;
+describe('LeaderElector against an API server', () => {
+  let server: TestApiServer;
+  const cluster = () => server.devcluster!;
   let client: KubeClient;
   let leases = 0;
 
   before(async () => {
-    cluster = await startDevCluster();
-    client = new KubeClient(cluster.kubeConfig());
+    server = await startTestApiServer();
+    client = new KubeClient(server.kubeConfig());
   });
   after(async () => {
     client?.close();
-    await cluster?.stop();
+    await server?.stop();
   });
 
   function candidates(n: number) {
@@ -105,17 +106,17 @@ describe('LeaderElector against a devcluster', () => {
     await other.stop();
   });
 
-  test('a leader that cannot renew within renewDeadline stops leading', async () => {
+  test('a leader that cannot renew within renewDeadline stops leading', devclusterOnly('faults'), async () => {
     const { electors, events } = candidates(1);
     await until('it leads', () => electors[0].isLeader(), 3000);
-    cluster.faults.set({ errors: { fraction: 1, code: 500, collection: 'leases.coordination.k8s.io' } });
+    cluster().faults.set({ errors: { fraction: 1, code: 500, collection: 'leases.coordination.k8s.io' } });
     try {
       const took = await until('it stops leading', () => !electors[0].isLeader(), TIMING.renewDeadlineMs + TIMING.retryPeriodMs * 2 + 300);
       assert.ok(took >= TIMING.renewDeadlineMs - TIMING.retryPeriodMs, `stopped after ${took} ms`);
       assert.ok(events.includes('candidate-0 signal aborted'));
       assert.ok(events.includes('candidate-0 stopped'));
     } finally {
-      cluster.faults.clear();
+      cluster().faults.clear();
       await electors[0].stop();
     }
   });

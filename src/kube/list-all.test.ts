@@ -1,21 +1,22 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startDevCluster, type DevCluster } from '../devcluster/index.ts';
+import { devclusterOnly, startTestApiServer, type TestApiServer } from '../../test/support/apiserver.ts';
 import { KubeClient } from './client.ts';
 import { listAll } from './list-all.ts';
 
-let cluster: DevCluster;
+let server: TestApiServer;
+const cluster = () => server.devcluster!;
 let client: KubeClient;
 const CONFIGMAPS = { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap', namespaced: true };
 
 before(async () => {
-  cluster = await startDevCluster({ nodes: 0 });
-  client = new KubeClient(cluster.kubeConfig());
+  server = await startTestApiServer();
+  client = new KubeClient(server.kubeConfig());
   for (let i = 0; i < 7; i++) await client.create({ ...CONFIGMAPS, namespace: 'default' }, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `cm-${i}` }, data: {} });
 });
 after(async () => {
   client?.close();
-  await cluster?.stop();
+  await server?.stop();
 });
 
 test('every page, read as one list of cache-ready objects', async () => {
@@ -27,7 +28,7 @@ test('every page, read as one list of cache-ready objects', async () => {
   assert.match(resourceVersion, /^\d+$/);
 });
 
-test('a continue token that expires mid-way restarts the list from the start, never mixing snapshots', async () => {
+test('a continue token that expires mid-way restarts the list from the start, never mixing snapshots', devclusterOnly('faults'), async () => {
   let pages = 0;
   let restarts = 0;
   const { items } = await listAll(client, { ...CONFIGMAPS, namespace: 'default' }, {
@@ -37,7 +38,7 @@ test('a continue token that expires mid-way restarts the list from the start, ne
       // After the first page, a new object and an expired history: the old token is now 410.
       if (++pages === 1) {
         await client.create({ ...CONFIGMAPS, namespace: 'default' }, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cm-late' }, data: {} });
-        cluster.faults.expireHistory();
+        cluster().faults.expireHistory();
       }
       return page;
     },

@@ -1,7 +1,7 @@
 import { test, describe, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startDevCluster, type DevCluster } from '../devcluster/index.ts';
+import { devclusterOnly, startTestApiServer, type TestApiServer } from '../../test/support/apiserver.ts';
 import { KubeApiError, KubeClient, type KubeObject } from './client.ts';
 import { Reflector, type ReflectorOptions, type VerifyReport } from './reflector.ts';
 import { objectKey } from './store.ts';
@@ -30,23 +30,24 @@ async function eventually(what: string, check: () => boolean | Promise<boolean>,
   }
 }
 
-describe('Reflector against a devcluster', () => {
-  let cluster: DevCluster;
+describe('Reflector against an API server', () => {
+  let server: TestApiServer;
+  const cluster = () => server.devcluster!;
   let client: KubeClient;
   const running: Reflector[] = [];
   let nsCount = 0;
 
   before(async () => {
-    cluster = await startDevCluster({ bookmarkIntervalMs: 500 });
-    client = new KubeClient(cluster.kubeConfig());
+    server = await startTestApiServer({ devcluster: { bookmarkIntervalMs: 500 } });
+    client = new KubeClient(server.kubeConfig());
   });
   afterEach(async () => {
-    cluster.faults.clear();
+    cluster().faults.clear();
     await Promise.all(running.splice(0).map((r) => r.stop()));
   });
   after(async () => {
     client?.close();
-    await cluster?.stop();
+    await server?.stop();
   });
 
   /** A fresh namespace per test, so that tests do not see each other's objects. */
@@ -114,16 +115,16 @@ describe('Reflector against a devcluster', () => {
     assert.equal(r.store.size, 25);
   });
 
-  test('with watch events dropped, the periodic verify corrects missed adds and ghosts', async () => {
+  test('with watch events dropped, the periodic verify corrects missed adds and ghosts', devclusterOnly('faults'), async () => {
     const ns = await namespace();
     for (let i = 0; i < 10; i++) await create(ns, `old${i}`);
     const reports: VerifyReport[] = [];
     const r = reflect(ns, { resyncVerifyEvery: 400, onVerify: (rep) => reports.push(rep) });
     await r.waitForSync();
-    cluster.faults.set({ dropWatchEvents: { configmaps: 0.5 } });
+    cluster().faults.set({ dropWatchEvents: { configmaps: 0.5 } });
     for (let i = 0; i < 10; i++) await create(ns, `new${i}`);
     for (let i = 0; i < 10; i++) await remove(ns, `old${i}`);
-    cluster.faults.clear();
+    cluster().faults.clear();
     await eventually('the cache matches the server', () => consistent(r, ns));
     const corrected = reports.reduce((n, rep) => ({ adds: n.adds + rep.missedAdds, ghosts: n.ghosts + rep.ghosts }), { adds: 0, ghosts: 0 });
     assert.ok(corrected.adds > 0, `missed adds were corrected (${JSON.stringify(reports)})`);
@@ -143,11 +144,11 @@ describe('Reflector against a devcluster', () => {
     assert.deepEqual({ ...report, resourceVersion: undefined }, { missedAdds: 0, ghosts: 0, staleVersions: 0, resourceVersion: undefined });
   });
 
-  test('a watch closed mid-stream resumes from its version without relisting', async () => {
+  test('a watch closed mid-stream resumes from its version without relisting', devclusterOnly('faults'), async () => {
     const ns = await namespace();
     const r = reflect(ns);
     await r.waitForSync();
-    cluster.faults.set({ closeWatches: 0.3 });
+    cluster().faults.set({ closeWatches: 0.3 });
     for (let i = 0; i < 20; i++) await create(ns, `c${i}`);
     for (let i = 0; i < 20; i += 2) await modify(ns, `c${i}`, '1');
     await eventually('the cache matches the server', () => consistent(r, ns));
@@ -156,51 +157,51 @@ describe('Reflector against a devcluster', () => {
   });
 
   for (const code of [429, 500] as const) {
-    test(`${code} answers back off and recover`, async () => {
+    test(`${code} answers back off and recover`, devclusterOnly('faults'), async () => {
       const ns = await namespace();
       await create(ns, 'first');
-      cluster.faults.set({ errors: { fraction: 0.8, code, collection: 'configmaps' }, closeWatches: 0.5 });
+      cluster().faults.set({ errors: { fraction: 0.8, code, collection: 'configmaps' }, closeWatches: 0.5 });
       const r = reflect(ns);
       await r.waitForSync();
       for (let i = 0; i < 10; i++) await create(ns, `c${i}`);
       await eventually('the cache matches the server', () => consistent(r, ns));
-      cluster.faults.clear();
+      cluster().faults.clear();
       assert.ok(r.stats.errors > 0, `errors were seen: ${JSON.stringify(r.stats)}`);
       assert.equal(r.stats.relists, 0, `errors do not cause relists: ${JSON.stringify(r.stats)}`);
     });
   }
 
-  test('after the server restarts, the reflector resumes', async () => {
+  test('after the server restarts, the reflector resumes', devclusterOnly('restart'), async () => {
     const ns = await namespace();
     await create(ns, 'a');
     const r = reflect(ns);
     await r.waitForSync();
-    await cluster.restart();
+    await cluster().restart();
     await create(ns, 'b');
     await remove(ns, 'a');
     await eventually('the cache matches the server', () => consistent(r, ns));
     assert.deepEqual(r.store.list().map((o) => o.metadata.name), ['b']);
   });
 
-  test('after the history expires, it relists instead of skipping ahead and ends consistent', async () => {
+  test('after the history expires, it relists instead of skipping ahead and ends consistent', devclusterOnly('faults'), async () => {
     const ns = await namespace();
     for (let i = 0; i < 5; i++) await create(ns, `c${i}`);
     // A short watchdog makes the reflector re-watch often from the version it has.
     const r = reflect(ns, { quietWatchMs: 300 });
     await r.waitForSync();
     // Lose every event for a while: the cache falls behind, then its version is forgotten.
-    cluster.faults.set({ dropWatchEvents: { configmaps: 1 } });
+    cluster().faults.set({ dropWatchEvents: { configmaps: 1 } });
     await remove(ns, 'c0');
     await modify(ns, 'c1', 'x');
     await create(ns, 'n1');
-    cluster.faults.expireHistory();
-    cluster.faults.clear();
+    cluster().faults.expireHistory();
+    cluster().faults.clear();
     await eventually('the cache matches the server', () => consistent(r, ns));
     assert.ok(r.stats.expired > 0, '410 was seen');
     assert.ok(r.stats.relists > 0, 'it relisted');
   });
 
-  test('observers hear every list, watch event and bookmark in order, including the relist after 410', async () => {
+  test('observers hear every list, watch event and bookmark in order, including the relist after 410', devclusterOnly('faults'), async () => {
     const ns = await namespace();
     await create(ns, 'a');
     const facts: string[] = [];
@@ -245,10 +246,10 @@ describe('Reflector against a devcluster', () => {
     const lists: string[] = [];
     const r2 = reflect(ns, { quietWatchMs: 300, onList: (items) => lists.push(items.map((o) => o.metadata.name).sort().join(',')) });
     await r2.waitForSync();
-    cluster.faults.set({ dropWatchEvents: { configmaps: 1 } });
+    cluster().faults.set({ dropWatchEvents: { configmaps: 1 } });
     await create(ns, 'c');
-    cluster.faults.expireHistory();
-    cluster.faults.clear();
+    cluster().faults.expireHistory();
+    cluster().faults.clear();
     await eventually('a relist', () => lists.length >= 2);
     assert.deepEqual(lists, ['b', 'b,c']);
     assert.equal(r2.stats.lists, 2);

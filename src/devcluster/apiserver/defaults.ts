@@ -102,10 +102,8 @@ function groupOf(apiVersion: unknown): string {
  *   (`priority: 0`, `preemptionPolicy`).
  * - the pod strategy's create-time status: `phase: Pending` and the QoS class.
  *
- * Not reproduced: the ServiceAccount plugin's projected token volume (`kube-api-access-xxxxx`
- * and its volumeMount in every container). It needs the token controller and the
- * `kube-root-ca.crt` ConfigMaps, which the devcluster does not run, and its random name would make
- * every pod spec differ from the one the user sent.
+ * The ServiceAccount plugin's projected token volume (`kube-api-access-xxxxx`) is added after
+ * defaulting, by service-account-admission.ts.
  */
 function defaultPod(pod: Obj): void {
   const spec = (pod.spec ??= {});
@@ -390,6 +388,8 @@ function defaultService(svc: Obj, ctx: DefaultsContext): void {
   spec.ipFamilyPolicy ??= headlessWithoutSelector ? 'RequireDualStack' : 'SingleStack';
   spec.ipFamilies ??= ['IPv4'];
   if (!svc.status || Object.keys(svc.status).length === 0) svc.status = { loadBalancer: {} };
+  // A load balancer address given by IP is a virtual IP unless said otherwise.
+  for (const ingress of svc.status.loadBalancer?.ingress ?? []) if (ingress.ip) ingress.ipMode ??= 'VIP';
 }
 
 function keepAllocations(spec: Obj, oldSpec: Obj): void {

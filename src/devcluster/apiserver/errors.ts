@@ -80,7 +80,7 @@ export const errors = {
       422,
       'Invalid',
       `${kind}${group ? `.${group}` : ''} "${name}" is invalid: ${causes.length === 1 ? describeCause(causes[0]) : `[${causes.map(describeCause).join(', ')}]`}`,
-      { name, group: group || undefined, kind, causes },
+      { name: name || undefined, group: group || undefined, kind, causes },
     ),
   tooManyRequests: (retryAfterSeconds = 1) =>
     new ApiError(429, 'TooManyRequests', 'the server has received too many requests and has asked us to try again later', {

@@ -15,6 +15,8 @@ import { ObjectService, type DeleteOptions } from './objects.ts';
 import { OPENAPI_V2_CONTENT_TYPE, openapiV2Document, openapiV3Document, openapiV3Index } from './openapi.ts';
 import { applyPatch, patchTypeOf, serverSideApply } from './patch/index.ts';
 import { compileFilter, decodeContinue, encodeContinue, type Filter } from './query.ts';
+import { boolParam, intParam, optionalBoolParam } from './query-params.ts';
+import { bindPod } from './binding.ts';
 import { parseApiPath, type ResourceRequest } from './request-info.ts';
 import { apiVersionOf, collectionKey, type ResourceRegistry, type ResourceType } from './resources.ts';
 import { HistoryExpiredError, type Entry, type Storage } from './storage.ts';
@@ -102,19 +104,6 @@ function sendList(res: ServerResponse, head: string, page: Entry[]): void {
     res.end();
   };
   pump();
-}
-
-function boolParam(q: URLSearchParams, name: string): boolean {
-  const v = q.get(name);
-  return v === 'true' || v === '1';
-}
-
-function intParam(q: URLSearchParams, name: string): number | undefined {
-  const v = q.get(name);
-  if (v === null || v === '') return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw errors.badRequest(`invalid value for ${name}: ${JSON.stringify(v)}: must be a non-negative integer`);
-  return n;
 }
 
 const UNAUTHENTICATED_PATHS = new Set(['/version', '/livez', '/readyz', '/healthz']);
@@ -445,11 +434,13 @@ export class ApiServer {
     // Without the parameter a real server warns (kubectl sends Strict itself).
     const validation = q.get('fieldValidation') ?? 'Warn';
     if (!['Strict', 'Warn', 'Ignore'].includes(validation)) {
-      throw errors.badRequest(`fieldValidation: Unsupported value: ${JSON.stringify(validation)}: supported values: "Ignore", "Strict", "Warn"`);
+      const method = res?.req?.method;
+      const options = method === 'POST' ? 'CreateOptions' : method === 'PATCH' ? 'PatchOptions' : 'UpdateOptions';
+      throw errors.invalid(options, 'meta.k8s.io', '', [cause.notSupported('fieldValidation', validation, ['', 'Ignore', 'Strict', 'Warn'])]);
     }
     const unknown = t.crd ? pruneCustomResource(t, body) : pruneBuiltin(t, body);
     if (unknown.length > 0 && validation === 'Strict') {
-      throw errors.badRequest(`strict decoding error: ${unknown.map((f: string) => `unknown field "${f}"`).join(', ')}`);
+      throw errors.badRequest(`${t.kind} in version ${JSON.stringify(t.version)} cannot be handled as a ${t.kind}: strict decoding error: ${unknown.map((f: string) => `unknown field "${f}"`).join(', ')}`);
     }
     if (unknown.length > 0 && validation === 'Warn' && res) {
       res.setHeader('Warning', unknown.map((f: string) => `299 - "unknown field \\"${f}\\""`));
@@ -510,7 +501,7 @@ export class ApiServer {
     const body = raw.length > 0 ? parseJson(raw) : {};
     const grace = body.gracePeriodSeconds ?? intParam(q, 'gracePeriodSeconds');
     let policy = body.propagationPolicy ?? q.get('propagationPolicy') ?? undefined;
-    if (policy === undefined && (body.orphanDependents === true || q.get('orphanDependents') === 'true')) policy = 'Orphan';
+    if (policy === undefined && (body.orphanDependents === true || boolParam(q, 'orphanDependents'))) policy = 'Orphan';
     if (policy !== undefined && !['Background', 'Foreground', 'Orphan'].includes(policy)) {
       throw errors.badRequest(`propagationPolicy: Unsupported value: ${JSON.stringify(policy)}: supported values: "Foreground", "Background", "Orphan"`);
     }
@@ -624,7 +615,7 @@ export class ApiServer {
   private watch(req: IncomingMessage, res: ServerResponse, t: ResourceType, namespace: string | undefined, q: URLSearchParams): void {
     const filter: Filter = compileFilter(t, namespace, q.get('labelSelector'), q.get('fieldSelector'));
     const allowBookmarks = boolParam(q, 'allowWatchBookmarks');
-    const sendInitial = q.get('sendInitialEvents');
+    const sendInitial = String(optionalBoolParam(q, 'sendInitialEvents') ?? '') || null;
     const rv = q.get('resourceVersion') ?? undefined;
     if (sendInitial === 'true') {
       const causes = [];
@@ -683,6 +674,11 @@ export class ApiServer {
       throw errors.methodNotAllowed(method);
     }
     if (sub === 'scale' && t.scale) return this.serveScale(req, res, q, t, r);
+    if (t.group === '' && t.plural === 'pods' && sub === 'binding' && method === 'POST') {
+      bindPod(this.o.objects, t, r.namespace!, name, decodeObject(await readBody(req), req.headers['content-type']));
+      sendJson(res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
+      return 'create';
+    }
     if (t.group === '' && t.plural === 'pods' && (sub === 'log' || sub === 'exec' || sub === 'attach' || sub === 'portforward')) {
       const pod = this.o.objects.get(t, r.namespace, name).obj;
       if (sub === 'log') return await this.servePodLog(res, pod, q);

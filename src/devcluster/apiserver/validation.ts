@@ -244,8 +244,8 @@ const POD_UPDATE_FORBIDDEN =
 /**
  * A pod's spec is fixed once created, except its images, a shorter activeDeadlineSeconds,
  * tolerations added after the existing ones, and scheduling gates being removed.
- * `spec.nodeName` may be set once on an unbound pod: that is what a binding does, and schedulers
- * that cannot use the binding subresource bind with an update.
+ * `spec.nodeName` is set only by `pods/binding`: an update that sets it is refused, as a real
+ * server refuses it.
  */
 function validatePodSpecUpdate(spec: Obj, oldSpec: Obj): StatusCause[] {
   const errs: StatusCause[] = [];
@@ -270,7 +270,6 @@ function validatePodSpecUpdate(spec: Obj, oldSpec: Obj): StatusCause[] {
   const oldGates: Obj[] = oldSpec.schedulingGates ?? [];
   const newGates: Obj[] = spec.schedulingGates ?? [];
   if (newGates.every((g) => oldGates.some((o) => o.name === g.name))) masked.schedulingGates = oldSpec.schedulingGates;
-  if (!oldSpec.nodeName && spec.nodeName) masked.nodeName = oldSpec.nodeName;
   if (oldSpec.terminationGracePeriodSeconds < 0 && spec.terminationGracePeriodSeconds === 1) {
     masked.terminationGracePeriodSeconds = oldSpec.terminationGracePeriodSeconds;
   }
@@ -432,6 +431,10 @@ function validateService(svc: Obj, old?: Obj): StatusCause[] {
     }
   });
   if (old) errs.push(...validateClusterIPUpdate(spec, old.spec ?? {}));
+  // Status written through /status: load balancer addresses belong to LoadBalancer Services only.
+  if (type !== 'LoadBalancer' && (svc.status?.loadBalancer?.ingress ?? []).length > 0) {
+    errs.push(cause.forbidden('status.loadBalancer.ingress', "may only be used when `spec.type` is 'LoadBalancer'"));
+  }
   return errs;
 }
 

@@ -15,9 +15,10 @@ import { EventRecorder } from '../controllers/events.ts';
 import { canonicalJson } from '../controllers/hash.ts';
 import { ControlLoop } from '../controllers/loop.ts';
 import { nowTime } from '../controllers/pods.ts';
-import { LEASES, NODES, PODS } from '../controllers/resources.ts';
+import { CONFIGMAPS, LEASES, NODES, PODS, SECRETS } from '../controllers/resources.ts';
 import { internalIP, nodeObject, nodeStatus, type NodeShape } from './node-object.ts';
 import { syncPod, type PodRun } from './pod-lifecycle.ts';
+import { missingPodConfig } from './pod-config.ts';
 import { PodsByNode } from './pods-by-node.ts';
 // Node resources (usage, cgroup files, kubelet endpoints, metrics.k8s.io): wiring.
 import { NodeResources, type NodeResourcesOptions } from './node-resources.ts';
@@ -212,6 +213,15 @@ export class Kubelet {
     }
   }
 
+  private async readConfig(kind: 'Secret' | 'ConfigMap', namespace: string, name: string): Promise<KubeObject | undefined> {
+    try {
+      return await this.ctx.client.get({ ...(kind === 'Secret' ? SECRETS : CONFIGMAPS), namespace, name });
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
   private allocateIP(): string {
     const n = this.freeIPs.pop() ?? this.nextIP++;
     // A /24 per node holds 253 pods; a node configured for more spills into the next /16.
@@ -238,8 +248,11 @@ export class Kubelet {
       this.written.delete(runKey);
       if (!pod) return;
     }
-    const result = syncPod(pod, this.runs.get(runKey), Date.now(), { hostIP: internalIP(this.shape.index), allocateIP: () => this.allocateIP() });
-    this.runs.set(runKey, result.run);
+    const started = this.runs.get(runKey);
+    // Before its containers start, a pod's Secrets and ConfigMaps must be there.
+    const configErrors = !started && !pod.metadata.deletionTimestamp ? await missingPodConfig(pod, (kind, ns, n) => this.readConfig(kind, ns, n)) : [];
+    const result = syncPod(pod, started, Date.now(), { hostIP: internalIP(this.shape.index), allocateIP: () => this.allocateIP(), configErrors });
+    if (!result.notStarted) this.runs.set(runKey, result.run);
     for (const e of result.events) this.events.record(pod, e.type, e.reason, e.message, e.fieldPath);
     const statusText = canonicalJson(result.status);
     if (canonicalJson(pod.status ?? {}) !== statusText && this.written.get(runKey) !== statusText) {

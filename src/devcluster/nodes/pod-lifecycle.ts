@@ -16,6 +16,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { KubeObject } from '../../kube/index.ts';
+import type { PodConfigError } from './pod-config.ts';
 
 export const CRASH_LOOP = 'kre.konstellation.io/crash-loop';
 export const NEVER_READY = 'kre.konstellation.io/never-ready';
@@ -74,13 +75,20 @@ export interface SyncResult {
   nextAt?: number;
   /** The containers are gone and the pod is being deleted: delete it with a grace of 0. */
   finishDeletion: boolean;
+  /** Nothing started (the pod waits for its configuration): the kubelet keeps no run for it. */
+  notStarted?: boolean;
 }
 
 export interface NodeEnv {
   hostIP: string;
   /** An IP for a new pod. */
   allocateIP(): string;
+  /** What keeps a pod that has not started from starting (pod-config.ts): it waits while any is there. */
+  configErrors?: PodConfigError[];
 }
+
+/** How often a pod held back by a missing Secret or ConfigMap is looked at again. */
+export const CONFIG_RETRY_MS = 2000;
 
 const time = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
 export const newContainerID = (): string => `containerd://${randomBytes(32).toString('hex')}`;
@@ -125,6 +133,8 @@ export function syncPod(pod: KubeObject, previous: PodRun | undefined, now: numb
   if (!previous && deleting) {
     return { run: { uid: pod.metadata.uid!, startedAt: now, podIP: '', containers: [], initContainers: [], conditions: {}, stopped: true }, status: pod.status ?? {}, events, finishDeletion: true };
   }
+
+  if (!previous && !deleting && env.configErrors?.length) return waitForConfig(pod, env, now, env.configErrors);
 
   const run: PodRun = previous
     ? structuredClone(previous)
@@ -267,4 +277,50 @@ export function syncPod(pod: KubeObject, previous: PodRun | undefined, now: numb
   };
   if (pod.status?.qosClass) status.qosClass = pod.status.qosClass;
   return { run, status, events, nextAt, finishDeletion: deleting && Boolean(run.stopped) };
+}
+
+/**
+ * A pod that cannot start yet: its volumes cannot be mounted (all containers ContainerCreating,
+ * `FailedMount`), or a container's environment names what is missing (that container
+ * `CreateContainerConfigError` with a `Failed` event, the others still creating). The times
+ * stay those of the first look, so that looking again writes nothing new.
+ */
+function waitForConfig(pod: KubeObject, env: NodeEnv, now: number, errors: PodConfigError[]): SyncResult {
+  const since = pod.status?.startTime ?? time(now);
+  const mounting = errors.some((e) => e.kind === 'volume');
+  const events: KubeletEvent[] = mounting
+    ? errors.map((e) => ({ type: 'Warning' as const, reason: 'FailedMount', message: e.message }))
+    : errors.map((e) => ({ type: 'Warning' as const, reason: 'Failed', message: `Error: ${e.message}`, fieldPath: `spec.containers{${e.container}}` }));
+  const waiting = (c: any) => {
+    const err = mounting ? undefined : errors.find((e) => e.container === c.name);
+    return {
+      name: c.name,
+      state: { waiting: err ? { reason: 'CreateContainerConfigError', message: err.message } : { reason: 'ContainerCreating' } },
+      lastState: {},
+      ready: false,
+      restartCount: 0,
+      image: c.image,
+      imageID: '',
+      started: false,
+    };
+  };
+  const names = (pod.spec?.containers ?? []).map((c: any) => c.name).join(' ');
+  const cond = (type: string, status: string, reason?: string, message?: string) => ({ type, status, lastTransitionTime: since, ...(reason ? { reason } : {}), ...(message ? { message } : {}) });
+  const status: Record<string, unknown> = {
+    phase: 'Pending',
+    conditions: [
+      cond('PodReadyToStartContainers', mounting ? 'False' : 'True'),
+      cond('Initialized', 'True'),
+      cond('Ready', 'False', 'ContainersNotReady', `containers with unready status: [${names}]`),
+      cond('ContainersReady', 'False', 'ContainersNotReady', `containers with unready status: [${names}]`),
+      cond('PodScheduled', 'True'),
+    ],
+    hostIP: env.hostIP,
+    hostIPs: [{ ip: env.hostIP }],
+    startTime: since,
+    containerStatuses: (pod.spec?.containers ?? []).map(waiting),
+  };
+  if (pod.status?.qosClass) status.qosClass = pod.status.qosClass;
+  const run: PodRun = { uid: pod.metadata.uid!, startedAt: now, podIP: '', containers: [], initContainers: [], conditions: {} };
+  return { run, status, events, nextAt: now + CONFIG_RETRY_MS, finishDeletion: false, notStarted: true };
 }

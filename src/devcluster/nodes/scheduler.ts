@@ -1,12 +1,13 @@
 /**
  * The scheduler (schedulerName `default-scheduler`): binds each pending pod to the Ready node that
- * fits it best (least allocated), by setting `spec.nodeName` — what the binding subresource does.
- * What is already on a node is counted from the pod cache plus the pods this scheduler has just
- * bound and the cache has not shown yet ("assumed" pods), so two pods never take the same room.
+ * fits it best (least allocated), by POSTing the pod's `binding` subresource as real schedulers do
+ * (a real server refuses an update of `spec.nodeName`). What is already on a node is counted from
+ * the pod cache plus the pods this scheduler has just bound and the cache has not shown yet
+ * ("assumed" pods), so two pods never take the same room.
  * A pod that fits nowhere gets PodScheduled=False (Unschedulable) and a FailedScheduling Event,
  * and is tried again after a back-off or when a node or a pod changes.
  */
-import { objectKey, splitKey, type KubeObject } from '../../kube/index.ts';
+import { objectKey, resourcePath, splitKey, type KubeObject } from '../../kube/index.ts';
 import type { ControllerContext } from '../controllers/context.ts';
 import { ControlLoop } from '../controllers/loop.ts';
 import { setCondition } from '../controllers/pods.ts';
@@ -66,10 +67,11 @@ export class Scheduler {
   private podSeen(pod: KubeObject): void {
     const key = objectKey(pod);
     if (holdsRoom(pod)) this.place(key, pod.spec.nodeName, podRequests(pod));
-    else {
+    else if (pod.spec?.nodeName) {
       this.unplace(key);
-      // Finished pods free their room.
-      if (pod.spec?.nodeName) this.retryUnschedulable();
+      // Finished pods free their room. An unbound pod keeps the room it was assumed to take: the
+      // cache may not show its binding yet.
+      this.retryUnschedulable();
     }
     if (wantsScheduling(pod) && !this.unschedulable.has(key)) this.loop.enqueue(key);
   }
@@ -124,12 +126,9 @@ export class Scheduler {
     this.place(key, nodeName, want);
     this.unschedulable.delete(key);
     try {
-      const bound = await this.ctx.client.patch(
-        { ...PODS, namespace, name },
-        { spec: { nodeName } },
-        { type: 'merge' },
-      );
-      this.pods.wrote(bound);
+      await this.ctx.client.request('POST', resourcePath({ ...PODS, namespace, name }, 'binding'), {
+        body: { apiVersion: 'v1', kind: 'Binding', metadata: { name, namespace }, target: { apiVersion: 'v1', kind: 'Node', name: nodeName } },
+      });
     } catch (err) {
       this.unplace(key);
       throw err;
