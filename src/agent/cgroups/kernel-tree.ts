@@ -35,13 +35,13 @@ export interface Worker {
 }
 
 /** Why the kernel tests cannot run here, or undefined when every v1 hierarchy is writable. */
-export function kernelTreeProblem(): string | undefined {
+export function kernelTreeProblem(root = V1_ROOT): string | undefined {
   for (const c of CONTROLLERS) {
-    const dir = join(V1_ROOT, c);
+    const dir = join(root, c);
     try {
       statSync(join(dir, 'cgroup.procs'));
     } catch (err) {
-      return `${dir} is not a cgroup v1 hierarchy (${(err as NodeJS.ErrnoException).code}): these tests need cgroup v1 cpu, cpuacct, cpuset and memory mounted under ${V1_ROOT}`;
+      return `${dir} is not a cgroup v1 hierarchy (${(err as NodeJS.ErrnoException).code}): these tests need cgroup v1 cpu, cpuacct, cpuset and memory mounted under ${root}`;
     }
     const probe = join(dir, `kre-probe-${process.pid}-${randomBytes(4).toString('hex')}`);
     try {
