@@ -3,10 +3,9 @@
 // kubelet's sync overwritten again, and one failing type or pod leaving the others applied.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { CgroupFiles } from '../../devcluster/nodes/cgroup-files.ts';
+import { kubePod, podRef, simulatedNode } from './simulated-node.ts';
 import { kernelShares, quotaUs, sharesToWeight, weightToShares } from './allocation.ts';
 import {
   applyAllocation,
@@ -18,39 +17,16 @@ import {
   type CgroupDriver,
   type CgroupVersion,
   type PodRef,
-  type QosClass,
 } from './index.ts';
 
-const T0 = Date.parse('2026-01-01T00:00:00Z');
-
-function kubePod(n: number, qos: QosClass): any {
-  const uid = `${String(n).repeat(8)}-aaaa-bbbb-cccc-00000000000${n}`;
-  const resources =
-    qos === 'Guaranteed'
-      ? { requests: { cpu: '500m', memory: '128Mi' }, limits: { cpu: '500m', memory: '128Mi' } }
-      : qos === 'Burstable'
-        ? { requests: { cpu: '250m' }, limits: { cpu: '1' } }
-        : {};
-  return {
-    metadata: { uid, name: `p${n}`, namespace: 'default' },
-    spec: { containers: [{ name: 'main', image: 'img:1', resources }] },
-    status: {
-      qosClass: qos,
-      containerStatuses: [{ name: 'main', restartCount: 0, containerID: `containerd://${String(n).repeat(64)}`, state: { running: { startedAt: new Date(T0).toISOString() } } }],
-    },
-  };
-}
-
-const PODS = [kubePod(1, 'Guaranteed'), kubePod(2, 'Burstable'), kubePod(3, 'BestEffort')];
-const ref = (p: any): PodRef => ({ uid: p.metadata.uid, qos: p.status.qosClass, containerIds: p.status.containerStatuses.map((s: any) => s.containerID) });
+const PODS = [kubePod(1, 'Guaranteed', ['main']), kubePod(2, 'Burstable', ['main']), kubePod(3, 'BestEffort', ['main'])];
+const ref = podRef;
 
 async function simulated(version: CgroupVersion, driver: CgroupDriver) {
-  const root = mkdtempSync(join(tmpdir(), 'kre-cg-alloc-'));
-  const files = new CgroupFiles({ root, version, driver, cpus: 4, numaNodes: 2 });
-  files.sync(PODS);
-  const layout = await detectLayout({ root, mountinfo: '/nonexistent' });
+  const node = await simulatedNode(PODS, version, driver);
+  const layout = await detectLayout({ root: node.root, mountinfo: '/nonexistent' });
   const read = (controller: 'cpu' | 'cpuset', pod: PodRef, file: string) => readFileSync(join(layout.dirs[controller], podCgroupPath(layout, pod), file), 'utf8').trim();
-  return { root, files, layout, read, remove: () => rmSync(root, { recursive: true, force: true }) };
+  return { ...node, layout, read };
 }
 
 test('normalized values to kernel units and back', () => {

@@ -3,11 +3,10 @@
 // fixtures. The simulated kubelet's writer is the reference the reader is checked against.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CgroupFiles } from '../../devcluster/nodes/cgroup-files.ts';
-import { memoryBreakdown, UsageModel, type PodUsage } from '../../devcluster/nodes/usage-model.ts';
+import { memoryBreakdown, type PodUsage } from '../../devcluster/nodes/usage-model.ts';
+import { kubePod, podRef, simulatedNode } from './simulated-node.ts';
 import {
   containerCgroupPath,
   detectLayout,
@@ -18,44 +17,12 @@ import {
   type CgroupLayout,
   type CgroupVersion,
   type PodRef,
-  type QosClass,
   type ReadFailure,
 } from './index.ts';
 
-const T0 = Date.parse('2026-01-01T00:00:00Z');
-
-function kubePod(n: number, qos: QosClass): any {
-  const uid = `${String(n).repeat(8)}-aaaa-bbbb-cccc-00000000000${n}`;
-  const resources =
-    qos === 'Guaranteed'
-      ? { requests: { cpu: '500m', memory: '128Mi' }, limits: { cpu: '500m', memory: '128Mi' } }
-      : qos === 'Burstable'
-        ? { requests: { cpu: '250m', memory: '64Mi' }, limits: { cpu: '1' } }
-        : {};
-  const ids = ['a', 'b'].map((c) => `${c}${n}`.repeat(32));
-  return {
-    metadata: { uid, name: `p${n}`, namespace: 'default' },
-    spec: { containers: ['a', 'b'].map((name) => ({ name, image: 'img:1', resources })) },
-    status: {
-      qosClass: qos,
-      containerStatuses: ['a', 'b'].map((name, i) => ({ name, restartCount: 0, containerID: `containerd://${ids[i]}`, state: { running: { startedAt: new Date(T0).toISOString() } } })),
-    },
-  };
-}
-
 const PODS = [kubePod(1, 'Guaranteed'), kubePod(2, 'Burstable'), kubePod(3, 'BestEffort')];
-const ref = (p: any): PodRef => ({ uid: p.metadata.uid, qos: p.status.qosClass, containerIds: p.status.containerStatuses.map((s: any) => s.containerID) });
-
-/** A simulated node's cgroup files after two kernel passes, and the usage the model wrote. */
-async function simulatedNode(version: CgroupVersion, driver: CgroupDriver, numaNodes = 2) {
-  const root = mkdtempSync(join(tmpdir(), 'kre-cg-measure-'));
-  const files = new CgroupFiles({ root, version, driver, cpus: 4, numaNodes });
-  files.sync(PODS);
-  const model = new UsageModel({ nodeName: 'n', seed: 1 });
-  await files.writePass(PODS, model, T0);
-  const usage = await files.writePass(PODS, model, T0 + 30_000);
-  return { root, usage, remove: () => rmSync(root, { recursive: true, force: true }) };
-}
+const ref = podRef;
+const simulated = (version: CgroupVersion, driver: CgroupDriver, numaNodes = 2) => simulatedNode(PODS, version, driver, numaNodes);
 
 function expectedPages(version: CgroupVersion, bytes: number): number {
   const m = memoryBreakdown(bytes);
@@ -65,7 +32,7 @@ function expectedPages(version: CgroupVersion, bytes: number): number {
 for (const version of ['v1', 'v2'] as const) {
   for (const driver of ['systemd', 'cgroupfs'] as const) {
     test(`measurements from the simulated kubelet's ${version} ${driver} tree equal what it wrote`, async () => {
-      const node = await simulatedNode(version, driver);
+      const node = await simulated(version, driver);
       try {
         const layout = await detectLayout({ root: node.root, mountinfo: '/nonexistent' });
         assert.equal(layout.version, version);
@@ -145,7 +112,7 @@ test('a missing or malformed v2 file fails only its metrics of that pod, with th
   const [victim, bystander] = [ref(PODS[1]), ref(PODS[0])];
   for (const [file, content, failed, reason, message] of cases) {
     // Each case on a fresh simulated node.
-    const node = await simulatedNode('v2', 'systemd');
+    const node = await simulated('v2', 'systemd');
     try {
       const layout = await detectLayout({ root: node.root, mountinfo: '/nonexistent' });
       const label = `${file} = ${JSON.stringify(content)}`;
@@ -166,7 +133,7 @@ test('a missing or malformed v2 file fails only its metrics of that pod, with th
 });
 
 test('malformed v1 files: numa_stat cut short, a negative counter, a limit beyond 64 bits; a vanished pod fails every metric as missing', async () => {
-  const node = await simulatedNode('v1', 'cgroupfs', 1);
+  const node = await simulated('v1', 'cgroupfs', 1);
   try {
     const layout = await detectLayout({ root: node.root, mountinfo: '/nonexistent' });
     const pod = ref(PODS[0]);
