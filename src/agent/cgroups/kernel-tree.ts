@@ -62,6 +62,7 @@ export class KernelTree {
   constructor() {
     const problem = kernelTreeProblem();
     if (problem) throw new Error(problem);
+    removeStaleTrees();
     this.mkdir('');
   }
 
@@ -181,6 +182,39 @@ export class KernelTree {
       }
     }
     if (problems.length > 0) throw new Error(`could not remove test cgroups: ${problems.join(', ')}`);
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes the trees of test processes that died before they could (killed by a timeout, say). */
+function removeStaleTrees(): void {
+  for (const c of CONTROLLERS) {
+    let names: string[];
+    try {
+      names = readdirSync(join(V1_ROOT, c));
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      const m = /^kre-test-(\d+)-[0-9a-f]{8}$/.exec(name);
+      if (!m || alive(Number(m[1]))) continue;
+      for (const d of leafFirst(join(V1_ROOT, c, name))) {
+        try {
+          for (const pid of readFileSync(join(d, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) writeFileSync(join(V1_ROOT, c, 'cgroup.procs'), pid);
+          rmdirSync(d);
+        } catch {
+          // Left for the next run.
+        }
+      }
+    }
   }
 }
 
