@@ -47,7 +47,7 @@ describe('kre agent', () => {
     try {
       const ready = await eventually(() => {
         const line = p.out().split('\n').find((l) => l.includes('"msg":"ready"'));
-        return line && (JSON.parse(line) as { metrics: string; node: string; mode: string });
+        return line ? (JSON.parse(line) as { metrics: string; node: string; mode: string }) : undefined;
       }, 60_000, `the ready line; stderr: ${p.err()}`);
       assert.equal(ready.node, node.name);
       assert.equal(ready.mode, 'monitoring');
