@@ -11,6 +11,7 @@ import { Command } from 'commander';
 import { startDevCluster, StateDirLockedError, type DevCluster } from '../devcluster/index.ts';
 import { KubeClient } from '../kube/index.ts';
 import { createLogger } from '../kube/logger.ts';
+import { parseAgentConfig, startAgent, type RunningAgent } from '../agent/index.ts';
 import { parseMonitorConfig, startMonitor, type Monitor } from '../monitor/index.ts';
 import { installCustomResourceDefinitions, startOperator, type Operator } from '../operator/index.ts';
 import { UsageError } from './main.ts';
@@ -28,7 +29,35 @@ export interface DevEnvironment {
   operator: Operator;
   monitor: Monitor;
   monitorToken: string;
+  /** One agent per simulated node, reading its kubelet and its cgroup files. */
+  agents: RunningAgent[];
   stop(): Promise<void>;
+}
+
+/**
+ * An agent for each simulated node: that node's kubelet over HTTPS with the cluster's token, and
+ * its cgroup tree. The simulated kubelets sign their serving certificates themselves, as kubelets
+ * without server TLS bootstrap do, so the agents skip verifying them (the token still goes only to
+ * the node's own loopback address).
+ */
+async function startNodeAgents(cluster: DevCluster, stateDir: string): Promise<RunningAgent[]> {
+  const agents: RunningAgent[] = [];
+  try {
+    for (const n of cluster.nodes.list()) {
+      if (!n.kubelet || !n.cgroupRoot) continue;
+      const config = parseAgentConfig({
+        node: n.name,
+        listen: '127.0.0.1:0',
+        kubelet: { url: `https://${n.kubelet.host}:${n.kubelet.port}`, insecure: true, tokenFile: join(stateDir, 'pki', 'token') },
+        cgroup: { root: n.cgroupRoot },
+      });
+      agents.push(await startAgent({ config, logger: createLogger('agent').child({ node: n.name }) }));
+    }
+    return agents;
+  } catch (err) {
+    await Promise.all(agents.map((a) => a.stop()));
+    throw err;
+  }
 }
 
 /** The monitor's token, made once and kept in the state dir so that its clients keep working. */
@@ -57,6 +86,13 @@ export async function startDev(o: DevOptions): Promise<DevEnvironment> {
       kubeConfig: cluster.kubeConfig(),
       logger: createLogger('monitor'),
     });
+    let agents: RunningAgent[];
+    try {
+      agents = await startNodeAgents(cluster, o.stateDir);
+    } catch (err) {
+      await monitor.stop();
+      throw err;
+    }
     log.debug('all parts started');
     const op = operator;
     return {
@@ -64,7 +100,9 @@ export async function startDev(o: DevOptions): Promise<DevEnvironment> {
       operator: op,
       monitor,
       monitorToken: token,
+      agents,
       async stop() {
+        await Promise.all(agents.map((a) => a.stop()));
         await monitor.stop();
         await op.stop();
         client.close();
@@ -91,12 +129,17 @@ export function devCommand(): Command {
       if (!Number.isInteger(nodes) || nodes < 1 || nodes > 1000) throw new UsageError(`--nodes must be a whole number from 1 to 1000, got ${JSON.stringify(flags.nodes)}`);
       const log = createLogger('dev');
       const env = await startDev({ stateDir: resolve(flags.stateDir), listen: flags.listen, monitorListen: flags.monitorListen, nodes });
-      log.info({ url: env.cluster.url, kubeconfig: env.cluster.kubeconfigPath, monitor: env.monitor.url, monitorTokenFile: join(resolve(flags.stateDir), 'monitor-token') }, 'ready');
+      log.info(
+        { url: env.cluster.url, kubeconfig: env.cluster.kubeconfigPath, monitor: env.monitor.url, monitorTokenFile: join(resolve(flags.stateDir), 'monitor-token'), agents: env.agents.map((a) => `${a.url}/metrics`) },
+        'ready',
+      );
       process.stderr.write(
         `\nKRE is running.\n` +
           `  cluster:  KUBECONFIG=${env.cluster.kubeconfigPath} kubectl get nodes\n` +
           `  runtimes: KUBECONFIG=${env.cluster.kubeconfigPath} kubectl get runtimes -A\n` +
-          `  monitor:  curl -H "Authorization: Bearer $(cat ${join(resolve(flags.stateDir), 'monitor-token')})" ${env.monitor.url}/pods\n\n`,
+          `  monitor:  curl -H "Authorization: Bearer $(cat ${join(resolve(flags.stateDir), 'monitor-token')})" ${env.monitor.url}/pods\n` +
+          (env.agents.length > 0 ? `  agents:   curl ${env.agents[0].url}/metrics  (one per node)\n` : '') +
+          '\n',
       );
       const signal = await untilSignal();
       log.info({ signal }, 'stopping');

@@ -3,6 +3,7 @@
  * a failure at run time; SIGINT and SIGTERM stop a part cleanly with status 0.
  */
 import { Command, CommanderError, Option } from 'commander';
+import { agentCommand } from './agent.ts';
 import { devclusterCommand } from './devcluster.ts';
 import { devCommand } from './dev.ts';
 import { catchSignals } from './signals.ts';
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
     .showHelpAfterError();
+  program.addCommand(agentCommand());
   program.addCommand(devCommand());
   program.addCommand(devclusterCommand());
   program.addCommand(monitorCommand());

@@ -81,3 +81,20 @@ spec:
   }, 30_000, 'the monitor to serve the version pods');
   assert.deepEqual(cached.items.map((p) => p.metadata?.labels?.['node-name']).sort(), ['answer', 'parse']);
 });
+
+test("each node's agent serves its ready pods as tasks", async () => {
+  assert.equal(env.agents.length, 3, 'one agent per simulated node');
+  await kubectl(['create', 'namespace', 'agent-demo']);
+  await kubectl(['-n', 'agent-demo', 'run', 'probe', '--image', 'model:1', '--labels', 'app.kubernetes.io/name=probe']);
+  const pod = JSON.parse(await kubectl(['-n', 'agent-demo', 'get', 'pod', 'probe', '-o', 'json']));
+  const line = await eventually(async () => {
+    for (const a of env.agents) {
+      const text = await (await fetch(`${a.url}/metrics`)).text();
+      const found = text.split('\n').find((l) => l.startsWith('task_up{') && l.includes('task_name="agent-demo/probe"'));
+      if (found) return found;
+    }
+    return undefined;
+  }, 60_000, 'the pod as a task in an agent');
+  assert.match(line, new RegExp(`task_id="${pod.metadata.uid}"`));
+  assert.match(line, /app_kubernetes_io__name="probe"/);
+});

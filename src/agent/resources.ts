@@ -1,0 +1,171 @@
+/**
+ * A task's resources from its pod spec, with Kubernetes' rules (`k8s.io/component-helpers`
+ * `resource.PodRequests`/`PodLimits` and `qos.GetPodQOS`):
+ *
+ * - a container's request defaults to its limit (as the API server defaults it);
+ * - the pod's effective request is max(sum of app containers and sidecars, largest init container
+ *   plus the sidecars started before it) + pod overhead. Sidecars are init containers with
+ *   `restartPolicy: Always`: they keep running beside the app containers, so they add to the sum;
+ * - the pod has a limit for a resource only when every app container (and sidecar) has one; it is
+ *   then max(sum, largest init container limit) + overhead;
+ * - only `cpu`, `memory` and `ephemeral-storage` count; extended resources (`nvidia.com/gpu`, …),
+ *   hugepages and values that are not quantities are ignored, never a crash.
+ *
+ * Seed names (`disk, mem, cpus, limits_mem, limits_cpus, requests_mem, requests_cpus`): `cpus` and
+ * `mem` are the effective requests (what the scheduler reserves for the task), `disk` the effective
+ * ephemeral-storage request. CPU in cores (fractions allowed), memory and disk in bytes.
+ */
+import { parseQuantity } from '../kube/quantity.ts';
+
+export type QosClass = 'Guaranteed' | 'Burstable' | 'BestEffort';
+
+export interface TaskResources {
+  disk: number;
+  mem: number;
+  cpus: number;
+  requests_cpus: number;
+  requests_mem: number;
+  /** Absent when some container has no limit (the pod is unlimited). */
+  limits_cpus?: number;
+  limits_mem?: number;
+}
+
+export const RESOURCE_NAMES = ['disk', 'mem', 'cpus', 'limits_mem', 'limits_cpus', 'requests_mem', 'requests_cpus'] as const;
+
+type Counted = 'cpu' | 'memory' | 'ephemeral-storage';
+const COUNTED: Counted[] = ['cpu', 'memory', 'ephemeral-storage'];
+
+interface Amounts {
+  requests: Record<Counted, number>;
+  /** A resource without a limit is absent. */
+  limits: Partial<Record<Counted, number>>;
+}
+
+/** A quantity in base units, or undefined when absent or not a quantity. */
+function amount(v: unknown): number | undefined {
+  if (typeof v !== 'string' && typeof v !== 'number') return undefined;
+  try {
+    const n = parseQuantity(v);
+    return Number.isFinite(n) && n >= 0 ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function containerAmounts(c: any): Amounts {
+  const r = c?.resources ?? {};
+  const requests = { cpu: 0, memory: 0, 'ephemeral-storage': 0 };
+  const limits: Partial<Record<Counted, number>> = {};
+  for (const name of COUNTED) {
+    const limit = amount(r.limits?.[name]);
+    if (limit !== undefined) limits[name] = limit;
+    requests[name] = amount(r.requests?.[name]) ?? limit ?? 0;
+  }
+  return { requests, limits };
+}
+
+function isSidecar(c: any): boolean {
+  return c?.restartPolicy === 'Always';
+}
+
+function list(v: unknown): any[] {
+  return Array.isArray(v) ? v : [];
+}
+
+/** The pod's effective requests and limits of cpu, memory and ephemeral storage. */
+export function podAmounts(spec: any): Amounts {
+  const containers = list(spec?.containers);
+  const inits = list(spec?.initContainers);
+  const requests = { cpu: 0, memory: 0, 'ephemeral-storage': 0 };
+  const limits: Partial<Record<Counted, number>> = { cpu: 0, memory: 0, 'ephemeral-storage': 0 };
+  const addLimits = (a: Amounts) => {
+    for (const name of COUNTED) limits[name] = a.limits[name] === undefined || limits[name] === undefined ? undefined : limits[name] + a.limits[name];
+  };
+  for (const c of containers) {
+    const a = containerAmounts(c);
+    for (const name of COUNTED) requests[name] += a.requests[name];
+    addLimits(a);
+  }
+  // Init containers run one after another, each beside the sidecars started before it.
+  const sidecars = { cpu: 0, memory: 0, 'ephemeral-storage': 0 };
+  const sidecarLimits: Partial<Record<Counted, number>> = { cpu: 0, memory: 0, 'ephemeral-storage': 0 };
+  const initMax = { cpu: 0, memory: 0, 'ephemeral-storage': 0 };
+  const initLimitMax = { cpu: 0, memory: 0, 'ephemeral-storage': 0 };
+  for (const c of inits) {
+    const a = containerAmounts(c);
+    if (isSidecar(c)) {
+      for (const name of COUNTED) {
+        sidecars[name] += a.requests[name];
+        initMax[name] = Math.max(initMax[name], sidecars[name]);
+        sidecarLimits[name] = a.limits[name] === undefined || sidecarLimits[name] === undefined ? undefined : sidecarLimits[name] + a.limits[name];
+        if (sidecarLimits[name] !== undefined) initLimitMax[name] = Math.max(initLimitMax[name], sidecarLimits[name]);
+      }
+      addLimits(a);
+    } else {
+      for (const name of COUNTED) {
+        initMax[name] = Math.max(initMax[name], sidecars[name] + a.requests[name]);
+        const l = a.limits[name];
+        if (l !== undefined) initLimitMax[name] = Math.max(initLimitMax[name], (sidecarLimits[name] ?? 0) + l);
+      }
+    }
+  }
+  const overhead = spec?.overhead ?? {};
+  for (const name of COUNTED) {
+    requests[name] = Math.max(requests[name] + sidecars[name], initMax[name]) + (amount(overhead[name]) ?? 0);
+    const l = limits[name];
+    // A pod with no app container has no limit to speak of.
+    limits[name] = l === undefined || containers.length === 0 ? undefined : Math.max(l, initLimitMax[name]) + (amount(overhead[name]) ?? 0);
+  }
+  return { requests, limits };
+}
+
+/** The seed's seven resources of a task. */
+export function taskResources(spec: any): TaskResources {
+  const { requests, limits } = podAmounts(spec);
+  return {
+    disk: requests['ephemeral-storage'],
+    mem: requests.memory,
+    cpus: requests.cpu,
+    requests_cpus: requests.cpu,
+    requests_mem: requests.memory,
+    ...(limits.cpu !== undefined && { limits_cpus: limits.cpu }),
+    ...(limits.memory !== undefined && { limits_mem: limits.memory }),
+  };
+}
+
+/**
+ * `GetPodQOS`: BestEffort when no container requests or limits cpu or memory; Guaranteed when
+ * every container has cpu and memory limits and the pod's requests equal its limits; else
+ * Burstable. Zero quantities count as unset, as in Kubernetes.
+ */
+export function computeQosClass(spec: any): QosClass {
+  const requests: Record<string, number> = {};
+  const limits: Record<string, number> = {};
+  let guaranteed = true;
+  for (const c of [...list(spec?.initContainers), ...list(spec?.containers)]) {
+    const r = c?.resources ?? {};
+    const found = new Set<string>();
+    for (const name of ['cpu', 'memory']) {
+      const limit = amount(r.limits?.[name]);
+      const request = amount(r.requests?.[name]) ?? limit;
+      if (request) requests[name] = (requests[name] ?? 0) + request;
+      if (limit !== undefined) {
+        found.add(name);
+        if (limit) limits[name] = (limits[name] ?? 0) + limit;
+      }
+    }
+    if (found.size < 2) guaranteed = false;
+  }
+  if (Object.keys(requests).length === 0 && Object.keys(limits).length === 0) return 'BestEffort';
+  if (guaranteed) {
+    for (const name of Object.keys(requests)) if (limits[name] !== requests[name]) guaranteed = false;
+    if (guaranteed && Object.keys(requests).length === Object.keys(limits).length) return 'Guaranteed';
+  }
+  return 'Burstable';
+}
+
+/** The pod's QoS class: what its status says, else computed from its spec. */
+export function qosClassOf(pod: any): QosClass {
+  const q = pod?.status?.qosClass;
+  return q === 'Guaranteed' || q === 'Burstable' || q === 'BestEffort' ? q : computeQosClass(pod?.spec);
+}

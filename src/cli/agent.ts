@@ -1,0 +1,96 @@
+/**
+ * `kre agent`: one per node. Reads the node's pods from the kubelet (or the API server), measures
+ * their cgroups, serves task metrics, and in allocation mode keeps the rules' allocations applied.
+ * Bad configuration exits 2 naming the field; `kre agent manifests` writes the agent's `deploy/` files.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Command } from 'commander';
+import { KubeConfigError, loadKubeConfig } from '../kube/index.ts';
+import { createLogger } from '../kube/logger.ts';
+import { ConfigError, loadAgentConfig, renderAgentManifests, startAgent, type AgentFlags } from '../agent/index.ts';
+import { UsageError } from './main.ts';
+import { untilSignal } from './signals.ts';
+
+export function agentCommand(): Command {
+  const cmd = new Command('agent')
+    .description("measure the node's pods from their cgroups, serve task metrics, and keep CPU allocations applied")
+    .option('--config <file>', 'YAML configuration')
+    .option('--node <name>', 'the node this agent runs on (else KRE_AGENT_NODE or NODE_NAME)')
+    .option('--listen <host:port>', 'address of /metrics, /livez and /readyz (port 0 picks a free one; default 127.0.0.1:8005)')
+    .option('--source <source>', 'where the pods come from: kubelet (default) or apiserver')
+    .option('--kubeconfig <path>', 'the cluster, for --source apiserver (else KUBECONFIG, ~/.kube/config, in-cluster)')
+    .option('--kubelet-url <url>', "the kubelet's API (default https://127.0.0.1:10250)")
+    .option('--kubelet-ca-file <path>', "the kubelet's serving CA (PEM)")
+    .option('--kubelet-cert-file <path>', 'client certificate for the kubelet (with --kubelet-key-file)')
+    .option('--kubelet-key-file <path>', 'client key for the kubelet')
+    .option('--kubelet-token-file <path>', 'bearer token file for the kubelet (a ServiceAccount token)')
+    .option('--kubelet-insecure', "do not verify the kubelet's certificate")
+    .option('--cgroup-root <path>', 'the cgroup mount (default /sys/fs/cgroup)')
+    .option('--cgroup-driver <driver>', 'systemd or cgroupfs (default: detected)')
+    .option('--cgroup-version <version>', 'v1 or v2 (default: detected)')
+    .option('--mode <mode>', 'monitoring (default) or allocation')
+    .option('--interval <seconds>', 'iteration interval (default 10)')
+    .option('--textfile <path>', "also write the metrics there, atomically (node_exporter's textfile collector)")
+    .option('--token-file <path>', 'bearer token /metrics asks for (else KRE_AGENT_TOKEN; open without either)')
+    .action(async (flags: AgentFlags) => {
+      const log = createLogger('agent');
+      let loaded;
+      try {
+        loaded = loadAgentConfig({ flags });
+      } catch (err) {
+        if (err instanceof ConfigError) throw new UsageError(err.message);
+        throw err;
+      }
+      let kubeConfig;
+      if (loaded.config.source === 'apiserver') {
+        try {
+          kubeConfig = loadKubeConfig({ kubeconfig: loaded.config.kubeconfig }).kc;
+        } catch (err) {
+          if (err instanceof KubeConfigError) throw new UsageError(err.message);
+          throw err;
+        }
+      }
+      let agent;
+      try {
+        agent = await startAgent({ config: loaded.config, token: loaded.token, logger: log, kubeConfig });
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') throw new UsageError(`listen: cannot serve on ${loaded.config.listen}: ${(err as Error).message}`);
+        throw err;
+      }
+      const c = loaded.config;
+      log.info(
+        {
+          metrics: `${agent.url}/metrics`,
+          livez: `${agent.url}/livez`,
+          readyz: `${agent.url}/readyz`,
+          node: c.node,
+          source: c.source === 'kubelet' ? c.kubelet.url : 'apiserver',
+          mode: c.mode,
+          ...(c.textfile && { textfile: c.textfile }),
+        },
+        'ready',
+      );
+      const signal = await untilSignal();
+      log.info({ signal }, 'stopping');
+      await agent.stop();
+      log.info('stopped');
+    });
+
+  cmd
+    .command('manifests')
+    .description("write the agent's DaemonSets, RBAC and configuration example of deploy/ (to stdout without --out)")
+    .option('--out <dir>', 'directory to write the files into')
+    .action((opts: { out?: string }) => {
+      const files = renderAgentManifests();
+      if (!opts.out) {
+        process.stdout.write(Object.values(files).join(''));
+        return;
+      }
+      const dir = resolve(opts.out);
+      mkdirSync(dir, { recursive: true });
+      for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+    });
+  return cmd;
+}
