@@ -52,3 +52,4 @@ export { applyObject, addFinalizer, removeFinalizer, updateStatusWithRetry, setC
 export * from './selectors.ts';
 export * from './quantity.ts';
 export * from './names.ts';
+// selfSignedCertificate lives in ./tls.ts, imported directly: it loads @peculiar/x509 and reflect-metadata, which most users of the kube core do not need.

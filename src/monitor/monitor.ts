@@ -28,7 +28,7 @@ import { createRedisClient, readTlsFiles, redactRedisUrl, RedisStore } from './r
 import { resolveResources, resourceId, type MonitoredResource } from './resources.ts';
 import type { Corrections, MonitorStore } from './store.ts';
 import { Stream } from './stream.ts';
-import { selfSignedCertificate } from './tls.ts';
+import { selfSignedCertificate } from '../kube/tls.ts';
 import { Verifier } from './verify.ts';
 
 export interface StartMonitorOptions {

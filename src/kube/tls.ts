@@ -1,8 +1,8 @@
 /**
- * A self-signed serving certificate, for a monitor asked to serve HTTPS without a certificate of
- * its own. kubectl sends a bearer token only over TLS, so reading the monitor with
- * `kubectl --token T --insecure-skip-tls-verify` needs HTTPS even on a developer's machine.
- * Node's crypto makes keys but not certificates, hence @peculiar/x509.
+ * A self-signed serving certificate, for a part asked to serve TLS without a certificate of its
+ * own (the monitor's HTTPS, the manager's gRPC). kubectl sends a bearer token only over TLS, so
+ * reading the monitor with `kubectl --token T --insecure-skip-tls-verify` needs HTTPS even on a
+ * developer's machine. Node's crypto makes keys but not certificates, hence @peculiar/x509.
  */
 // @peculiar/x509 resolves its services through tsyringe, which needs the Reflect metadata API.
 import 'reflect-metadata';
@@ -13,12 +13,12 @@ x509.cryptoProvider.set(webcrypto as any);
 
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 
-export async function selfSignedCertificate(hosts: string[] = ['localhost', '127.0.0.1', '::1']): Promise<{ cert: string; key: string }> {
+export async function selfSignedCertificate(hosts: string[] = ['localhost', '127.0.0.1', '::1'], commonName = 'kre-monitor'): Promise<{ cert: string; key: string }> {
   const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
   const ips = hosts.filter((h) => /^[0-9.]+$/.test(h) || h.includes(':'));
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: randomBytes(8).toString('hex').replace(/^[89a-f]/, '1'),
-    name: 'CN=kre-monitor',
+    name: `CN=${commonName}`,
     notBefore: new Date(Date.now() - 3600_000),
     notAfter: new Date(Date.now() + 365 * 24 * 3600_000),
     keys,
