@@ -52,3 +52,4 @@ export { applyObject, addFinalizer, removeFinalizer, updateStatusWithRetry, setC
 export * from './selectors.ts';
 export * from './quantity.ts';
 export * from './names.ts';
+export * from './url-path.ts';
