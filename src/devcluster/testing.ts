@@ -31,7 +31,8 @@ export function rawRequest(
         ca: cluster.caCert,
         headers: {
           Authorization: `Bearer ${cluster.token}`,
-          ...(payload !== undefined ? { 'Content-Type': 'application/json' } : {}),
+          // A length, not chunks: Node sends a DELETE's body unframed otherwise, and the server reads none.
+          ...(payload !== undefined ? { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(payload)) } : {}),
           ...headers,
         },
       },

@@ -53,3 +53,4 @@ export * from './selectors.ts';
 export * from './quantity.ts';
 export * from './names.ts';
 // selfSignedCertificate lives in ./tls.ts, imported directly: it loads @peculiar/x509 and reflect-metadata, which most users of the kube core do not need.
+export * from './url-path.ts';

@@ -199,3 +199,34 @@ describe('the Kubernetes-shaped paths', () => {
     await eventually(async () => ((await (await get('/api/v1/namespaces/team-b/pods')).json()) as any).items.length === 0, 10_000, 'the deletion');
   });
 });
+
+describe('hostile requests', () => {
+  // Each is the client's mistake: a 4xx naming it, never a 500, and the monitor serves on.
+  const HOSTILE: [string, number][] = [
+    ['/api/v1/namespaces/%zz/pods', 400],
+    ['/api/v1/namespaces/team-a/pods/%', 400],
+    ['/api/v1/namespaces/team-a/pods/a%2', 400],
+    ['/api/v1/namespaces/team-a/pods/%E0%A4%A', 400],
+    ['/apis/apps/v1/namespaces/te%ZZam-a/deployments', 400],
+    ['/api/v1/pods?limit=%', 400],
+    ['/api/v1/pods?labelSelector=%zz', 400],
+    ['/api/v1/pods?fieldSelector=%', 400],
+    ['/api/v1/pods?continue=%zz', 410],
+    ['/api/v1/pods?%zz=1', 400],
+    ['/pods?label_selector=%zz', 400],
+    ['/pods?namespace=%zz', 200],
+  ];
+  for (const [path, status] of HOSTILE) {
+    it(`${path}: ${status}`, async () => {
+      const res = await get(path);
+      const text = await res.text();
+      assert.equal(res.status, status, text);
+      if (status >= 400) assert.equal(JSON.parse(text).code, status);
+    });
+  }
+
+  it('leave the monitor healthy', async () => {
+    assert.equal((await get('/readyz', null)).status, 200);
+    assert.equal((await get('/api/v1/namespaces/team-a/pods')).status, 200);
+  });
+});

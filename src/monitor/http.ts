@@ -18,7 +18,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { fieldMatcher, keyOf, parseFieldSelector, parseLabelSelector, SelectorError, type KubeObject } from '../kube/index.ts';
+import { decodePathSegment, fieldMatcher, keyOf, MalformedPathError, parseFieldSelector, parseLabelSelector, SelectorError, type KubeObject } from '../kube/index.ts';
 import type { MonitorMetrics } from './metrics.ts';
 import type { MonitoredResource } from './resources.ts';
 import { resourceId } from './resources.ts';
@@ -133,7 +133,8 @@ export class MonitorHttp {
         return await this.kubeRead(target, url.searchParams, res, route);
       }
       throw new HttpError(404, 'NotFound', 'the server could not find the requested resource');
-    } catch (err) {
+    } catch (caught) {
+      const err = caught instanceof MalformedPathError ? badRequest(caught.message) : caught;
       if (err instanceof StoreUnavailableError) {
         return this.json(res, route, 503, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: err.message, reason: 'ServiceUnavailable', code: 503 });
       }
@@ -171,7 +172,7 @@ export class MonitorHttp {
   // --- Kubernetes-shaped reads
 
   private parseResourcePath(path: string): { r: MonitoredResource; namespace?: string; name?: string; route: string } | undefined {
-    const parts = path.split('/').slice(1).map(decodeURIComponent);
+    const parts = path.split('/').slice(1).map(decodePathSegment);
     let group: string;
     let rest: string[];
     if (parts[0] === 'api' && parts.length >= 3) {

@@ -17,6 +17,7 @@ import { objectKey, type Entry, type Storage } from './storage.ts';
 import { validateObject, checkFieldFormats } from './validation.ts';
 import { validateCustomResource } from './crd-schema.ts';
 import { admitServiceAccount } from './service-account-admission.ts';
+import { shapeProblem } from './shapes.ts';
 
 export interface WriteOptions {
   dryRun?: boolean;
@@ -140,6 +141,7 @@ export class ObjectService {
   /** Checks what every write of a whole object checks: kind, namespace, name and formats. */
   private checkIdentity(t: ResourceType, obj: any, namespace: string | undefined): void {
     if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) throw errors.badRequest('the body of the request must be a JSON object');
+    this.checkShape(t, obj);
     const want = apiVersionOf(t);
     if (obj.apiVersion !== undefined && obj.apiVersion !== want) {
       throw errors.badRequest(`the API version in the data (${obj.apiVersion}) does not match the expected API version (${want})`);
@@ -161,6 +163,13 @@ export class ObjectService {
     }
     const format = checkFieldFormats(t, obj);
     if (format) throw errors.badRequest(format);
+  }
+
+  /** A built-in object must decode into its Go type, as on a real server (custom resources have their schema). */
+  private checkShape(t: ResourceType, obj: any): void {
+    if (t.crd) return;
+    const problem = shapeProblem(t.kind, obj);
+    if (problem) throw errors.badRequest(`${t.kind} in version "${t.version}" cannot be handled as a ${t.kind}: ${problem}`);
   }
 
   private validate(t: ResourceType, obj: any, old?: any): void {
@@ -236,6 +245,8 @@ export class ObjectService {
   /** Writes `next` over `current` (whose version was checked by the caller). */
   replace(t: ResourceType, current: Entry, next: any, opts: WriteOptions = {}): Entry {
     const old = current.obj;
+    // A patched object is decoded again on a real server: a patch cannot set what a body could not.
+    this.checkShape(t, next);
     Object.assign(next.metadata, serverMetadata(old));
     if (!next.metadata.deletionTimestamp) {
       delete next.metadata.deletionTimestamp;

@@ -2,6 +2,8 @@
  * What a request addresses: the resource, namespace, name and subresource of an API path, as
  * kube-apiserver's RequestInfoResolver reads `/api/v1/...` and `/apis/<group>/<version>/...`.
  */
+import { pathSegments } from '../../kube/index.ts';
+
 export interface ResourceRequest {
   group: string;
   version: string;
@@ -18,7 +20,7 @@ export type PathInfo =
   | { type: 'other'; path: string };
 
 export function parseApiPath(pathname: string): PathInfo {
-  const parts = pathname.split('/').filter((p) => p !== '').map(decodeURIComponent);
+  const parts = pathSegments(pathname);
   let group: string;
   let version: string;
   let rest: string[];

@@ -8,6 +8,8 @@ import { request as httpsRequest } from 'node:https';
 import { timingSafeEqual } from 'node:crypto';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { decodeObject, mediaType, parseJson, parseYaml, readBody } from './body.ts';
+import { shapeProblem } from './shapes.ts';
+import { decodePathSegment, MalformedPathError } from '../../kube/index.ts';
 import { apiGroupList, apiResourceList, apiVersions } from './discovery.ts';
 import { ApiError, errors, cause } from './errors.ts';
 import { Faults, validateFaultSpec } from './faults.ts';
@@ -189,8 +191,8 @@ export class ApiServer {
       }
       this.requests.inc({ verb, resource, code: String(res.statusCode) });
     } catch (err) {
-      const apiErr = err instanceof ApiError ? err : errors.internal((err as Error).message ?? String(err));
-      if (!(err instanceof ApiError)) console.error('devcluster: unexpected error', err);
+      const apiErr = err instanceof ApiError ? err : err instanceof MalformedPathError ? errors.badRequest(err.message) : errors.internal((err as Error).message ?? String(err));
+      if (!(err instanceof ApiError) && !(err instanceof MalformedPathError)) console.error('devcluster: unexpected error', err);
       const headers: Record<string, string> = {};
       if (apiErr.code === 429) headers['Retry-After'] = '1';
       if (apiErr.code === 401) headers['WWW-Authenticate'] = 'Bearer realm="kre-devcluster"';
@@ -323,7 +325,7 @@ export class ApiServer {
     const fault = /^\/kre-admin\/nodes\/([^/]+)\/fault$/.exec(path);
     if (fault) {
       if (method !== 'PUT') throw errors.methodNotAllowed(method);
-      const name = decodeURIComponent(fault[1]);
+      const name = decodePathSegment(fault[1]);
       const body = parseJson(await readBody(req));
       const mode = body?.unresponsive;
       if (typeof body !== 'object' || body === null || Array.isArray(body) || !('unresponsive' in body) || (mode !== false && mode !== 'hang' && mode !== 'refuse')) {
@@ -339,7 +341,7 @@ export class ApiServer {
     const crash = /^\/kre-admin\/pods\/([^/]+)\/([^/]+)\/crash$/.exec(path);
     if (crash) {
       if (method !== 'POST') throw errors.methodNotAllowed(method);
-      const [namespace, name] = [decodeURIComponent(crash[1]), decodeURIComponent(crash[2])];
+      const [namespace, name] = [decodePathSegment(crash[1]), decodePathSegment(crash[2])];
       const pod = this.o.objects.find(podType, namespace, name)?.obj;
       if (!pod) throw errors.notFound('pods', '', name);
       const nodeName: string | undefined = pod.spec?.nodeName;
@@ -424,7 +426,7 @@ export class ApiServer {
 
   /** Decodes a create or update body and applies `fieldValidation` to custom resources' unknown fields. */
   private async decodeWrite(req: IncomingMessage, t: ResourceType, q: URLSearchParams, res?: ServerResponse): Promise<any> {
-    const body = decodeObject(await readBody(req), req.headers['content-type']);
+    const body = decodeObject(await readBody(req), req.headers['content-type'], t.kind);
     this.checkUnknownFields(t, body, q, res);
     return body;
   }
@@ -498,7 +500,11 @@ export class ApiServer {
 
   private async deleteOptions(req: IncomingMessage, q: URLSearchParams): Promise<DeleteOptions> {
     const raw = await readBody(req);
-    const body = raw.length > 0 ? parseJson(raw) : {};
+    const body = raw.length > 0 ? parseJson(raw, 'DeleteOptions') : {};
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) throw errors.badRequest('the body of a DELETE must be a DeleteOptions object');
+    // A real server answers these with 500 (a decoding error it does not classify); they are the client's.
+    const problem = shapeProblem('DeleteOptions', body);
+    if (problem) throw errors.badRequest(problem);
     const grace = body.gracePeriodSeconds ?? intParam(q, 'gracePeriodSeconds');
     let policy = body.propagationPolicy ?? q.get('propagationPolicy') ?? undefined;
     if (policy === undefined && (body.orphanDependents === true || boolParam(q, 'orphanDependents'))) policy = 'Orphan';

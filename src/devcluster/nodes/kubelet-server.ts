@@ -18,6 +18,7 @@ import type { Socket } from 'node:net';
 import { exportCa, generateCa, generateServing } from '../pki.ts';
 import { renderCadvisor, renderResource, type CadvisorContext } from './node-metrics.ts';
 import type { NodeUsage } from './usage-model.ts';
+import { decodePathSegment, MalformedPathError } from '../../kube/index.ts';
 
 export type KubeletFault = 'hang' | 'refuse';
 
@@ -131,7 +132,13 @@ export async function startKubeletServer(o: KubeletServerOptions): Promise<Kubel
     }
     const logs = /^\/containerLogs\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(path);
     if (logs) {
-      const [, ns, name, container] = logs.map(decodeURIComponent);
+      let ns: string, name: string, container: string;
+      try {
+        [ns, name, container] = logs.slice(1).map(decodePathSegment);
+      } catch (err) {
+        if (err instanceof MalformedPathError) return send(res, 400, '400 Bad Request', 'text/plain; charset=utf-8');
+        throw err;
+      }
       const pod = o.source.pods().find((p) => p.metadata?.namespace === ns && p.metadata?.name === name);
       if (!pod) return send(res, 404, `pod ${ns}/${name} not found`, 'text/plain; charset=utf-8');
       if (!(pod.spec?.containers ?? []).some((c: any) => c.name === container)) {

@@ -71,7 +71,8 @@ function mergeMap(original: JsonObject | undefined, patch: JsonObject, path: str
   }
 
   for (const [key, order] of Object.entries(patch)) {
-    if (!key.startsWith(SET_ELEMENT_ORDER) || !Array.isArray(order)) continue;
+    if (!key.startsWith(SET_ELEMENT_ORDER)) continue;
+    if (!Array.isArray(order)) throw errors.badRequest(`expected a []interface {}, but received a ${goTypeOf(order)}`);
     const list = key.slice(SET_ELEMENT_ORDER.length);
     if (Array.isArray(out[list])) out[list] = setElementOrder(out[list], order, schemaOf([...path, list]));
   }
@@ -124,6 +125,15 @@ function setElementOrder(list: unknown[], order: unknown[], schema: ListSchema |
   let next = 0;
   for (const item of list) out.push(rank(item) >= 0 ? ordered[next++] : item);
   return out;
+}
+
+/** Go's name for the type a decoded JSON value has, as the real server's patch errors print it. */
+function goTypeOf(value: unknown): string {
+  if (value === null) return '<nil>';
+  if (typeof value === 'number') return Number.isInteger(value) ? 'int64' : 'float64';
+  if (typeof value === 'boolean') return 'bool';
+  if (typeof value === 'string') return 'string';
+  return 'map[string]interface {}';
 }
 
 /** A value that replaces what is there must not carry patch directives into the object. */
