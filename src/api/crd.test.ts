@@ -9,7 +9,8 @@ import { applyObject, KubeApiError, KubeClient } from '../kube/index.ts';
 import { customResourceDefinitions, toStructuralSchema } from './crd.ts';
 import { RUNTIMES, RuntimeSpec } from './runtime.ts';
 import { RUNTIME_VERSIONS } from './runtime-version.ts';
-import { checkRuntimeVersion, workflowChain } from './rules.ts';
+import { checkRuntime, checkRuntimeVersion, schemaProblems, workflowChain } from './rules.ts';
+import { configKey } from './fields.ts';
 
 const run = promisify(execFile);
 
@@ -45,7 +46,40 @@ describe('toStructuralSchema', () => {
   });
 });
 
+describe('configuration keys', () => {
+  test('every name of the old rule is accepted but those starting with KRT_, and the pattern reads the same in RE2', () => {
+    const pattern = (toStructuralSchema(configKey) as { pattern: string }).pattern;
+    assert.doesNotMatch(pattern, /\(\?[=!<]/, 'no lookaround');
+    const re = new RegExp(pattern);
+    const base = /^[A-Z0-9]([_A-Z0-9]*[A-Z0-9])?$/;
+    const alphabet = ['K', 'R', 'T', '_', 'A', '0'];
+    let words = [''];
+    let checked = 0;
+    for (let length = 1; length <= 6; length++) {
+      words = words.flatMap((w) => alphabet.map((c) => w + c));
+      for (const w of words) {
+        assert.equal(re.test(w), base.test(w) && !w.startsWith('KRT_'), w);
+        checked++;
+      }
+    }
+    assert.equal(checked, 55_986);
+  });
+  test('a reserved name is refused naming the key and why', () => {
+    const result = configKey.safeParse('KRT_NODE_ID');
+    assert.equal(result.success, false);
+    assert.match(result.error!.issues[0].message, /KRT_NODE_ID is set by the operator/);
+    assert.deepEqual(schemaProblems('spec', [{ path: ['config', 1, 'key'], message: 'm' }]), [{ field: 'spec.config[1].key', message: 'm' }]);
+  });
+});
+
 describe('rules a schema cannot express', () => {
+  test('a Runtime whose name does not fit in a label is named with the limit', () => {
+    assert.deepEqual(checkRuntime('r'.repeat(63)), []);
+    const [problem] = checkRuntime('r'.repeat(64));
+    assert.equal(problem.field, 'metadata.name');
+    assert.match(problem.message, /64 characters long; .* at most 63 characters/);
+  });
+
   const spec = (edges: { id: string; fromNode: string; toNode: string }[]) => ({
     versionId: 'x',
     entrypoint: { image: 'a:1', protoFile: 'p.proto' },
@@ -126,6 +160,7 @@ describe('the CRDs on a devcluster', () => {
     assert.match(await rejected('runtimeversions', { ...version, workflows: [] }), /spec\.workflows/);
     assert.match(await rejected('runtimeversions', { ...version, state: 'Paused' }), /spec\.state/);
     assert.match(await rejected('runtimeversions', { ...version, config: [{ key: 'lower', value: 'x' }] }), /spec\.config\[0\]\.key/);
+    assert.match(await rejected('runtimeversions', { ...version, config: [{ key: 'A', value: 'x' }, { key: 'KRT_NATS_OUTPUT', value: 'x' }] }), /spec\.config\[1\]\.key/);
   });
 
   test('kubectl get shows phase, readiness and age', async () => {

@@ -27,12 +27,41 @@ export const versionName = z
   .max(19)
   .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
 
-/** A configuration variable's name, as `.krt` files write them (`MODEL_PATH`). */
+/** The prefix of the settings the operator gives every workload (`KRT_NODE_ID`, `KRT_NATS_OUTPUT`, …). */
+export const RESERVED_CONFIG_PREFIX = 'KRT_';
+
+/**
+ * `^[A-Z0-9]([_A-Z0-9]*[A-Z0-9])?$` without the names starting with `KRT_`, spelled without a
+ * lookahead (which RE2 lacks): by whether the name starts with K, KR or KRT and what follows.
+ */
+const CONFIG_KEY_PATTERN = new RegExp(
+  '^(' +
+    [
+      '[A-JL-Z0-9]([_A-Z0-9]*[A-Z0-9])?', // not K…
+      'K[A-Z0-9]?', // K, K?
+      'K[_A-QS-Z0-9][_A-Z0-9]*[A-Z0-9]', // K then not R
+      'KR([_A-SU-Z0-9][_A-Z0-9]*)?[A-Z0-9]', // KR?, or KR then not T
+      'KRT([A-Z0-9]([_A-Z0-9]*[A-Z0-9])?)?', // KRT, or KRT then not _
+    ].join('|') +
+    ')$',
+);
+
+/**
+ * A configuration variable's name, as `.krt` files write them (`MODEL_PATH`). Names starting with
+ * `KRT_` are the operator's own settings, which a version's configuration must never override.
+ */
 export const configKey = z
   .string()
   .min(1)
   .max(253)
-  .regex(/^[A-Z0-9]([_A-Z0-9]*[A-Z0-9])?$/);
+  .regex(CONFIG_KEY_PATTERN, {
+    error: (issue) => {
+      const key = String(issue.input);
+      return key.startsWith(RESERVED_CONFIG_PREFIX)
+        ? `${key} is set by the operator: names starting with ${RESERVED_CONFIG_PREFIX} are reserved`
+        : `${key} is not a configuration name: upper case letters, digits and '_', starting and ending with a letter or digit`;
+    },
+  });
 
 /** A ConfigMap key (file names of configuration files). */
 export const fileKey = z

@@ -6,4 +6,4 @@ export * from './fields.ts';
 export * from './runtime.ts';
 export * from './runtime-version.ts';
 export { toStructuralSchema, runtimeCRD, runtimeVersionCRD, customResourceDefinitions } from './crd.ts';
-export { checkRuntimeVersion, workflowChain, type SpecProblem } from './rules.ts';
+export { checkRuntime, checkRuntimeVersion, schemaProblems, workflowChain, MAX_LABEL_VALUE, RUNTIME_LABEL, type SpecProblem } from './rules.ts';

@@ -12,6 +12,25 @@ export interface SpecProblem {
   message: string;
 }
 
+/** A label value's limit: a Runtime's children carry its name in `kre.konstellation.io/runtime`. */
+export const MAX_LABEL_VALUE = 63;
+export const RUNTIME_LABEL = 'kre.konstellation.io/runtime';
+
+/** The rules of a Runtime the schema cannot express: its name must fit in its children's label. */
+export function checkRuntime(name: string): SpecProblem[] {
+  if (name.length <= MAX_LABEL_VALUE) return [];
+  return [{ field: 'metadata.name', message: `the name is ${name.length} characters long; the label ${RUNTIME_LABEL} its children carry holds at most ${MAX_LABEL_VALUE} characters` }];
+}
+
+/** A zod error's issues as problems named by field, `spec.config[1].key`. */
+export function schemaProblems(root: string, issues: readonly { path: readonly PropertyKey[]; message: string }[]): SpecProblem[] {
+  return issues.map((i) => ({ field: fieldPath(root, i.path), message: i.message }));
+}
+
+function fieldPath(root: string, path: readonly PropertyKey[]): string {
+  return path.reduce<string>((at, k) => (typeof k === 'number' ? `${at}[${k}]` : `${at}.${String(k)}`), root);
+}
+
 /** Longest name of an object the version renders (a Deployment's pods add 17 characters to 63). */
 const MAX_WORKLOAD_NAME = 46;
 

@@ -66,7 +66,7 @@ export const RuntimeVersionSpec = z.object({
 });
 export type RuntimeVersionSpec = z.infer<typeof RuntimeVersionSpec>;
 
-export const VersionPhase = z.enum(['Starting', 'Running', 'Degraded', 'Stopping', 'Stopped', 'Failed']);
+export const VersionPhase = z.enum(['Starting', 'Running', 'Degraded', 'Stopping', 'Stopped', 'Failed', 'Waiting']);
 export type VersionPhase = z.infer<typeof VersionPhase>;
 
 export const NodeStatus = z.object({
@@ -102,4 +102,6 @@ export interface RuntimeVersion {
 export const RuntimeVersionConditions = {
   ready: 'Ready',
   invalidSpec: 'InvalidSpec',
+  /** Whether the namespace's Runtime (MongoDB, NATS, MinIO) is Running; a version waits for it to start. */
+  runtimeReady: 'RuntimeReady',
 } as const;

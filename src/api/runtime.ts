@@ -81,4 +81,6 @@ export const RuntimeConditions = {
   minio: 'MinIOReady',
   invalidSpec: 'InvalidSpec',
   ignored: 'Ignored',
+  /** Whether `spec.publishedVersion` names a Running RuntimeVersion; present only when one is named. */
+  published: 'Published',
 } as const;
