@@ -32,6 +32,8 @@ export interface Worker {
   pid: number;
   /** Runs a command; resolves with the CPU seconds the worker used for it and the wall ms it took. */
   run(cmd: string, timeoutMs?: number): Promise<{ cpuSeconds: number; wallMs: number }>;
+  /** Kills the worker and waits until it has exited. */
+  stop(): Promise<void>;
 }
 
 /** Why the kernel tests cannot run here, or undefined when every v1 hierarchy is writable. */
@@ -131,6 +133,7 @@ export class KernelTree {
     for (const c of CONTROLLERS) writeFileSync(join(this.dir(c, rel), 'cgroup.procs'), `${child.pid}\n`);
     return {
       pid: child.pid!,
+      stop: () => stopWorker(child),
       async run(cmd, timeoutMs = 120_000) {
         child.stdin.write(`${cmd}\n`);
         const [word, cpu, wall] = (await next(timeoutMs)).split(' ');
@@ -142,19 +145,16 @@ export class KernelTree {
 
   /** Kills the workers, moves anything left to each hierarchy's root, and removes the tree leaf-first. */
   async remove(): Promise<void> {
-    await Promise.all(
-      this.workers.map(
-        (w) =>
-          new Promise<void>((resolve) => {
-            if (w.exitCode !== null || w.signalCode !== null) return resolve();
-            w.once('exit', () => resolve());
-            w.kill('SIGKILL');
-          }),
-      ),
-    );
+    await Promise.all(this.workers.map(stopWorker));
+    const problems = await this.removeDirs('');
+    if (problems.length > 0) throw new Error(`could not remove test cgroups: ${problems.join(', ')}`);
+  }
+
+  /** Removes a cgroup and everything below it, in every hierarchy, leaf-first; returns what could not be removed. */
+  async removeDirs(rel: string): Promise<string[]> {
     const problems: string[] = [];
     for (const c of CONTROLLERS) {
-      const top = join(V1_ROOT, c, this.name);
+      const top = this.dir(c, rel);
       for (const d of leafFirst(top)) {
         for (let attempt = 0; ; attempt++) {
           try {
@@ -181,8 +181,16 @@ export class KernelTree {
         }
       }
     }
-    if (problems.length > 0) throw new Error(`could not remove test cgroups: ${problems.join(', ')}`);
+    return problems;
   }
+}
+
+function stopWorker(w: ChildProcessWithoutNullStreams): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (w.exitCode !== null || w.signalCode !== null) return resolve();
+    w.once('exit', () => resolve());
+    w.kill('SIGKILL');
+  });
 }
 
 function alive(pid: number): boolean {

@@ -77,7 +77,7 @@ test('kernel: the host layout is detected from the mounts, and the driver from t
 });
 
 test('kernel: a pod\'s CPU seconds are what its containers\' processes used (systemd, two runtimes)', async (t) => {
-  const { layout, makePod } = await setup(t, 'systemd');
+  const { tree, layout, rel, makePod } = await setup(t, 'systemd');
   const { pod, workers } = await makePod('Burstable', ['containerd', 'docker']);
   const r1 = await workers[0].run('burn 0.6');
   const r2 = await workers[1].run('burn 0.4');
@@ -85,6 +85,13 @@ test('kernel: a pod\'s CPU seconds are what its containers\' processes used (sys
   const expected = r1.cpuSeconds + r2.cpuSeconds;
   t.diagnostic(`pod cpuUsageSeconds ${m.cpuUsageSeconds.toFixed(3)} s; the workers' own process.cpuUsage ${expected.toFixed(3)} s (${r1.cpuSeconds.toFixed(3)} + ${r2.cpuSeconds.toFixed(3)})`);
   assert.ok(Math.abs(m.cpuUsageSeconds - expected) <= 0.1 + 0.1 * expected, `pod CPU ${m.cpuUsageSeconds} s vs ${expected} s used`);
+  // Why the pod level: a container that exits and loses its cgroup keeps its CPU time in the pod's
+  // counter, which a sum over the containers still there would lose.
+  await workers[0].stop();
+  assert.deepEqual(await tree.removeDirs(rel(containerCgroupPath(layout, pod, pod.containerIds[0]))), []);
+  const later = await measured(layout, pod);
+  t.diagnostic(`after the first container's cgroup was removed: pod cpuUsageSeconds ${later.cpuUsageSeconds.toFixed(3)} s`);
+  assert.ok(later.cpuUsageSeconds >= m.cpuUsageSeconds, 'the counter did not go back');
   // No quota: nothing throttled, and no memory limit.
   assert.equal(m.cpuThrottledPeriods, 0);
   assert.equal(m.memLimitBytes, Infinity);
