@@ -46,6 +46,11 @@ test('the version and controller directories from the mount table', async () => 
     const spaced = await detectLayout({ root: '/host root/cgroup', mountinfo: mi, driver: 'cgroupfs', parent: 'a/b' });
     assert.equal(spaced.dirs.memory, '/host root/cgroup/memory');
     assert.equal(spaced.parent, 'a/b');
+    // A container's own cgroup namespace: the mount shows a subtree, and no kubepods is found.
+    writeFileSync(mi, '25 22 0:23 /kubepods.slice/kubepods-pod1.slice/cri-containerd-ab.scope /sys/fs/cgroup ro - cgroup2 cgroup2 rw\n');
+    await assert.rejects(detectLayout({ root: dir, mountinfo: mi, version: 'v2' }), /neither kubepods.slice .* nor kubepods/);
+    writeFileSync(mi, `25 22 0:23 /kubepods.slice/kubepods-pod1.slice ${dir} ro - cgroup2 cgroup2 rw\n`);
+    await assert.rejects(detectLayout({ root: dir, mountinfo: mi }), /shows only \/kubepods.slice\/kubepods-pod1.slice of its hierarchy \(a cgroup namespace\?\): mount the host's cgroup tree/);
   });
 });
 
@@ -92,6 +97,6 @@ test('cpu lists in kernel syntax', () => {
 
 test('the kernel tests say why when there is no writable cgroup v1 tree', async () => {
   await withDir(async (dir) => {
-    assert.match(kernelTreeProblem(dir) ?? '', /cpu is not a cgroup v1 hierarchy \(ENOENT\): these tests need cgroup v1 cpu, cpuacct, cpuset and memory mounted under/);
+    assert.match(kernelTreeProblem(dir) ?? '', /cpu is not a cgroup hierarchy \(ENOENT\): these tests need cgroup v1 cpu, cpuacct, cpuset and memory mounted under/);
   });
 });
