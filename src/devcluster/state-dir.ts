@@ -10,7 +10,7 @@
  * also when it was made by an older version or by hand with looser modes.
  */
 import { chmodSync, linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { isRunning, processIdentity, type ProcessIdentity } from './process-identity.ts';
 
 export const LOCK_FILE = 'lock';
@@ -64,7 +64,8 @@ export interface StateDirLock {
  * Takes the lock of `dir` (creating the directory, 0700, if it does not exist), before anything
  * else in it is read or written. Throws StateDirLockedError when a live process holds it.
  */
-export function lockStateDir(dir: string): StateDirLock {
+export function lockStateDir(stateDir: string): StateDirLock {
+  const dir = resolve(stateDir);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const path = join(dir, LOCK_FILE);
   const me: LockRecord = processIdentity();

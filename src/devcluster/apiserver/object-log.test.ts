@@ -157,6 +157,26 @@ describe('a damaged log', () => {
     assert.equal(statSync(report.copy).mode & 0o777, 0o600);
   });
 
+  test('the end of a log cut by a kill: half a record is cut off, a record missing only its newline is kept; what is appended next stays whole', () => {
+    for (const [tail, kept] of [
+      [record(3, 'd', 'torn').slice(0, 60), ['d/a']],
+      [record(3, 'd', 'whole'), ['d/a', 'd/whole']],
+    ] as const) {
+      const dir = mkdtempSync(join(work, 'tail-'));
+      writeFileSync(join(dir, 'objects.log'), [namespaceRecord(1, 'd'), record(2, 'd', 'a')].join('\n') + '\n' + tail, { mode: 0o600 });
+      const applied: LogRecord[] = [];
+      let log = new ObjectLog({ dir }, (rec) => applied.push(rec));
+      assert.deepEqual(applied.slice(1).map((r) => r.k), kept);
+      log.append(record(4, 'd', 'next'));
+      log.close();
+      applied.length = 0;
+      log = new ObjectLog({ dir }, (rec) => applied.push(rec));
+      log.close();
+      assert.deepEqual(applied.slice(1).map((r) => r.k), [...kept, 'd/next']);
+      assert.deepEqual(readdirSync(dir), ['objects.log'], 'no damage reported');
+    }
+  });
+
   test('a devcluster starts on it, serves every valid object, and the next start is clean', async () => {
     const stateDir = join(work, 'damaged');
     damagedLog(join(stateDir, 'data'));

@@ -10,11 +10,11 @@
  * or the new one.
  *
  * Recovery: a record cut short at the very end (a write interrupted by a kill, never acknowledged)
- * is cut off. A damaged line anywhere else is skipped and reported (line number and why), the
+ * is cut off; one missing only its newline is kept. A damaged line anywhere else is skipped and reported (line number and why), the
  * damaged file is kept beside the log as `objects.log.damaged-<time>`, and the log is rewritten
  * from what was valid, so that the next start is clean and nothing is dropped without a word.
  */
-import { chmodSync, closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readSync, renameSync, statSync, truncateSync, writeSync } from 'node:fs';
+import { appendFileSync, chmodSync, closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readSync, renameSync, statSync, truncateSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../../kube/logger.ts';
 
@@ -237,8 +237,16 @@ export class ObjectLog {
       closeSync(fd);
     }
     if (pos > lineStart) {
-      this.o.log?.warn({ file: this.path, line: lineNo + 1, bytes: pos - lineStart }, 'cut off a record left incomplete at the end of the object log by an interrupted write (it was never acknowledged)');
-      truncateSync(this.path, lineStart);
+      // The last line has no newline: the write was interrupted. Whole but for its newline, the
+      // record is kept; else it is cut off (its write never returned, so it was never acknowledged).
+      const tail = overlong ? undefined : parseRecord(Buffer.concat(pending).toString('utf8')).rec;
+      if (tail) {
+        apply(tail);
+        appendFileSync(this.path, '\n');
+      } else {
+        this.o.log?.warn({ file: this.path, line: lineNo + 1, bytes: pos - lineStart }, 'cut off a record left incomplete at the end of the object log by an interrupted write (it was never acknowledged)');
+        truncateSync(this.path, lineStart);
+      }
     }
     return damaged;
   }
