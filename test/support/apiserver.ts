@@ -24,6 +24,7 @@ import { startDevCluster, type DevCluster, type DevClusterOptions } from '../../
 import { startWorkloads, type Workloads } from '../../src/devcluster/nodes/index.ts';
 import { KubeClient } from '../../src/kube/index.ts';
 import { createLogger } from '../../src/kube/logger.ts';
+import { devclusterWrites, rawRequest } from '../../src/devcluster/testing.ts';
 
 export type Target = 'devcluster' | 'real';
 
@@ -88,6 +89,13 @@ export interface TestApiServer {
   devcluster?: DevCluster;
   /** A kubeconfig for the same server that authenticates with `token` (e.g. a ServiceAccount's). */
   kubeConfigWithToken(token: string): KubeConfig;
+  /**
+   * Writes the server has served to clients other than its own controllers, by `<verb>
+   * <resource>[/<subresource>]` (verbs create, update, patch, delete): from the devcluster's
+   * `devcluster_requests_total`, or a real server's `apiserver_request_total` without the
+   * controller manager's requests.
+   */
+  writes(): Promise<Record<string, number>>;
   stop(): Promise<void>;
 }
 
@@ -135,6 +143,7 @@ async function startDev(opts: TestApiServerOptions): Promise<TestApiServer> {
     client,
     devcluster: cluster,
     kubeConfigWithToken: (token) => kubeConfigFor(cluster.url, cluster.caCert, token),
+    writes: async () => devclusterWrites(await cluster.metrics()),
     async stop() {
       client.close();
       await cluster.stop();
@@ -210,6 +219,20 @@ export async function startRealApiServer(opts: TestApiServerOptions = {}): Promi
     kubeConfig: loadKc,
     client,
     kubeConfigWithToken: (t) => kubeConfigFor(url, caCert, t),
+    async writes() {
+      const verbs: Record<string, string> = { POST: 'create', PUT: 'update', PATCH: 'patch', APPLY: 'patch', DELETE: 'delete' };
+      const text = (await rawRequest({ url, token, caCert }, 'GET', '/metrics')).text;
+      const out: Record<string, number> = {};
+      for (const line of String(text).split('\n')) {
+        if (!line.startsWith('apiserver_request_total{')) continue;
+        const labels = Object.fromEntries([...line.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+        const verb = verbs[labels.verb];
+        if (!verb || labels.system_client !== '') continue;
+        const key = `${verb} ${labels.resource}${labels.subresource ? `/${labels.subresource}` : ''}`;
+        out[key] = (out[key] ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1));
+      }
+      return out;
+    },
     async stop() {
       await workloads?.stop();
       nodesClient?.close();
