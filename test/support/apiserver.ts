@@ -15,7 +15,7 @@
  *   3. add the file to `test/support/real-apiserver-files.txt`, the list `.ci/run` runs a second
  *      time against the real server.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -168,9 +168,18 @@ export async function startRealApiServer(opts: TestApiServerOptions = {}): Promi
   const nodes = opts.nodes ?? 0;
   const controllers = opts.controllers ?? nodes > 0;
   const dir = mkdtempSync(join(tmpdir(), 'kre-real-apiserver-'));
+  // If this process dies before `stop` (a file that times out is killed), a watchdog stops the
+  // server and removes its folder, so no etcd or kube-apiserver outlives the test.
+  const stopScript = join(REAL_APISERVER_DIR, 'stop.sh');
+  const watchdog = spawn('sh', ['-c', 'while kill -0 "$0" 2>/dev/null; do sleep 2; done; "$1" "$2" >/dev/null 2>&1; rm -rf "$2"', String(process.pid), stopScript, dir], {
+    detached: true,
+    stdio: 'ignore',
+  });
+  watchdog.unref();
   const stopServer = async () => {
-    await run(join(REAL_APISERVER_DIR, 'stop.sh'), [dir]).catch(() => undefined);
+    await run(stopScript, [dir]).catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
+    watchdog.kill();
   };
   try {
     await run(join(REAL_APISERVER_DIR, 'start.sh'), controllers ? [dir, '--controllers'] : [dir]);
@@ -202,7 +211,8 @@ export async function startRealApiServer(opts: TestApiServerOptions = {}): Promi
     // real controller manager does the rest.
     nodesClient = new KubeClient(loadKc(), { userAgent: 'kre-devcluster-nodes' });
     try {
-      workloads = await startWorkloads({ client: nodesClient, log: createLogger('devcluster-nodes'), nodes, controllers: false, scheduler: true });
+      // start.sh runs no node lifecycle controller, so the nodes' own removes their not-ready taint.
+      workloads = await startWorkloads({ client: nodesClient, log: createLogger('devcluster-nodes'), nodes, controllers: false, nodeLifecycle: true, scheduler: true });
     } catch (err) {
       nodesClient.close();
       client.close();
