@@ -83,6 +83,9 @@ function nodesCommand(): Command {
         nodes: local.nodes ?? opts.nodes ?? 3,
         maxPods: local.maxPods ?? opts.maxPods ?? 110,
         controllers: opts.controllers === true,
+        // A real controller manager may run no node lifecycle controller (envtest-like setups do
+        // not): the nodes' not-ready taint must go once they are Ready.
+        nodeLifecycle: true,
         scheduler: true,
       });
       log.info({ server: client.server.href, kubeconfig: source, nodes: workloads.kubelets.map((k) => k.name), controllers: opts.controllers === true }, 'ready');

@@ -158,3 +158,13 @@ export function kubectlFor(kubeconfig: () => string, opts: { bin?: string; timeo
   };
   return { run, ok };
 }
+
+/** Writes (create, update, patch, delete) by `<verb> <resource>` from the devcluster's `devcluster_requests_total`. */
+export function devclusterWrites(metricsText: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const line of metricsText.split('\n')) {
+    const m = /^devcluster_requests_total\{verb="(create|update|patch|delete)",resource="([^"]+)",code="(\d+)"\} (\d+)/.exec(line);
+    if (m) out[`${m[1]} ${m[2]}`] = (out[`${m[1]} ${m[2]}`] ?? 0) + Number(m[4]);
+  }
+  return out;
+}

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import { startDevCluster, type DevCluster, type DevClusterOptions } from '../devcluster/index.ts';
+import { startTestApiServer, type TestApiServer } from '../../test/support/apiserver.ts';
 import { eventually } from '../devcluster/testing.ts';
 import { KubeClient } from '../kube/index.ts';
 import { MonitorClient, MonitorError } from './client.ts';
@@ -17,15 +17,15 @@ import { startMonitor, type Monitor } from './monitor.ts';
 
 const TOKEN = 'monitor-test-token';
 const PODS = { group: '', version: 'v1', plural: 'pods' };
-let cluster: DevCluster;
+let server: TestApiServer;
 let monitor: Monitor;
 
 const get = (path: string, token: string | null = TOKEN, init: RequestInit = {}) =>
   fetch(monitor.url + path, { ...init, headers: token === null ? {} : { Authorization: `Bearer ${token}` } });
 
 before(async () => {
-  cluster = await startDevCluster({ bookmarkIntervalMs: 200, nodes: 0 } as DevClusterOptions);
-  const client = new KubeClient(cluster.kubeConfig());
+  server = await startTestApiServer({ devcluster: { bookmarkIntervalMs: 200 } });
+  const client = new KubeClient(server.kubeConfig());
   for (const ns of ['team-a', 'team-b']) {
     await client.create({ group: '', version: 'v1', plural: 'namespaces' }, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
   }
@@ -48,13 +48,13 @@ before(async () => {
   monitor = await startMonitor({
     config: parseMonitorConfig({ listen: '127.0.0.1:0', verifyIntervalSeconds: 1, canaryIntervalSeconds: 0 }),
     token: TOKEN,
-    kubeConfig: cluster.kubeConfig(),
+    kubeConfig: server.kubeConfig(),
   });
 });
 
 after(async () => {
   await monitor?.stop();
-  await cluster?.stop();
+  await server?.stop();
 });
 
 describe('the seed endpoints', () => {
@@ -159,7 +159,7 @@ describe('the Kubernetes-shaped paths', () => {
     const tlsMonitor = await startMonitor({
       config: parseMonitorConfig({ listen: '127.0.0.1:0', canaryIntervalSeconds: 0, tls: { selfSigned: true } }),
       token: TOKEN,
-      kubeConfig: cluster.kubeConfig(),
+      kubeConfig: server.kubeConfig(),
     });
     try {
       assert.match(tlsMonitor.url, /^https:/);
@@ -193,7 +193,7 @@ describe('the Kubernetes-shaped paths', () => {
   });
 
   it('follow changes through the stream', async () => {
-    const client = new KubeClient(cluster.kubeConfig());
+    const client = new KubeClient(server.kubeConfig());
     await client.delete({ ...PODS, namespace: 'team-b', name: 'web-1' }, { gracePeriodSeconds: 0 });
     client.close();
     await eventually(async () => ((await (await get('/api/v1/namespaces/team-b/pods')).json()) as any).items.length === 0, 10_000, 'the deletion');

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
-import { startDevCluster, type DevCluster, type DevClusterOptions } from '../devcluster/index.ts';
+import { startTestApiServer, type TestApiServer } from '../../test/support/apiserver.ts';
 import { eventually } from '../devcluster/testing.ts';
 import { KubeClient, type KubeObject } from '../kube/index.ts';
 import { parseMonitorConfig } from './config.ts';
@@ -21,14 +21,14 @@ const PASSWORD = 's3cret-redis-pass';
 const NS = 'replicas';
 const PODS = { group: '', version: 'v1', plural: 'pods', namespace: NS };
 
-let cluster: DevCluster;
+let apiServer: TestApiServer;
 let client: KubeClient;
 let redis: TestRedis;
 const monitors: Monitor[] = [];
 
 before(async () => {
-  cluster = await startDevCluster({ bookmarkIntervalMs: 200, nodes: 0 } as DevClusterOptions);
-  client = new KubeClient(cluster.kubeConfig());
+  apiServer = await startTestApiServer({ devcluster: { bookmarkIntervalMs: 200 } });
+  client = new KubeClient(apiServer.kubeConfig());
   await client.create({ group: '', version: 'v1', plural: 'namespaces' }, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
   redis = await startTestRedis({ password: PASSWORD });
 });
@@ -37,7 +37,7 @@ after(async () => {
   await Promise.all(monitors.map((m) => m.stop()));
   client?.close();
   await redis?.close();
-  await cluster?.stop();
+  await apiServer?.stop();
 });
 
 function replica(identity: string, opts: { password?: string; logs?: string[] } = {}): Promise<Monitor> {
@@ -62,7 +62,7 @@ function replica(identity: string, opts: { password?: string; logs?: string[] } 
       redis: { url: redis.url, identity, leaseDurationSeconds: 3, renewDeadlineSeconds: 2, retryPeriodSeconds: 0.4 },
     }),
     token: TOKEN,
-    kubeConfig: cluster.kubeConfig(),
+    kubeConfig: apiServer.kubeConfig(),
     redisPassword: opts.password ?? PASSWORD,
     logger,
   }).then((m) => {

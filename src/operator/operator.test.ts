@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn, execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
-import { startDevCluster, type DevCluster } from '../devcluster/index.ts';
+import { startTestApiServer, type TestApiServer } from '../../test/support/apiserver.ts';
 import { eventually } from '../devcluster/testing.ts';
 import { KubeClient, LEASES } from '../kube/index.ts';
 import { createLogger } from '../kube/logger.ts';
@@ -16,22 +16,22 @@ const run = promisify(execFile);
 const quiet = () => createLogger('operator', 'silent');
 const fastElection = (identity: string) => ({ namespace: 'default', identity, leaseDurationMs: 3000, renewDeadlineMs: 2000, retryPeriodMs: 300 });
 
-describe('kre operator on a devcluster', () => {
-  let cluster: DevCluster;
+describe('kre operator on an API server', () => {
+  let server: TestApiServer;
   let client: KubeClient;
 
   before(async () => {
-    cluster = await startDevCluster();
-    client = new KubeClient(cluster.kubeConfig());
+    server = await startTestApiServer({ nodes: 3 });
+    client = new KubeClient(server.kubeConfig());
   });
 
   after(async () => {
     client?.close();
-    await cluster?.stop();
+    await server?.stop();
   });
 
   test('kre operator install applies the CRDs and waits until they are served', async () => {
-    const { stdout } = await run(process.execPath, [KRE, 'operator', 'install', '--kubeconfig', cluster.kubeconfigPath]);
+    const { stdout } = await run(process.execPath, [KRE, 'operator', 'install', '--kubeconfig', server.kubeconfigPath]);
     assert.match(stdout, /runtimes\.kre\.konstellation\.io established/);
     assert.match(stdout, /runtimeversions\.kre\.konstellation\.io established/);
     await client.list({ ...RUNTIMES, namespace: 'default' });
@@ -39,7 +39,7 @@ describe('kre operator on a devcluster', () => {
 
   test('kre operator logs ready, serves /metrics, /livez and /readyz, reconciles, and exits 0 on SIGTERM', async () => {
     await createNamespace(client, 'kre-cli');
-    const child = spawn(process.execPath, [KRE, 'operator', '--kubeconfig', cluster.kubeconfigPath, '--listen', '127.0.0.1:0', '--namespace', 'kre-cli'], {
+    const child = spawn(process.execPath, [KRE, 'operator', '--kubeconfig', server.kubeconfigPath, '--listen', '127.0.0.1:0', '--namespace', 'kre-cli'], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, KRE_LOG_LEVEL: 'info' },
     });
@@ -70,7 +70,7 @@ describe('kre operator on a devcluster', () => {
   test('bad configuration exits 2 naming the field', async () => {
     const fail = async (args: string[], env: NodeJS.ProcessEnv = {}) => {
       try {
-        await run(process.execPath, [KRE, 'operator', '--kubeconfig', cluster.kubeconfigPath, ...args], { env: { ...process.env, ...env } });
+        await run(process.execPath, [KRE, 'operator', '--kubeconfig', server.kubeconfigPath, ...args], { env: { ...process.env, ...env } });
       } catch (err) {
         const e = err as { code: number; stderr: string };
         return { code: e.code, stderr: e.stderr };

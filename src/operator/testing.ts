@@ -1,5 +1,6 @@
 /** Helpers for the operator's tests and benchmark: objects to create and API writes to count. */
 import type { DevCluster } from '../devcluster/index.ts';
+import { devclusterWrites } from '../devcluster/testing.ts';
 import type { KubeClient, KubeObject } from '../kube/index.ts';
 import { API_VERSION, RUNTIME_VERSIONS, RUNTIMES } from '../api/index.ts';
 
@@ -45,31 +46,36 @@ export function versionObject(namespace: string, name: string, workflows: Record
 export const runtimeRef = (namespace: string, name: string) => ({ ...RUNTIMES, namespace, name });
 export const versionRef = (namespace: string, name: string) => ({ ...RUNTIME_VERSIONS, namespace, name });
 
+/** What counts a server's writes: a devcluster, or a test's handle on any API server (`writes()`). */
+export type WriteCounter = Pick<DevCluster, 'metrics'> | { writes(): Promise<Record<string, number>> };
+
 /**
- * API writes (create, update, patch, delete) the devcluster has served, by resource, leaving out
- * what is not the operator's reconciling: leader election, events, and the devcluster's own
- * controllers' pod, endpoint and status traffic.
+ * API writes (create, update, patch, delete) the server has served, by resource, leaving out
+ * what is not the operator's reconciling: leader election, events, and the controllers' pod,
+ * endpoint and status traffic.
  */
-export async function operatorWrites(cluster: DevCluster): Promise<number> {
+export async function operatorWrites(cluster: WriteCounter): Promise<number> {
   return Object.values(await operatorWritesByResource(cluster)).reduce((a, b) => a + b, 0);
 }
 
 const OPERATOR_RESOURCES = /^(runtimes\/status|runtimeversions\/status|statefulsets|deployments|services|configmaps|secrets|ingresses)$/;
 
-export async function operatorWritesByResource(cluster: DevCluster): Promise<Record<string, number>> {
-  const text = await cluster.metrics();
+export async function operatorWritesByResource(cluster: WriteCounter): Promise<Record<string, number>> {
+  const all = 'writes' in cluster ? await cluster.writes() : devclusterWrites(await cluster.metrics());
   const out: Record<string, number> = {};
-  for (const line of text.split('\n')) {
-    const m = /^devcluster_requests_total\{verb="(create|update|patch|delete)",resource="([^"]+)",code="(\d+)"\} (\d+)/.exec(line);
-    if (!m || !OPERATOR_RESOURCES.test(m[2])) continue;
-    const key = `${m[1]} ${m[2]}`;
-    out[key] = (out[key] ?? 0) + Number(m[4]);
-  }
+  for (const [key, n] of Object.entries(all)) if (OPERATOR_RESOURCES.test(key.slice(key.indexOf(' ') + 1))) out[key] = n;
   return out;
 }
 
+/** The writes less the status writes of Runtimes and RuntimeVersions, when `leaveOut` says so. */
+export function withoutStatusWrites(writes: Record<string, number>, leaveOut: boolean): Record<string, number> {
+  if (!leaveOut) return writes;
+  const { 'update runtimes/status': _r, 'update runtimeversions/status': _v, ...rest } = writes;
+  return rest;
+}
+
 /** Waits until the counted writes hold still for `quietMs` (the cluster has settled), and returns them. */
-export async function settledWrites(cluster: DevCluster, quietMs = 1500, timeoutMs = 60_000): Promise<Record<string, number>> {
+export async function settledWrites(cluster: WriteCounter, quietMs = 1500, timeoutMs = 60_000): Promise<Record<string, number>> {
   const deadline = Date.now() + timeoutMs;
   let last = JSON.stringify(await operatorWritesByResource(cluster));
   for (;;) {

@@ -103,7 +103,7 @@ function groupOf(apiVersion: unknown): string {
  * - the pod strategy's create-time status: `phase: Pending` and the QoS class.
  *
  * The ServiceAccount plugin's projected token volume (`kube-api-access-xxxxx`) is added after
- * defaulting, by service-account-admission.ts.
+ * defaulting, by admission.ts.
  */
 function defaultPod(pod: Obj): void {
   const spec = (pod.spec ??= {});

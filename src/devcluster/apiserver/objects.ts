@@ -16,7 +16,7 @@ import { apiVersionOf, collectionKey, type ResourceType } from './resources.ts';
 import { objectKey, type Entry, type Storage } from './storage.ts';
 import { validateObject, checkFieldFormats } from './validation.ts';
 import { validateCustomResource } from './crd-schema.ts';
-import { admitServiceAccount } from './service-account-admission.ts';
+import { admitNode, admitServiceAccount } from './admission.ts';
 import { shapeProblem } from './shapes.ts';
 
 export interface WriteOptions {
@@ -215,6 +215,7 @@ export class ObjectService {
     if (!opts.tracked) trackUpdate(undefined, body, { manager: opts.fieldManager ?? 'unknown', now: nowRfc3339(), kind: t.kind, apiVersion: apiVersionOf(t) });
     // Admission, after the sender's fields are recorded: what it adds is no manager's.
     if (isPod(t)) admitServiceAccount(body);
+    if (t.group === '' && t.plural === 'nodes') admitNode(body);
     if (opts.dryRun) {
       body.metadata.resourceVersion = undefined;
       return { key, obj: body, json: JSON.stringify(body), namespace: namespace ?? '' } as Entry;

@@ -5,7 +5,8 @@
  * (reason NodeStatusUnknown, "Kubelet stopped posting node status."), gets the
  * `node.kubernetes.io/unreachable` NoSchedule and NoExecute taints, and its pods' Ready condition
  * set to False with a NodeNotReady event. When the kubelet reports Ready again, the taints go; the
- * pods' status is the kubelet's to report again.
+ * pods' status is the kubelet's to report again. A Ready node also loses the `not-ready`
+ * NoSchedule taint a real server puts on every new node.
  *
  * The time of the last heartbeat is when this controller saw the lease or the Ready heartbeat
  * change, on its own clock, as the real controller's probe timestamp: a node first seen gets a
@@ -26,6 +27,8 @@ import { nowTime } from './pods.ts';
 import { LEASES, NODES, PODS } from './resources.ts';
 
 export const UNREACHABLE_TAINT = 'node.kubernetes.io/unreachable';
+/** Put on every new node by a real server's TaintNodesByCondition admission; gone once the node is Ready. */
+export const NOT_READY_TAINT = 'node.kubernetes.io/not-ready';
 export const NODE_STATUS_UNKNOWN_MESSAGE = 'Kubelet stopped posting node status.';
 const LEASE_NAMESPACE = 'kube-node-lease';
 const DEFAULT_GRACE_MS = 40_000;
@@ -147,8 +150,9 @@ export class NodeLifecycleController {
 
   private async removeTaints(node: KubeObject): Promise<void> {
     const taints = (node.spec?.taints ?? []) as any[];
-    if (!taints.some((t) => t.key === UNREACHABLE_TAINT)) return;
-    await this.writeTaints(node, taints.filter((t) => t.key !== UNREACHABLE_TAINT));
+    const gone = (t: any) => t.key === UNREACHABLE_TAINT || t.key === NOT_READY_TAINT;
+    if (!taints.some(gone)) return;
+    await this.writeTaints(node, taints.filter((t) => !gone(t)));
   }
 
   /** Replaces the taints at the version read: a conflict retries with the newer node. */

@@ -38,6 +38,12 @@ export interface WorkloadOptions {
   /** Run the workload controllers and the node lifecycle controller (default true). */
   controllers?: boolean;
   /**
+   * Run the node lifecycle controller even without the workload controllers (default: with
+   * them): its nodes' not-ready taint goes once they are Ready, and unreachable ones are marked,
+   * on a server whose controller manager runs no node lifecycle controller.
+   */
+  nodeLifecycle?: boolean;
+  /**
    * How long a node's lease may go unrenewed before the node lifecycle controller marks it
    * Unknown (default 40 s); the kubelets renew every quarter of it, at most every 10 s.
    */
@@ -70,6 +76,11 @@ export async function startWorkloads(opts: WorkloadOptions): Promise<Workloads> 
   }
   const ctx = { client: opts.client, informers, log: opts.log, events: new EventRecorder(opts.client, { component: 'default-scheduler' }, opts.log) };
   recorders.push(ctx.events);
+  if (opts.controllers === false && opts.nodeLifecycle) {
+    const lifecycleCtx = { ...ctx, events: new EventRecorder(opts.client, { component: 'node-controller' }, opts.log) };
+    recorders.push(lifecycleCtx.events);
+    loops.push(startNodeLifecycleController(lifecycleCtx, { gracePeriodMs: opts.nodeGracePeriodMs }));
+  }
   let scheduler: Scheduler | undefined;
   if (opts.scheduler ?? opts.nodes > 0) {
     scheduler = new Scheduler(ctx);

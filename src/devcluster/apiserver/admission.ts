@@ -1,4 +1,7 @@
 /**
+ * What a real server's mutating admission plugins change in new objects, after defaulting and
+ * after the sender's fields are recorded (what they add is no manager's).
+ *
  * The ServiceAccount admission plugin's change to a new pod, as a real server with the plugin on
  * makes it: the `default` account, and a projected `kube-api-access-<5 chars>` volume (the
  * account's token, the cluster CA from `kube-root-ca.crt`, the namespace) mounted read-only at
@@ -34,4 +37,14 @@ export function admitServiceAccount(pod: Obj): void {
     },
   });
   for (const c of containers) (c.volumeMounts ??= []).push({ name, readOnly: true, mountPath: SERVICE_ACCOUNT_MOUNT_PATH });
+}
+
+/**
+ * TaintNodesByCondition: every new node starts with the `node.kubernetes.io/not-ready`
+ * NoSchedule taint, which the node lifecycle controller removes once the node is Ready; until
+ * then the scheduler places nothing there.
+ */
+export function admitNode(node: Obj): void {
+  const taints: Obj[] = ((node.spec ??= {}).taints ??= []);
+  if (!taints.some((t) => t.key === 'node.kubernetes.io/not-ready' && t.effect === 'NoSchedule')) taints.push({ key: 'node.kubernetes.io/not-ready', effect: 'NoSchedule' });
 }
