@@ -222,6 +222,25 @@ async function readCurrent(path: string): Promise<string> {
   return t.text;
 }
 
+/** What a file holds as `parse` reads it, or `MALFORMED`; a file that cannot be read is an `AllocationError`. */
+async function readParsed<T>(path: string, parse: (text: string) => T): Promise<T | typeof MALFORMED> {
+  const text = await readCurrent(path);
+  try {
+    return parse(text);
+  } catch {
+    return MALFORMED;
+  }
+}
+
+const MALFORMED = Symbol('malformed');
+
+/** Writes `text` unless the file already holds `want`; a malformed value is written over. */
+async function writeIfDifferent<T>(path: string, parse: (text: string) => T, want: T, text: string): Promise<Array<{ path: string; value: string }>> {
+  if ((await readParsed(path, parse)) === want) return [];
+  await writeValue(path, text);
+  return [{ path, value: text }];
+}
+
 /**
  * Sets a v1 cpuset file on a cgroup and its descendants to `want`, in an order the kernel accepts
  * (every cgroup a superset of its children at every step): widen a cgroup to old ∪ want, set its
@@ -229,13 +248,8 @@ async function readCurrent(path: string): Promise<string> {
  */
 async function setCpusetTree(dir: string, file: string, want: number[], depth: number, written: Array<{ path: string; value: string }>): Promise<void> {
   const path = join(dir, file);
-  let cur: number[];
-  try {
-    cur = parseCpuList(await readCurrent(path));
-  } catch (err) {
-    if (err instanceof AllocationError) throw err;
-    cur = []; // Malformed: written over.
-  }
+  const read = await readParsed(path, parseCpuList);
+  const cur = read === MALFORMED ? [] : read; // Malformed: written over.
   const current = formatCpuList(cur);
   const union = formatCpuList([...cur, ...want]);
   const target = formatCpuList(want);
@@ -301,50 +315,19 @@ async function applyType(
 ): Promise<Array<{ path: string; value: string }>> {
   const v2 = layout.version === 'v2';
   if (type === 'cpuQuota') {
-    const q = checkFraction(type, value);
     const period = (await readPeriod(layout, rel)) ?? node.cfsPeriodUs;
-    const want = quotaUs(q, period, node.cpus);
-    let cur: number | undefined | null;
-    try {
-      cur = parseQuota(layout, await readCurrent(path));
-    } catch (err) {
-      if (err instanceof AllocationError) throw err;
-      cur = null; // Malformed: written over.
-    }
-    if (cur === want) return [];
-    const text = v2 ? `${want ?? 'max'} ${period}` : `${want ?? -1}`;
-    await writeValue(path, text);
-    return [{ path, value: text }];
+    const want = quotaUs(checkFraction(type, value), period, node.cpus);
+    return writeIfDifferent(path, (t) => parseQuota(layout, t), want, v2 ? `${want ?? 'max'} ${period}` : `${want ?? -1}`);
   }
   if (type === 'cpuShares') {
-    const s = kernelShares(checkFraction(type, value), unit);
-    const want = v2 ? sharesToWeight(s) : s;
-    let cur: number | null;
-    try {
-      cur = toNumber(parseSingle(await readCurrent(path)));
-    } catch (err) {
-      if (err instanceof AllocationError) throw err;
-      cur = null;
-    }
-    if (cur === want) return [];
-    await writeValue(path, `${want}`);
-    return [{ path, value: `${want}` }];
+    const shares = kernelShares(checkFraction(type, value), unit);
+    const want = v2 ? sharesToWeight(shares) : shares;
+    return writeIfDifferent(path, (t) => toNumber(parseSingle(t)), want, `${want}`);
   }
   const isCpus = type === 'cpusetCpus';
   const want = checkList(type, value, isCpus ? node.cpuList : node.memNodes, isCpus ? 'CPUs' : 'memory nodes');
-  if (v2) {
-    let cur: string | null;
-    try {
-      cur = formatCpuList(parseCpuList(await readCurrent(path)));
-    } catch (err) {
-      if (err instanceof AllocationError) throw err;
-      cur = null;
-    }
-    const text = formatCpuList(want);
-    if (cur === text) return [];
-    await writeValue(path, text);
-    return [{ path, value: text }];
-  }
+  // On v2 a child's cpuset is always within its parent's effective one: the pod's is enough.
+  if (v2) return writeIfDifferent(path, (t) => formatCpuList(parseCpuList(t)), formatCpuList(want), formatCpuList(want));
   const written: Array<{ path: string; value: string }> = [];
   try {
     await setCpusetTree(dir, isCpus ? 'cpuset.cpus' : 'cpuset.mems', want, 0, written);

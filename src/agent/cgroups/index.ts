@@ -34,7 +34,13 @@
  * one invalid or refused type is a failure in the result and the others are still applied. It
  * never throws. Normalization is the seed's (see `Allocation`). cpusets are validated against the
  * node, and on v1 are written to the pod cgroup and every child in the order the kernel accepts
- * (a parent is always a superset of its children).
+ * (a parent is always a superset of its children). `readAllocation` leaves out what it cannot
+ * read and throws `CgroupPathError` only for an invalid pod (which `applyAllocation` has already
+ * reported as failures: do not count it twice).
+ *
+ * Also here: `measuredFiles` (the files `measurePod` reads, for a benchmark's baseline),
+ * `parseCpuList` / `formatCpuList` (kernel list syntax, to validate configured cpusets at start),
+ * `parseContainerId` / `validPodUid` (the same checks the paths use).
  */
 export {
   CONTROLLERS,

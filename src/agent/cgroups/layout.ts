@@ -20,6 +20,8 @@ export class CgroupLayoutError extends Error {
 export const DEFAULT_CGROUP_ROOT = '/sys/fs/cgroup';
 
 interface Mount {
+  /** The directory of the filesystem the mount shows: `/` unless a cgroup namespace or bind mount shows a subtree. */
+  mountRoot: string;
   mountPoint: string;
   fsType: string;
   superOptions: string[];
@@ -35,7 +37,7 @@ export function parseMountinfo(text: string): Mount[] {
     const right = line.slice(dash + 3).split(' ');
     if (left.length < 5 || right.length < 3) continue;
     const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-    out.push({ mountPoint: unescape(left[4]), fsType: right[0], superOptions: right[2].split(',') });
+    out.push({ mountRoot: unescape(left[3]), mountPoint: unescape(left[4]), fsType: right[0], superOptions: right[2].split(',') });
   }
   return out;
 }
@@ -137,15 +139,18 @@ export async function detectLayout(o: CgroupOptions = {}): Promise<CgroupLayout>
     dirs = v1;
   }
 
-  const driver = o.driver ?? (await detectDriver(join(dirs.cpu, parent)));
+  // In a container with its own cgroup namespace the mounts show only the container's subtree.
+  const partial = mounts.find((m) => (m.fsType === 'cgroup' || m.fsType === 'cgroup2') && under(m.mountPoint, root) && m.mountRoot !== '/');
+  const hint = partial ? `; the mount at ${partial.mountPoint} shows only ${partial.mountRoot} of its hierarchy (a cgroup namespace?): mount the host's cgroup tree` : '';
+  const driver = o.driver ?? (await detectDriver(join(dirs.cpu, parent), hint));
   return Object.freeze({ version, driver, root, parent, dirs: Object.freeze(dirs) });
 }
 
-async function detectDriver(base: string): Promise<CgroupDriver> {
+async function detectDriver(base: string, hint: string): Promise<CgroupDriver> {
   const systemd = await isDir(join(base, 'kubepods.slice'));
   const cgroupfs = await isDir(join(base, 'kubepods'));
   if (systemd && cgroupfs) throw new CgroupLayoutError(`both kubepods.slice and kubepods exist under ${base}: configure the cgroup driver`);
   if (systemd) return 'systemd';
   if (cgroupfs) return 'cgroupfs';
-  throw new CgroupLayoutError(`neither kubepods.slice (systemd) nor kubepods (cgroupfs) exists under ${base}: is the kubelet running? Or configure the cgroup driver`);
+  throw new CgroupLayoutError(`neither kubepods.slice (systemd) nor kubepods (cgroupfs) exists under ${base}: is the kubelet running? Or configure the cgroup driver${hint}`);
 }
