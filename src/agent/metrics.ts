@@ -17,7 +17,7 @@ export interface TaskReport {
   measurements: TaskMeasurements;
   /** When the task was last seen (seconds since the epoch). */
   lastSeen: number;
-  /** What the kernel holds after this iteration's allocation (allocation mode only). */
+  /** What the kernel holds after this iteration's allocation, for the types the allocator set (allocation mode only). */
   allocation?: Allocation;
 }
 
