@@ -16,7 +16,7 @@ import type { Logger } from 'pino';
 import { applyAllocation, detectLayout, measurePod, readAllocation, readNodeTopology, type Allocation, type CgroupLayout, type CgroupOptions, type PodRef, type TaskMeasurements } from './cgroups/index.ts';
 import type { AgentConfig } from './config.ts';
 import { StaticAllocator } from './allocator.ts';
-import { countReadError, countSourceError, emptyCounters, metricNameOf, renderAgentMetrics, type AgentState, type TaskReport } from './metrics.ts';
+import { countReadError, countSourceError, initialState, metricNameOf, renderAgentMetrics, type AgentState, type TaskReport } from './metrics.ts';
 import type { PodSource } from './pod-source.ts';
 import { selectTasks, type Task } from './tasks.ts';
 
@@ -73,15 +73,7 @@ export class Agent {
   private iterated = false;
 
   constructor(private readonly o: AgentOptions) {
-    this.state = {
-      tasks: [],
-      durationSeconds: 0,
-      memUsageBytes: 0,
-      counters: emptyCounters(),
-      skipped: { namespace: 0, notReady: 0, malformed: 0, overLimit: 0 },
-      droppedLabels: 0,
-      ...(o.config.mode === 'allocation' && { allocation: { count: 0, ignored: 0, durationSeconds: 0 } }),
-    };
+    this.state = initialState(o.config.mode === 'allocation');
     this.allocator = o.config.mode === 'allocation' ? new StaticAllocator(o.config.allocation.rules) : undefined;
     this.text = renderAgentMetrics(this.state);
   }
