@@ -121,6 +121,8 @@ test('one invalid type fails alone, one vanished pod fails alone', async () => {
       assert.equal(r.failures[0].type, type);
       assert.match(r.failures[0].message, message);
     }
+    const badUnit = await applyAllocation(node.layout, g, { cpuShares: 1, cpuQuota: 0.1 }, topo, { sharesUnit: 0 });
+    assert.deepEqual(badUnit.failures.map((f) => [f.type, f.message]), [['cpuShares', 'sharesUnit 0 is not a finite number > 0']]);
     assert.equal(node.read('cpu', g, 'cpu.max'), '40000 100000');
     assert.equal(node.read('cpu', g, 'cpu.weight'), `${sharesToWeight(300)}`);
     assert.equal(node.read('cpuset', g, 'cpuset.cpus'), '1');

@@ -320,6 +320,7 @@ async function applyType(
     return writeIfDifferent(path, (t) => parseQuota(layout, t), want, v2 ? `${want ?? 'max'} ${period}` : `${want ?? -1}`);
   }
   if (type === 'cpuShares') {
+    if (!Number.isFinite(unit) || unit <= 0) throw new AllocationError(`sharesUnit ${unit} is not a finite number > 0`);
     const shares = kernelShares(checkFraction(type, value), unit);
     const want = v2 ? sharesToWeight(shares) : shares;
     return writeIfDifferent(path, (t) => toNumber(parseSingle(t)), want, `${want}`);

@@ -38,6 +38,14 @@ export class MalformedError extends Error {
   override name = 'MalformedError';
 }
 
+/**
+ * A well-formed file without the line asked for: the kernel does not provide that value there (a
+ * v2 `cpu.stat` without the cpu controller has no throttling lines), so the metric is missing.
+ */
+export class MissingKeyError extends Error {
+  override name = 'MissingKeyError';
+}
+
 const U64_MAX = (1n << 64n) - 1n;
 /** cgroup v1 reads back "no limit" as PAGE_COUNTER_MAX × page size: at least 2^62 on any page size. */
 const V1_UNLIMITED_FROM = 1n << 62n;
@@ -88,7 +96,9 @@ export function parseKeyed(text: string, key: string, o: CountOptions = {}): big
     if (sp < 0 || line.slice(0, sp) !== key) continue;
     return parseCount(line.slice(sp + 1), o);
   }
-  throw new MalformedError(text.trim() === '' ? 'empty' : `no ${key} line`);
+  if (text.trim() === '') throw new MalformedError('empty');
+  if (!text.endsWith('\n')) throw new MalformedError(`no ${key} line, and the last line does not end (truncated)`);
+  throw new MissingKeyError(`no ${key} line`);
 }
 
 export function toNumber(v: bigint | number): number {

@@ -36,21 +36,33 @@ export interface Worker {
   stop(): Promise<void>;
 }
 
-/** Why the kernel tests cannot run here, or undefined when every v1 hierarchy is writable. */
-export function kernelTreeProblem(root = V1_ROOT): string | undefined {
-  for (const c of CONTROLLERS) {
-    const dir = join(root, c);
+/** The unified (cgroup2) hierarchy of a hybrid host: no controllers delegated, but `cpu.stat` usage. */
+export const UNIFIED_ROOT = `${V1_ROOT}/unified`;
+
+/** The hierarchy directory of each controller: the v1 ones, or the unified one for all. */
+function hierarchiesOf(unified: boolean): Record<Controller, string> {
+  return Object.fromEntries(CONTROLLERS.map((c) => [c, unified ? UNIFIED_ROOT : join(V1_ROOT, c)])) as Record<Controller, string>;
+}
+
+/**
+ * Why the kernel tests cannot run here, or undefined when every hierarchy is writable: the v1
+ * cpu, cpuacct, cpuset and memory ones under `root`, or the unified one.
+ */
+export function kernelTreeProblem(root = V1_ROOT, unified = false): string | undefined {
+  const dirs = unified ? [UNIFIED_ROOT] : CONTROLLERS.map((c) => join(root, c));
+  const what = unified ? `the cgroup2 hierarchy at ${UNIFIED_ROOT} (a hybrid host)` : `cgroup v1 cpu, cpuacct, cpuset and memory mounted under ${root}`;
+  for (const dir of dirs) {
     try {
       statSync(join(dir, 'cgroup.procs'));
     } catch (err) {
-      return `${dir} is not a cgroup v1 hierarchy (${(err as NodeJS.ErrnoException).code}): these tests need cgroup v1 cpu, cpuacct, cpuset and memory mounted under ${root}`;
+      return `${dir} is not a cgroup hierarchy (${(err as NodeJS.ErrnoException).code}): these tests need ${what}`;
     }
     const probe = join(dir, `kre-probe-${process.pid}-${randomBytes(4).toString('hex')}`);
     try {
       mkdirSync(probe);
       rmdirSync(probe);
     } catch (err) {
-      return `cannot make a cgroup in ${dir} (${(err as NodeJS.ErrnoException).code}): these tests need root and a writable cgroup v1 ${c} hierarchy`;
+      return `cannot make a cgroup in ${dir} (${(err as NodeJS.ErrnoException).code}): these tests need root and a writable ${what}`;
     }
   }
   return undefined;
@@ -60,32 +72,38 @@ export class KernelTree {
   /** The unique test root, the same relative path in every hierarchy. */
   readonly name = `kre-test-${process.pid}-${randomBytes(4).toString('hex')}`;
   private readonly workers: ChildProcessWithoutNullStreams[] = [];
+  private readonly hierarchies: Record<Controller, string>;
+  /** Each hierarchy once (on the unified one, all controllers are one). */
+  private readonly roots: string[];
 
-  constructor() {
-    const problem = kernelTreeProblem();
+  /** A tree in the v1 controller hierarchies, or with `unified` in the hybrid host's cgroup2 one. */
+  constructor(o: { unified?: boolean } = {}) {
+    const problem = kernelTreeProblem(V1_ROOT, o.unified);
     if (problem) throw new Error(problem);
-    removeStaleTrees();
+    this.hierarchies = hierarchiesOf(o.unified ?? false);
+    this.roots = [...new Set(Object.values(this.hierarchies))];
+    removeStaleTrees(this.roots);
     this.mkdir('');
   }
 
   dir(c: Controller, rel: string): string {
-    return join(V1_ROOT, c, this.name, rel);
+    return join(this.hierarchies[c], this.name, rel);
   }
 
-  /** Makes a cgroup and its missing ancestors in every hierarchy, cpusets filled from the parent. */
+  /** Makes a cgroup and its missing ancestors in every hierarchy; a v1 cpuset gets its parent's CPUs and memory nodes. */
   mkdir(rel: string): void {
     const parts = rel.split('/').filter(Boolean);
     for (let i = 0; i <= parts.length; i++) {
       const sub = parts.slice(0, i).join('/');
-      for (const c of CONTROLLERS) {
-        const d = this.dir(c, sub);
+      for (const root of this.roots) {
+        const d = join(root, this.name, sub);
         try {
           mkdirSync(d);
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
           throw err;
         }
-        if (c === 'cpuset') {
+        if (root === join(V1_ROOT, 'cpuset')) {
           const parent = join(d, '..');
           for (const f of ['cpuset.cpus', 'cpuset.mems']) writeFileSync(join(d, f), readFileSync(join(parent, f), 'utf8'));
         }
@@ -130,7 +148,7 @@ export class KernelTree {
       });
     const ready = await next(60_000);
     if (ready !== 'ready') throw new Error(`worker said ${ready}`);
-    for (const c of CONTROLLERS) writeFileSync(join(this.dir(c, rel), 'cgroup.procs'), `${child.pid}\n`);
+    for (const root of this.roots) writeFileSync(join(root, this.name, rel, 'cgroup.procs'), `${child.pid}\n`);
     return {
       pid: child.pid!,
       stop: () => stopWorker(child),
@@ -153,14 +171,14 @@ export class KernelTree {
   /** Removes a cgroup and everything below it, in every hierarchy, leaf-first; returns what could not be removed. */
   async removeDirs(rel: string): Promise<string[]> {
     const problems: string[] = [];
-    for (const c of CONTROLLERS) {
-      const top = this.dir(c, rel);
+    for (const root of this.roots) {
+      const top = join(root, this.name, rel);
       for (const d of leafFirst(top)) {
         for (let attempt = 0; ; attempt++) {
           try {
             for (const pid of readFileSync(join(d, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) {
               try {
-                writeFileSync(join(V1_ROOT, c, 'cgroup.procs'), pid);
+                writeFileSync(join(root, 'cgroup.procs'), pid);
               } catch {
                 // Gone already.
               }
@@ -203,20 +221,20 @@ function alive(pid: number): boolean {
 }
 
 /** Removes the trees of test processes that died before they could (killed by a timeout, say). */
-function removeStaleTrees(): void {
-  for (const c of CONTROLLERS) {
+function removeStaleTrees(roots: string[]): void {
+  for (const root of roots) {
     let names: string[];
     try {
-      names = readdirSync(join(V1_ROOT, c));
+      names = readdirSync(root);
     } catch {
       continue;
     }
     for (const name of names) {
       const m = /^kre-test-(\d+)-[0-9a-f]{8}$/.exec(name);
       if (!m || alive(Number(m[1]))) continue;
-      for (const d of leafFirst(join(V1_ROOT, c, name))) {
+      for (const d of leafFirst(join(root, name))) {
         try {
-          for (const pid of readFileSync(join(d, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) writeFileSync(join(V1_ROOT, c, 'cgroup.procs'), pid);
+          for (const pid of readFileSync(join(d, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) writeFileSync(join(root, 'cgroup.procs'), pid);
           rmdirSync(d);
         } catch {
           // Left for the next run.

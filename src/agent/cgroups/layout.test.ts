@@ -97,6 +97,6 @@ test('cpu lists in kernel syntax', () => {
 
 test('the kernel tests say why when there is no writable cgroup v1 tree', async () => {
   await withDir(async (dir) => {
-    assert.match(kernelTreeProblem(dir) ?? '', /cpu is not a cgroup v1 hierarchy \(ENOENT\): these tests need cgroup v1 cpu, cpuacct, cpuset and memory mounted under/);
+    assert.match(kernelTreeProblem(dir) ?? '', /cpu is not a cgroup hierarchy \(ENOENT\): these tests need cgroup v1 cpu, cpuacct, cpuset and memory mounted under/);
   });
 });

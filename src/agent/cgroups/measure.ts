@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import {
   MalformedError,
+  MissingKeyError,
   parseKeyed,
   parseNumaStatV1,
   parseNumaStatV2,
@@ -102,8 +103,8 @@ export async function measurePod(layout: CgroupLayout, pod: PodRef): Promise<{ m
     try {
       (measurements as Record<Metric, unknown>)[metric] = source.parse(file.text);
     } catch (err) {
-      const malformed = err instanceof MalformedError;
-      failures.push({ metric, path, reason: malformed ? 'malformed' : 'other', message: `${source.file}: ${(err as Error).message}` });
+      const reason = err instanceof MalformedError ? 'malformed' : err instanceof MissingKeyError ? 'missing' : 'other';
+      failures.push({ metric, path, reason, message: `${source.file}: ${(err as Error).message}` });
     }
   }
   return { measurements, failures };
