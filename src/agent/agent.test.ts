@@ -10,8 +10,8 @@ import { createLogger } from '../kube/logger.ts';
 import { Agent } from './agent.ts';
 import { detectLayout, podCgroupPath, type CgroupLayout, type Controller, type QosClass } from './cgroups/index.ts';
 import { parseAgentConfig, type AgentConfig } from './config.ts';
-import { startAgent } from './index.ts';
-import { KubeletPodSource } from './pod-source.ts';
+import { podSourceFor, startAgent } from './index.ts';
+import { ApiServerPodSource, KubeletPodSource } from './pod-source.ts';
 import { createPod, ensureNamespace, sample, startSimulatedNode, waitRunning, writePass, type SimulatedNode } from './testing.ts';
 
 let node: SimulatedNode;
@@ -226,5 +226,22 @@ describe('agent on a simulated node (cgroup v2, systemd)', () => {
     }
     await agent.iterate();
     assert.equal(sample(agent.metricsText(), 'wca_tasks'), 3, 'back');
+  });
+
+  test('the API server as the task source: the same tasks, from a watch', async () => {
+    const config = configFor({ source: 'apiserver' });
+    const { source, client } = podSourceFor(config, log, node.cluster.kubeConfig());
+    const agent = new Agent({ config, source, cgroup: { root: node.cgroupRoot }, logger: log });
+    try {
+      await (source as ApiServerPodSource).waitForSync();
+      await agent.iterate();
+      const text = agent.metricsText();
+      assert.equal(sample(text, 'wca_tasks'), 3);
+      assert.ok(sample(text, 'task_cpu_usage_seconds', { task_name: 'team-a/web', tier: 'front' })! > 0);
+      assert.equal(sample(text, 'wca_task_source_errors_total'), undefined);
+    } finally {
+      await source.stop();
+      client?.close();
+    }
   });
 });

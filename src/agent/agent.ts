@@ -13,10 +13,10 @@
 import { renameSync, writeFileSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 import type { Logger } from 'pino';
-import { applyAllocation, detectLayout, measurePod, readAllocation, readNodeTopology, type CgroupLayout, type CgroupOptions, type PodRef, type TaskMeasurements } from './cgroups/index.ts';
+import { applyAllocation, detectLayout, measurePod, readAllocation, readNodeTopology, type Allocation, type CgroupLayout, type CgroupOptions, type PodRef, type TaskMeasurements } from './cgroups/index.ts';
 import type { AgentConfig } from './config.ts';
 import { StaticAllocator } from './allocator.ts';
-import { countReadError, countSourceError, emptyCounters, metricNameOf, renderAgentMetrics, type AgentState, type TaskReport } from './metrics.ts';
+import { countReadError, countSourceError, initialState, metricNameOf, renderAgentMetrics, type AgentState, type TaskReport } from './metrics.ts';
 import type { PodSource } from './pod-source.ts';
 import { selectTasks, type Task } from './tasks.ts';
 
@@ -62,21 +62,18 @@ export class Agent {
   private sourceProblem: string | undefined;
   private layout: CgroupLayout | undefined;
   private layoutProblem: string | undefined;
+  /**
+   * What the kernel held after the last iteration's allocation, per task, with the desired values
+   * it answered: when nothing had to be written, it still holds them and is not read again.
+   */
+  private readonly applied = new Map<string, { desired: string; held: Allocation }>();
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
   private iterated = false;
 
   constructor(private readonly o: AgentOptions) {
-    this.state = {
-      tasks: [],
-      durationSeconds: 0,
-      memUsageBytes: 0,
-      counters: emptyCounters(),
-      skipped: { namespace: 0, notReady: 0, malformed: 0, overLimit: 0 },
-      droppedLabels: 0,
-      ...(o.config.mode === 'allocation' && { allocation: { count: 0, ignored: 0, durationSeconds: 0 } }),
-    };
+    this.state = initialState(o.config.mode === 'allocation');
     this.allocator = o.config.mode === 'allocation' ? new StaticAllocator(o.config.allocation.rules) : undefined;
     this.text = renderAgentMetrics(this.state);
   }
@@ -155,7 +152,9 @@ export class Agent {
       });
       if (this.allocator) await this.allocate(layout, reports);
     }
-    for (const id of [...this.reported.keys()]) if (!reports.some((r) => r.task.id === id)) this.reported.delete(id);
+    const present = new Set(reports.map((r) => r.task.id));
+    for (const id of [...this.reported.keys()]) if (!present.has(id)) this.reported.delete(id);
+    for (const id of [...this.applied.keys()]) if (!present.has(id)) this.applied.delete(id);
 
     const s = this.state;
     s.tasks = reports;
@@ -239,8 +238,18 @@ export class Agent {
             logger.warn({ task: r.task.name, taskId: r.task.id, type: f.type, path: f.path, err: f.message }, 'cannot apply an allocation'),
           );
         }
-        r.allocation = await readAllocation(layout, pod, node, opts);
+        const key = JSON.stringify(want);
+        const before = this.applied.get(r.task.id);
+        if (result.written.length === 0 && result.failures.length === 0 && before?.desired === key) {
+          r.allocation = before.held;
+        } else {
+          // Only the types the allocator manages: the others are the kubelet's, and may change unseen.
+          const held = await readAllocation(layout, pod, node, opts);
+          r.allocation = Object.fromEntries(Object.keys(want).map((k) => [k, held[k as keyof Allocation]])) as Allocation;
+          this.applied.set(r.task.id, { desired: key, held: r.allocation });
+        }
       } catch (err) {
+        this.applied.delete(r.task.id);
         ignored += n;
         this.state.counters.allocationErrors += n;
         this.reportOnce(r.task.id, `allocation|${(err as Error).message}`, () =>

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { agentFamilies, countReadError, countSourceError, emptyCounters, metricNameOf, renderAgentMetrics, renderFamilies, type AgentState } from './metrics.ts';
+import { agentFamilies, countReadError, countSourceError, emptyCounters, initialState, metricNameOf, renderAgentMetrics, renderFamilies, type AgentState } from './metrics.ts';
 import type { Task } from './tasks.ts';
 
 const web: Task = {
@@ -17,15 +17,7 @@ const web: Task = {
 const idle: Task = { ...web, id: 'u2', name: 'default/idle', labels: [], qos: 'BestEffort', resources: { disk: 0, mem: 0, cpus: 0, requests_cpus: 0, requests_mem: 0 } };
 
 function state(o: Partial<AgentState> = {}): AgentState {
-  return {
-    tasks: [],
-    durationSeconds: 0,
-    memUsageBytes: 0,
-    counters: emptyCounters(),
-    skipped: { namespace: 0, notReady: 0, malformed: 0, overLimit: 0 },
-    droppedLabels: 0,
-    ...o,
-  };
+  return { ...initialState(false), ...o };
 }
 
 const WEB = 'task_id="6f1d0c7e-0000-4000-8000-000000000001",task_name="kre-demo/web-0",qos_class="Burstable",app_kubernetes_io__name="web",note="say \\"hi\\"\\\\now"';

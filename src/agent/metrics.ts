@@ -17,7 +17,7 @@ export interface TaskReport {
   measurements: TaskMeasurements;
   /** When the task was last seen (seconds since the epoch). */
   lastSeen: number;
-  /** What the kernel holds after this iteration's allocation (allocation mode only). */
+  /** What the kernel holds after this iteration's allocation, for the types the allocator set (allocation mode only). */
   allocation?: Allocation;
 }
 
@@ -48,6 +48,19 @@ export interface AgentState {
 
 export function emptyCounters(): AgentCounters {
   return { iterations: 0, readErrors: new Map(), sourceErrors: new Map(), allocationErrors: 0, allocationWrites: 0 };
+}
+
+/** The state before the first iteration. */
+export function initialState(allocation: boolean): AgentState {
+  return {
+    tasks: [],
+    durationSeconds: 0,
+    memUsageBytes: 0,
+    counters: emptyCounters(),
+    skipped: { namespace: 0, notReady: 0, malformed: 0, overLimit: 0 },
+    droppedLabels: 0,
+    ...(allocation && { allocation: { count: 0, ignored: 0, durationSeconds: 0 } }),
+  };
 }
 
 type Labels = Array<[string, string]>;

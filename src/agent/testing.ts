@@ -33,7 +33,7 @@ export const PODS = { group: '', version: 'v1', plural: 'pods', namespaced: true
 const NAMESPACES = { group: '', version: 'v1', plural: 'namespaces' };
 
 /** One simulated node with a cgroup tree of the given version and driver; its timers are an hour apart. */
-export async function startSimulatedNode(o: { version?: 'v1' | 'v2'; driver?: 'systemd' | 'cgroupfs'; maxPods?: number } = {}): Promise<SimulatedNode> {
+export async function startSimulatedNode(o: { version?: 'v1' | 'v2'; driver?: 'systemd' | 'cgroupfs'; maxPods?: number; cpu?: string; memory?: string } = {}): Promise<SimulatedNode> {
   const cluster = await startDevCluster({ nodes: 0 });
   const dir = mkdtempSync(join(tmpdir(), 'kre-agent-test-'));
   const client = new KubeClient(cluster.kubeConfig(), { userAgent: 'kre-agent-test' });
@@ -44,6 +44,8 @@ export async function startSimulatedNode(o: { version?: 'v1' | 'v2'; driver?: 's
       log: createLogger('devcluster', 'error'),
       nodes: 1,
       maxPods: o.maxPods,
+      cpu: o.cpu,
+      memory: o.memory,
       resources: { token: cluster.token, cgroupVersion: o.version, cgroupDriver: o.driver, writeIntervalMs: 3_600_000, syncPeriodMs: 3_600_000 },
     });
     const kubelet = workloads.kubelets[0];

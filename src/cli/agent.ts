@@ -3,13 +3,12 @@
  * their cgroups, serves task metrics, and in allocation mode keeps the rules' allocations applied.
  * Bad configuration exits 2 naming the field; `kre agent manifests` writes the agent's `deploy/` files.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { KubeConfigError, loadKubeConfig } from '../kube/index.ts';
 import { createLogger } from '../kube/logger.ts';
 import { ConfigError, loadAgentConfig, renderAgentManifests, startAgent, type AgentFlags } from '../agent/index.ts';
 import { UsageError } from './main.ts';
+import { manifestsCommand } from './manifests.ts';
 import { untilSignal } from './signals.ts';
 
 export function agentCommand(): Command {
@@ -78,19 +77,6 @@ export function agentCommand(): Command {
       log.info('stopped');
     });
 
-  cmd
-    .command('manifests')
-    .description("write the agent's DaemonSets, RBAC and configuration example of deploy/ (to stdout without --out)")
-    .option('--out <dir>', 'directory to write the files into')
-    .action((opts: { out?: string }) => {
-      const files = renderAgentManifests();
-      if (!opts.out) {
-        process.stdout.write(Object.values(files).join(''));
-        return;
-      }
-      const dir = resolve(opts.out);
-      mkdirSync(dir, { recursive: true });
-      for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
-    });
+  cmd.addCommand(manifestsCommand("write the agent's DaemonSets, RBAC and configuration example of deploy/", renderAgentManifests));
   return cmd;
 }

@@ -2,8 +2,6 @@
  * `kre operator`: runs the operator (all namespaces, or one with `--namespace`/`WATCH_NAMESPACE`);
  * `kre operator install` applies the CRDs; `kre operator manifests` writes `deploy/`.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { KubeClient, KubeConfigError, loadKubeConfig } from '../kube/index.ts';
@@ -12,6 +10,7 @@ import { installCustomResourceDefinitions, startOperator } from '../operator/ind
 import { ConfigError, loadOperatorConfig } from '../operator/config.ts';
 import { renderDeployManifests } from '../operator/deploy.ts';
 import { serveOperatorHttp } from '../operator/serve.ts';
+import { manifestsCommand } from './manifests.ts';
 import { untilSignal } from './signals.ts';
 
 /** Bad usage or configuration: exit status 2, with the message naming the field. */
@@ -90,19 +89,6 @@ export function operatorCommand(): Command {
       client.close();
     });
 
-  cmd
-    .command('manifests')
-    .description('write the CRDs, RBAC and Deployments of deploy/ (to stdout without --out)')
-    .option('--out <dir>', 'directory to write the files into')
-    .action((opts: { out?: string }) => {
-      const files = renderDeployManifests();
-      if (!opts.out) {
-        process.stdout.write(Object.values(files).join(''));
-        return;
-      }
-      const dir = resolve(opts.out);
-      mkdirSync(dir, { recursive: true });
-      for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
-    });
+  cmd.addCommand(manifestsCommand('write the CRDs, RBAC and Deployments of deploy/', renderDeployManifests));
   return cmd;
 }
