@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { status, type ClientReadableStream } from '@grpc/grpc-js';
+import { credentials, loadPackageDefinition, status, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
 import { RUNTIME_VERSIONS, RUNTIMES } from '../api/index.ts';
 import { eventually } from '../devcluster/testing.ts';
 import type { RuntimeStatusResponse } from '../gen/runtime/runtime.ts';
@@ -154,5 +155,39 @@ describe('kre manager on a devcluster with a cluster-wide operator', () => {
 
     const err = await failure(call(h.version, 'publish', versionRequest({ name: v, namespace: ns })), status.FAILED_PRECONDITION);
     assert.match(err.details, /stopped/);
+  });
+
+  test('a client built from the seed-shaped .proto files (not the generated code) drives the manager unchanged', async () => {
+    const dir = new URL('./testdata/seed/', import.meta.url).pathname;
+    const pkg = loadPackageDefinition(loadSync(['runtime.proto', 'version.proto', 'resourcemetrics.proto'], { includeDirs: [dir], keepCase: true })) as any;
+    const creds = credentials.createInsecure();
+    const runtime = new pkg.runtime.RuntimeService(h.manager.address, creds);
+    const version = new pkg.version.VersionService(h.manager.address, creds);
+    const metrics = new pkg.resourcemetrics.ResourceMetricsService(h.manager.address, creds);
+    const seedCall = (client: any, method: string, req: unknown, deadlineMs = WAIT): Promise<any> =>
+      new Promise((resolve, reject) => client[method](req, auth(), { deadline: Date.now() + deadlineMs }, (err: ServiceError | null, res: unknown) => (err ? reject(err) : resolve(res))));
+    try {
+      const seedNs = 'kre-seed';
+      const created = await seedCall(runtime, 'Create', { runtime: { name: 'seed', namespace: seedNs, mongo: { username: 'admin', password: 'pw-123456', sharedKey: 'c2VlZGtleQ==' }, minio: { accessKey: 'seed-ak', secretKey: 'seed-secret-key' } } });
+      assert.deepEqual(created, { message: "Runtime 'seed' created" });
+      assert.deepEqual(await seedCall(runtime, 'RuntimeStatus', { runtime: { name: 'seed', namespace: seedNs } }), { Status: 'STARTED' });
+      const v = { id: 'seed-v1-id', name: 'seed-v1', namespace: seedNs, entrypoint: { proto_file: 'public_input.proto', image: 'konstellation/entrypoint:1.0' }, config: [{ key: 'MODEL', value: 'm' }],
+        workflows: [{ id: 'wf', name: 'wf', entrypoint: 'Predict', nodes: [{ id: 'a', name: 'alpha', image: 'konstellation/alpha:1.0', src: 'a.py' }, { id: 'b', name: 'beta', image: 'konstellation/beta:1.0', src: 'b.py' }], edges: [{ id: 'ab', fromNode: 'a', toNode: 'b' }] }],
+        mongo_db_name: 'seed' };
+      assert.deepEqual(await seedCall(version, 'Start', { version: v }), { message: "Version 'seed-v1' started" });
+      const obj = await h.kube.get({ ...RUNTIME_VERSIONS, namespace: seedNs, name: 'seed-v1' });
+      assert.equal(obj.spec.entrypoint.protoFile, 'public_input.proto');
+      assert.equal(obj.spec.mongoDbName, 'seed');
+      assert.deepEqual(obj.spec.workflows[0].nodes.map((n: { replicas: number }) => n.replicas), [1, 1]);
+      assert.deepEqual(await seedCall(version, 'Publish', { version: { name: 'seed-v1', namespace: seedNs } }), { message: "Version 'seed-v1' published" });
+      assert.deepEqual(await seedCall(version, 'UpdateConfig', { version: { name: 'seed-v1', namespace: seedNs, config: [{ key: 'MODEL', value: 'n' }] } }), { message: "Version 'seed-v1' config updated" });
+      assert.deepEqual(await seedCall(version, 'Unpublish', { version: { name: 'seed-v1', namespace: seedNs } }), { message: "Version 'seed-v1' unpublished" });
+      assert.deepEqual(await seedCall(version, 'Stop', { version: { name: 'seed-v1', namespace: seedNs } }), { message: "Version 'seed-v1' stopped" });
+      // The metrics service is on the same port; without its handlers it answers UNIMPLEMENTED.
+      const err = await seedCall(metrics, 'GetVersion', { versionName: 'seed-v1', namespace: seedNs, fromDate: '', toDate: '', step: 60 }).catch((e: ServiceError) => e);
+      assert.equal(err.code, status.UNIMPLEMENTED);
+    } finally {
+      for (const c of [runtime, version, metrics]) c.close();
+    }
   });
 });
