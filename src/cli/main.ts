@@ -7,6 +7,7 @@ import { agentCommand } from './agent.ts';
 import { devclusterCommand } from './devcluster.ts';
 import { devCommand } from './dev.ts';
 import { catchSignals } from './signals.ts';
+import { managerCommand } from './manager.ts';
 import { monitorCommand } from './monitor.ts';
 import { operatorCommand } from './operator.ts';
 
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   program.addCommand(agentCommand());
   program.addCommand(devCommand());
   program.addCommand(devclusterCommand());
+  program.addCommand(managerCommand());
   program.addCommand(monitorCommand());
   program.addCommand(operatorCommand());
   program.addOption(new Option('--no-color', 'plain output').hideHelp());
