@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import type { ObjectMeta } from '../kube/index.ts';
-import { condition, configKey, dnsLabel, fileKey, imageReference } from './fields.ts';
+import { condition, configKey, dnsLabel, fileKey, imageReference, secretReference } from './fields.ts';
 import { API_VERSION, GROUP, VERSION } from './runtime.ts';
 
 export const RUNTIME_VERSIONS = { group: GROUP, version: VERSION, plural: 'runtimeversions', kind: 'RuntimeVersion', namespaced: true } as const;
@@ -52,6 +52,17 @@ export const RuntimeVersionSpec = z.object({
   configFiles: z.array(z.object({ key: fileKey, value: z.string().max(262144) })).max(64).default([]),
   workflows: z.array(Workflow).min(1).max(32),
   state: VersionState.default('Started'),
+  /** The seed's per-version `mongo_uri`: it holds a password, so only a Secret reference is in the spec. */
+  mongoUriSecret: secretReference
+    .optional()
+    .describe("a Secret whose `uri` key is the version's KRT_MONGO_URI; none: the runtime's own MongoDB"),
+  mongoDbName: z
+    .string()
+    .min(1)
+    .max(38)
+    .regex(/^[a-zA-Z0-9_-]+$/)
+    .optional()
+    .describe("the version's KRT_MONGO_DB_NAME; none: the runtime's spec.mongo.dbName"),
 });
 export type RuntimeVersionSpec = z.infer<typeof RuntimeVersionSpec>;
 

@@ -6,6 +6,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { devclusterCommand } from './devcluster.ts';
 import { devCommand } from './dev.ts';
 import { catchSignals } from './signals.ts';
+import { managerCommand } from './manager.ts';
 import { monitorCommand } from './monitor.ts';
 import { operatorCommand } from './operator.ts';
 
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   program.addCommand(devCommand());
   program.addCommand(devclusterCommand());
+  program.addCommand(managerCommand());
   program.addCommand(monitorCommand());
   program.addCommand(operatorCommand());
   program.addOption(new Option('--no-color', 'plain output').hideHelp());

@@ -11,7 +11,7 @@ import { createLogger } from '../kube/logger.ts';
 import { installCustomResourceDefinitions, startOperator } from '../operator/index.ts';
 import { ConfigError, loadOperatorConfig } from '../operator/config.ts';
 import { renderDeployManifests } from '../operator/deploy.ts';
-import { serveOperatorHttp } from '../operator/serve.ts';
+import { serveHealthAndMetrics } from '../kube/serve-http.ts';
 import { untilSignal } from './signals.ts';
 
 /** Bad usage or configuration: exit status 2, with the message naming the field. */
@@ -62,7 +62,7 @@ export function operatorCommand(): Command {
       });
       let http;
       try {
-        http = await serveOperatorHttp(op, config.listen);
+        http = await serveHealthAndMetrics(op, config.listen);
       } catch (err) {
         await op.stop();
         usageFailure(new Error(`listen: cannot serve on ${config.listen}: ${(err as Error).message}`));

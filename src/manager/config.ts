@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { imageReference } from '../api/index.ts';
 import { MetricsConfigSchema, mergeMetricsConfig, type MetricsFlags } from './metrics/config.ts';
 
 const hostPort = z.string().regex(/^(?:\[[^\]]+\]|[^:[\]]*):\d{1,5}$/, 'expected HOST:PORT');
@@ -30,9 +31,8 @@ export const ManagerConfigSchema = z.strictObject({
   operator: z
     .strictObject({
       mode: z.enum(['cluster-wide', 'per-namespace']).default('cluster-wide'),
-      image: z.string().min(1).default('ghcr.io/konstellation-io/kre:0.1.0'),
-      /** The operator's command in that image. */
-      command: z.array(z.string().min(1)).min(1).default(['kre', 'operator']),
+      /** The per-namespace operator's image: the `kre` image, whose entrypoint is `kre`. */
+      image: imageReference.default('konstellation/kre:0.1.0'),
     })
     .prefault({}),
   /** How long `RuntimeStatus` and `Publish` wait when the call carries no deadline. */

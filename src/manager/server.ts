@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { Server, ServerCredentials, status as grpcStatus } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
-import type { Registry } from 'prom-client';
+import { Registry } from 'prom-client';
 import { ResourceMetricsServiceService, type ResourceMetricsServiceServer } from '../gen/resourcemetrics/resourcemetrics.ts';
 import { RuntimeServiceService } from '../gen/runtime/runtime.ts';
 import { VersionServiceService } from '../gen/version/version.ts';
@@ -14,9 +14,12 @@ import type { KubeClient } from '../kube/index.ts';
 import { createLogger, type Logger } from '../kube/logger.ts';
 import { selfSignedCertificate } from '../kube/tls.ts';
 import { authInterceptor } from './auth.ts';
+import { metricsInterceptor } from './metrics.ts';
 import type { ManagerConfig } from './config.ts';
 import { ConfigError } from './config.ts';
-import type { ServiceDeps } from './deps.ts';
+import type { PolicyRule, ServiceDeps } from './deps.ts';
+import { ObjectFollower } from './follow.ts';
+import { RUNTIME_VERSIONS, RUNTIMES } from '../api/index.ts';
 import { ManagerError } from './errors.ts';
 import { serverStream, unary } from './handlers.ts';
 import { addReflection } from './reflection.ts';
@@ -41,6 +44,11 @@ export interface ManagerOptions {
   resourceMetrics?: ResourceMetricsServiceServer;
   /** Whether the resource metrics' source answers; its health is NOT_SERVING while this says false. */
   resourceMetricsReady?: () => boolean;
+  /**
+   * What the operator needs in a runtime's namespace (the operator's own `operatorRules()`, passed
+   * in by the CLI since parts do not import each other). Required in per-namespace mode.
+   */
+  operatorRules?: PolicyRule[];
 }
 
 export interface Manager {
@@ -49,7 +57,9 @@ export interface Manager {
   port: number;
   /** The serving certificate (PEM) when TLS is on, for clients that must trust a self-signed one. */
   certificate?: string;
-  /** Whether the API server answered the last check. */
+  /** The registry the manager's metrics are in. */
+  registry: Registry;
+  /** Whether the API server answered the last check and the manager's caches have synced. */
   ready(): boolean;
   /** Stops accepting calls, lets running calls finish for up to `graceMs`, then cancels the rest. */
   stop(graceMs?: number): Promise<void>;
@@ -83,9 +93,20 @@ const notImplemented = async (): Promise<never> => {
 
 export async function startManager(opts: ManagerOptions): Promise<Manager> {
   const log = opts.logger ?? createLogger('manager');
-  const deps: ServiceDeps = { kube: opts.kube, config: opts.config, logger: log };
+  if (opts.config.operator.mode === 'per-namespace' && !opts.operatorRules?.length) {
+    throw new ConfigError("invalid configuration: operator.mode: per-namespace needs the operator's rules (operatorRules)");
+  }
   const { creds, cert } = await credentialsFor(opts.config);
-  const server = new Server({ interceptors: [authInterceptor(opts.token)] });
+  const stopping = new AbortController();
+  const runtimes = new ObjectFollower(opts.kube, RUNTIMES, log.child({ cache: 'runtimes' })).start();
+  const versions = new ObjectFollower(opts.kube, RUNTIME_VERSIONS, log.child({ cache: 'runtimeversions' })).start();
+  const deps: ServiceDeps = { kube: opts.kube, config: opts.config, logger: log, runtimes, versions, operatorRules: opts.operatorRules ?? [], stopping: stopping.signal };
+  const served = new Set(
+    [RuntimeServiceService, VersionServiceService, ResourceMetricsServiceService].flatMap((svc) => Object.values(svc).map((m) => (m as { path: string }).path)),
+  );
+  const registry = opts.registry ?? new Registry();
+  // The metrics interceptor comes first so that it also counts the calls authentication refuses.
+  const server = new Server({ interceptors: [metricsInterceptor(registry, served), authInterceptor(opts.token)] });
   server.addService(RuntimeServiceService, runtimeServiceHandlers(deps));
   server.addService(VersionServiceService, versionServiceHandlers(deps));
   server.addService(
@@ -132,10 +153,14 @@ export async function startManager(opts: ManagerOptions): Promise<Manager> {
     address: `${host}:${bound}`,
     port: bound,
     ...(cert ? { certificate: cert } : {}),
-    ready: () => apiReachable,
+    registry,
+    ready: () => apiReachable && runtimes.synced() && versions.synced(),
     stop: async (graceMs = 5000) => {
       clearInterval(timer);
+      stopping.abort();
       await checking;
+      // Ends the watches first: the streams that follow them then end, and the server can drain.
+      await Promise.all([runtimes.stop(), versions.stop()]);
       await new Promise<void>((resolve) => {
         const force = setTimeout(() => {
           server.forceShutdown();

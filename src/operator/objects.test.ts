@@ -90,6 +90,15 @@ describe('RuntimeVersion children', () => {
     ]);
   });
 
+  test("a version's own MongoDB connection Secret and database name replace the runtime's", () => {
+    const uriSecret = (v: RuntimeVersion) =>
+      renderNodeDeployment(v, v.spec.workflows[0], v.spec.workflows[0].nodes[0], { mongoDbName: 'data' }).spec.template.spec.containers[0].env.find((e: { name: string }) => e.name === 'KRT_MONGO_URI').valueFrom.secretKeyRef;
+    assert.deepEqual(uriSecret(version({ a: ['x'] })), { name: 'kre-mongo-connection', key: 'uri' });
+    const own = version({ a: ['x'] }, { mongoUriSecret: { name: 'v1-mongo-uri' }, mongoDbName: 'models' });
+    assert.deepEqual(uriSecret(own), { name: 'v1-mongo-uri', key: 'uri' });
+    assert.equal(nodeEnvironment(own, own.spec.workflows[0], own.spec.workflows[0].nodes[0], { mongoDbName: 'data' }).KRT_MONGO_DB_NAME, 'models');
+  });
+
   test('the config hash changes with the configuration and nothing else', () => {
     const hash = (v: RuntimeVersion) => renderNodeDeployment(v, v.spec.workflows[0], v.spec.workflows[0].nodes[0], { mongoDbName: 'data' }).spec.template.metadata.annotations[CONFIG_HASH];
     const base = version({ a: ['x'] });

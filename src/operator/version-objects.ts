@@ -82,7 +82,7 @@ export function nodeEnvironment(v: RuntimeVersion, wf: Workflow, node: WorkflowN
     KRT_NATS_SERVER: NATS_SERVER,
     KRT_NATS_INPUT: incoming ? incoming.id : node.id === first ? entrypointSubject(version, wf) : '',
     KRT_NATS_OUTPUT: outgoing ? outgoing.id : '',
-    KRT_MONGO_DB_NAME: ctx.mongoDbName,
+    KRT_MONGO_DB_NAME: v.spec.mongoDbName ?? ctx.mongoDbName,
     KRT_BASE_PATH: BASE_PATH,
     KRT_HANDLER_PATH: node.src,
   };
@@ -106,7 +106,11 @@ export function configHash(...configMaps: KubeObject[]): string {
   return sha256(configMaps.map((c) => [c.metadata.name, c.data])).slice(0, 16);
 }
 
-const mongoUriEnv = { name: 'KRT_MONGO_URI', valueFrom: { secretKeyRef: { name: MONGO_CONNECTION, key: MONGO_CONNECTION_KEY } } };
+/** The runtime's own MongoDB, unless the version names a Secret with its own connection string. */
+const mongoUriEnv = (v: RuntimeVersion) => ({
+  name: 'KRT_MONGO_URI',
+  valueFrom: { secretKeyRef: { name: v.spec.mongoUriSecret?.name ?? MONGO_CONNECTION, key: MONGO_CONNECTION_KEY } },
+});
 
 export function renderNodeDeployment(v: RuntimeVersion, wf: Workflow, node: WorkflowNode, ctx: VersionContext): KubeObject {
   const version = v.metadata.name ?? '';
@@ -128,7 +132,7 @@ export function renderNodeDeployment(v: RuntimeVersion, wf: Workflow, node: Work
               name: node.name,
               image: node.image,
               envFrom: [{ configMapRef: { name } }, { configMapRef: { name: globalConfigName(version) } }],
-              env: [mongoUriEnv],
+              env: [mongoUriEnv(v)],
               volumeMounts: [{ name: 'conf-files', mountPath: `${BASE_PATH}/conf`, readOnly: true }],
             },
           ],
@@ -168,7 +172,7 @@ export function renderEntrypointDeployment(v: RuntimeVersion): KubeObject {
                 { name: 'KRT_NATS_SERVER', value: NATS_SERVER },
                 { name: 'KRT_NATS_SUBJECTS', value: JSON.stringify(subjects) },
                 { name: 'KRT_PROTO_FILE', value: `${BASE_PATH}/${v.spec.entrypoint.protoFile}` },
-                mongoUriEnv,
+                mongoUriEnv(v),
               ],
               volumeMounts: [{ name: 'conf-files', mountPath: `${BASE_PATH}/conf`, readOnly: true }],
             },

@@ -1,14 +1,14 @@
-/** The operator's HTTP endpoints: `/metrics` (Prometheus), `/livez` and `/readyz`. */
+/** A part's HTTP endpoints: `/metrics` (Prometheus), `/livez` and `/readyz` (the operator's, the manager's). */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Operator } from './operator.ts';
+import type { Registry } from 'prom-client';
 
-export interface OperatorHttp {
+export interface PartHttp {
   url: string;
   close(): Promise<void>;
 }
 
-export async function serveOperatorHttp(op: Operator, listen: string): Promise<OperatorHttp> {
+export async function serveHealthAndMetrics(op: { ready(): boolean; registry: Registry }, listen: string): Promise<PartHttp> {
   const i = listen.lastIndexOf(':');
   const host = listen.slice(0, i).replace(/^\[(.*)\]$/, '$1') || '0.0.0.0';
   const port = Number(listen.slice(i + 1));
