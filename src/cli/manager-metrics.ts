@@ -8,7 +8,9 @@ import type { Registry } from 'prom-client';
 import type { KubeClient } from '../kube/index.ts';
 import type { Logger } from '../kube/logger.ts';
 import type { ManagerConfig } from '../manager/index.ts';
+import { MetricsConfigError } from '../manager/metrics/index.ts';
 import { startResourceMetricsService } from '../manager/resource-metrics-service.ts';
+import { UsageError } from './main.ts';
 
 export function addMetricsOptions(cmd: Command): Command {
   return cmd
@@ -24,6 +26,11 @@ export function addMetricsOptions(cmd: Command): Command {
 }
 
 /** The resource metrics for `startManager` (`resourceMetrics`, `resourceMetricsReady`); close them before stopping it. */
-export function startManagerMetrics(config: ManagerConfig, kube: KubeClient, logger: Logger, registry: Registry) {
-  return startResourceMetricsService({ config: config.metrics, kube, logger, registry });
+export async function startManagerMetrics(config: ManagerConfig, kube: KubeClient, logger: Logger, registry: Registry) {
+  try {
+    return await startResourceMetricsService({ config: config.metrics, kube, logger, registry });
+  } catch (err) {
+    if (err instanceof MetricsConfigError) throw new UsageError(err.message);
+    throw err;
+  }
 }

@@ -4,6 +4,8 @@
  * and a kube_pod_labels source, and gRPC clients generated from the contract.
  */
 import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import { credentials, InterceptingCall, status, type ClientReadableStream, type Interceptor, type ServiceError } from '@grpc/grpc-js';
 import { after, before, describe, test } from 'node:test';
 import { Registry } from 'prom-client';
@@ -24,6 +26,7 @@ import { startResourceMetricsService } from './resource-metrics-service.ts';
 import { startManager } from './server.ts';
 
 const WAIT = 120_000;
+const KRE = new URL('../../bin/kre.js', import.meta.url).pathname;
 const NS = 'kre-metrics';
 const VERSION = 'v1';
 /** What each container of the version's pods uses, set through the devcluster's usage annotations. */
@@ -275,6 +278,41 @@ describe('ResourceMetricsService on a devcluster with a real Prometheus', () => 
     } finally {
       await m2.close();
     }
+  });
+
+  test('kre manager: metrics flags, the source in its ready line, bad metrics configuration exits 2, and SIGTERM ends open streams', async () => {
+    const env = { ...process.env, KRE_MANAGER_TOKEN: TOKEN, KRE_LOG_LEVEL: 'info' };
+    const bad = await promisify(execFile)(process.execPath, [KRE, 'manager', '--kubeconfig', cluster.kubeconfigPath, '--listen', '127.0.0.1:0', '--prometheus-ca-file', '/nonexistent/ca.crt', '--prometheus-url', 'https://127.0.0.1:1'], { env }).then(
+      () => undefined,
+      (e: { code: number; stderr: string }) => e,
+    );
+    assert.equal(bad?.code, 2);
+    assert.match(bad!.stderr, /metrics\.prometheus\.caFile: cannot read \/nonexistent\/ca\.crt: ENOENT/);
+    const child = spawn(process.execPath, [KRE, 'manager', '--kubeconfig', cluster.kubeconfigPath, '--listen', '127.0.0.1:0', '--metrics-source', 'metrics-api', '--metrics-poll-interval', '1'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    let client: ResourceMetricsServiceClient | undefined;
+    let stopping = false;
+    try {
+      const ready = JSON.parse(await eventually(() => out.split('\n').find((l) => l.includes('"msg":"ready"')), WAIT, 'the ready line'));
+      assert.equal(ready.metricsSource, 'metrics-api');
+      client = new ResourceMetricsServiceClient(ready.grpc.replace('grpc://', ''), credentials.createInsecure(), { interceptors: [withToken(TOKEN)] });
+      const stream = collect(client.watchVersion({ versionName: VERSION, namespace: NS, fromDate: '', toDate: '', step: 1 }));
+      await eventually(() => stream.messages.length >= 1, WAIT, 'a point from kre manager');
+      assert.ok(stream.messages[0].versionResourceMetrics[0].cpu > 0);
+      stopping = child.kill('SIGTERM');
+      await eventually(() => stream.error, WAIT, 'the stream ended by the shutdown');
+      assert.equal(stream.error!.code, status.UNAVAILABLE);
+      assert.match(stream.error!.details, /shutting down/);
+    } finally {
+      client?.close();
+      // A second signal would end it at once: only when the test failed before stopping it.
+      if (!stopping) child.kill('SIGKILL');
+    }
+    assert.equal(await exited, 0, out);
+    assert.match(out, /"msg":"stopped"/);
   });
 
   test('Prometheus killed mid-stream: every stream ends with UNAVAILABLE and the reason, and GetVersion says so', async () => {
