@@ -7,20 +7,22 @@
  * - GetVersion over gRPC vs the same two range queries sent directly to Prometheus with the same
  *   HTTP client (medians over repeats, ratio: the manager's cost), for 16, 241 and 1441 points.
  */
-import { credentials, Server, ServerCredentials } from '@grpc/grpc-js';
+import { credentials, Metadata } from '@grpc/grpc-js';
 import { RUNTIME_VERSIONS, RUNTIMES } from '../src/api/index.ts';
 import { startDevCluster } from '../src/devcluster/index.ts';
 import { eventually } from '../src/devcluster/testing.ts';
-import { ResourceMetricsServiceClient, ResourceMetricsServiceService, type Response, type VersionRequest } from '../src/gen/resourcemetrics/resourcemetrics.ts';
+import { ResourceMetricsServiceClient, type Response, type VersionRequest } from '../src/gen/resourcemetrics/resourcemetrics.ts';
 import { KubeClient } from '../src/kube/index.ts';
 import { createLogger } from '../src/kube/logger.ts';
-import { parseMetricsConfig, startResourceMetrics } from '../src/manager/metrics/index.ts';
+import { parseManagerConfig } from '../src/manager/config.ts';
+import { parseMetricsConfig } from '../src/manager/metrics/index.ts';
 import { clusterScrapeConfigs, startPodLabelsServer } from '../src/manager/metrics/metrics-testing.ts';
 import { PrometheusClient } from '../src/manager/metrics/prometheus-client.ts';
 import { PrometheusSource } from '../src/manager/metrics/prometheus-source.ts';
 import { handlerRequests, startTestPrometheus } from '../src/manager/metrics/prometheus-testing.ts';
 import { WatchHub, type StreamSink } from '../src/manager/metrics/watch.ts';
-import { createResourceMetricsService } from '../src/manager/resource-metrics-service.ts';
+import { startResourceMetricsService } from '../src/manager/resource-metrics-service.ts';
+import { startManager } from '../src/manager/server.ts';
 import { startOperator } from '../src/operator/operator.ts';
 import { installCustomResourceDefinitions } from '../src/operator/install.ts';
 import { createNamespace, isReadyPod, PODS, runtimeObject, versionObject } from '../src/operator/testing.ts';
@@ -31,6 +33,7 @@ const INTERVAL_S = 1;
 const WINDOW_INTERVALS = 5;
 const REPEATS = Number(process.env.KRE_BENCH_REPEATS ?? '30');
 const log = createLogger('manager', 'silent');
+const TOKEN = 'bench-token';
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -84,19 +87,23 @@ export async function run(): Promise<void> {
       console.log(`| ${n} | ${shared.toFixed(1)} | ${perStream.toFixed(1)} | ${(perStream / shared).toFixed(1)}× |`);
     }
 
-    const metrics = await startResourceMetrics({ config, client: kube, log });
-    const server = new Server();
-    server.addService(ResourceMetricsServiceService, createResourceMetricsService(metrics, log));
-    const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
-    const grpc = new ResourceMetricsServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
-    const getVersion = (r: VersionRequest) => new Promise<Response>((resolve, reject) => grpc.getVersion(r, (e, res) => (e ? reject(e) : resolve(res!))));
+    // `kre manager`'s server, with its bearer-token check, serving the resource metrics.
+    const managerConfig = parseManagerConfig({ listen: '127.0.0.1:0', metrics: { source: 'prometheus', prometheus: { url: prom.url, rateWindow: '30s' } } });
+    const service = await startResourceMetricsService({ config: managerConfig.metrics, kube, logger: log });
+    const manager = await startManager({ config: managerConfig, token: TOKEN, kube, logger: log, resourceMetrics: service.handlers });
+    const grpc = new ResourceMetricsServiceClient(`127.0.0.1:${manager.port}`, credentials.createInsecure());
+    const auth = new Metadata();
+    auth.set('authorization', `Bearer ${TOKEN}`);
+    const getVersion = (r: VersionRequest) => new Promise<Response>((resolve, reject) => grpc.getVersion(r, auth, (e, res) => (e ? reject(e) : resolve(res!))));
     const queries = source.queries(NS, VERSION);
     // Directly: the same two queries at once over the same HTTP client, without gRPC or the manager.
     const direct = (start: number, end: number, step: number) => Promise.all([client.queryRange(queries.cpu, start, end, step), client.queryRange(queries.memory, start, end, step)]);
 
     console.log(`\n### GetVersion over gRPC vs the same two queries sent directly to Prometheus (median of ${REPEATS})\n`);
-    console.log('| points | direct (ms) | GetVersion (ms) | ratio |');
-    console.log('| ---: | ---: | ---: | ---: |');
+    // The gRPC round trip alone: a request the manager refuses before querying anything.
+    const refused = () => getVersion({ versionName: VERSION, namespace: NS, fromDate: '', toDate: '', step: 0 }).catch(() => undefined);
+    console.log('| points | direct (ms) | GetVersion (ms) | ratio | gRPC round trip alone (ms) |');
+    console.log('| ---: | ---: | ---: | ---: | ---: |');
     for (const points of [16, 241, 1441]) {
       const step = 1;
       const to = Math.floor(Date.now() / 1000);
@@ -109,21 +116,24 @@ export async function run(): Promise<void> {
         await fn();
         into.push(performance.now() - t);
       };
+      const r: number[] = [];
+      const runs: Array<[() => Promise<unknown>, number[]]> = [
+        [() => direct(from, to, step), d],
+        [() => getVersion(req), g],
+        [refused, r],
+      ];
       for (let i = 0; i < REPEATS; i++) {
-        // Alternating which goes first, so neither always meets a warmer Prometheus.
-        if (i % 2 === 0) {
-          await time(() => direct(from, to, step), d);
-          await time(() => getVersion(req), g);
-        } else {
-          await time(() => getVersion(req), g);
-          await time(() => direct(from, to, step), d);
+        // Rotating which goes first, so none always meets a warmer Prometheus or event loop.
+        for (let k = 0; k < runs.length; k++) {
+          const [fn, into] = runs[(i + k) % runs.length];
+          await time(fn, into);
         }
       }
-      console.log(`| ${points} | ${median(d).toFixed(2)} | ${median(g).toFixed(2)} | ${(median(g) / median(d)).toFixed(2)} |`);
+      console.log(`| ${points} | ${median(d).toFixed(2)} | ${median(g).toFixed(2)} | ${(median(g) / median(d)).toFixed(2)} | ${median(r).toFixed(2)} |`);
     }
     grpc.close();
-    await new Promise<void>((r) => server.tryShutdown(() => r()));
-    await metrics.close();
+    await service.close();
+    await manager.stop();
     await source.close();
   } finally {
     await prom.stop();

@@ -14,6 +14,8 @@ import { renderManagerManifests } from '../manager/deploy.ts';
 import { operatorRules } from '../operator/deploy.ts';
 import { UsageError } from './main.ts';
 import { untilSignal } from './signals.ts';
+import { addMetricsOptions, startManagerMetrics } from './manager-metrics.ts';
+import type { MetricsFlags } from '../manager/metrics/index.ts';
 
 interface Flags {
   kubeconfig?: string;
@@ -41,7 +43,7 @@ export function managerCommand(): Command {
     .option('--tls-cert <file>', 'serve gRPC over TLS with this certificate (PEM)')
     .option('--tls-key <file>', "the certificate's private key (PEM)")
     .option('--tls-self-signed', 'serve gRPC over TLS with a certificate made at start')
-    .action(async (flags: Flags) => {
+    .action(async (flags: Flags & MetricsFlags) => {
       const log = createLogger('manager');
       let loaded;
       try {
@@ -59,10 +61,18 @@ export function managerCommand(): Command {
       }
       const registry = new Registry();
       collectDefaultMetrics({ register: registry });
+      let metrics;
+      try {
+        metrics = await startManagerMetrics(loaded.config, kube, log, registry);
+      } catch (err) {
+        kube.close();
+        throw err;
+      }
       let manager;
       try {
-        manager = await startManager({ config: loaded.config, token: loaded.token, kube, logger: log, registry, operatorRules: operatorRules() });
+        manager = await startManager({ config: loaded.config, token: loaded.token, kube, logger: log, registry, operatorRules: operatorRules(), resourceMetrics: metrics.handlers, resourceMetricsReady: metrics.ready });
       } catch (err) {
+        await metrics.close();
         kube.close();
         if (err instanceof ConfigError) throw new UsageError(err.message);
         throw new UsageError(`listen: cannot serve on ${loaded.config.listen}: ${(err as Error).message}`);
@@ -71,6 +81,7 @@ export function managerCommand(): Command {
       try {
         http = await serveHealthAndMetrics(manager, loaded.config.httpListen);
       } catch (err) {
+        await metrics.close();
         await manager.stop();
         kube.close();
         throw new UsageError(`httpListen: cannot serve on ${loaded.config.httpListen}: ${(err as Error).message}`);
@@ -82,16 +93,21 @@ export function managerCommand(): Command {
           livez: `${http.url}/livez`,
           readyz: `${http.url}/readyz`,
           operatorMode: loaded.config.operator.mode,
+          metricsSource: metrics.metrics.source.kind,
         },
         'ready',
       );
       const signal = await untilSignal();
       log.info({ signal }, 'stopping');
+      // Open WatchVersion streams end first (UNAVAILABLE), so that they do not hold the shutdown.
+      await metrics.close();
       await manager.stop();
       await http.close();
       kube.close();
       log.info('stopped');
     });
+
+  addMetricsOptions(cmd);
 
   cmd
     .command('manifests')

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { imageReference } from '../api/index.ts';
+import { MetricsConfigSchema, mergeMetricsConfig, type MetricsFlags } from './metrics/config.ts';
 
 const hostPort = z.string().regex(/^(?:\[[^\]]+\]|[^:[\]]*):\d{1,5}$/, 'expected HOST:PORT');
 
@@ -38,6 +39,8 @@ export const ManagerConfigSchema = z.strictObject({
   waitTimeoutSeconds: z.number().positive().max(3600).default(300),
   /** How often the health service checks that the API server answers. */
   apiCheckIntervalSeconds: z.number().positive().max(3600).default(5),
+  /** A version's CPU and memory: Prometheus or metrics.k8s.io (src/manager/metrics/config.ts). */
+  metrics: MetricsConfigSchema.prefault({}),
 });
 
 export type ManagerConfig = z.infer<typeof ManagerConfigSchema>;
@@ -58,7 +61,7 @@ export function parseManagerConfig(raw: unknown): ManagerConfig {
 
 export interface ManagerConfigSources {
   /** Values given as flags; they override the environment and the file. */
-  flags: { config?: string; kubeconfig?: string; listen?: string; httpListen?: string; tokenFile?: string; operatorMode?: string; operatorImage?: string; tlsCert?: string; tlsKey?: string; tlsSelfSigned?: boolean };
+  flags: { config?: string; kubeconfig?: string; listen?: string; httpListen?: string; tokenFile?: string; operatorMode?: string; operatorImage?: string; tlsCert?: string; tlsKey?: string; tlsSelfSigned?: boolean } & MetricsFlags;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -97,6 +100,7 @@ export function loadManagerConfig({ flags, env = process.env }: ManagerConfigSou
   if (mode !== undefined || image !== undefined) merged.operator = { ...fileOperator, ...(mode !== undefined ? { mode } : {}), ...(image !== undefined ? { image } : {}) };
   if (flags.tlsSelfSigned) merged.tls = { selfSigned: true };
   else if (flags.tlsCert !== undefined || flags.tlsKey !== undefined) merged.tls = { certFile: flags.tlsCert, keyFile: flags.tlsKey };
+  merged.metrics = mergeMetricsConfig(file.metrics, flags, env);
   const config = parseManagerConfig(merged);
   let token = env.KRE_MANAGER_TOKEN?.trim();
   if (config.tokenFile) {

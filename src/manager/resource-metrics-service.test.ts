@@ -4,24 +4,29 @@
  * and a kube_pod_labels source, and gRPC clients generated from the contract.
  */
 import assert from 'node:assert/strict';
-import { credentials, Server, ServerCredentials, status, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
+import { credentials, InterceptingCall, status, type ClientReadableStream, type Interceptor, type ServiceError } from '@grpc/grpc-js';
 import { after, before, describe, test } from 'node:test';
 import { Registry } from 'prom-client';
 import { RUNTIME_VERSIONS, RUNTIMES } from '../api/index.ts';
 import { startDevCluster, type DevCluster } from '../devcluster/index.ts';
 import { eventually } from '../devcluster/testing.ts';
-import { ResourceMetricsServiceClient, ResourceMetricsServiceService, type Response, type VersionRequest } from '../gen/resourcemetrics/resourcemetrics.ts';
+import { ResourceMetricsServiceClient, type Response, type VersionRequest } from '../gen/resourcemetrics/resourcemetrics.ts';
 import { KubeClient } from '../kube/index.ts';
 import { createLogger } from '../kube/logger.ts';
 import { startOperator, type Operator } from '../operator/operator.ts';
 import { installCustomResourceDefinitions } from '../operator/install.ts';
 import { createNamespace, isReadyPod, PODS, runtimeObject, versionObject } from '../operator/testing.ts';
+import { parseManagerConfig } from './config.ts';
 import { parseMetricsConfig, startResourceMetrics, type ResourceMetrics } from './metrics/index.ts';
 import { clusterScrapeConfigs, startPodLabelsServer, type PodLabelsServer } from './metrics/metrics-testing.ts';
 import { handlerRequests, startTestPrometheus, type TestPrometheus } from './metrics/prometheus-testing.ts';
-import { createResourceMetricsService } from './resource-metrics-service.ts';
+import { startResourceMetricsService } from './resource-metrics-service.ts';
+import { startManager } from './server.ts';
 
 const WAIT = 120_000;
+const KRE = new URL('../../bin/kre.js', import.meta.url).pathname;
 const NS = 'kre-metrics';
 const VERSION = 'v1';
 /** What each container of the version's pods uses, set through the devcluster's usage annotations. */
@@ -33,23 +38,39 @@ interface Served {
   metrics: ResourceMetrics;
   client: ResourceMetricsServiceClient;
   registry: Registry;
+  port: number;
   stop(): Promise<void>;
 }
 
-/** The service on its own gRPC server on a free port, and a client of it. */
-async function serve(metrics: ResourceMetrics, registry: Registry): Promise<Served> {
-  const server = new Server();
-  server.addService(ResourceMetricsServiceService, createResourceMetricsService(metrics, quiet));
-  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
-  const client = new ResourceMetricsServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
+const TOKEN = 'metrics-test-token';
+
+/** Sends the manager's bearer token with every call. */
+const withToken =
+  (token: string): Interceptor =>
+  (options, next) =>
+    new InterceptingCall(next(options), {
+      start(metadata, listener, nextStart) {
+        metadata.set('authorization', `Bearer ${token}`);
+        nextStart(metadata, listener);
+      },
+    });
+
+/** `kre manager`'s server with the resource metrics of its `metrics` configuration, and a client of it. */
+async function serve(kube: KubeClient, metricsConfig: Record<string, unknown>): Promise<Served> {
+  const config = parseManagerConfig({ listen: '127.0.0.1:0', metrics: metricsConfig });
+  const registry = new Registry();
+  const service = await startResourceMetricsService({ config: config.metrics, kube, logger: quiet, registry });
+  const manager = await startManager({ config, token: TOKEN, kube, logger: quiet, registry, resourceMetrics: service.handlers, resourceMetricsReady: service.ready });
+  const client = new ResourceMetricsServiceClient(`127.0.0.1:${manager.port}`, credentials.createInsecure(), { interceptors: [withToken(TOKEN)] });
   return {
-    metrics,
+    metrics: service.metrics,
     client,
     registry,
+    port: manager.port,
     async stop() {
       client.close();
-      await metrics.close();
-      await new Promise<void>((r) => server.tryShutdown(() => r()));
+      await service.close();
+      await manager.stop();
     },
   };
 }
@@ -110,9 +131,7 @@ describe('ResourceMetricsService on a devcluster with a real Prometheus', () => 
     }
     labels = await startPodLabelsServer(kube);
     prom = await startTestPrometheus({ scrapeInterval: '1s', files: { 'kubelet-token': cluster.token }, scrapeConfigs: clusterScrapeConfigs(cluster, 'kubelet-token', labels.target) });
-    const registry = new Registry();
-    const config = parseMetricsConfig({ source: 'prometheus', prometheus: { url: prom.url, rateWindow: '30s' }, pollIntervalSeconds: 2 });
-    viaPrometheus = await serve(await startResourceMetrics({ config, client: kube, log: quiet, registry }), registry);
+    viaPrometheus = await serve(kube, { source: 'prometheus', prometheus: { url: prom.url, rateWindow: '30s' }, pollIntervalSeconds: 2 });
   });
 
   after(async () => {
@@ -162,6 +181,11 @@ describe('ResourceMetricsService on a devcluster with a real Prometheus', () => 
     await grpcError(getVersion(c, { ...ok, step: 0 }), status.INVALID_ARGUMENT, /^step: must be a positive/);
     await grpcError(getVersion(c, { ...ok, step: -5 }), status.INVALID_ARGUMENT, /^step: must be a positive/);
     await grpcError(getVersion(c, { ...ok, fromDate: iso(now - 86_400_000 * 7), step: 1 }), status.INVALID_ARGUMENT, /^step: .* more than the 11000 .* at least 55s/);
+    // The field is also in the `kre-field` trailer.
+    await assert.rejects(getVersion(c, { ...ok, step: 0 }), (e: ServiceError) => e.metadata.get('kre-field')[0] === 'step');
+    const anonymous = new ResourceMetricsServiceClient(`127.0.0.1:${viaPrometheus.port}`, credentials.createInsecure());
+    await grpcError(getVersion(anonymous, ok), status.UNAUTHENTICATED, /authorization/);
+    anonymous.close();
     const watch = collect(c.watchVersion({ ...ok, step: 0 }));
     await eventually(() => watch.error, WAIT, 'the stream refused');
     assert.equal(watch.error!.code, status.INVALID_ARGUMENT);
@@ -213,9 +237,7 @@ describe('ResourceMetricsService on a devcluster with a real Prometheus', () => 
   });
 
   test('metrics.k8s.io as the source: the same numbers without Prometheus', async () => {
-    const config = parseMetricsConfig({ source: 'metrics-api', pollIntervalSeconds: 1 });
-    const registry = new Registry();
-    const viaApi = await serve(await startResourceMetrics({ config, client: kube, log: quiet, registry }), registry);
+    const viaApi = await serve(kube, { source: 'metrics-api', pollIntervalSeconds: 1 });
     try {
       assert.equal(viaApi.metrics.source.kind, 'metrics-api');
       const cpu = containers * CPU_MILLI;
@@ -236,7 +258,7 @@ describe('ResourceMetricsService on a devcluster with a real Prometheus', () => 
       await eventually(() => g.messages.length >= 2, WAIT, 'two messages from the metrics.k8s.io poller');
       assert.ok(g.messages.flatMap((m) => m.versionResourceMetrics).every((p) => within(p.cpu, cpu, 0.11)));
       stream.cancel();
-      assert.match(await registry.metrics(), /kre_manager_metrics_api_samples_total\{outcome="ok"\} [1-9]/);
+      assert.match(await viaApi.registry.metrics(), /kre_manager_metrics_api_samples_total\{outcome="ok"\} [1-9]/);
     } finally {
       await viaApi.stop();
     }
@@ -258,10 +280,46 @@ describe('ResourceMetricsService on a devcluster with a real Prometheus', () => 
     }
   });
 
+  test('kre manager: metrics flags, the source in its ready line, bad metrics configuration exits 2, and SIGTERM ends open streams', async () => {
+    const env = { ...process.env, KRE_MANAGER_TOKEN: TOKEN, KRE_LOG_LEVEL: 'info' };
+    const bad = await promisify(execFile)(process.execPath, [KRE, 'manager', '--kubeconfig', cluster.kubeconfigPath, '--listen', '127.0.0.1:0', '--prometheus-ca-file', '/nonexistent/ca.crt', '--prometheus-url', 'https://127.0.0.1:1'], { env }).then(
+      () => undefined,
+      (e: { code: number; stderr: string }) => e,
+    );
+    assert.equal(bad?.code, 2);
+    assert.match(bad!.stderr, /metrics\.prometheus\.caFile: cannot read \/nonexistent\/ca\.crt: ENOENT/);
+    const child = spawn(process.execPath, [KRE, 'manager', '--kubeconfig', cluster.kubeconfigPath, '--listen', '127.0.0.1:0', '--metrics-source', 'metrics-api', '--metrics-poll-interval', '1'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    let client: ResourceMetricsServiceClient | undefined;
+    let stopping = false;
+    try {
+      const ready = JSON.parse(await eventually(() => out.split('\n').find((l) => l.includes('"msg":"ready"')), WAIT, 'the ready line'));
+      assert.equal(ready.metricsSource, 'metrics-api');
+      client = new ResourceMetricsServiceClient(ready.grpc.replace('grpc://', ''), credentials.createInsecure(), { interceptors: [withToken(TOKEN)] });
+      const stream = collect(client.watchVersion({ versionName: VERSION, namespace: NS, fromDate: '', toDate: '', step: 1 }));
+      await eventually(() => stream.messages.length >= 1, WAIT, 'a point from kre manager');
+      assert.ok(stream.messages[0].versionResourceMetrics[0].cpu > 0);
+      stopping = child.kill('SIGTERM');
+      await eventually(() => stream.error, WAIT, 'the stream ended by the shutdown');
+      assert.equal(stream.error!.code, status.UNAVAILABLE);
+      assert.match(stream.error!.details, /shutting down/);
+    } finally {
+      client?.close();
+      // A second signal would end it at once: only when the test failed before stopping it.
+      if (!stopping) child.kill('SIGKILL');
+    }
+    assert.equal(await exited, 0, out);
+    assert.match(out, /"msg":"stopped"/);
+  });
+
   test('Prometheus killed mid-stream: every stream ends with UNAVAILABLE and the reason, and GetVersion says so', async () => {
     const req = { versionName: VERSION, namespace: NS, fromDate: '', toDate: '', step: 1 };
     const streams = Array.from({ length: 3 }, () => collect(viaPrometheus.client.watchVersion(req)));
     await eventually(() => streams.every((g) => g.messages.length >= 1), WAIT, 'streams running');
+    assert.equal(viaPrometheus.metrics.ready(), true);
     await prom.kill();
     await eventually(() => streams.every((g) => g.error), WAIT, 'every stream ended');
     for (const g of streams) {
@@ -269,6 +327,8 @@ describe('ResourceMetricsService on a devcluster with a real Prometheus', () => 
       assert.match(g.error!.details, new RegExp(`Prometheus at ${prom.url.replace(/[.]/g, '\\.')} is unreachable: ECONNREFUSED`));
     }
     assert.deepEqual(viaPrometheus.metrics.hub.stats(), { pollers: 0, streams: 0 });
+    // The manager's health service reports the resource metrics NOT_SERVING from here on.
+    assert.equal(viaPrometheus.metrics.ready(), false);
     const now = Date.now();
     await grpcError(getVersion(viaPrometheus.client, { versionName: VERSION, namespace: NS, fromDate: iso(now - 60_000), toDate: iso(now), step: 15 }), status.UNAVAILABLE, /Prometheus at .* is unreachable/);
     const late = collect(viaPrometheus.client.watchVersion(req));

@@ -46,3 +46,17 @@ describe('metrics configuration', () => {
     bad(mergeMetricsConfig({}, { prometheusTimeout: 'soon' }, {}), /metrics\.prometheus\.timeoutSeconds/);
   });
 });
+
+describe('metrics in the manager configuration', () => {
+  it('comes from the file\'s metrics section, the environment and the flags, and names the field when wrong', async () => {
+    const { loadManagerConfig, ConfigError } = await import('../config.ts');
+    const env = { KRE_MANAGER_TOKEN: 't', KRE_MANAGER_PROMETHEUS_TIMEOUT_SECONDS: '4' };
+    const { config } = loadManagerConfig({ flags: { prometheusUrl: 'http://prom:9090', metricsSource: 'prometheus' }, env });
+    assert.equal(config.metrics.source, 'prometheus');
+    assert.equal(config.metrics.prometheus.url, 'http://prom:9090');
+    assert.equal(config.metrics.prometheus.timeoutSeconds, 4);
+    assert.equal(loadManagerConfig({ flags: {}, env: { KRE_MANAGER_TOKEN: 't' } }).config.metrics.source, 'auto');
+    assert.throws(() => loadManagerConfig({ flags: { prometheusUrl: 'prom:9090' }, env }), (e) => e instanceof ConfigError && /^invalid configuration: metrics\.prometheus\.url: expected http/.test(e.message));
+    assert.throws(() => loadManagerConfig({ flags: { metricsSource: 'influx' }, env }), (e) => e instanceof ConfigError && /metrics\.source/.test(e.message));
+  });
+});

@@ -34,12 +34,17 @@ export interface ResourceMetrics {
   readonly hub: WatchHub;
   /** GetVersion: the request checked, then the version's points (throws `MetricsError`). */
   getVersion(req: Partial<VersionRequestFields>): Promise<VersionResourceMetrics[]>;
+  /** Whether the source answered its last request (for the service's health). */
+  ready(): boolean;
   /** WatchVersion: the request checked, then a stream on the version's shared poller. */
   watchVersion(req: Partial<VersionRequestFields>, sink: StreamSink): Subscription;
   close(): Promise<void>;
 }
 
-function prometheusClient(config: MetricsConfig, registry: Registry | undefined): PrometheusClient {
+/** Outcomes that mean Prometheus is away or refuses the manager, as opposed to one bad query. */
+const AWAY = new Set(['unreachable', 'timeout', 'unauthorized', 'failed']);
+
+function prometheusClient(config: MetricsConfig, registry: Registry | undefined, onOutcome: (outcome: string) => void): PrometheusClient {
   const registers = registry ? [registry] : [];
   const requests = new Counter({ name: 'kre_manager_prometheus_requests_total', help: 'Requests to Prometheus by endpoint and outcome.', labelNames: ['endpoint', 'outcome'], registers });
   const duration = new Histogram({ name: 'kre_manager_prometheus_request_duration_seconds', help: 'Time Prometheus took to answer, by endpoint.', labelNames: ['endpoint'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers });
@@ -48,6 +53,7 @@ function prometheusClient(config: MetricsConfig, registry: Registry | undefined)
     ...p,
     onRequest(endpoint, outcome, seconds) {
       requests.inc({ endpoint, outcome });
+      onOutcome(outcome);
       duration.observe({ endpoint }, seconds);
     },
   });
@@ -67,9 +73,13 @@ export async function startResourceMetrics(o: ResourceMetricsOptions): Promise<R
   const { config, log } = o;
   const registers = o.registry ? [o.registry] : [];
   let source: MetricsSource;
+  let prometheusAway = false;
   if (config.source === 'metrics-api') source = await metricsApiSource(o);
   else {
-    const client = prometheusClient(config, o.registry);
+    const client = prometheusClient(config, o.registry, (outcome) => {
+      if (outcome === 'ok') prometheusAway = false;
+      else if (AWAY.has(outcome)) prometheusAway = true;
+    });
     const problem = await answers(client);
     if (!problem || config.source === 'prometheus') {
       if (problem) log.warn({ prometheus: client.where, err: problem }, 'Prometheus does not answer yet: metric requests fail with UNAVAILABLE until it does');
@@ -99,6 +109,7 @@ export async function startResourceMetrics(o: ResourceMetricsOptions): Promise<R
   return {
     source,
     hub,
+    ready: () => (source instanceof MetricsApiSource ? source.problem() === undefined : !prometheusAway),
     async getVersion(req) {
       const r = parseRangeRequest(req, config.maxPoints);
       const points = await source.range({ namespace: r.namespace, version: r.version, start: r.from, end: r.to, step: r.step });

@@ -145,6 +145,11 @@ export class MetricsApiSource implements MetricsSource {
     return h;
   }
 
+  /** Why the last sample failed, while it has not succeeded since. */
+  problem(): string | undefined {
+    return this.failure;
+  }
+
   async range(q: RangeQuery): Promise<MetricsPoint[]> {
     if (this.failure) throw unavailable(this.failure);
     const h = this.histories.get(historyKey(q.namespace, q.version));

@@ -12,7 +12,7 @@
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import type { PrometheusConfig } from './config.ts';
+import { MetricsConfigError, type PrometheusConfig } from './config.ts';
 
 export type PrometheusErrorReason = 'unreachable' | 'timeout' | 'unauthorized' | 'bad-query' | 'failed' | 'bad-response';
 
@@ -53,7 +53,12 @@ export class PrometheusClient {
   constructor(private readonly o: PrometheusClientOptions) {
     this.url = new URL(o.url.endsWith('/') ? o.url : `${o.url}/`);
     this.transport = this.url.protocol === 'https:' ? https : http;
-    const ca = o.caFile ? readFileSync(o.caFile, 'utf8') : undefined;
+    let ca: string | undefined;
+    try {
+      ca = o.caFile ? readFileSync(o.caFile, 'utf8') : undefined;
+    } catch (err) {
+      throw new MetricsConfigError(`invalid configuration: metrics.prometheus.caFile: cannot read ${o.caFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
     this.agent =
       this.transport === https
         ? new https.Agent({ keepAlive: true, maxSockets: 16, ...(ca ? { ca } : {}), rejectUnauthorized: !o.insecureSkipVerify })
