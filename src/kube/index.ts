@@ -53,3 +53,4 @@ export * from './selectors.ts';
 export * from './quantity.ts';
 export * from './names.ts';
 export * from './url-path.ts';
+export { EventRecorder, type EventRecorderOptions, type EventRecorderStats, type EventSource, type EventType } from './events.ts';
