@@ -54,3 +54,4 @@ export * from './quantity.ts';
 export * from './names.ts';
 // selfSignedCertificate lives in ./tls.ts, imported directly: it loads @peculiar/x509 and reflect-metadata, which most users of the kube core do not need.
 export * from './url-path.ts';
+export { EventRecorder, type EventRecorderOptions, type EventRecorderStats, type EventSource, type EventType } from './events.ts';

@@ -789,7 +789,7 @@ export const WELL_KNOWN = new Set(['Time', 'MicroTime', 'IntOrString', 'Quantity
 
 const SCALARS = new Set(['string', 'int32', 'int64', 'bool', 'bytes']);
 
-function parseType(text: string): FieldType {
+export function parseType(text: string): FieldType {
   if (text.startsWith('[]')) return { kind: 'list', item: parseType(text.slice(2)) };
   const map = /^map<string,(.+)>$/.exec(text);
   if (map) return { kind: 'map', value: parseType(map[1]) };

@@ -10,7 +10,7 @@
  * table does not name are not checked (unknown fields are fieldValidation's business).
  */
 import { isQuantity } from '../../kube/quantity.ts';
-import { MESSAGES, type FieldType } from './protobuf-schema.ts';
+import { MESSAGES, parseType, type FieldType } from './protobuf-schema.ts';
 
 /** `<json name> <type> [inline]`, one a line; types as in protobuf-schema.ts. */
 const EXTRA: Record<string, string> = {
@@ -267,14 +267,6 @@ interface Field {
   json: string;
   type: FieldType;
   inline: boolean;
-}
-
-function parseType(text: string): FieldType {
-  if (text.startsWith('[]')) return { kind: 'list', item: parseType(text.slice(2)) };
-  const map = /^map<string,(.+)>$/.exec(text);
-  if (map) return { kind: 'map', value: parseType(map[1]) };
-  if (['string', 'int32', 'int64', 'bool', 'bytes'].includes(text)) return { kind: 'scalar', scalar: text as 'string' };
-  return { kind: 'message', message: text };
 }
 
 const STRUCTS = new Map<string, Field[]>([

@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import { isAlreadyExists, isNotFound, objectKey, type DeleteOptions, type KubeClient, type KubeObject } from '../../kube/index.ts';
-import type { EventRecorder } from './events.ts';
+import type { EventRecorder } from '../../kube/index.ts';
 import type { Informer, Informers } from './informers.ts';
 import { canonicalJson } from './hash.ts';
 

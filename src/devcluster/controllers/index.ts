@@ -9,7 +9,7 @@ import type { ControllerContext } from './context.ts';
 import { startDaemonSetController } from './daemonset.ts';
 import { startDeploymentController } from './deployment.ts';
 import { startEndpointsController } from './endpoints.ts';
-import { EventRecorder } from './events.ts';
+import { EventRecorder } from '../../kube/index.ts';
 import { Informers } from './informers.ts';
 import { startJobController } from './job.ts';
 import type { ControlLoop } from './loop.ts';

@@ -7,7 +7,7 @@
 import type { Logger } from 'pino';
 import type { KubeClient } from '../../kube/index.ts';
 import { createControllers } from '../controllers/index.ts';
-import { EventRecorder } from '../controllers/events.ts';
+import { EventRecorder } from '../../kube/index.ts';
 import { Informers } from '../controllers/informers.ts';
 import type { ControlLoop } from '../controllers/loop.ts';
 import { Kubelet } from './kubelet.ts';

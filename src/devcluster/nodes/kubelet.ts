@@ -11,7 +11,7 @@
  */
 import { isNotFound, microTime, objectKey, splitKey, isConflict, type KubeObject } from '../../kube/index.ts';
 import type { ControllerContext } from '../controllers/context.ts';
-import { EventRecorder } from '../controllers/events.ts';
+import { EventRecorder } from '../../kube/index.ts';
 import { canonicalJson } from '../controllers/hash.ts';
 import { ControlLoop } from '../controllers/loop.ts';
 import { nowTime } from '../controllers/pods.ts';

@@ -4,8 +4,14 @@
  * (a real server refuses an update of `spec.nodeName`). What is already on a node is counted from
  * the pod cache plus the pods this scheduler has just bound and the cache has not shown yet
  * ("assumed" pods), so two pods never take the same room.
+ *
  * A pod that fits nowhere gets PodScheduled=False (Unschedulable) and a FailedScheduling Event,
- * and is tried again after a back-off or when a node or a pod changes.
+ * and waits, as in kube-scheduler's scheduling queue, among the unschedulable pods until a change
+ * that can make room: a node added or changed, a bound pod deleted or finished. Such a change moves
+ * every waiting pod back, each after its own backoff (1 s doubling to 10 s per failed attempt), so
+ * a burst of changes tries each pod at most once per backoff, never once per change. Deleting
+ * pods that are not bound frees nothing and moves nothing. Waiting pods are also tried again every
+ * 5 minutes without a change (podMaxInUnschedulablePodsDuration).
  */
 import { objectKey, resourcePath, splitKey, type KubeObject } from '../../kube/index.ts';
 import type { ControllerContext } from '../controllers/context.ts';
@@ -33,12 +39,21 @@ function holdsRoom(pod: KubeObject): boolean {
   return Boolean(pod.spec?.nodeName) && pod.status?.phase !== 'Succeeded' && pod.status?.phase !== 'Failed';
 }
 
+/** kube-scheduler's podInitialBackoffDuration and podMaxBackoffDuration. */
+export const INITIAL_BACKOFF_MS = 1000;
+export const MAX_BACKOFF_MS = 10_000;
+/** How long an unschedulable pod waits for a change before it is tried anyway. */
+export const UNSCHEDULABLE_FLUSH_MS = 5 * 60_000;
+
 export class Scheduler {
   readonly loop: ControlLoop;
   /** Pod key → where it is counted and what it takes. */
   private readonly placed = new Map<string, { node: string; res: Resources }>();
   private readonly used = new Map<string, Resources>();
-  private readonly unschedulable = new Map<string, number>();
+  /** Pods that failed to fit: their failed attempts and when the last one ended. */
+  private readonly backoff = new Map<string, { attempts: number; failedAt: number }>();
+  /** Failed pods waiting for a cluster change (kube-scheduler's unschedulable pods). */
+  private readonly parked = new Set<string>();
   private readonly pods;
   private readonly nodes;
 
@@ -50,30 +65,64 @@ export class Scheduler {
       onAdd: (p) => this.podSeen(p),
       onUpdate: (_o, p) => this.podSeen(p),
       onDelete: (p) => {
-        this.unplace(objectKey(p));
-        this.unschedulable.delete(objectKey(p));
-        this.retryUnschedulable();
+        const key = objectKey(p);
+        const heldRoom = this.placed.has(key);
+        this.unplace(key);
+        this.forget(key);
+        if (heldRoom) this.clusterChanged();
       },
     });
-    this.nodes.on({ onAdd: () => this.retryUnschedulable(), onUpdate: (o, n) => this.nodeChanged(o, n) });
+    this.nodes.on({ onAdd: () => this.clusterChanged(), onUpdate: (o, n) => this.nodeChanged(o, n) });
+  }
+
+  /** Pods waiting now for a change (for tests and metrics). */
+  get unschedulableCount(): number {
+    return this.parked.size;
   }
 
   private nodeChanged(old: KubeObject, node: KubeObject): void {
     // Heartbeats change nothing that matters to fitting; a label, taint or readiness change does.
     const view = (n: KubeObject) => JSON.stringify([n.metadata.labels, n.spec, n.status?.allocatable, (n.status?.conditions ?? []).map((c: any) => c.status)]);
-    if (view(old) !== view(node)) this.retryUnschedulable();
+    if (view(old) !== view(node)) this.clusterChanged();
   }
 
   private podSeen(pod: KubeObject): void {
     const key = objectKey(pod);
     if (holdsRoom(pod)) this.place(key, pod.spec.nodeName, podRequests(pod));
     else if (pod.spec?.nodeName) {
+      const heldRoom = this.placed.has(key);
       this.unplace(key);
       // Finished pods free their room. An unbound pod keeps the room it was assumed to take: the
       // cache may not show its binding yet.
-      this.retryUnschedulable();
+      if (heldRoom) this.clusterChanged();
     }
-    if (wantsScheduling(pod) && !this.unschedulable.has(key)) this.loop.enqueue(key);
+    if (!wantsScheduling(pod)) {
+      this.forget(key);
+      return;
+    }
+    // A waiting pod's own updates (the status written when it failed) do not make room.
+    if (this.parked.has(key)) return;
+    this.loop.queue.addAfter(key, this.backoffLeft(key));
+  }
+
+  /** A pod that is bound or gone leaves the queues' bookkeeping. */
+  private forget(key: string): void {
+    this.parked.delete(key);
+    this.backoff.delete(key);
+  }
+
+  /** How long `key` must still wait after its last failure (0 if it never failed). */
+  private backoffLeft(key: string): number {
+    const b = this.backoff.get(key);
+    if (!b) return 0;
+    const delay = Math.min(MAX_BACKOFF_MS, INITIAL_BACKOFF_MS * 2 ** Math.min(b.attempts - 1, 16));
+    return Math.max(0, b.failedAt + delay - Date.now());
+  }
+
+  /** Something that can make room happened: every waiting pod is tried again after its backoff. */
+  private clusterChanged(): void {
+    for (const key of this.parked) this.loop.queue.addAfter(key, this.backoffLeft(key));
+    this.parked.clear();
   }
 
   private place(key: string, node: string, res: Resources): void {
@@ -91,15 +140,11 @@ export class Scheduler {
     this.used.set(current.node, add(this.used.get(current.node) ?? ZERO, current.res, -1));
   }
 
-  private retryUnschedulable(): void {
-    for (const key of this.unschedulable.keys()) this.loop.enqueue(key);
-  }
-
   private async schedule(key: string): Promise<{ requeueAfter?: number } | void> {
     const { namespace, name } = splitKey(key);
     const pod = this.pods.get(namespace, name);
     if (!pod || !wantsScheduling(pod) || this.placed.has(key)) {
-      this.unschedulable.delete(key);
+      this.forget(key);
       return;
     }
     const nodes = this.nodes.list();
@@ -124,7 +169,7 @@ export class Scheduler {
     // Assume before the write: the next decision, in this same tick or not, counts this pod.
     const nodeName = best.node.metadata.name!;
     this.place(key, nodeName, want);
-    this.unschedulable.delete(key);
+    this.forget(key);
     try {
       await this.ctx.client.request('POST', resourcePath({ ...PODS, namespace, name }, 'binding'), {
         body: { apiVersion: 'v1', kind: 'Binding', metadata: { name, namespace }, target: { apiVersion: 'v1', kind: 'Node', name: nodeName } },
@@ -137,17 +182,19 @@ export class Scheduler {
   }
 
   private async failed(pod: KubeObject, key: string, message: string): Promise<{ requeueAfter: number }> {
-    const attempts = (this.unschedulable.get(key) ?? 0) + 1;
-    this.unschedulable.set(key, attempts);
+    const attempts = (this.backoff.get(key)?.attempts ?? 0) + 1;
     this.ctx.events.record(pod, 'Warning', 'FailedScheduling', message);
     const conditions = setCondition(pod.status?.conditions, { type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message });
     const before = (pod.status?.conditions ?? []).find((c: any) => c.type === 'PodScheduled');
+    // Parked before the write (no await since the nodes were read), so that a change from now on
+    // moves it, and its own status update does not queue it again.
+    this.backoff.set(key, { attempts, failedAt: Date.now() });
+    this.parked.add(key);
     if (!before || before.status !== 'False' || before.message !== message) {
       const updated = await this.ctx.client.patch({ ...PODS, namespace: pod.metadata.namespace, name: pod.metadata.name! }, { status: { conditions } }, { type: 'merge', subresource: 'status' });
       this.pods.wrote(updated);
     }
-    // The real scheduler backs off from 1 s to 10 s; cluster changes retry sooner.
-    return { requeueAfter: Math.min(10_000, 1000 * 2 ** Math.min(attempts - 1, 4)) };
+    return { requeueAfter: UNSCHEDULABLE_FLUSH_MS };
   }
 
   start(): void {
