@@ -1,14 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { startDevCluster, type DevCluster } from '../devcluster/index.ts';
 import { eventually } from '../devcluster/testing.ts';
-import { KubeClient, type KubeObject } from '../kube/index.ts';
-import { createLogger } from '../kube/logger.ts';
-import { installCustomResourceDefinitions } from './install.ts';
-import { startOperator, type Operator } from './operator.ts';
+import type { KubeClient, KubeObject } from '../kube/index.ts';
 import {
   createNamespace,
   EVENTS,
+  OperatorTestbed,
   isReadyPod,
   operatorWritesByResource,
   settledWrites,
@@ -24,21 +21,16 @@ import { RUNTIMES } from '../api/index.ts';
 const WAIT = 90_000;
 
 describe('RuntimeReconciler on a devcluster', () => {
-  let cluster: DevCluster;
+  let bed: OperatorTestbed;
   let client: KubeClient;
-  let operator: Operator;
 
   before(async () => {
-    cluster = await startDevCluster();
-    client = new KubeClient(cluster.kubeConfig());
-    await installCustomResourceDefinitions(client);
-    operator = startOperator({ client, leaderElection: false, logger: createLogger('operator', 'warn') });
+    bed = await OperatorTestbed.start();
+    client = bed.client;
   });
 
   after(async () => {
-    await operator?.stop();
-    client?.close();
-    await cluster?.stop();
+    await bed?.stop();
   });
 
   const runtime = (ns: string, name = ns) => client.get(runtimeRef(ns, name));
@@ -76,10 +68,10 @@ describe('RuntimeReconciler on a devcluster', () => {
     assert.ok(!JSON.stringify(await runtime('kre-dev')).includes(password));
 
     // An annotation on the Runtime wakes the reconciler; nothing has changed, so nothing is written.
-    const before = await settledWrites(cluster);
+    const before = await settledWrites(bed.cluster);
     await client.patch(runtimeRef('kre-dev', 'kre-dev'), { metadata: { annotations: { touched: '1' } } });
     await new Promise((r) => setTimeout(r, 1500));
-    assert.deepEqual(await operatorWritesByResource(cluster), before);
+    assert.deepEqual(await operatorWritesByResource(bed.cluster), before);
     const events = (await client.list({ ...EVENTS, namespace: 'kre-dev' })).items.filter((e) => e.involvedObject.kind === 'Runtime');
     assert.ok(events.some((e) => e.reason === 'Applied'));
     assert.ok(events.some((e) => e.reason === 'Running'));
@@ -108,10 +100,10 @@ describe('RuntimeReconciler on a devcluster', () => {
     const serviceRef = { ...SERVICES, namespace: 'kre-dev', name: 'kre-nats' };
 
     // A field the operator does not set: the reconcile it wakes writes nothing, and the label stays.
-    const before = await settledWrites(cluster);
+    const before = await settledWrites(bed.cluster);
     await client.patch(mongoRef, { metadata: { labels: { team: 'data' } } });
     await new Promise((r) => setTimeout(r, 1500));
-    assert.deepEqual(await operatorWritesByResource(cluster), { ...before, 'patch statefulsets': (before['patch statefulsets'] ?? 0) + 1 });
+    assert.deepEqual(await operatorWritesByResource(bed.cluster), { ...before, 'patch statefulsets': (before['patch statefulsets'] ?? 0) + 1 });
     assert.equal((await client.get(mongoRef)).metadata.labels?.team, 'data');
 
     // `kubectl scale statefulset kre-nats --replicas=1`, through the scale subresource.
@@ -138,10 +130,10 @@ describe('RuntimeReconciler on a devcluster', () => {
 
     // Set back, the children are steady again: a reconcile writes nothing.
     await eventually(async () => (await runtime('kre-dev')).status?.phase === 'Running', WAIT, 'Runtime Running again');
-    const settled = await settledWrites(cluster);
+    const settled = await settledWrites(bed.cluster);
     await client.patch(runtimeRef('kre-dev', 'kre-dev'), { metadata: { annotations: { touched: '2' } } });
     await new Promise((r) => setTimeout(r, 1500));
-    assert.deepEqual(await operatorWritesByResource(cluster), settled);
+    assert.deepEqual(await operatorWritesByResource(bed.cluster), settled);
     const events = (await client.list({ ...EVENTS, namespace: 'kre-dev' })).items;
     assert.ok(events.some((e) => e.reason === 'Applied' && /StatefulSet kre-nats \(set back spec\.replicas\)/.test(e.message)));
   });

@@ -1,18 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { startDevCluster, type DevCluster } from '../devcluster/index.ts';
 import { eventually } from '../devcluster/testing.ts';
-import { KubeClient, type KubeObject } from '../kube/index.ts';
-import { createLogger } from '../kube/logger.ts';
+import type { KubeClient, KubeObject } from '../kube/index.ts';
 import { RUNTIME_VERSIONS, RUNTIMES } from '../api/index.ts';
-import { installCustomResourceDefinitions } from './install.ts';
-import { startOperator, type Operator } from './operator.ts';
 import { CONFIG_HASH } from './runtime-objects.ts';
 import {
   CONFIGMAPS,
   createNamespace,
   DEPLOYMENTS,
   EVENTS,
+  OperatorTestbed,
   operatorWritesByResource,
   settledWrites,
   PODS,
@@ -26,23 +23,18 @@ const WAIT = 90_000;
 const NS = 'kre-versions';
 
 describe('RuntimeVersionReconciler on a devcluster', () => {
-  let cluster: DevCluster;
+  let bed: OperatorTestbed;
   let client: KubeClient;
-  let operator: Operator;
 
   before(async () => {
-    cluster = await startDevCluster();
-    client = new KubeClient(cluster.kubeConfig());
-    await installCustomResourceDefinitions(client);
-    operator = startOperator({ client, leaderElection: false, logger: createLogger('operator', 'warn') });
+    bed = await OperatorTestbed.start();
+    client = bed.client;
     await createNamespace(client, NS);
     await client.create({ ...RUNTIMES, namespace: NS }, runtimeObject(NS, NS, { developmentMode: true, publishedVersion: 'v1' }));
   });
 
   after(async () => {
-    await operator?.stop();
-    client?.close();
-    await cluster?.stop();
+    await bed?.stop();
   });
 
   const deployments = async (version: string) =>
@@ -75,7 +67,7 @@ describe('RuntimeVersionReconciler on a devcluster', () => {
       'app.kubernetes.io/part-of': 'kre',
     });
     const container = greet.spec.template.spec.containers[0];
-    assert.deepEqual(container.envFrom, [{ configMapRef: { name: 'v1-greet-gregreet' } }, { configMapRef: { name: 'v1-global' } }]);
+    assert.deepEqual(container.envFrom, [{ configMapRef: { name: 'v1-global' } }, { configMapRef: { name: 'v1-greet-gregreet' } }]);
     assert.deepEqual(container.env, [{ name: 'KRT_MONGO_URI', valueFrom: { secretKeyRef: { name: 'kre-mongo-connection', key: 'uri' } } }]);
 
     const cm = async (name: string) => (await client.get({ ...CONFIGMAPS, namespace: NS, name })).data;
@@ -148,11 +140,11 @@ describe('RuntimeVersionReconciler on a devcluster', () => {
   test('an unchanged version reconciled again makes no write', async () => {
     // Quiet only once the Runtime too has finished starting (its readiness probes take seconds).
     await eventually(async () => (await client.get(runtimeRef(NS, NS))).status?.phase === 'Running', WAIT, 'Runtime Running');
-    const before = await settledWrites(cluster);
+    const before = await settledWrites(bed.cluster);
     await client.patch(versionRef(NS, 'v1'), { metadata: { annotations: { touched: '1' } } });
     await client.patch(runtimeRef(NS, NS), { metadata: { annotations: { touched: '1' } } });
     await new Promise((r) => setTimeout(r, 1500));
-    assert.deepEqual(await operatorWritesByResource(cluster), before);
+    assert.deepEqual(await operatorWritesByResource(bed.cluster), before);
   });
 
   test('a Deployment scaled and a ConfigMap edited by hand are set back; a restarted operator finds nothing to write', async () => {
@@ -167,12 +159,11 @@ describe('RuntimeVersionReconciler on a devcluster', () => {
 
     // A new operator remembers none of its predecessor's writes: only the objects as the server
     // returns them tell it that nothing is to be done, defaults and normalized values included.
-    const before = await settledWrites(cluster);
-    await operator.stop();
-    operator = startOperator({ client, leaderElection: false, logger: createLogger('operator', 'warn') });
-    await eventually(async () => operator.leading(), WAIT, 'operator started');
+    const before = await settledWrites(bed.cluster);
+    await bed.restartOperator();
+    await eventually(async () => bed.operator.leading(), WAIT, 'operator started');
     await new Promise((r) => setTimeout(r, 1500));
-    assert.deepEqual(await operatorWritesByResource(cluster), before);
+    assert.deepEqual(await operatorWritesByResource(bed.cluster), before);
   });
 
   test('edges to missing nodes and duplicate node names are flagged InvalidSpec, and no child is touched', async () => {
