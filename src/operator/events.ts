@@ -25,7 +25,7 @@ export class EventRecorder {
     const event: KubeObject = {
       apiVersion: 'v1',
       kind: 'Event',
-      metadata: { name: `${about.metadata.name}.${Date.now().toString(16)}${randomBytes(3).toString('hex')}`, namespace },
+      metadata: { name: eventName(about.metadata.name ?? ''), namespace },
       involvedObject: {
         apiVersion: about.apiVersion,
         kind: about.kind,
@@ -50,4 +50,13 @@ export class EventRecorder {
       this.log.warn({ err, reason }, 'could not record an event');
     }
   }
+}
+
+/** Longest name of an object (a DNS subdomain). */
+const MAX_NAME = 253;
+
+/** `<object>.<time><random>`, as client-go names events, with the object's name cut to fit in a name. */
+export function eventName(object: string): string {
+  const suffix = `.${Date.now().toString(16)}${randomBytes(3).toString('hex')}`;
+  return `${object.slice(0, MAX_NAME - suffix.length).replace(/[-.]+$/, '')}${suffix}`;
 }

@@ -8,6 +8,7 @@ import {
   CONFIG_HASH,
   natsConfig,
   renderActiveEntrypointService,
+  renderGeneratedCredentials,
   renderMongoConnectionSecret,
   renderMongoStatefulSet,
   renderNatsStatefulSet,
@@ -65,6 +66,14 @@ describe('Runtime children', () => {
     const secret = renderMongoConnectionSecret(runtime(), creds);
     const other = renderMongoConnectionSecret(runtime(), { ...creds, password: 'different' });
     assert.equal(renderedHash(secret), renderedHash(other));
+  });
+
+  test('generated credentials are not owned by the Runtime, so they outlive it with the volumes; the connection string is', () => {
+    const generated = renderGeneratedCredentials(runtime(), 'kre-mongo-credentials', { username: 'kre', password: 'p', sharedKey: 'k' });
+    assert.equal(generated.metadata.ownerReferences, undefined);
+    assert.equal(generated.metadata.labels?.['kre.konstellation.io/runtime'], 'demo');
+    const connection = renderMongoConnectionSecret(runtime(), { username: 'kre', password: 'p', sharedKey: 'k' });
+    assert.deepEqual(connection.metadata.ownerReferences?.map((r) => `${r.kind}/${r.uid}/${r.controller}`), ['Runtime/uid-1/true']);
   });
 });
 

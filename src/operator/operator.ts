@@ -81,6 +81,10 @@ export function startOperator(opts: OperatorOptions): Operator {
     const built = buildControllers(opts.client, opts.namespace, log, registry, opts.workers ?? 4);
     synced = false;
     const started = (async () => {
+      // The Runtime reconciler reads the versions' cache (is the published one Running?): it is
+      // filled before the Runtimes are first reconciled, so that no status says a version is missing
+      // only because the cache has not seen it yet.
+      await built[1].primary.start().waitForSync();
       await built[0].start();
       await built[1].start();
       synced = true;
@@ -168,7 +172,14 @@ function buildControllers(client: KubeClient, namespace: string | undefined, log
 
   const runtimeChildren = childCache(runtimes, RUNTIME_CHILD_KINDS);
   const runtimeWriter = writerFor(client, runtimes, runtimeChildren);
-  const runtimeReconciler: RuntimeReconciler = new RuntimeReconciler({ client, runtimes: runtimes.primary.store, children: runtimeChildren, writer: runtimeWriter, events });
+  const runtimeReconciler: RuntimeReconciler = new RuntimeReconciler({
+    client,
+    runtimes: runtimes.primary.store,
+    versions: versions.primary.store,
+    children: runtimeChildren,
+    writer: runtimeWriter,
+    events,
+  });
   const versionChildren = childCache(versions, VERSION_CHILD_KINDS);
   const versionWriter = writerFor(client, versions, versionChildren);
   const versionReconciler: RuntimeVersionReconciler = new RuntimeVersionReconciler({
@@ -186,6 +197,18 @@ function buildControllers(client: KubeClient, namespace: string | undefined, log
     const ns = rt.metadata.namespace;
     for (const v of versions.primary.store.list({ namespace: ns })) versions.enqueue(keyOf(ns, v.metadata.name ?? ''));
   };
+  // A Runtime's status says whether its published version exists and runs.
+  const onVersion = (v: KubeObject) => {
+    const ns = v.metadata.namespace;
+    for (const rt of runtimes.primary.store.list({ namespace: ns })) runtimes.enqueue(keyOf(ns, rt.metadata.name ?? ''));
+  };
+  versions.primary.addHandlers({
+    onAdd: onVersion,
+    onUpdate: (old, v) => {
+      if (old.status?.phase !== v.status?.phase) onVersion(v);
+    },
+    onDelete: onVersion,
+  });
   runtimes.primary.addHandlers({
     onAdd: onRuntime,
     onUpdate: (_old, rt) => onRuntime(rt),

@@ -4,7 +4,7 @@
  * Runtime (and, for Secrets, of the credentials read or generated), so they are tested as values.
  */
 import { randomBytes } from 'node:crypto';
-import { API_VERSION, type Runtime } from '../api/index.ts';
+import { API_VERSION, RUNTIME_LABEL, type Runtime } from '../api/index.ts';
 import { setControllerOwner, type KubeObject } from '../kube/index.ts';
 import { MANAGED_BY, sha256 } from './children.ts';
 
@@ -42,7 +42,7 @@ function metadata(rt: Runtime, name: string, labels: Record<string, string>): Ku
   return {
     name,
     namespace: rt.metadata.namespace,
-    labels: { ...labels, ...MANAGED_BY, 'app.kubernetes.io/part-of': 'kre', 'kre.konstellation.io/runtime': rt.metadata.name ?? '' },
+    labels: { ...labels, ...MANAGED_BY, 'app.kubernetes.io/part-of': 'kre', [RUNTIME_LABEL]: rt.metadata.name ?? '' },
   };
 }
 
@@ -107,14 +107,23 @@ function randomToken(length: number): string {
   return Array.from(bytes, (b) => alphabet[b % alphabet.length]).join('');
 }
 
-export function renderCredentialsSecret(rt: Runtime, name: string, values: Record<string, string>): KubeObject {
-  return owned(rt, {
+function renderSecret(rt: Runtime, name: string, values: Record<string, string>): KubeObject {
+  return {
     apiVersion: 'v1',
     kind: 'Secret',
     metadata: metadata(rt, name, {}),
     type: 'Opaque',
     data: Object.fromEntries(Object.entries(values).map(([k, v]) => [k, b64(v)])),
-  });
+  };
+}
+
+/**
+ * Generated credentials. Not owned by the Runtime: MongoDB's and MinIO's volumes outlive it (a
+ * StatefulSet's claims are kept when it goes), and their data opens only with these credentials,
+ * so the Secret stays with the volumes and a Runtime created again in the namespace reuses both.
+ */
+export function renderGeneratedCredentials(rt: Runtime, name: string, values: Record<string, string>): KubeObject {
+  return renderSecret(rt, name, values);
 }
 
 export function mongoHosts(rt: Runtime): string[] {
@@ -125,7 +134,8 @@ export function renderMongoConnectionSecret(rt: Runtime, creds: MongoCredentials
   const user = encodeURIComponent(creds.username);
   const password = encodeURIComponent(creds.password);
   const uri = `mongodb://${user}:${password}@${mongoHosts(rt).join(',')}/admin?replicaSet=${MONGO_REPLICA_SET}&authSource=admin`;
-  return renderCredentialsSecret(rt, MONGO_CONNECTION, { [MONGO_CONNECTION_KEY]: uri });
+  // Derived from the credentials on every reconcile, so it goes with the Runtime.
+  return owned(rt, renderSecret(rt, MONGO_CONNECTION, { [MONGO_CONNECTION_KEY]: uri }));
 }
 
 export function renderMongoService(rt: Runtime): KubeObject {

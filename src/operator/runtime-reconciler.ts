@@ -1,16 +1,15 @@
 /**
  * Reconciles a Runtime into MongoDB, NATS and MinIO, their credentials, and the Service of the
- * published version; then states in its status how far each component is.
+ * published version; then states in its status how far each component is, and whether the
+ * published version exists and runs.
  *
- * No finalizer: every child carries the Runtime as controller owner, so the garbage collector
- * removes them with it, and nothing the operator makes lives outside the namespace.
+ * No finalizer: every child but the generated credentials carries the Runtime as controller owner,
+ * so the garbage collector removes them with it. The credentials stay with the volumes they open
+ * (see renderGeneratedCredentials), and nothing the operator makes lives outside the namespace.
  */
 import {
   isAlreadyExists,
   isNotFound,
-  KubeApiError,
-  TerminalError,
-  updateStatusWithRetry,
   type KubeClient,
   type KubeObject,
   type ObjectStore,
@@ -20,17 +19,19 @@ import {
   type Reconciler,
 } from '../kube/index.ts';
 import {
+  API_VERSION,
+  checkRuntime,
   MINIO_SECRET_KEYS,
   MONGO_SECRET_KEYS,
   RuntimeConditions,
   RUNTIMES,
   RuntimeSpec,
+  schemaProblems,
   type Runtime,
   type RuntimePhase,
-  type RuntimeStatus,
 } from '../api/index.ts';
 import { ChildCache, ChildWriter, FIELD_MANAGER } from './children.ts';
-import { findCondition, mergeConditions, nowRFC3339, sameConditions, type ConditionUpdate } from './conditions.ts';
+import type { ConditionUpdate } from './conditions.ts';
 import type { EventRecorder } from './events.ts';
 import {
   ACTIVE_ENTRYPOINT,
@@ -42,11 +43,12 @@ import {
   MONGO_CREDENTIALS,
   mongoReplicas,
   NATS,
-  renderCredentialsSecret,
+  renderGeneratedCredentials,
   renderMongoConnectionSecret,
   renderRuntimeWorkloads,
   type MongoCredentials,
 } from './runtime-objects.ts';
+import { problemsMessage, StatusWriter, type StatusEvent } from './status.ts';
 
 /** How often a Runtime waiting for a referenced Secret looks again (Secrets it does not own send no events). */
 const MISSING_SECRET_RETRY_MS = 10_000;
@@ -54,6 +56,8 @@ const MISSING_SECRET_RETRY_MS = 10_000;
 export interface RuntimeReconcilerDeps {
   client: KubeClient;
   runtimes: ObjectStore;
+  /** The RuntimeVersions, to say whether the published one exists and runs. */
+  versions: ObjectStore;
   children: ChildCache;
   writer: ChildWriter;
   events: EventRecorder;
@@ -72,7 +76,11 @@ interface ComponentState {
 }
 
 export class RuntimeReconciler implements Reconciler {
-  constructor(private readonly deps: RuntimeReconcilerDeps) {}
+  private readonly status: StatusWriter;
+
+  constructor(private readonly deps: RuntimeReconcilerDeps) {
+    this.status = new StatusWriter({ client: deps.client, writer: deps.writer, events: deps.events, resource: RUNTIMES });
+  }
 
   async reconcile(key: ReconcileKey, ctx: ReconcileContext): Promise<ReconcileResult | void> {
     const namespace = key.namespace ?? '';
@@ -82,16 +90,23 @@ export class RuntimeReconciler implements Reconciler {
     const active = activeRuntime(this.deps.runtimes.list({ namespace }));
     if (active && active.metadata.uid !== cached.metadata.uid) {
       const message = `Runtime ${active.metadata.name} already runs in namespace ${namespace}; only one Runtime per namespace is reconciled`;
-      await this.writeStatus(cached, 'Failed', [{ type: RuntimeConditions.ignored, status: 'True', reason: 'AnotherRuntimeInNamespace', message }], undefined, 'Ignored', message);
+      await this.status.write(cached, {
+        phase: 'Failed',
+        conditions: [{ type: RuntimeConditions.ignored, status: 'True', reason: 'AnotherRuntimeInNamespace', message }],
+        events: [{ type: 'Warning', reason: 'Ignored', message, condition: RuntimeConditions.ignored }],
+      });
       return;
     }
 
     const parsed = RuntimeSpec.safeParse(cached.spec ?? {});
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const message = `spec.${issue.path.join('.')}: ${issue.message}`;
-      await this.writeStatus(cached, 'Failed', [{ type: RuntimeConditions.invalidSpec, status: 'True', reason: 'InvalidSpec', message }], undefined, 'InvalidSpec', message);
-      return;
+    const problems = parsed.success ? checkRuntime(key.name) : schemaProblems('spec', parsed.error.issues);
+    if (!parsed.success || problems.length > 0) {
+      const message = problemsMessage(problems);
+      return this.status.fail(cached, {
+        phase: 'Failed',
+        conditions: [{ type: RuntimeConditions.invalidSpec, status: 'True', reason: 'InvalidSpec', message }],
+        events: [{ type: 'Warning', reason: 'InvalidSpec', message, condition: RuntimeConditions.invalidSpec }],
+      });
     }
     const rt: Runtime = { ...(cached as Runtime), spec: parsed.data };
 
@@ -100,7 +115,11 @@ export class RuntimeReconciler implements Reconciler {
     const missing = [mongo, minio].filter((c) => 'missing' in c).map((c) => (c as { missing: string }).missing);
     if (missing.length > 0) {
       const message = missing.join('; ');
-      await this.writeStatus(rt, 'Creating', [{ type: RuntimeConditions.invalidSpec, status: 'False' }, { type: 'CredentialsReady', status: 'False', reason: 'SecretMissing', message }], undefined, 'SecretMissing', message, 'Warning');
+      await this.status.write(rt, {
+        phase: 'Creating',
+        conditions: [{ type: RuntimeConditions.invalidSpec, status: 'False' }, { type: 'CredentialsReady', status: 'False', reason: 'SecretMissing', message }],
+        events: [{ type: 'Warning', reason: 'SecretMissing', message, condition: 'CredentialsReady' }],
+      });
       return { requeueAfter: MISSING_SECRET_RETRY_MS };
     }
     const mongoCreds = mongo as { secret: string; values: Record<string, string> };
@@ -110,49 +129,65 @@ export class RuntimeReconciler implements Reconciler {
       renderMongoConnectionSecret(rt, mongoCreds.values as unknown as MongoCredentials),
       ...renderRuntimeWorkloads(rt, { mongo: mongoCreds.secret, minio: minioCreds.secret }),
     ];
-    const written: string[] = [];
-    try {
-      for (const obj of desired) {
-        // A child applied again although its rendering is unchanged was edited behind the operator.
-        let changed = '';
-        if (await this.deps.writer.ensure(obj, (d) => (changed = ` (set back ${d.path})`))) written.push(`${obj.kind} ${obj.metadata.name}${changed}`);
-      }
-      // Unpublishing removes the Service (and the Ingress) of the previous published version.
-      for (const kind of ['Service', 'Ingress']) {
-        const stale = this.deps.children.get(kind, namespace, ACTIVE_ENTRYPOINT);
-        if (stale && !desired.some((d) => d.kind === kind && d.metadata.name === ACTIVE_ENTRYPOINT)) {
-          await this.deps.writer.remove(stale);
-          written.push(`deleted ${kind} ${ACTIVE_ENTRYPOINT}`);
-        }
-      }
-    } catch (err) {
-      // The server refusing what was rendered (422) will refuse it again: only a new spec can help.
-      if (err instanceof Error && err.cause instanceof KubeApiError && err.cause.code === 422) {
-        await this.writeStatus(rt, 'Failed', [{ type: 'Applied', status: 'False', reason: 'Rejected', message: err.message }], undefined, 'ApplyFailed', err.message, 'Warning');
-        throw new TerminalError(err.message, { cause: err });
-      }
-      await this.deps.events.record(rt, 'Warning', 'ApplyFailed', (err as Error).message);
-      throw err;
-    }
-    if (written.length > 0) {
-      ctx.log.info({ objects: written }, 'applied children');
-      await this.deps.events.record(rt, 'Normal', 'Applied', written.join(', '));
-    }
+    // Unpublishing removes the Service (and the Ingress) of the previous published version.
+    const obsolete = ['Service', 'Ingress']
+      .map((kind) => this.deps.children.get(kind, namespace, ACTIVE_ENTRYPOINT))
+      .filter((stale): stale is KubeObject => stale !== undefined && !desired.some((d) => d.kind === stale.kind && d.metadata.name === ACTIVE_ENTRYPOINT));
+    await this.status.applyChildren(rt, {
+      desired,
+      obsolete,
+      rejected: (message) => ({
+        phase: 'Failed',
+        conditions: [{ type: 'Applied', status: 'False', reason: 'Rejected', message }],
+        events: [{ type: 'Warning', reason: 'ApplyFailed', message, condition: 'Applied' }],
+      }),
+    }, ctx.log);
 
     const components = this.componentStates(rt);
     const allReady = components.every((c) => c.ready);
     const previous = rt.status?.phase;
     const phase: RuntimePhase = allReady ? 'Running' : previous === 'Running' || previous === 'Degraded' ? 'Degraded' : 'Creating';
-    const ready = `${components.filter((c) => c.ready).length}/${components.length}`;
-    await this.writeStatus(
-      rt,
+    const publication = this.publication(rt);
+    const events: StatusEvent[] = [
+      {
+        type: phase === 'Degraded' ? 'Warning' : 'Normal',
+        reason: phase,
+        message: phase === 'Degraded' ? components.filter((c) => !c.ready).map((c) => c.condition.message).join('; ') : `Runtime is ${phase}`,
+      },
+    ];
+    if (publication) events.push(publication.event);
+    await this.status.write(rt, {
       phase,
-      [{ type: RuntimeConditions.invalidSpec, status: 'False' }, ...components.map((c) => c.condition)],
-      ready,
-      phase === previous ? undefined : phase,
-      phase === 'Degraded' ? components.filter((c) => !c.ready).map((c) => c.condition.message).join('; ') : `Runtime is ${phase}`,
-      phase === 'Degraded' ? 'Warning' : 'Normal',
-    );
+      fields: { ready: `${components.filter((c) => c.ready).length}/${components.length}` },
+      conditions: [{ type: RuntimeConditions.invalidSpec, status: 'False' }, ...components.map((c) => c.condition), ...(publication ? [publication.condition] : [])],
+      events,
+    });
+  }
+
+  /**
+   * Whether `spec.publishedVersion` names a Running RuntimeVersion: the `active-entrypoint` Service
+   * selects it by name whatever its state, so a missing or stopped version leaves it serving nothing.
+   */
+  private publication(rt: Runtime): { condition: ConditionUpdate; event: StatusEvent } | undefined {
+    const name = rt.spec.publishedVersion;
+    if (!name) return undefined;
+    const namespace = rt.metadata.namespace ?? '';
+    const version = this.deps.versions.get(namespace, name);
+    const phase = version?.status?.phase as string | undefined;
+    const type = RuntimeConditions.published;
+    let condition: ConditionUpdate;
+    if (!version || version.metadata.deletionTimestamp) {
+      condition = { type, status: 'False', reason: 'VersionNotFound', message: `RuntimeVersion ${name} does not exist in namespace ${namespace}; Service ${ACTIVE_ENTRYPOINT} selects no pods` };
+    } else if (phase !== 'Running') {
+      condition = { type, status: 'False', reason: 'VersionNotReady', message: `RuntimeVersion ${name} is ${phase ?? 'not reconciled yet'}, not Running; Service ${ACTIVE_ENTRYPOINT} may select no ready pods` };
+    } else {
+      condition = { type, status: 'True', reason: 'VersionRunning', message: `RuntimeVersion ${name} is Running and served by Service ${ACTIVE_ENTRYPOINT}` };
+    }
+    const event: StatusEvent =
+      condition.status === 'True'
+        ? { type: 'Normal', reason: 'Published', message: condition.message ?? '', condition: type }
+        : { type: 'Warning', reason: condition.reason ?? '', message: condition.message ?? '', condition: type };
+    return { condition, event };
   }
 
   /**
@@ -178,9 +213,12 @@ export class RuntimeReconciler implements Reconciler {
     }
     const name = component === 'mongo' ? MONGO_CREDENTIALS : MINIO_CREDENTIALS;
     const existing = this.deps.children.get('Secret', namespace, name);
-    if (existing && keys.every((k) => existing.data?.[k])) return { secret: name, values: decode(existing.data, keys) };
+    if (existing && keys.every((k) => existing.data?.[k])) {
+      await this.releaseCredentials(existing);
+      return { secret: name, values: decode(existing.data, keys) };
+    }
     const generated = component === 'mongo' ? generateMongoCredentials() : generateMinioCredentials();
-    const secret = renderCredentialsSecret(rt, name, generated as unknown as Record<string, string>);
+    const secret = renderGeneratedCredentials(rt, name, generated as unknown as Record<string, string>);
     try {
       const created = await this.deps.client.create({ group: '', version: 'v1', plural: 'secrets', namespace }, secret, { fieldManager: FIELD_MANAGER });
       await this.deps.events.record(rt, 'Normal', 'CredentialsGenerated', `generated Secret ${name}`);
@@ -190,6 +228,25 @@ export class RuntimeReconciler implements Reconciler {
       // Created by an earlier reconcile the cache has not seen yet.
       const current = await this.deps.client.get({ group: '', version: 'v1', plural: 'secrets', namespace, name });
       return { secret: name, values: decode(current.data, keys) };
+    }
+  }
+
+  /**
+   * Credentials generated when they were owned by their Runtime would go with it and leave its
+   * volumes locked: the Runtime's owner reference is removed from them.
+   */
+  private async releaseCredentials(secret: KubeObject): Promise<void> {
+    const refs = secret.metadata.ownerReferences ?? [];
+    const kept = refs.filter((r) => !(r.kind === 'Runtime' && r.apiVersion === API_VERSION));
+    if (kept.length === refs.length) return;
+    try {
+      await this.deps.client.patch(
+        { group: '', version: 'v1', plural: 'secrets', namespace: secret.metadata.namespace, name: secret.metadata.name ?? '' },
+        { metadata: { resourceVersion: secret.metadata.resourceVersion, ownerReferences: kept.length > 0 ? kept : null } },
+        { type: 'merge', fieldManager: FIELD_MANAGER },
+      );
+    } catch (err) {
+      throw new Error(`could not release Secret ${secret.metadata.name} from its Runtime: ${(err as Error).message}`, { cause: err });
     }
   }
 
@@ -212,43 +269,6 @@ export class RuntimeReconciler implements Reconciler {
       state(RuntimeConditions.nats, NATS, rt.spec.nats.replicas),
       state(RuntimeConditions.minio, MINIO, 1),
     ];
-  }
-
-  /**
-   * Writes the status when it differs from the cached one, and records an event when `reason` is
-   * given and the phase or condition it names is new — so an unchanged Runtime costs no write.
-   */
-  private async writeStatus(
-    rt: KubeObject,
-    phase: RuntimePhase,
-    conditions: ConditionUpdate[],
-    ready: string | undefined,
-    reason: string | undefined,
-    message: string,
-    type: 'Normal' | 'Warning' = 'Warning',
-  ): Promise<void> {
-    const generation = rt.metadata.generation;
-    const old = (rt.status ?? {}) as RuntimeStatus;
-    const now = nowRFC3339();
-    const next: RuntimeStatus = { phase, observedGeneration: generation, conditions: mergeConditions(old.conditions, conditions, generation, now) };
-    if (ready) next.ready = ready;
-    const changed = old.phase !== next.phase || old.observedGeneration !== next.observedGeneration || old.ready !== next.ready || !sameConditions(old.conditions, next.conditions);
-    if (!changed) return;
-    const isNew = reason !== undefined && (old.phase !== phase || conditions.some((c) => c.status === 'True' && findCondition(old.conditions, c.type)?.status !== 'True') || reason === 'SecretMissing' && findCondition(old.conditions, 'CredentialsReady')?.message !== message);
-    try {
-      await updateStatusWithRetry(
-        this.deps.client,
-        { ...RUNTIMES, namespace: rt.metadata.namespace, name: rt.metadata.name ?? '' },
-        (fresh) => {
-          fresh.status = { ...next, conditions: mergeConditions((fresh.status as RuntimeStatus | undefined)?.conditions, conditions, generation, now) };
-        },
-        { fieldManager: FIELD_MANAGER },
-      );
-    } catch (err) {
-      if (isNotFound(err)) return;
-      throw new Error(`could not write the status of Runtime ${rt.metadata.name}: ${(err as Error).message}`, { cause: err });
-    }
-    if (isNew) await this.deps.events.record(rt, type, reason, message);
   }
 }
 

@@ -1,8 +1,11 @@
 /** Helpers for the operator's tests and benchmark: objects to create and API writes to count. */
-import type { DevCluster } from '../devcluster/index.ts';
+import { startDevCluster, type DevCluster } from '../devcluster/index.ts';
+import { KubeClient, type KubeObject } from '../kube/index.ts';
+import { createLogger } from '../kube/logger.ts';
+import { API_VERSION, RUNTIME_VERSIONS, RUNTIMES, type Condition } from '../api/index.ts';
+import { installCustomResourceDefinitions } from './install.ts';
+import { startOperator, type Operator } from './operator.ts';
 import { devclusterWrites } from '../devcluster/testing.ts';
-import type { KubeClient, KubeObject } from '../kube/index.ts';
-import { API_VERSION, RUNTIME_VERSIONS, RUNTIMES } from '../api/index.ts';
 
 export const NAMESPACES = { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false };
 export const PODS = { group: '', version: 'v1', plural: 'pods', kind: 'Pod', namespaced: true };
@@ -89,4 +92,52 @@ export async function settledWrites(cluster: WriteCounter, quietMs = 1500, timeo
 
 export function isReadyPod(pod: KubeObject): boolean {
   return pod.status?.phase === 'Running' && (pod.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True');
+}
+
+/** A devcluster with the CRDs installed and one operator reconciling it, without leader election. */
+export class OperatorTestbed {
+  private constructor(
+    readonly cluster: DevCluster,
+    readonly client: KubeClient,
+    public operator: Operator,
+    private readonly logLevel: string,
+  ) {}
+
+  static async start(logLevel = 'warn'): Promise<OperatorTestbed> {
+    const cluster = await startDevCluster();
+    const client = new KubeClient(cluster.kubeConfig());
+    try {
+      await installCustomResourceDefinitions(client);
+    } catch (err) {
+      client.close();
+      await cluster.stop();
+      throw err;
+    }
+    return new OperatorTestbed(cluster, client, OperatorTestbed.operator(client, logLevel), logLevel);
+  }
+
+  private static operator(client: KubeClient, logLevel: string): Operator {
+    return startOperator({ client, leaderElection: false, logger: createLogger('operator', logLevel) });
+  }
+
+  /** A new operator, remembering nothing of the one before. */
+  async restartOperator(): Promise<void> {
+    await this.operator.stop();
+    this.operator = OperatorTestbed.operator(this.client, this.logLevel);
+  }
+
+  async stop(): Promise<void> {
+    await this.operator.stop();
+    this.client.close();
+    await this.cluster.stop();
+  }
+
+  /** The events about the object `name` in `namespace`. */
+  async eventsAbout(namespace: string, name: string): Promise<KubeObject[]> {
+    return (await this.client.list({ ...EVENTS, namespace })).items.filter((e) => e.involvedObject.name === name);
+  }
+}
+
+export function conditionOf(obj: KubeObject, type: string): Condition | undefined {
+  return (obj.status?.conditions as Condition[] | undefined)?.find((c) => c.type === type);
 }

@@ -131,7 +131,8 @@ export function renderNodeDeployment(v: RuntimeVersion, wf: Workflow, node: Work
             {
               name: node.name,
               image: node.image,
-              envFrom: [{ configMapRef: { name } }, { configMapRef: { name: globalConfigName(version) } }],
+              // Of keys in several sources the last wins: the operator's settings come after the configuration.
+              envFrom: [{ configMapRef: { name: globalConfigName(version) } }, { configMapRef: { name } }],
               env: [mongoUriEnv(v)],
               volumeMounts: [{ name: 'conf-files', mountPath: `${BASE_PATH}/conf`, readOnly: true }],
             },

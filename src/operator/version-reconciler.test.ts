@@ -78,7 +78,7 @@ describe('RuntimeVersionReconciler on an API server', () => {
       'app.kubernetes.io/part-of': 'kre',
     });
     const container = greet.spec.template.spec.containers[0];
-    assert.deepEqual(container.envFrom, [{ configMapRef: { name: 'v1-greet-gregreet' } }, { configMapRef: { name: 'v1-global' } }]);
+    assert.deepEqual(container.envFrom, [{ configMapRef: { name: 'v1-global' } }, { configMapRef: { name: 'v1-greet-gregreet' } }]);
     assert.deepEqual(container.env, [{ name: 'KRT_MONGO_URI', valueFrom: { secretKeyRef: { name: 'kre-mongo-connection', key: 'uri' } } }]);
 
     const cm = async (name: string) => (await client.get({ ...CONFIGMAPS, namespace: NS, name })).data;
