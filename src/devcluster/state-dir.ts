@@ -11,7 +11,7 @@
  */
 import { chmodSync, linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { isRunning, processIdentity, type ProcessIdentity } from './process-identity.ts';
+import { isRunning, parseIdentity, processIdentity, type ProcessIdentity } from './process-identity.ts';
 
 export const LOCK_FILE = 'lock';
 
@@ -42,13 +42,8 @@ function readLock(path: string): { text: string; rec?: LockRecord } | undefined 
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
-  try {
-    const rec = JSON.parse(text);
-    if (Number.isSafeInteger(rec?.pid) && rec.pid > 0) return { text, rec };
-  } catch {
-    // Not a lock this program wrote whole: nobody owns it.
-  }
-  return { text };
+  // Not an identity: not a lock this program wrote whole, so nobody owns it.
+  return { text, rec: parseIdentity(text) as LockRecord | undefined };
 }
 
 /** Dirs locked by this process: a second devcluster in the same process is refused as well. */
