@@ -93,7 +93,7 @@ const CASES: Case[] = [
   c('list with limit=abc: 400', 'GET', `${NS}/configmaps?limit=abc`),
   c('list with watch=False is a list', 'GET', `${NS}/configmaps?watch=False&labelSelector=app%3Dcmp`),
   c('create with an unknown field, fieldValidation=Strict: 400', 'POST', `${NS}/configmaps?fieldValidation=Strict`, cm('strict', {}, { bogus: 1 })),
-  c('create with fieldValidation=Bogus: 400', 'POST', `${NS}/configmaps?fieldValidation=Bogus`, cm('bogus')),
+  c('create with fieldValidation=Bogus: 422', 'POST', `${NS}/configmaps?fieldValidation=Bogus`, cm('bogus')),
   c('create with an unknown field, fieldValidation=Ignore', 'POST', `${NS}/configmaps?fieldValidation=Ignore`, cm('ignored', {}, { bogus: 1 })),
   // Until the ServiceAccount controller has made the namespace's `default` account, a real server refuses pods.
   c('create pod', 'POST', `${NS}/pods`, pod('p1'), undefined, 201),

@@ -42,7 +42,7 @@ describe('Reflector against an API server', () => {
     client = new KubeClient(server.kubeConfig());
   });
   afterEach(async () => {
-    cluster().faults.clear();
+    server.devcluster?.faults.clear();
     await Promise.all(running.splice(0).map((r) => r.stop()));
   });
   after(async () => {
@@ -124,7 +124,7 @@ describe('Reflector against an API server', () => {
     cluster().faults.set({ dropWatchEvents: { configmaps: 0.5 } });
     for (let i = 0; i < 10; i++) await create(ns, `new${i}`);
     for (let i = 0; i < 10; i++) await remove(ns, `old${i}`);
-    cluster().faults.clear();
+    server.devcluster?.faults.clear();
     await eventually('the cache matches the server', () => consistent(r, ns));
     const corrected = reports.reduce((n, rep) => ({ adds: n.adds + rep.missedAdds, ghosts: n.ghosts + rep.ghosts }), { adds: 0, ghosts: 0 });
     assert.ok(corrected.adds > 0, `missed adds were corrected (${JSON.stringify(reports)})`);
@@ -195,7 +195,7 @@ describe('Reflector against an API server', () => {
     await modify(ns, 'c1', 'x');
     await create(ns, 'n1');
     cluster().faults.expireHistory();
-    cluster().faults.clear();
+    server.devcluster?.faults.clear();
     await eventually('the cache matches the server', () => consistent(r, ns));
     assert.ok(r.stats.expired > 0, '410 was seen');
     assert.ok(r.stats.relists > 0, 'it relisted');
@@ -249,7 +249,7 @@ describe('Reflector against an API server', () => {
     cluster().faults.set({ dropWatchEvents: { configmaps: 1 } });
     await create(ns, 'c');
     cluster().faults.expireHistory();
-    cluster().faults.clear();
+    server.devcluster?.faults.clear();
     await eventually('a relist', () => lists.length >= 2);
     assert.deepEqual(lists, ['b', 'b,c']);
     assert.equal(r2.stats.lists, 2);
