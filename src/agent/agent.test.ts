@@ -3,7 +3,7 @@
  * node's cgroup v2 tree (systemd driver, the devcluster's default), `/metrics` over HTTP.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createLogger } from '../kube/logger.ts';
@@ -120,24 +120,30 @@ describe('agent on a simulated node (cgroup v2, systemd)', () => {
     const layout = await detectLayout({ root: node.cgroupRoot });
     const webDir = podDir(layout, 'memory', uids.web, 'Burstable');
     const dbDir = podDir(layout, 'cpu', uids.db, 'Guaranteed');
+    const idleDir = podDir(layout, 'memory', uids.idle, 'BestEffort');
     const memory = readFileSync(join(webDir, 'memory.current'), 'utf8');
     const cpu = readFileSync(join(dbDir, 'cpu.stat'), 'utf8');
+    const peak = readFileSync(join(idleDir, 'memory.peak'), 'utf8');
     try {
+      rmSync(join(idleDir, 'memory.peak'));
       writeFileSync(join(webDir, 'memory.current'), 'lots\n');
-      writeFileSync(join(dbDir, 'cpu.stat'), 'usage_usec\n');
+      writeFileSync(join(dbDir, 'cpu.stat'), 'usage_usec lots\nuser_usec 1\n');
       await agent.iterate();
       const text = agent.metricsText();
       assert.equal(sample(text, 'task_mem_usage_bytes', { task_id: uids.web }), undefined);
       assert.ok(sample(text, 'task_cpu_usage_seconds', { task_id: uids.web })! > 0, "web's other metrics are measured");
       assert.equal(sample(text, 'task_cpu_usage_seconds', { task_id: uids.db }), undefined);
       assert.ok(sample(text, 'task_mem_usage_bytes', { task_id: uids.db })! > 0, "db's memory is measured");
-      assert.ok(sample(text, 'task_mem_usage_bytes', { task_id: uids.idle })! > 0, 'idle is untouched');
+      assert.ok(sample(text, 'task_mem_usage_bytes', { task_id: uids.idle })! > 0, "idle's memory is measured");
+      assert.equal(sample(text, 'task_mem_max_usage_bytes', { task_id: uids.idle }), undefined);
+      assert.equal(sample(text, 'wca_read_errors_total', { metric: 'task_mem_max_usage_bytes', reason: 'missing' }), 1);
       assert.equal(sample(text, 'wca_read_errors_total', { metric: 'task_mem_usage_bytes', reason: 'malformed' }), 1);
       assert.equal(sample(text, 'wca_read_errors_total', { metric: 'task_cpu_usage_seconds', reason: 'malformed' }), 1);
       assert.equal(sample(text, 'wca_tasks'), 3);
     } finally {
       writeFileSync(join(webDir, 'memory.current'), memory);
       writeFileSync(join(dbDir, 'cpu.stat'), cpu);
+      writeFileSync(join(idleDir, 'memory.peak'), peak);
     }
   });
 
