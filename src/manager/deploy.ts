@@ -28,6 +28,8 @@ export function managerRules(): PolicyRule[] {
     { apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'create'] },
     { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'create', 'patch'] },
     { apiGroups: [GROUP], resources: [RUNTIMES.plural, RUNTIME_VERSIONS.plural], verbs: ['get', 'list', 'watch', 'create', 'patch'] },
+    // Version metrics without Prometheus: the PodMetrics of versions' pods, sampled across namespaces.
+    { apiGroups: ['metrics.k8s.io'], resources: ['pods'], verbs: ['list'] },
     // Per-namespace mode: the operator's ServiceAccount, Role, RoleBinding and Deployment.
     { apiGroups: [''], resources: ['serviceaccounts'], verbs: ['get', 'create', 'patch'] },
     { apiGroups: ['rbac.authorization.k8s.io'], resources: ['roles', 'rolebindings'], verbs: ['get', 'create', 'patch'] },

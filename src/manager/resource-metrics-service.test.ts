@@ -97,6 +97,11 @@ function collect(stream: ClientReadableStream<Response>) {
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
+/** GetVersion of the test's version over the last `seconds`. */
+const recent = (client: ResourceMetricsServiceClient, seconds: number, step: number) => {
+  const now = Date.now();
+  return getVersion(client, { versionName: VERSION, namespace: NS, fromDate: iso(now - seconds * 1000), toDate: iso(now), step });
+};
 const within = (actual: number, expected: number, tolerance: number) => Math.abs(actual - expected) <= expected * tolerance;
 
 describe('ResourceMetricsService on a devcluster with a real Prometheus', () => {
@@ -108,6 +113,7 @@ describe('ResourceMetricsService on a devcluster with a real Prometheus', () => 
   let viaPrometheus: Served;
   /** The containers of the version's pods: the expected sums are this many times the per-container usage. */
   let containers = 0;
+  const expected = () => ({ cpu: containers * CPU_MILLI, mem: containers * MEMORY_BYTES });
 
   before(async () => {
     cluster = await startDevCluster({ nodes: 2 });
@@ -144,13 +150,11 @@ describe('ResourceMetricsService on a devcluster with a real Prometheus', () => 
   });
 
   test('GetVersion answers the pods\' CPU in millicores and memory working set, at the asked step', async () => {
-    const cpu = containers * CPU_MILLI;
-    const mem = containers * MEMORY_BYTES;
+    const { cpu, mem } = expected();
     // The usage model steps every 10 s with ±10 % noise on CPU; the working set is the memory
     // less its inactive file pages (about 5 %).
     const res = await eventually(async () => {
-      const now = Date.now();
-      const r = await getVersion(viaPrometheus.client, { versionName: VERSION, namespace: NS, fromDate: iso(now - 20_000), toDate: iso(now), step: 5 });
+      const r = await recent(viaPrometheus.client, 20, 5);
       const last = r.versionResourceMetrics.slice(-3);
       return last.length === 3 && last.every((p) => within(p.cpu, cpu, 0.12) && within(p.mem, mem * 0.95, 0.02)) && r;
     }, WAIT, `CPU near ${cpu}m and memory near ${mem * 0.95} bytes`);
@@ -240,11 +244,9 @@ describe('ResourceMetricsService on a devcluster with a real Prometheus', () => 
     const viaApi = await serve(kube, { source: 'metrics-api', pollIntervalSeconds: 1 });
     try {
       assert.equal(viaApi.metrics.source.kind, 'metrics-api');
-      const cpu = containers * CPU_MILLI;
-      const mem = containers * MEMORY_BYTES;
+      const { cpu, mem } = expected();
       const res = await eventually(async () => {
-        const now = Date.now();
-        const r = await getVersion(viaApi.client, { versionName: VERSION, namespace: NS, fromDate: iso(now - 30_000), toDate: iso(now), step: 2 });
+        const r = await recent(viaApi.client, 30, 2);
         const last = r.versionResourceMetrics.at(-1);
         return last && r.versionResourceMetrics.length >= 2 && r;
       }, WAIT, 'points from metrics.k8s.io');
