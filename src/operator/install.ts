@@ -1,5 +1,5 @@
 /** `kre operator install`: the CRDs applied and waited for until the API server serves them. */
-import { applyObject, type KubeClient, type KubeObject } from '../kube/index.ts';
+import { applyObject, KubeApiError, type KubeClient, type KubeObject } from '../kube/index.ts';
 import { customResourceDefinitions } from '../api/index.ts';
 import { FIELD_MANAGER } from './children.ts';
 
@@ -20,10 +20,25 @@ export async function installCustomResourceDefinitions(client: KubeClient, opts:
     for (;;) {
       const crd = await client.get<KubeObject>({ ...CRDS, name });
       const established = (crd.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Established' && c.status === 'True');
-      if (established) break;
-      if (Date.now() > deadline) throw new Error(`CustomResourceDefinition ${name} was not Established in time`);
+      // Established is not yet served: a real server answers 429 "storage is (re)initializing"
+      // (or 404) for a moment after, so a list of the resource must go through.
+      if (established && (await served(client, crd))) break;
+      if (Date.now() > deadline) throw new Error(`CustomResourceDefinition ${name} was not Established and served in time`);
       await new Promise((r) => setTimeout(r, 200));
     }
   }
   return names;
+}
+
+async function served(client: KubeClient, crd: KubeObject): Promise<boolean> {
+  const { group, names, versions } = crd.spec as { group: string; names: { plural: string }; versions: { name: string; served: boolean }[] };
+  const version = versions.find((v) => v.served)?.name;
+  if (!version) return true;
+  try {
+    await client.list({ group, version, plural: names.plural }, { limit: 1 });
+    return true;
+  } catch (err) {
+    if (err instanceof KubeApiError && (err.code === 429 || err.code === 404 || err.code === 503)) return false;
+    throw err;
+  }
 }
