@@ -201,7 +201,7 @@ export class EventRecorder {
         this.seen.delete(e.key);
       }
     }
-    const name = `${e.about.metadata.name}.${Date.now().toString(16)}${randomBytes(4).toString('hex')}`;
+    const name = eventName(e.about.metadata.name ?? '');
     const first = previous ? now() : e.lastTimestamp;
     if (this.seen.size >= this.cacheSize) this.seen.delete(this.seen.keys().next().value!);
     this.seen.set(e.key, { name, namespace, count: e.count, firstTimestamp: first });
@@ -221,7 +221,7 @@ export class EventRecorder {
           ...(e.fieldPath ? { fieldPath: e.fieldPath } : {}),
         },
         reason: e.reason,
-        message: e.message,
+        message: e.message.slice(0, MAX_MESSAGE),
         source: this.source.host ? this.source : { component: this.source.component },
         firstTimestamp: first,
         lastTimestamp: e.lastTimestamp,
@@ -233,4 +233,15 @@ export class EventRecorder {
       },
     );
   }
+}
+
+/** Longest name of an object (a DNS subdomain). */
+const MAX_NAME = 253;
+/** Longest message kept: an Event is for people, and a long one is a whole error dump. */
+const MAX_MESSAGE = 1024;
+
+/** `<object>.<time><random>`, as client-go names events, with the object's name cut to fit in a name. */
+export function eventName(object: string): string {
+  const suffix = `.${Date.now().toString(16)}${randomBytes(4).toString('hex')}`;
+  return `${object.slice(0, MAX_NAME - suffix.length).replace(/[-.]+$/, '')}${suffix}`;
 }
