@@ -31,9 +31,8 @@ const run = promisify(execFile);
 const KRE = new URL('../../bin/kre.js', import.meta.url).pathname;
 
 /** A client that acts as the ServiceAccount, with a token from the TokenRequest API. */
-async function clientAs(admin: KubeClient, env: Record<string, string>, namespace: string, sa: string): Promise<KubeClient> {
+async function clientAs(env: Record<string, string>, namespace: string, sa: string): Promise<KubeClient> {
   const { stdout } = await run('kubectl', ['--kubeconfig', env.KUBECONFIG, '-n', namespace, 'create', 'token', sa, '--duration', '1h']);
-  void admin;
   const kc = new KubeConfig();
   kc.loadFromOptions({
     clusters: [{ name: 'real', server: env.KRE_REAL_APISERVER_URL, caData: Buffer.from(readFileSync(env.KRE_REAL_APISERVER_CA)).toString('base64') }],
@@ -89,7 +88,7 @@ describe('per-namespace mode on a real API server', { skip: !available && 'no re
     await admin.create({ group: '', version: 'v1', plural: 'namespaces' }, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'kre-system' } });
     const manifests = renderManagerManifests(operatorRules())['manager.yaml'].split(/^---$/m).map((d) => parseYaml(d) as KubeObject | null).filter((o): o is KubeObject => !!o && o.kind !== 'Deployment' && o.kind !== 'Service');
     for (const obj of manifests) await applyObject(admin, obj, { fieldManager: 'test', force: true });
-    const asManager = await clientAs(admin, env, 'kre-system', 'kre-manager');
+    const asManager = await clientAs(env, 'kre-system', 'kre-manager');
     clients.push(asManager);
     manager = await startManager({
       config: parseManagerConfig({ listen: '127.0.0.1:0', operator: { mode: 'per-namespace' } }),
@@ -106,7 +105,7 @@ describe('per-namespace mode on a real API server', { skip: !available && 'no re
       assert.equal((await call<{ message: string }>(client, 'create', req)).message, "Runtime 'real' created");
 
       // The operator as its own ServiceAccount: only the Role the manager wrote.
-      const asOperator = await clientAs(admin, env, ns, 'k8s-runtime-operator');
+      const asOperator = await clientAs(env, ns, 'k8s-runtime-operator');
       clients.push(asOperator);
       await assert.rejects(asOperator.list({ group: '', version: 'v1', plural: 'secrets', namespace: 'kre-system' }), /forbidden/i);
       operator = startOperator({ client: asOperator, namespace: ns, logger: createLogger('operator', process.env.KRE_TEST_LOG ?? 'silent'), leaderElection: { namespace: ns, leaseDurationMs: 3000, renewDeadlineMs: 2000, retryPeriodMs: 300 } });
