@@ -2,8 +2,6 @@
  * `kre operator`: runs the operator (all namespaces, or one with `--namespace`/`WATCH_NAMESPACE`);
  * `kre operator install` applies the CRDs; `kre operator manifests` writes `deploy/`.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { KubeClient, KubeConfigError, loadKubeConfig } from '../kube/index.ts';
@@ -13,6 +11,7 @@ import { ConfigError, loadOperatorConfig } from '../operator/config.ts';
 import { renderDeployManifests } from '../operator/deploy.ts';
 import { serveHealthAndMetrics } from '../kube/serve-http.ts';
 import { untilSignal } from './signals.ts';
+import { writeManifests } from './manifests.ts';
 
 /** Bad usage or configuration: exit status 2, with the message naming the field. */
 function usageFailure(err: unknown): never {
@@ -95,14 +94,7 @@ export function operatorCommand(): Command {
     .description('write the CRDs, RBAC and Deployments of deploy/ (to stdout without --out)')
     .option('--out <dir>', 'directory to write the files into')
     .action((opts: { out?: string }) => {
-      const files = renderDeployManifests();
-      if (!opts.out) {
-        process.stdout.write(Object.values(files).join(''));
-        return;
-      }
-      const dir = resolve(opts.out);
-      mkdirSync(dir, { recursive: true });
-      for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+      writeManifests(renderDeployManifests(), opts.out);
     });
   return cmd;
 }
