@@ -2,8 +2,6 @@
  * `kre manager`: the gRPC API the admin service calls (the seed's k8s-manager). Bad configuration
  * exits 2 naming the field; `kre manager manifests` writes `deploy/manager.yaml`.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { KubeClient, KubeConfigError, loadKubeConfig } from '../kube/index.ts';
@@ -16,6 +14,7 @@ import { UsageError } from './main.ts';
 import { untilSignal } from './signals.ts';
 import { addMetricsOptions, startManagerMetrics } from './manager-metrics.ts';
 import type { MetricsFlags } from '../manager/metrics/index.ts';
+import { writeManifests } from './manifests.ts';
 
 interface Flags {
   kubeconfig?: string;
@@ -114,14 +113,7 @@ export function managerCommand(): Command {
     .description("write the manager's Deployment, Service and RBAC (deploy/manager.yaml; to stdout without --out)")
     .option('--out <dir>', 'directory to write the file into')
     .action((opts: { out?: string }) => {
-      const files = renderManagerManifests(operatorRules());
-      if (!opts.out) {
-        process.stdout.write(Object.values(files).join(''));
-        return;
-      }
-      const dir = resolve(opts.out);
-      mkdirSync(dir, { recursive: true });
-      for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+      writeManifests(renderManagerManifests(operatorRules()), opts.out);
     });
   return cmd;
 }

@@ -3,18 +3,19 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 
+export function writeManifests(files: Record<string, string>, out: string | undefined): void {
+  if (!out) {
+    process.stdout.write(Object.values(files).join(''));
+    return;
+  }
+  const dir = resolve(out);
+  mkdirSync(dir, { recursive: true });
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+}
+
 export function manifestsCommand(description: string, render: () => Record<string, string>): Command {
   return new Command('manifests')
     .description(`${description} (to stdout without --out)`)
     .option('--out <dir>', 'directory to write the files into')
-    .action((opts: { out?: string }) => {
-      const files = render();
-      if (!opts.out) {
-        process.stdout.write(Object.values(files).join(''));
-        return;
-      }
-      const dir = resolve(opts.out);
-      mkdirSync(dir, { recursive: true });
-      for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
-    });
+    .action((opts: { out?: string }) => writeManifests(render(), opts.out));
 }

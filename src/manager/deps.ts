@@ -26,3 +26,8 @@ export interface ServiceDeps {
 
 /** The field manager of every server-side apply the manager makes. */
 export const FIELD_MANAGER = 'kre-manager';
+
+/** How long a call that waits on the operator may wait: its deadline, the configured limit, the manager's life. */
+export function waitFor(deps: ServiceDeps, call: { signal: AbortSignal; deadline: number | undefined }) {
+  return { call, maxMs: deps.config.waitTimeoutSeconds * 1000, stopping: deps.stopping };
+}

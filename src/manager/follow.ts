@@ -113,6 +113,25 @@ export class ObjectFollower<T extends KubeObject = KubeObject> {
     });
   }
 
+  /**
+   * `until`, bounded by the call: its deadline (a little before), `maxMs`, the client going away,
+   * or the manager stopping (UNAVAILABLE).
+   */
+  async untilForCall<R>(
+    namespace: string,
+    name: string,
+    decide: (obj: T | undefined) => R | undefined,
+    wait: { call: { signal: AbortSignal; deadline: number | undefined }; maxMs: number; stopping: AbortSignal },
+    onTimeout: (last: T | undefined) => string,
+  ): Promise<R> {
+    const w = waitSignal(wait.call, wait.maxMs, wait.stopping);
+    try {
+      return await this.until(namespace, name, decide, w.signal, onTimeout);
+    } finally {
+      w.clear();
+    }
+  }
+
   private notify(obj: T, gone: boolean): void {
     const set = this.listeners.get(`${obj.metadata.namespace ?? ''}/${obj.metadata.name}`);
     if (!set) return;

@@ -7,9 +7,9 @@ import { status as grpcStatus } from '@grpc/grpc-js';
 import { RUNTIMES, RuntimeConditions, type Condition } from '../api/index.ts';
 import { applyObject, isAlreadyExists, isNotFound, type KubeObject } from '../kube/index.ts';
 import type { ComponentStatus, Request, RuntimeServiceServer, RuntimeStatusResponse } from '../gen/runtime/runtime.ts';
-import { FIELD_MANAGER, type ServiceDeps } from './deps.ts';
+import { FIELD_MANAGER, waitFor, type ServiceDeps } from './deps.ts';
 import { failedPrecondition, invalidArgument, ManagerError, notFound } from './errors.ts';
-import { followObject, waitSignal } from './follow.ts';
+import { followObject } from './follow.ts';
 import { serverStream, unary, type CallContext } from './handlers.ts';
 import { namespaceOf, required, str } from './request-fields.ts';
 import { renderCredentialSecrets, renderNamespace, renderOperatorObjects, renderRuntime, type RuntimeRequest } from './runtime-objects.ts';
@@ -151,24 +151,19 @@ async function runtimeStatus(deps: ServiceDeps, req: Request, call: CallContext)
   const rt = findRuntime(deps, ns);
   if (!rt) throw notFound(`runtime in namespace ${ns}`);
   const name = rt.metadata.name!;
-  const wait = waitSignal(call, deps.config.waitTimeoutSeconds * 1000, deps.stopping);
-  try {
-    return await deps.runtimes.until(
-      ns,
-      name,
-      (obj) => {
-        if (!obj) throw notFound(`runtime ${name} in namespace ${ns} (deleted while waiting)`);
-        const s = runtimeStatusOf(obj);
-        if (s.phase === 'Running') return s;
-        if (s.phase === 'Failed' || s.phase === 'Degraded') throw failedPrecondition(`runtime ${name} is ${s.phase}: ${s.message}`);
-        return undefined;
-      },
-      wait.signal,
-      (last) => `runtime ${name} is not running yet: ${last ? runtimeStatusOf(last).message : 'deleted'}`,
-    );
-  } finally {
-    wait.clear();
-  }
+  return deps.runtimes.untilForCall(
+    ns,
+    name,
+    (obj) => {
+      if (!obj) throw notFound(`runtime ${name} in namespace ${ns} (deleted while waiting)`);
+      const s = runtimeStatusOf(obj);
+      if (s.phase === 'Running') return s;
+      if (s.phase === 'Failed' || s.phase === 'Degraded') throw failedPrecondition(`runtime ${name} is ${s.phase}: ${s.message}`);
+      return undefined;
+    },
+    waitFor(deps, call),
+    (last) => `runtime ${name} is not running yet: ${last ? runtimeStatusOf(last).message : 'deleted'}`,
+  );
 }
 
 async function watchRuntimeStatus(deps: ServiceDeps, req: Request, send: (m: RuntimeStatusResponse) => Promise<void>, call: CallContext): Promise<void> {

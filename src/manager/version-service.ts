@@ -8,9 +8,9 @@
 import { API_VERSION, RUNTIMES, type Condition, type RuntimeVersionStatus } from '../api/index.ts';
 import { applyObject, type KubeObject } from '../kube/index.ts';
 import type { NodeStatus, Request, VersionServiceServer, VersionStatusRequest, VersionStatusResponse } from '../gen/version/version.ts';
-import { FIELD_MANAGER, type ServiceDeps } from './deps.ts';
+import { FIELD_MANAGER, waitFor, type ServiceDeps } from './deps.ts';
 import { failedPrecondition, notFound } from './errors.ts';
-import { followObject, waitSignal } from './follow.ts';
+import { followObject } from './follow.ts';
 import { serverStream, unary, type CallContext } from './handlers.ts';
 import { namespaceOf, str } from './request-fields.ts';
 import { MANAGED_BY } from './runtime-objects.ts';
@@ -79,22 +79,17 @@ async function stop(deps: ServiceDeps, req: Request, call: CallContext): Promise
   if (publishedName(rt) === ref.name) throw failedPrecondition(`version ${ref.name} is published: unpublish it before stopping it`);
   const applied = await reapply(deps, v, (spec) => ({ ...spec, state: 'Stopped' }));
   const generation = applied.metadata.generation ?? 0;
-  const wait = waitSignal(call, deps.config.waitTimeoutSeconds * 1000, deps.stopping);
-  try {
-    await deps.versions.until(
-      ref.namespace,
-      ref.name,
-      (obj) => {
-        if (!obj) return true; // deleted: its workloads went with it
-        const s = statusOf(obj);
-        return s.phase === 'Stopped' && (s.observedGeneration ?? -1) >= generation ? true : undefined;
-      },
-      wait.signal,
-      (last) => `version ${ref.name} is still stopping: ${last ? (statusOf(last).phase ?? 'no status yet') : 'deleted'}`,
-    );
-  } finally {
-    wait.clear();
-  }
+  await deps.versions.untilForCall(
+    ref.namespace,
+    ref.name,
+    (obj) => {
+      if (!obj) return true; // deleted: its workloads went with it
+      const s = statusOf(obj);
+      return s.phase === 'Stopped' && (s.observedGeneration ?? -1) >= generation ? true : undefined;
+    },
+    waitFor(deps, call),
+    (last) => `version ${ref.name} is still stopping: ${last ? (statusOf(last).phase ?? 'no status yet') : 'deleted'}`,
+  );
   return { message: `Version '${ref.name}' stopped` };
 }
 
@@ -102,26 +97,21 @@ async function publish(deps: ServiceDeps, req: Request, call: CallContext): Prom
   const ref = parseVersionRef(req.version);
   const rt = await runtimeOf(deps, ref.namespace, call.signal);
   await existingVersion(deps, ref, call.signal);
-  const wait = waitSignal(call, deps.config.waitTimeoutSeconds * 1000, deps.stopping);
-  try {
-    await deps.versions.until(
-      ref.namespace,
-      ref.name,
-      (obj) => {
-        if (!obj) throw notFound(`version ${ref.name} in namespace ${ref.namespace} (deleted while waiting)`);
-        const spec = obj.spec as { state?: string };
-        const s = statusOf(obj);
-        if (spec.state === 'Stopped') throw failedPrecondition(`version ${ref.name} is stopped: start it before publishing it`);
-        if (!current(obj)) return undefined;
-        if (s.phase === 'Failed') throw failedPrecondition(`version ${ref.name} failed: ${conditionMessages(s.conditions) || 'see its status'}`);
-        return s.phase === 'Running' ? true : undefined;
-      },
-      wait.signal,
-      (last) => `version ${ref.name} is not running yet: ${last ? versionStatusOf(last).message : 'deleted'}`,
-    );
-  } finally {
-    wait.clear();
-  }
+  await deps.versions.untilForCall(
+    ref.namespace,
+    ref.name,
+    (obj) => {
+      if (!obj) throw notFound(`version ${ref.name} in namespace ${ref.namespace} (deleted while waiting)`);
+      const spec = obj.spec as { state?: string };
+      const s = statusOf(obj);
+      if (spec.state === 'Stopped') throw failedPrecondition(`version ${ref.name} is stopped: start it before publishing it`);
+      if (!current(obj)) return undefined;
+      if (s.phase === 'Failed') throw failedPrecondition(`version ${ref.name} failed: ${conditionMessages(s.conditions) || 'see its status'}`);
+      return s.phase === 'Running' ? true : undefined;
+    },
+    waitFor(deps, call),
+    (last) => `version ${ref.name} is not running yet: ${last ? versionStatusOf(last).message : 'deleted'}`,
+  );
   if (publishedName(rt) !== ref.name) {
     await deps.kube.patch({ ...RUNTIMES, namespace: ref.namespace, name: rt.metadata.name! }, { spec: { publishedVersion: ref.name } }, { type: 'merge', fieldManager: FIELD_MANAGER });
   }
