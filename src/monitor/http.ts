@@ -10,7 +10,8 @@
  *   kubectl asks for a Table and, given a list, prints it itself. Freshness goes in
  *   `X-Kre-*` response headers there. Writes and watches are refused with a Status.
  *
- * - Prometheus HTTP service discovery (`/sd/kubelets`, `/sd/pods`; see sd.ts) and
+ * - Prometheus HTTP service discovery (`/sd/kubelets`, `/sd/pods`, and `/sd/endpoints` when
+ *   `v1/endpoints` is among the cached resources; see sd.ts) and
  *   kube-state-metrics-compatible series (`/metrics/kube-state`; see kube-state.ts), from the
  *   aggregated view, behind the same token (Prometheus sends it with `authorization`).
  *
@@ -27,7 +28,7 @@ import { kubeStateFamilies, renderFamilies } from './kube-state.ts';
 import type { MonitorMetrics } from './metrics.ts';
 import type { MonitoredResource } from './resources.ts';
 import { resourceId } from './resources.ts';
-import { nodeTargetGroups, podTargetGroups } from './sd.ts';
+import { endpointsTargetGroups, nodeTargetGroups, podTargetGroups } from './sd.ts';
 import { StoreUnavailableError, VIEWS, type CachedObject, type Freshness, type MonitorStore, type View } from './store.ts';
 
 export const SOURCE_ANNOTATION = 'kre.konstellation.io/monitor-source';
@@ -132,6 +133,11 @@ export class MonitorHttp {
         route = path;
         const objects = await this.cached(path === '/sd/kubelets' ? 'nodes' : 'pods');
         return this.json(res, route, 200, path === '/sd/kubelets' ? nodeTargetGroups(objects) : podTargetGroups(objects));
+      }
+      if (path === '/sd/endpoints') {
+        route = path;
+        const [endpoints, services, pods] = await Promise.all([this.cached('endpoints'), this.cached('services'), this.cached('pods')]);
+        return this.json(res, route, 200, endpointsTargetGroups(endpoints, services, pods));
       }
       if (path === '/metrics/kube-state') {
         route = path;
