@@ -17,7 +17,7 @@ import { eventually } from '../devcluster/testing.ts';
 import { KubeClient, type KubeObject } from '../kube/index.ts';
 import { parseMonitorConfig } from './config.ts';
 import { startMonitor, type Monitor } from './monitor.ts';
-import { nodeTargetGroups, podTargetGroups, sanitizeLabelName, type TargetGroup } from './sd.ts';
+import { endpointsTargetGroups, nodeTargetGroups, podTargetGroups, sanitizeLabelName, type TargetGroup } from './sd.ts';
 
 const M = '__meta_kubernetes_';
 
@@ -108,6 +108,76 @@ describe('target groups', () => {
     ];
     assert.deepEqual(groups, want);
   });
+  it('role endpoints: per address and port, with the Service, the pod and its container port, then the pod’s other ports', () => {
+    const pod: KubeObject = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { namespace: 'ns', name: 'p1', uid: 'u1', labels: { app: 'a' } },
+      spec: { nodeName: 'n1', containers: [{ name: 'main', image: 'img', ports: [{ name: 'http', containerPort: 8080, protocol: 'TCP' }, { name: 'metrics', containerPort: 9090, protocol: 'TCP' }] }] },
+      status: { podIP: '10.0.0.5', hostIP: '127.0.1.1', phase: 'Running', conditions: [{ type: 'Ready', status: 'False' }] },
+    };
+    const svc: KubeObject = { apiVersion: 'v1', kind: 'Service', metadata: { namespace: 'ns', name: 'web', labels: { tier: 'front' }, annotations: { 'prometheus.io/port': '8080' } } };
+    const ep = {
+      apiVersion: 'v1',
+      kind: 'Endpoints',
+      metadata: { namespace: 'ns', name: 'web', labels: { tier: 'front' } },
+      subsets: [
+        {
+          addresses: [{ ip: '10.0.0.9', hostname: 'h' }],
+          notReadyAddresses: [{ ip: '10.0.0.5', nodeName: 'n1', targetRef: { kind: 'Pod', name: 'p1', namespace: 'ns' } }],
+          ports: [{ name: 'web', port: 8080, protocol: 'TCP' }],
+        },
+      ],
+    } as KubeObject;
+    const groups = endpointsTargetGroups([ep], [svc], [pod]);
+    const group = {
+      [`${M}namespace`]: 'ns',
+      [`${M}endpoints_name`]: 'web',
+      [`${M}endpoints_label_tier`]: 'front',
+      [`${M}endpoints_labelpresent_tier`]: 'true',
+      [`${M}service_name`]: 'web',
+      [`${M}service_label_tier`]: 'front',
+      [`${M}service_labelpresent_tier`]: 'true',
+      [`${M}service_annotation_prometheus_io_port`]: '8080',
+      [`${M}service_annotationpresent_prometheus_io_port`]: 'true',
+    };
+    const podLabels = {
+      [`${M}pod_name`]: 'p1',
+      [`${M}pod_ip`]: '10.0.0.5',
+      [`${M}pod_ready`]: 'false',
+      [`${M}pod_phase`]: 'Running',
+      [`${M}pod_node_name`]: 'n1',
+      [`${M}pod_host_ip`]: '127.0.1.1',
+      [`${M}pod_uid`]: 'u1',
+      [`${M}pod_label_app`]: 'a',
+      [`${M}pod_labelpresent_app`]: 'true',
+    };
+    const container = (name: string, port: number) => ({
+      [`${M}pod_container_name`]: 'main',
+      [`${M}pod_container_image`]: 'img',
+      [`${M}pod_container_port_name`]: name,
+      [`${M}pod_container_port_number`]: String(port),
+      [`${M}pod_container_port_protocol`]: 'TCP',
+    });
+    const port = { [`${M}endpoint_port_name`]: 'web', [`${M}endpoint_port_protocol`]: 'TCP' };
+    assert.deepEqual(groups, [
+      { targets: ['10.0.0.9:8080'], labels: { ...group, ...port, [`${M}endpoint_ready`]: 'true', [`${M}endpoint_hostname`]: 'h' } },
+      {
+        targets: ['10.0.0.5:8080'],
+        labels: {
+          ...group,
+          ...port,
+          [`${M}endpoint_ready`]: 'false',
+          [`${M}endpoint_node_name`]: 'n1',
+          [`${M}endpoint_address_target_kind`]: 'Pod',
+          [`${M}endpoint_address_target_name`]: 'p1',
+          ...podLabels,
+          ...container('http', 8080),
+        },
+      },
+      { targets: ['10.0.0.5:9090'], labels: { ...group, ...podLabels, ...container('metrics', 9090) } },
+    ]);
+  });
 });
 
 const TOKEN = 'sd-test-token';
@@ -143,9 +213,15 @@ describe('discovery and scrape by a real Prometheus', { skip: !existsSync('/usr/
         },
       },
     });
+    await client.create({ group: '', version: 'v1', plural: 'services', namespace: 'default' }, {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'model', labels: { app: 'model' } },
+      spec: { selector: { app: 'model' }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] },
+    });
     client.close();
     monitor = await startMonitor({
-      config: parseMonitorConfig({ listen: '127.0.0.1:0', verifyIntervalSeconds: 2, canaryIntervalSeconds: 0, kubeStateMetrics: { podLabelsAllowlist: ['version-name'] } }),
+      config: parseMonitorConfig({ listen: '127.0.0.1:0', verifyIntervalSeconds: 2, canaryIntervalSeconds: 0, resources: ['v1/endpoints'], kubeStateMetrics: { podLabelsAllowlist: ['version-name'] } }),
       token: TOKEN,
       kubeConfig: cluster.kubeConfig(),
     });
@@ -196,6 +272,21 @@ describe('discovery and scrape by a real Prometheus', { skip: !existsSync('/usr/
       assert.equal(g.labels[`${M}pod_controller_kind`], 'ReplicaSet');
       assert.equal(g.labels[`${M}pod_annotation_prometheus_io_scrape`], 'true');
       assert.equal(g.labels[`${M}namespace`], 'default');
+    }
+  });
+
+  it('lists the Service endpoints with the Service and pod meta labels', async () => {
+    const groups = await eventually(async () => {
+      const g = (await (await sd('/sd/endpoints')).json()) as TargetGroup[];
+      const model = g.filter((x) => x.labels[`${M}service_name`] === 'model' && x.labels[`${M}endpoint_ready`] === 'true');
+      return model.length === 2 && model;
+    }, 30_000, 'the two model pods behind the Service in /sd/endpoints');
+    for (const g of groups) {
+      assert.equal(g.targets[0], `${g.labels[`${M}pod_ip`]}:8080`);
+      assert.equal(g.labels[`${M}endpoint_address_target_kind`], 'Pod');
+      assert.equal(g.labels[`${M}endpoint_address_target_name`], g.labels[`${M}pod_name`]);
+      assert.equal(g.labels[`${M}pod_container_port_name`], 'http');
+      assert.equal(g.labels[`${M}pod_label_version_name`], 'greeter-v1');
     }
   });
 
