@@ -182,7 +182,8 @@ export function kubeStateFamilies(objects: { pods: KubeObject[]; deployments: Ku
 export function formatValue(v: number): string {
   if (Number.isNaN(v)) return 'NaN';
   if (!Number.isFinite(v)) return v > 0 ? '+Inf' : '-Inf';
-  if (v === 0) return '0';
+  // Most values are 0/1 and small counts: the common case without the exponent round trip.
+  if (Number.isInteger(v) && Math.abs(v) < 1e6) return String(v);
   // Shortest round-trip digits (as Go's), in exponent form when the exponent is < -4 or >= 6.
   const [mantissa, exp] = v.toExponential().split('e');
   const e = Number(exp);
@@ -190,19 +191,23 @@ export function formatValue(v: number): string {
   return String(v);
 }
 
+const NEEDS_ESCAPE = /[\\\n"]/;
+
 function escapeValue(s: string): string {
+  if (!NEEDS_ESCAPE.test(s)) return s;
   return s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 }
 
 /** The text exposition format (0.0.4), as kube-state-metrics writes it. */
 export function renderFamilies(families: MetricFamily[]): string {
-  let out = '';
+  const out: string[] = [];
   for (const f of families) {
-    out += `# HELP ${f.name} ${f.help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}\n# TYPE ${f.name} ${f.type}\n`;
+    out.push(`# HELP ${f.name} ${f.help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}\n# TYPE ${f.name} ${f.type}\n`);
     for (const s of f.series) {
-      const labels = s.labels.map(([k, v]) => `${k}="${escapeValue(v)}"`).join(',');
-      out += `${f.name}${labels ? `{${labels}}` : ''} ${formatValue(s.value)}\n`;
+      let labels = '';
+      for (const [k, v] of s.labels) labels += `${labels ? ',' : ''}${k}="${escapeValue(v)}"`;
+      out.push(`${f.name}${labels ? `{${labels}}` : ''} ${formatValue(s.value)}\n`);
     }
   }
-  return out;
+  return out.join('');
 }
