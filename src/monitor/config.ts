@@ -130,6 +130,12 @@ export function loadMonitorConfig({ flags, env = process.env }: ConfigSources): 
   // The Redis URL: the flag, else the environment, else the file.
   const redisUrl = flags.redis ?? env.KRE_MONITOR_REDIS_URL;
   if (redisUrl) merged.redis = { ...(typeof file.redis === 'object' && file.redis !== null ? file.redis : {}), url: redisUrl };
+  // The pod label allowlist: comma-separated in the environment, as kube-state-metrics' flag takes it.
+  const allowlist = env.KRE_MONITOR_POD_LABELS_ALLOWLIST;
+  if (allowlist !== undefined) {
+    const ksm = typeof file.kubeStateMetrics === 'object' && file.kubeStateMetrics !== null ? file.kubeStateMetrics : {};
+    merged.kubeStateMetrics = { ...ksm, podLabelsAllowlist: allowlist.split(',').map((k) => k.trim()).filter((k) => k !== '') };
+  }
   for (const [k, v] of Object.entries(flags)) if (k !== 'config' && k !== 'redis' && v !== undefined) merged[k] = v;
   const config = parseMonitorConfig(merged);
   let redisPassword = env.KRE_MONITOR_REDIS_PASSWORD || undefined;
