@@ -25,6 +25,16 @@ describe('monitor configuration', () => {
     assert.equal(verifyEveryMs({ group: 'apps', version: 'v1', resource: 'deployments' }), 30_000);
   });
 
+  it('takes a bounded pod label allowlist for the kube-state series, naming a bad key', () => {
+    assert.deepEqual(parseMonitorConfig({}).kubeStateMetrics.podLabelsAllowlist, []);
+    assert.deepEqual(parseMonitorConfig({ kubeStateMetrics: { podLabelsAllowlist: ['version-name', 'app.kubernetes.io/name'] } }).kubeStateMetrics.podLabelsAllowlist, ['version-name', 'app.kubernetes.io/name']);
+    const fromEnv = loadMonitorConfig({ flags: {}, env: { KRE_MONITOR_TOKEN: 't', KRE_MONITOR_POD_LABELS_ALLOWLIST: 'version-name, app' } });
+    assert.deepEqual(fromEnv.config.kubeStateMetrics.podLabelsAllowlist, ['version-name', 'app']);
+    assert.throws(() => loadMonitorConfig({ flags: {}, env: { KRE_MONITOR_TOKEN: 't', KRE_MONITOR_POD_LABELS_ALLOWLIST: 'a,b c' } }), /kubeStateMetrics\.podLabelsAllowlist\.1/);
+    assert.throws(() => parseMonitorConfig({ kubeStateMetrics: { podLabelsAllowlist: ['*'] } }), /kubeStateMetrics\.podLabelsAllowlist\.0: expected a Kubernetes label key/);
+    assert.throws(() => parseMonitorConfig({ kubeStateMetrics: { podLabelsAllowlist: Array.from({ length: 65 }, (_, i) => `k${i}`) } }), /kubeStateMetrics\.podLabelsAllowlist: at most 64/);
+  });
+
   it('names the field that is wrong, and refuses secrets', () => {
     assert.throws(() => parseMonitorConfig({ listen: 'nowhere' }), (e) => e instanceof ConfigError && /listen/.test(e.message));
     assert.throws(() => parseMonitorConfig({ verifyIntervalSeconds: -1 }), /verifyIntervalSeconds/);

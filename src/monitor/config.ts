@@ -65,6 +65,19 @@ export const MonitorConfigSchema = z.strictObject({
     })
     .refine((r) => r.renewDeadlineSeconds < r.leaseDurationSeconds && r.retryPeriodSeconds < r.renewDeadlineSeconds, 'expected retryPeriodSeconds < renewDeadlineSeconds < leaseDurationSeconds')
     .optional(),
+  /**
+   * The kube-state-metrics-compatible series on `/metrics/kube-state`. Only allowlisted pod label
+   * keys become labels of `kube_pod_labels` (kube-state-metrics' `--metric-labels-allowlist=pods=[…]`);
+   * no wildcard, so what a pod's labels add to the series is bounded by this list.
+   */
+  kubeStateMetrics: z
+    .strictObject({
+      podLabelsAllowlist: z
+        .array(z.string().regex(/^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/, 'expected a Kubernetes label key'))
+        .max(64, 'at most 64 label keys')
+        .default([]),
+    })
+    .prefault({}),
   /** Serve HTTPS: with this certificate, or `selfSigned: true` for one made at start. Plain HTTP when unset. */
   tls: z
     .union([z.strictObject({ certFile: z.string().min(1), keyFile: z.string().min(1) }), z.strictObject({ selfSigned: z.literal(true) })])
@@ -117,6 +130,12 @@ export function loadMonitorConfig({ flags, env = process.env }: ConfigSources): 
   // The Redis URL: the flag, else the environment, else the file.
   const redisUrl = flags.redis ?? env.KRE_MONITOR_REDIS_URL;
   if (redisUrl) merged.redis = { ...(typeof file.redis === 'object' && file.redis !== null ? file.redis : {}), url: redisUrl };
+  // The pod label allowlist: comma-separated in the environment, as kube-state-metrics' flag takes it.
+  const allowlist = env.KRE_MONITOR_POD_LABELS_ALLOWLIST;
+  if (allowlist !== undefined) {
+    const ksm = typeof file.kubeStateMetrics === 'object' && file.kubeStateMetrics !== null ? file.kubeStateMetrics : {};
+    merged.kubeStateMetrics = { ...ksm, podLabelsAllowlist: allowlist.split(',').map((k) => k.trim()).filter((k) => k !== '') };
+  }
   for (const [k, v] of Object.entries(flags)) if (k !== 'config' && k !== 'redis' && v !== undefined) merged[k] = v;
   const config = parseMonitorConfig(merged);
   let redisPassword = env.KRE_MONITOR_REDIS_PASSWORD || undefined;

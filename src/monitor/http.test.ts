@@ -230,3 +230,19 @@ describe('hostile requests', () => {
     assert.equal((await get('/api/v1/namespaces/team-a/pods')).status, 200);
   });
 });
+
+describe('discovery and kube-state paths', () => {
+  it('need the token, serve the cached pods, and name a resource that is not cached', async () => {
+    assert.equal((await get('/metrics/kube-state', null)).status, 401);
+    assert.equal((await get('/sd/pods', null)).status, 401);
+    const text = await eventually(async () => {
+      const t = await (await get('/metrics/kube-state')).text();
+      return t.includes('kube_deployment_status_replicas_available{namespace="team-a",deployment="web"} 0') && t;
+    }, 20_000, 'the deployment in /metrics/kube-state');
+    assert.match(text, /^kube_pod_labels\{namespace="team-a",pod="db-1",uid="[^"]+"\} 1$/m, 'no allowlist: no label_ labels');
+    assert.match(text, /^# TYPE kube_pod_info gauge$/m);
+    const missing = await get('/sd/endpoints');
+    assert.equal(missing.status, 404);
+    assert.match(((await missing.json()) as { message: string }).message, /does not cache endpoints/);
+  });
+});

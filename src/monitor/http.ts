@@ -10,6 +10,11 @@
  *   kubectl asks for a Table and, given a list, prints it itself. Freshness goes in
  *   `X-Kre-*` response headers there. Writes and watches are refused with a Status.
  *
+ * - Prometheus HTTP service discovery (`/sd/kubelets`, `/sd/pods`, and `/sd/endpoints` when
+ *   `v1/endpoints` is among the cached resources; see sd.ts) and
+ *   kube-state-metrics-compatible series (`/metrics/kube-state`; see kube-state.ts), from the
+ *   aggregated view, behind the same token (Prometheus sends it with `authorization`).
+ *
  * Every served object carries the annotation `kre.konstellation.io/monitor-source` (`verified` or
  * `streamed`). `/livez`, `/readyz` and `/metrics` are open; everything else needs the bearer token.
  */
@@ -19,9 +24,11 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { decodePathSegment, fieldMatcher, keyOf, MalformedPathError, parseFieldSelector, parseLabelSelector, SelectorError, type KubeObject } from '../kube/index.ts';
+import { kubeStateFamilies, renderFamilies } from './kube-state.ts';
 import type { MonitorMetrics } from './metrics.ts';
 import type { MonitoredResource } from './resources.ts';
 import { resourceId } from './resources.ts';
+import { endpointsTargetGroups, nodeTargetGroups, podTargetGroups } from './sd.ts';
 import { StoreUnavailableError, VIEWS, type CachedObject, type Freshness, type MonitorStore, type View } from './store.ts';
 
 export const SOURCE_ANNOTATION = 'kre.konstellation.io/monitor-source';
@@ -37,6 +44,8 @@ export interface MonitorHttpOptions {
   readiness?(): { ready: boolean; reason?: string; degraded?: string };
   logger?: Logger;
   tls?: { cert: string; key: string };
+  /** Pod label keys `kube_pod_labels` carries on `/metrics/kube-state`. */
+  podLabelsAllowlist?: readonly string[];
 }
 
 class HttpError extends Error {
@@ -120,6 +129,22 @@ export class MonitorHttp {
       if (req.method !== 'GET') {
         throw new HttpError(405, 'MethodNotAllowed', `the monitor serves reads of its cache only; ${req.method} is not allowed`);
       }
+      if (path === '/sd/kubelets' || path === '/sd/pods') {
+        route = path;
+        const objects = await this.cached(path === '/sd/kubelets' ? 'nodes' : 'pods');
+        return this.json(res, route, 200, path === '/sd/kubelets' ? nodeTargetGroups(objects) : podTargetGroups(objects));
+      }
+      if (path === '/sd/endpoints') {
+        route = path;
+        const [endpoints, services, pods] = await Promise.all([this.cached('endpoints'), this.cached('services'), this.cached('pods')]);
+        return this.json(res, route, 200, endpointsTargetGroups(endpoints, services, pods));
+      }
+      if (path === '/metrics/kube-state') {
+        route = path;
+        const [pods, deployments, nodes] = await Promise.all([this.cached('pods'), this.cached('deployments.apps'), this.cached('nodes')]);
+        const families = kubeStateFamilies({ pods, deployments, nodes }, { podLabelsAllowlist: this.o.podLabelsAllowlist ?? [] });
+        return this.send(res, route, 200, renderFamilies(families), 'text/plain; version=0.0.4; charset=utf-8');
+      }
       const seed = this.o.resources.find((r) => r.seedPath === path);
       if (seed) {
         route = path;
@@ -149,6 +174,12 @@ export class MonitorHttp {
     if (!m) return false;
     const given = Buffer.from(m[1].trim());
     return given.length === this.token.length && timingSafeEqual(given, this.token);
+  }
+
+  /** Every object of a cached resource (aggregated view); 404 naming it when it is not cached. */
+  private async cached(id: string): Promise<KubeObject[]> {
+    if (!this.o.resources.some((r) => resourceId(r) === id)) throw new HttpError(404, 'NotFound', `the monitor does not cache ${id}; add it to "resources"`);
+    return (await this.o.store.list(id, 'aggregated')).items.map((i) => i.object);
   }
 
   // --- the seed's endpoints

@@ -174,7 +174,7 @@ export async function startMonitor(o: StartMonitorOptions): Promise<Monitor> {
     : 'selfSigned' in config.tls
       ? await selfSignedCertificate()
       : { cert: readFileSync(config.tls.certFile, 'utf8'), key: readFileSync(config.tls.keyFile, 'utf8') };
-  const http = new MonitorHttp({ store, resources, token: o.token, metrics, ready: () => readiness().ready, readiness, logger, tls });
+  const http = new MonitorHttp({ store, resources, token: o.token, metrics, ready: () => readiness().ready, readiness, logger, tls, podLabelsAllowlist: config.kubeStateMetrics.podLabelsAllowlist });
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(config.listen)!;
   const url = await http.listen(m[1] ?? (m[2] || '127.0.0.1'), Number(m[3]));
 
