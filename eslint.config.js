@@ -1,6 +1,31 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+// Boundaries between parts (ARCHITECTURE.md): a part imports only the kube core, the custom
+// resources' contract and the generated gRPC code, each through its index; only the command line
+// imports parts; the contract imports nothing of the project but the kube core's object types;
+// production code never imports test support. `kube/tls.ts` is a second entry point of the kube
+// core: it loads the X.509 package, which most users of the core do not need.
+const PARTS = ['devcluster', 'operator', 'monitor', 'manager', 'agent', 'dashboard'];
+const SHARED = ['kube', 'api'];
+
+function partRule(part) {
+  const others = [...PARTS.filter((p) => p !== part), 'cli'];
+  return {
+    files: [`src/${part}/**/*.ts`],
+    ignores: ['src/**/*.test.ts', 'src/**/testing.ts', 'src/**/*-testing.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          { group: others.map((p) => `**/${p}/**`), message: `a part imports other parts only through Kubernetes objects, gRPC, HTTP or Prometheus, never their code` },
+          ...SHARED.map((s) => ({ group: [`**/${s}/*`, `!**/${s}/index.ts`, ...(s === 'kube' ? ['!**/kube/tls.ts'] : [])], message: `import src/${s} through its index.ts` })),
+          { group: ['**/testing.ts', '**/*-testing.ts', '**/test/**'], message: 'test support stays out of production code' },
+        ],
+      }],
+    },
+  };
+}
+
 export default tseslint.config(
   { ignores: ['node_modules/', 'src/gen/', '.state/', 'coverage/'] },
   js.configs.recommended,
@@ -13,6 +38,19 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_' }],
       '@typescript-eslint/no-explicit-any': 'off',
       'no-constant-condition': ['error', { checkLoops: false }],
+    },
+  },
+  ...PARTS.map(partRule),
+  {
+    files: ['src/kube/**/*.ts'],
+    ignores: ['src/**/*.test.ts', 'src/**/testing.ts', 'src/**/testing/**'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: [...PARTS, 'cli'].map((p) => `**/${p}/**`), message: 'the kube core depends on no part' }] }] },
+  },
+  {
+    files: ['src/api/**/*.ts'],
+    ignores: ['src/**/*.test.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': ['error', { patterns: [{ group: [...PARTS, 'cli', 'kube'].map((p) => `**/${p}/**`), allowTypeImports: true, message: 'the custom resources contract imports nothing of the project but types' }] }],
     },
   },
 );

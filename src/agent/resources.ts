@@ -15,7 +15,7 @@
  * `mem` are the effective requests (what the scheduler reserves for the task), `disk` the effective
  * ephemeral-storage request. CPU in cores (fractions allowed), memory and disk in bytes.
  */
-import { parseQuantity } from '../kube/quantity.ts';
+import { parseQuantity } from '../kube/index.ts';
 
 export type QosClass = 'Guaranteed' | 'Burstable' | 'BestEffort';
 

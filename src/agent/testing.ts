@@ -10,7 +10,7 @@ import { startDevCluster, type DevCluster } from '../devcluster/index.ts';
 import { startWorkloads, type Kubelet, type Workloads } from '../devcluster/nodes/index.ts';
 import { eventually } from '../devcluster/testing.ts';
 import { KubeClient, type KubeObject } from '../kube/index.ts';
-import { createLogger } from '../kube/logger.ts';
+import { createLogger } from '../kube/index.ts';
 
 export interface SimulatedNode {
   cluster: DevCluster;

@@ -5,7 +5,7 @@
  */
 import { Command } from 'commander';
 import { KubeConfigError, loadKubeConfig } from '../kube/index.ts';
-import { createLogger } from '../kube/logger.ts';
+import { createLogger } from '../kube/index.ts';
 import { ConfigError, loadAgentConfig, renderAgentManifests, startAgent, type AgentFlags } from '../agent/index.ts';
 import { UsageError } from './main.ts';
 import { manifestsCommand } from './manifests.ts';

@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { startDevCluster, StateDirLockedError, type DevCluster } from '../devcluster/index.ts';
 import { KubeClient } from '../kube/index.ts';
-import { createLogger } from '../kube/logger.ts';
+import { createLogger } from '../kube/index.ts';
 import { parseAgentConfig, startAgent, type RunningAgent } from '../agent/index.ts';
 import { parseMonitorConfig, startMonitor, type Monitor } from '../monitor/index.ts';
 import { installCustomResourceDefinitions, startOperator, type Operator } from '../operator/index.ts';

@@ -5,7 +5,7 @@ import { startDevCluster, StateDirLockedError } from '../devcluster/index.ts';
 import { UsageError } from './main.ts';
 import { parseListen } from '../devcluster/cluster.ts';
 import { KubeClient, loadKubeConfig } from '../kube/index.ts';
-import { createLogger } from '../kube/logger.ts';
+import { createLogger } from '../kube/index.ts';
 import { startWorkloads } from '../devcluster/nodes/index.ts';
 import { untilSignal } from './signals.ts';
 

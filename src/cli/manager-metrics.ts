@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import type { Registry } from 'prom-client';
 import type { KubeClient } from '../kube/index.ts';
-import type { Logger } from '../kube/logger.ts';
+import type { Logger } from '../kube/index.ts';
 import type { ManagerConfig } from '../manager/index.ts';
 import { MetricsConfigError } from '../manager/metrics/index.ts';
 import { startResourceMetricsService } from '../manager/resource-metrics-service.ts';

@@ -5,7 +5,7 @@
 import { Command } from 'commander';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { KubeClient, KubeConfigError, loadKubeConfig } from '../kube/index.ts';
-import { createLogger } from '../kube/logger.ts';
+import { createLogger } from '../kube/index.ts';
 import { serveHealthAndMetrics } from '../kube/serve-http.ts';
 import { ConfigError, loadManagerConfig, startManager } from '../manager/index.ts';
 import { renderManagerManifests } from '../manager/deploy.ts';

@@ -4,7 +4,7 @@
  */
 import { Command } from 'commander';
 import { KubeConfigError, loadKubeConfig } from '../kube/index.ts';
-import { createLogger } from '../kube/logger.ts';
+import { createLogger } from '../kube/index.ts';
 import { ConfigError, loadMonitorConfig, startMonitor } from '../monitor/index.ts';
 import { UsageError } from './main.ts';
 import { untilSignal } from './signals.ts';

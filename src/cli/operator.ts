@@ -5,7 +5,7 @@
 import { Command } from 'commander';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { KubeClient, KubeConfigError, loadKubeConfig } from '../kube/index.ts';
-import { createLogger } from '../kube/logger.ts';
+import { createLogger } from '../kube/index.ts';
 import { installCustomResourceDefinitions, startOperator } from '../operator/index.ts';
 import { ConfigError, loadOperatorConfig } from '../operator/config.ts';
 import { renderDeployManifests } from '../operator/deploy.ts';

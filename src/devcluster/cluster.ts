@@ -19,7 +19,7 @@ import { writeKubeconfig } from './kubeconfig.ts';
 import { lockStateDir, securePermissions, type StateDirLock } from './state-dir.ts';
 import { loadOrCreateCredentials, type Credentials } from './pki.ts';
 import { KubeClient } from '../kube/index.ts';
-import { createLogger } from '../kube/logger.ts';
+import { createLogger } from '../kube/index.ts';
 import { startWorkloads, type NodeFault, type SimulatedNode, type Workloads } from './nodes/index.ts';
 import { NodeMetricsStore } from './apiserver/metrics-api.ts';
 

@@ -35,7 +35,7 @@ export {
 export { ObjectStore, objectKey, keyOf, splitKey, type ReplaceResult } from './store.ts';
 export { listAll, asCached, type ListAllOptions } from './list-all.ts';
 export { sleep } from './sleep.ts';
-export { Reflector, type ReflectorOptions, type ReflectorHandlers, type ReflectorStats, type VerifyReport } from './reflector.ts';
+export { Reflector, type ObjectEventType, type ReflectorOptions, type ReflectorHandlers, type ReflectorStats, type VerifyReport } from './reflector.ts';
 export { WorkQueue, type WorkQueueOptions } from './workqueue.ts';
 export {
   Controller,
@@ -55,3 +55,4 @@ export * from './names.ts';
 // selfSignedCertificate lives in ./tls.ts, imported directly: it loads @peculiar/x509 and reflect-metadata, which most users of the kube core do not need.
 export * from './url-path.ts';
 export { EventRecorder, type EventRecorderOptions, type EventRecorderStats, type EventSource, type EventType } from './events.ts';
+export { createLogger, serializeError, MAX_ERROR_TEXT, type Logger } from './logger.ts';

@@ -30,6 +30,7 @@ import {
   type KubeObject,
   type ResourceType,
   type WatchEvent,
+  type WatchEventType,
 } from './client.ts';
 import { ObjectStore, objectKey } from './store.ts';
 import { sleep } from './sleep.ts';
@@ -41,14 +42,15 @@ export interface ReflectorHandlers<T extends KubeObject> {
   onDelete?(obj: T): void;
 }
 
-export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+/** The watch events that carry an object change (bookmarks and errors are the stream's own). */
+export type ObjectEventType = Exclude<WatchEventType, 'BOOKMARK' | 'ERROR'>;
 
 /** Raw stream facts, heard in order; `receivedAt` is when the reflector got them (ms since the epoch). */
 export interface ReflectorObservers<T extends KubeObject> {
   /** Every list, the first and each relist: the server holds exactly `items` at `resourceVersion`. */
   onList?(items: T[], resourceVersion: string, receivedAt: number): void;
   /** Every watch event, as the server named it (for DELETED, `obj` carries the deletion's version). */
-  onWatchEvent?(type: WatchEventType, obj: T, receivedAt: number): void;
+  onWatchEvent?(type: ObjectEventType, obj: T, receivedAt: number): void;
   /** Every bookmark that carried a version. */
   onBookmark?(resourceVersion: string, receivedAt: number): void;
 }

@@ -1,6 +1,6 @@
 /** What every service's handlers are built from. */
 import type { KubeClient } from '../kube/index.ts';
-import type { Logger } from '../kube/logger.ts';
+import type { Logger } from '../kube/index.ts';
 import type { ManagerConfig } from './config.ts';
 import type { ObjectFollower } from './follow.ts';
 

@@ -6,7 +6,7 @@
  */
 import { status } from '@grpc/grpc-js';
 import { Reflector, type KubeClient, type KubeObject, type ResourceType } from '../kube/index.ts';
-import type { Logger } from '../kube/logger.ts';
+import type { Logger } from '../kube/index.ts';
 import { deadlineExceeded, ManagerError, unavailable } from './errors.ts';
 
 /** Subscriptions across all objects; past this a new one answers RESOURCE_EXHAUSTED instead of growing. */

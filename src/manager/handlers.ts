@@ -4,7 +4,7 @@
  * can make a handler's failure escape as an unhandled rejection.
  */
 import type { handleServerStreamingCall, handleUnaryCall, ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
-import type { Logger } from '../kube/logger.ts';
+import type { Logger } from '../kube/index.ts';
 import { toServiceError } from './errors.ts';
 
 export interface CallContext {

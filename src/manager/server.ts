@@ -11,7 +11,7 @@ import { ResourceMetricsServiceService, type ResourceMetricsServiceServer } from
 import { RuntimeServiceService } from '../gen/runtime/runtime.ts';
 import { VersionServiceService } from '../gen/version/version.ts';
 import type { KubeClient } from '../kube/index.ts';
-import { createLogger, type Logger } from '../kube/logger.ts';
+import { createLogger, type Logger } from '../kube/index.ts';
 import { selfSignedCertificate } from '../kube/tls.ts';
 import { authInterceptor } from './auth.ts';
 import { metricsInterceptor } from './metrics.ts';

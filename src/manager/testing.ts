@@ -8,7 +8,7 @@ import { ResourceMetricsServiceClient, type ResourceMetricsServiceServer } from 
 import { RuntimeServiceClient } from '../gen/runtime/runtime.ts';
 import { Request as VersionRequest, VersionServiceClient, type Version } from '../gen/version/version.ts';
 import { KubeClient } from '../kube/index.ts';
-import { createLogger } from '../kube/logger.ts';
+import { createLogger } from '../kube/index.ts';
 import { installCustomResourceDefinitions, startOperator, type Operator } from '../operator/index.ts';
 import { operatorRules } from '../operator/deploy.ts';
 import { parseManagerConfig } from './config.ts';

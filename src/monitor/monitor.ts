@@ -18,7 +18,7 @@ import { hostname } from 'node:os';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { isAlreadyExists, KubeClient, loadKubeConfig } from '../kube/index.ts';
-import { LeaderElector } from '../kube/leader-election.ts';
+import { LeaderElector } from '../kube/index.ts';
 import { configuredResources, type MonitorConfig } from './config.ts';
 import { Canary, streamDelaySeconds } from './delay.ts';
 import { MonitorHttp } from './http.ts';

@@ -11,10 +11,10 @@
  */
 import type { Logger } from 'pino';
 import type { KubeClient, KubeObject } from '../kube/index.ts';
-import { Reflector, type WatchEventType } from '../kube/reflector.ts';
+import { Reflector, type ObjectEventType } from '../kube/index.ts';
 import { tracked, type ListTarget } from './kube-calls.ts';
 
-export type StreamEventType = WatchEventType;
+export type StreamEventType = ObjectEventType;
 
 export interface StreamHandlers {
   listed(items: KubeObject[], resourceVersion: string, receivedAt: number): Promise<void>;

@@ -16,7 +16,7 @@ import {
   type ObjectStore,
   type WatchedKind,
 } from '../kube/index.ts';
-import { createLogger } from '../kube/logger.ts';
+import { createLogger } from '../kube/index.ts';
 import { RUNTIME_VERSIONS, RUNTIMES } from '../api/index.ts';
 import { ChildCache, ChildWriter, MANAGED_BY_SELECTOR } from './children.ts';
 import { EventRecorder } from './events.ts';

@@ -1,7 +1,7 @@
 /** Helpers for the operator's tests and benchmark: objects to create and API writes to count. */
 import { startDevCluster, type DevCluster } from '../devcluster/index.ts';
 import { KubeClient, type KubeObject } from '../kube/index.ts';
-import { createLogger } from '../kube/logger.ts';
+import { createLogger } from '../kube/index.ts';
 import { API_VERSION, RUNTIME_VERSIONS, RUNTIMES, type Condition } from '../api/index.ts';
 import { installCustomResourceDefinitions } from './install.ts';
 import { startOperator, type Operator } from './operator.ts';

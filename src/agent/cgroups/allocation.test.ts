@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { kubePod, podRef, simulatedNode } from './simulated-node.ts';
+import { kubePod, podRef, simulatedNode } from './simulated-node-testing.ts';
 import { kernelShares, quotaUs, sharesToWeight, weightToShares } from './allocation.ts';
 import {
   applyAllocation,

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { memoryBreakdown, type PodUsage } from '../../devcluster/nodes/usage-model.ts';
-import { kubePod, podRef, simulatedNode } from './simulated-node.ts';
+import { kubePod, podRef, simulatedNode } from './simulated-node-testing.ts';
 import {
   containerCgroupPath,
   detectLayout,

@@ -10,7 +10,7 @@
  * letter (data/real-apiserver/pod.json). Not reproduced: refusing a pod whose ServiceAccount does
  * not exist (403), since the devcluster runs no ServiceAccount controller to create `default`.
  */
-import { generateNameSuffix } from '../../kube/names.ts';
+import { generateNameSuffix } from '../../kube/index.ts';
 
 export const SERVICE_ACCOUNT_MOUNT_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';
 

@@ -8,7 +8,7 @@
  * `not` value validations are not evaluated (structural schemas only allow them as extra
  * constraints; the common CRD generators rarely emit them).
  */
-import { isDNS1123Subdomain } from '../../kube/names.ts';
+import { isDNS1123Subdomain } from '../../kube/index.ts';
 import { isIPv4, isIPv6 } from 'node:net';
 import type { StatusCause } from './errors.ts';
 import type { ResourceType } from './resources.ts';

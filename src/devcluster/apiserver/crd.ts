@@ -6,7 +6,7 @@
  */
 import type { StatusCause } from './errors.ts';
 import { ALL_VERBS, type ResourceType, type ScaleSubresource } from './resources.ts';
-import { isDNS1035Label, isDNS1123Subdomain } from '../../kube/names.ts';
+import { isDNS1035Label, isDNS1123Subdomain } from '../../kube/index.ts';
 import { badValue, validateValue, type Schema } from './crd-schema.ts';
 
 type Crd = Record<string, any>;

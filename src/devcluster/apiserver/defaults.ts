@@ -9,7 +9,7 @@
  * Everything here mutates `obj` in place and is idempotent: applying the defaults twice, or to an
  * object read back from storage, changes nothing.
  */
-import { isQuantity, parseQuantity } from '../../kube/quantity.ts';
+import { isQuantity, parseQuantity } from '../../kube/index.ts';
 
 export interface DefaultsContext {
   /** A free address from the service CIDR, for a Service that asks for none. */

@@ -4,7 +4,7 @@
  * kubelets' `/metrics/resource` — so that `kubectl top pods` and `kubectl top nodes` work.
  * CPU is the rate over the last step in nanocores, memory the working set.
  */
-import { parseLabelSelector, SelectorError } from '../../kube/selectors.ts';
+import { parseLabelSelector, SelectorError } from '../../kube/index.ts';
 import { memoryBreakdown, type NodeUsage } from '../nodes/usage-model.ts';
 import { errors } from './errors.ts';
 import type { ResourceType } from './resources.ts';

@@ -16,7 +16,7 @@
  */
 import { appendFileSync, chmodSync, closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readSync, renameSync, statSync, truncateSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Logger } from '../../kube/logger.ts';
+import type { Logger } from '../../kube/index.ts';
 
 export interface LogRecord {
   rv: number;

@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import { generateNameSuffix } from '../../kube/names.ts';
+import { generateNameSuffix } from '../../kube/index.ts';
 import { applyDefaults, qosClass } from './defaults.ts';
 import { ApiError, errors, cause, type StatusCause } from './errors.ts';
 import { trackUpdate } from './patch/index.ts';

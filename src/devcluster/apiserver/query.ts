@@ -2,7 +2,7 @@
  * The parts of a list or watch request that pick objects: namespace, label selector and field
  * selector, compiled once into one predicate over stored entries.
  */
-import { parseFieldSelector, parseLabelSelector, fieldValue, SelectorError } from '../../kube/selectors.ts';
+import { parseFieldSelector, parseLabelSelector, fieldValue, SelectorError } from '../../kube/index.ts';
 import { errors } from './errors.ts';
 import type { ResourceType } from './resources.ts';
 import type { Entry } from './storage.ts';

@@ -9,7 +9,7 @@
  * serves but never decodes from protobuf, below in the same form without field numbers. Fields a
  * table does not name are not checked (unknown fields are fieldValidation's business).
  */
-import { isQuantity } from '../../kube/quantity.ts';
+import { isQuantity } from '../../kube/index.ts';
 import { MESSAGES, parseType, type FieldType } from './protobuf-schema.ts';
 
 /** `<json name> <type> [inline]`, one a line; types as in protobuf-schema.ts. */

@@ -7,7 +7,7 @@
  * Objects are stored as plain JSON values and never mutated once stored: a write stores a new
  * object. Each entry caches its JSON text, since most reads (lists, watch fan-out) only serialize.
  */
-import type { Logger } from '../../kube/logger.ts';
+import type { Logger } from '../../kube/index.ts';
 import { ObjectLog, type LogRecord } from './object-log.ts';
 import { clone } from './patch/json-value.ts';
 

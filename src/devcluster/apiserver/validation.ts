@@ -19,9 +19,9 @@ import {
   isQualifiedName,
   isValidLabelValue,
   maxLenError,
-} from '../../kube/names.ts';
-import { isQuantity, parseQuantity, QuantityError } from '../../kube/quantity.ts';
-import { labelSelectorFromObject } from '../../kube/selectors.ts';
+} from '../../kube/index.ts';
+import { isQuantity, parseQuantity, QuantityError } from '../../kube/index.ts';
+import { labelSelectorFromObject } from '../../kube/index.ts';
 import { clone, sameTree } from './patch/json-value.ts';
 
 type Obj = Record<string, any>;

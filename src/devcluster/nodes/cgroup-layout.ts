@@ -7,7 +7,7 @@
  * them under a node's directory, once per controller hierarchy for cgroup v1.
  */
 import { createHash } from 'node:crypto';
-import { parseMilli, parseQuantity } from '../../kube/quantity.ts';
+import { parseMilli, parseQuantity } from '../../kube/index.ts';
 
 export type CgroupDriver = 'systemd' | 'cgroupfs';
 export type CgroupVersion = 'v1' | 'v2';

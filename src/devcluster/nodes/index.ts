@@ -14,7 +14,7 @@ import { Kubelet } from './kubelet.ts';
 import { NodeFaults } from './faults.ts';
 import { nodeName } from './node-object.ts';
 import { Scheduler } from './scheduler.ts';
-import { parseQuantity } from '../../kube/quantity.ts';
+import { parseQuantity } from '../../kube/index.ts';
 import { CgroupRoots, type NodeResourcesOptions } from './node-resources.ts';
 import { startNodeLifecycleController } from '../controllers/node-lifecycle.ts';
 

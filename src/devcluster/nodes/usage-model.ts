@@ -22,7 +22,7 @@
  * deltas of every container, so they keep growing across container restarts as a kernel's do.
  */
 import { containerIdOf, containerResources, derivedContainerId, type QosClass } from './cgroup-layout.ts';
-import { parseMilli, parseQuantity } from '../../kube/quantity.ts';
+import { parseMilli, parseQuantity } from '../../kube/index.ts';
 import { qosClass } from '../apiserver/defaults.ts';
 
 export const CPU_ANNOTATION = 'kre.konstellation.io/cpu-millicores';
