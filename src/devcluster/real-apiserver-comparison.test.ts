@@ -128,14 +128,14 @@ const CASES: Case[] = [
 /**
  * Differences known and accepted for now, each a pattern over the difference lines a case prints
  * (`<path>: devcluster …, real …`) and its reason. Every line must match one, and every pattern
- * must still match something.
+ * must still match something, unless it `varies` from run to run on the real server.
  */
-const KNOWN_DIFFERENCES: Array<[RegExp, string]> = [
+const KNOWN_DIFFERENCES: Array<[RegExp, string, 'varies'?]> = [
   [/\.managedFields\[\d+\]\.fieldsV1\./, "field sets: the devcluster leaves out the '.' entry of a non-empty map and counts the fields its defaulting and admission fill in as the sender's"],
   [/^\.items\[\d+\]\.(apiVersion|kind): devcluster "[^"]+", real \(absent\)$/, 'list items of built-in kinds carry apiVersion and kind on the devcluster (the kube core sets them itself, so no client relies on either)'],
   [/^\.(message|details\.causes\[0\]\.message): .*pod updates may not change fields other than/, 'the real server appends a Go diff of the pod spec to the message'],
   [/^\.status\.(conditions|acceptedNames|storedVersions): devcluster \(absent\)|^\.spec\.conversion: devcluster \(absent\), real \{"strategy":"None"\}$/, "a CRD's create answer: the real server returns the initial status it writes before establishing it; the devcluster answers with none and establishes at once"],
-  [/^\.(message|details\.causes\[\d\]\.(reason|message|field)): .*(spec\.size|spec\.color|real "FieldValue(Invalid|NotSupported)")/, "the order of a custom resource's schema errors: the real server's follows its own walk of the schema"],
+  [/^\.(message|details\.causes\[\d\]\.(reason|message|field)): .*(spec\.size|spec\.color|real "FieldValue(Invalid|NotSupported)")/, "the order of a custom resource's schema errors: the real server's walks a Go map, so it varies from run to run", 'varies'],
   [/^\.metadata\.deletionTimestamp: devcluster \(absent\), real "<time>"$|^\.metadata\.deletionGracePeriodSeconds: devcluster \(absent\), real 0$/, 'a pod deleted at once: the real answer carries the deletion time and a grace of 0'],
   [/^\.metadata\.continue: devcluster \(absent\), real ""$/, 'a list of custom resources: the real server writes an empty continue token'],
   [/^\.data: devcluster \{\}, real \(absent\)$/, 'an empty map: Go leaves out an empty `omitempty` map, the devcluster keeps it'],
@@ -238,6 +238,8 @@ describe('the devcluster answers as a real kube-apiserver', { skip }, () => {
 
   test('every known difference is still found', () => {
     const all = [...found.values()].flat();
-    for (const [pattern, reason] of KNOWN_DIFFERENCES) assert.ok(all.some((line) => pattern.test(line)), `KNOWN_DIFFERENCES lists ${pattern} (${reason}), which no case shows any more: remove it`);
+    for (const [pattern, reason, varies] of KNOWN_DIFFERENCES) {
+      if (!varies) assert.ok(all.some((line) => pattern.test(line)), `KNOWN_DIFFERENCES lists ${pattern} (${reason}), which no case shows any more: remove it`);
+    }
   });
 });
