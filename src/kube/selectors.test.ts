@@ -372,16 +372,13 @@ describe('field selectors against kinds', () => {
   });
 });
 
-describe('speed', () => {
-  test('a compiled selector filters 50,000 label sets quickly', () => {
+describe('at size', () => {
+  test('a compiled selector filters 50,000 label sets', () => {
     const pods: Labels[] = [];
     for (let i = 0; i < 50_000; i++) pods.push({ app: `app-${i % 100}`, tier: i % 2 ? 'front' : 'back', 'pod-template-hash': `h${i % 7}` });
     const sel = parseLabelSelector('app=app-7,tier in (front,edge),!canary');
-    const started = performance.now();
     let n = 0;
     for (let round = 0; round < 10; round++) for (const labels of pods) if (sel.matches(labels)) n++;
-    const elapsed = performance.now() - started;
     assert.equal(n, 10 * 500); // app-7 pods have odd indexes: all front
-    assert.ok(elapsed < 500, `500,000 matches took ${elapsed.toFixed(1)} ms`);
   });
 });
