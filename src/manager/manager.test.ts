@@ -95,6 +95,28 @@ describe('kre manager on a devcluster with a cluster-wide operator', () => {
     assert.match(err.details, /not ready: MongoDB, NATS, MinIO/);
   });
 
+  test('RuntimeStatus of a runtime the operator marked Failed answers FAILED_PRECONDITION with the reason, at once', async () => {
+    const other = 'kre-failed';
+    // A name too long for the label its children carry: the operator reports it Failed and stops.
+    const name = `rt-${'x'.repeat(70)}`;
+    await h.kube.create({ group: '', version: 'v1', plural: 'namespaces' }, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: other } });
+    await h.kube.create({ ...RUNTIMES, namespace: other }, { apiVersion: 'kre.konstellation.io/v1alpha1', kind: 'Runtime', metadata: { name, namespace: other }, spec: {} });
+    await eventually(async () => (await h.kube.get({ ...RUNTIMES, namespace: other, name })).status?.phase === 'Failed', WAIT, 'the Runtime Failed');
+    const err = await failure(call(h.runtime, 'runtimeStatus', { runtime: { name: 'failed', namespace: other } }, { deadlineMs: 60_000 }), status.FAILED_PRECONDITION);
+    assert.match(err.details, /is Failed/);
+    assert.match(err.details, /InvalidSpec: .*metadata\.name.*63/);
+    const reply = await new Promise<RuntimeStatusResponse>((resolve, reject) => {
+      const stream = h.runtime.watchRuntimeStatus({ runtime: { name: 'failed', namespace: other, minio: undefined, mongo: undefined } }, auth());
+      stream.on('data', (m: RuntimeStatusResponse) => {
+        resolve(m);
+        stream.cancel();
+      });
+      stream.on('error', (e: ServiceError) => (e.code === status.CANCELLED ? undefined : reject(e)));
+    });
+    assert.equal(reply.Status, 'ERROR');
+    assert.equal(reply.phase, 'Failed');
+  });
+
   test('Start, Publish, UpdateConfig, Unpublish and Stop, declaratively through the RuntimeVersion', async () => {
     const v = 'v1';
     const start = await call<{ message: string }>(h.version, 'start', versionRequest(versionMessage(ns, v, ['parse', 'greet'], { mongoUri: 'mongodb://u:secret-pw@elsewhere:27017/db' })));
