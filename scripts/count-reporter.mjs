@@ -5,8 +5,12 @@ export default async function* countReporter(source) {
   for await (const event of source) {
     if (event.type !== 'test:pass' && event.type !== 'test:fail') continue;
     const { file, details } = event.data;
-    if (details?.type === 'suite') continue;
     const f = (files[file ?? '?'] ??= { pass: 0, fail: 0, skip: 0 });
+    // A suite counts only when it is skipped whole (its tests then report nothing).
+    if (details?.type === 'suite') {
+      if (event.data.skip) f.skip++;
+      continue;
+    }
     if (event.data.skip || event.data.todo) f.skip++;
     else if (event.type === 'test:pass') f.pass++;
     else f.fail++;
