@@ -87,13 +87,13 @@ describe('the operator under the RBAC of deploy/', realOnly('rbac'), () => {
       const rt = await admin.get(runtimeRef(ns, ns));
       const v = await admin.get(versionRef(ns, 'v1'));
       const mongo = await admin.get({ ...STATEFULSETS, namespace: ns, name: 'kre-mongo' }).catch(() => undefined);
-      const deployments = await admin.list({ group: 'apps', version: 'v1', plural: 'deployments', namespace: ns });
       const events = await admin.list({ group: '', version: 'v1', plural: 'events', namespace: ns });
+      // With no nodes the Runtime never runs, so the version waits for it (phase Waiting) and makes
+      // no Deployment; the operator still lists and watches Deployments, which the rule removal shows.
       return (
         rt.status?.observedGeneration === rt.metadata.generation &&
         v.status?.phase !== undefined &&
         mongo !== undefined &&
-        deployments.items.length > 0 &&
         events.items.some((e) => e.source?.component === 'kre-operator' || e.reportingComponent === 'kre-operator')
       );
     });
