@@ -6,7 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDevCluster, type DevCluster } from './index.ts';
@@ -46,6 +46,7 @@ before(async () => {
 });
 after(async () => {
   await cluster.stop();
+  rmSync(tmpHome, { recursive: true, force: true });
 });
 
 const deploymentYaml = (name: string, containers: string) => `apiVersion: apps/v1

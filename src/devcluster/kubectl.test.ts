@@ -5,7 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDevCluster, type DevCluster } from './index.ts';
@@ -34,8 +34,11 @@ before(async () => {
   tmpHome = mkdtempSync(join(tmpdir(), 'kre-kubectl-home-'));
   cluster = await startDevCluster();
 });
+const tempDirs: string[] = [];
+
 after(async () => {
   await cluster.stop();
+  for (const dir of [tmpHome, ...tempDirs]) rmSync(dir, { recursive: true, force: true });
 });
 
 describe('kubectl', () => {
@@ -68,6 +71,7 @@ describe('kubectl', () => {
 
   test('apply -f of a multi-document manifest, twice', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kre-apply-'));
+    tempDirs.push(dir);
     const file = join(dir, 'app.yaml');
     const manifest = (image: string) => `apiVersion: v1
 kind: Namespace

@@ -4,6 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
@@ -156,6 +159,7 @@ describe('the Kubernetes-shaped paths', () => {
   });
 
   it('are read by kubectl as from an API server (over HTTPS: kubectl sends a token only over TLS)', async () => {
+    const kubectlHome = mkdtempSync(join(tmpdir(), 'kre-monitor-kubectl-home-'));
     const tlsMonitor = await startMonitor({
       config: parseMonitorConfig({ listen: '127.0.0.1:0', canaryIntervalSeconds: 0, tls: { selfSigned: true } }),
       token: TOKEN,
@@ -163,7 +167,7 @@ describe('the Kubernetes-shaped paths', () => {
     });
     try {
       assert.match(tlsMonitor.url, /^https:/);
-      const env = { ...process.env, KUBECONFIG: '/dev/null', HOME: '/tmp/kre-monitor-kubectl-home' };
+      const env = { ...process.env, KUBECONFIG: '/dev/null', HOME: kubectlHome };
       const run = (token: string, ...args: string[]) =>
         promisify(execFile)('kubectl', ['--server', tlsMonitor.url, '--token', token, '--insecure-skip-tls-verify', ...args], { env });
       const { stdout } = await run(TOKEN, 'get', 'pods', '-A', '-o', 'json');
@@ -174,6 +178,7 @@ describe('the Kubernetes-shaped paths', () => {
       await assert.rejects(run('wrong', 'get', 'pods'));
     } finally {
       await tlsMonitor.stop();
+      rmSync(kubectlHome, { recursive: true, force: true });
     }
   });
 
