@@ -10,8 +10,8 @@
  * allocate (an allocation rule must never throttle the cluster's DNS).
  */
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { readConfigFile } from '../kube/index.ts';
 import { AllocationRuleSchema } from './allocator.ts';
 
 const listen = z.string().regex(/^(?:\[[^\]]+\]|[^:[\]]*):\d{1,5}$/, 'expected HOST:PORT');
@@ -125,23 +125,6 @@ export interface AgentFlags {
   tokenFile?: string;
 }
 
-function readYaml(path: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new ConfigError(`invalid configuration: --config: cannot read ${path}: ${(err as Error).message}`);
-  }
-  let parsed: unknown;
-  try {
-    parsed = parseYaml(text);
-  } catch (err) {
-    throw new ConfigError(`invalid configuration: ${path} is not YAML: ${(err as Error).message}`);
-  }
-  if (parsed !== null && (typeof parsed !== 'object' || Array.isArray(parsed))) throw new ConfigError(`invalid configuration: ${path} is not a mapping`);
-  return (parsed ?? {}) as Record<string, unknown>;
-}
-
 function section(file: Record<string, unknown>, key: string): Record<string, unknown> {
   const v = file[key];
   return v && typeof v === 'object' && !Array.isArray(v) ? { ...(v as Record<string, unknown>) } : {};
@@ -156,7 +139,7 @@ function numberFrom(field: string, v: string | undefined): number | undefined {
 
 /** The configuration and the `/metrics` token (if any), from the file, the environment and the flags. */
 export function loadAgentConfig({ flags, env = process.env }: { flags: AgentFlags; env?: NodeJS.ProcessEnv }): { config: AgentConfig; token?: string } {
-  const file = flags.config ? readYaml(flags.config) : {};
+  const file = flags.config ? readConfigFile(flags.config, (m) => new ConfigError(m)) : {};
   const merged: Record<string, unknown> = { ...file };
   const kubelet = section(file, 'kubelet');
   const cgroup = section(file, 'cgroup');

@@ -5,8 +5,8 @@
  * `KRE_MANAGER_TOKEN`. An invalid value stops the program at start with a message naming the field.
  */
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { readConfigFile } from '../kube/index.ts';
 import { imageReference } from '../api/index.ts';
 import { MetricsConfigSchema, mergeMetricsConfig, type MetricsFlags } from './metrics/config.ts';
 
@@ -65,26 +65,9 @@ export interface ManagerConfigSources {
   env?: NodeJS.ProcessEnv;
 }
 
-function readYamlMapping(path: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new ConfigError(`invalid configuration: --config: cannot read ${path}: ${(err as Error).message}`);
-  }
-  let parsed: unknown;
-  try {
-    parsed = parseYaml(text);
-  } catch (err) {
-    throw new ConfigError(`invalid configuration: --config: ${path}: ${(err as Error).message}`);
-  }
-  if (parsed !== null && (typeof parsed !== 'object' || Array.isArray(parsed))) throw new ConfigError(`invalid configuration: ${path} is not a mapping`);
-  return (parsed ?? {}) as Record<string, unknown>;
-}
-
 /** The configuration and the token, from the file, the environment and the flags. */
 export function loadManagerConfig({ flags, env = process.env }: ManagerConfigSources): { config: ManagerConfig; token: string } {
-  const file = flags.config ? readYamlMapping(flags.config) : {};
+  const file = flags.config ? readConfigFile(flags.config, (m) => new ConfigError(m)) : {};
   const pick = <T>(...values: (T | undefined)[]) => values.find((v) => v !== undefined && v !== '');
   const fileOperator = (typeof file.operator === 'object' && file.operator !== null ? file.operator : {}) as Record<string, unknown>;
   const merged: Record<string, unknown> = { ...file };
