@@ -7,7 +7,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -18,6 +17,7 @@ import { KubeClient, type KubeObject } from '../kube/index.ts';
 import { parseMonitorConfig } from './config.ts';
 import { startMonitor, type Monitor } from './monitor.ts';
 import { endpointsTargetGroups, nodeTargetGroups, podTargetGroups, sanitizeLabelName, type TargetGroup } from './sd.ts';
+import { freePort } from '../../test/support/free-port.ts';
 
 const M = '__meta_kubernetes_';
 
@@ -185,14 +185,6 @@ let cluster: DevCluster;
 let monitor: Monitor;
 let prometheus: ChildProcess | undefined;
 let dir: string | undefined;
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 const sd = async (path: string, token: string | null = TOKEN) => fetch(monitor.url + path, { headers: token ? { Authorization: `Bearer ${token}` } : {} });
 

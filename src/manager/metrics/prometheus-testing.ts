@@ -7,10 +7,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { freePort } from '../../../test/support/free-port.ts';
+export { freePort } from '../../../test/support/free-port.ts';
 
 export const PROMETHEUS_BIN = process.env.KRE_PROMETHEUS_BIN ?? '/usr/bin/prometheus';
 
@@ -34,17 +35,6 @@ export interface TestPrometheus {
   /** Ends Prometheus at once, as a crash; the directory stays until `stop()`. */
   kill(): Promise<void>;
   stop(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 function ready(url: string, insecure: boolean): Promise<boolean> {
