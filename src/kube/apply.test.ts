@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { startTestApiServer, type TestApiServer } from '../../test/support/apiserver.ts';
 import { KubeClient, type KubeObject } from './client.ts';
 import { addFinalizer, applyObject, removeFinalizer, setControllerOwner, updateStatusWithRetry } from './apply.ts';
+import { eventually } from '../devcluster/testing.ts';
+import { testCrd } from '../../test/support/crd.ts';
 
 function deployment(name: string, replicas: number): KubeObject {
   return {
@@ -80,6 +82,31 @@ describe('apply helpers against an API server', () => {
     assert.equal(same.metadata.resourceVersion, before.metadata.resourceVersion, 'no write without a change');
     const skipped = await updateStatusWithRetry<KubeObject>(client, ref, () => false);
     assert.equal(skipped.metadata.resourceVersion, before.metadata.resourceVersion);
+  });
+
+  test('updateStatusWithRetry compares content, not key order: a custom resource read back sorted is not written again', async () => {
+    // A real server answers a custom resource with every map's keys sorted, whatever order they
+    // were written in; a writer that compared texts would write the same status on every call.
+    const crds = { group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions' };
+    await client.create(crds, testCrd('apply.example.com', 'Gauge', { type: 'object', properties: { status: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }));
+    const gauges = { group: 'apply.example.com', version: 'v1', plural: 'gauges', namespace: 'default' };
+    await eventually(async () => (await client.list(gauges).then(() => true, () => false)), 30_000, 'the CRD served');
+    await client.create(gauges, { apiVersion: 'apply.example.com/v1', kind: 'Gauge', metadata: { name: 'g' } });
+    const ref = { ...gauges, name: 'g' };
+    // Keys in the writer's order, which is not the sorted one at any depth.
+    const status = () => ({ phase: 'Ready', conditions: [{ type: 'Ready', status: 'True', reason: 'Up', lastTransitionTime: '2026-01-01T00:00:00Z' }], level: { max: 9, min: 1 } });
+    const statusWrites = async () => (await server.writes())['update gauges/status'] ?? 0;
+    const written = await updateStatusWithRetry<KubeObject>(client, ref, (obj) => {
+      obj.status = status();
+    });
+    assert.deepEqual(written.status, status());
+    assert.deepEqual(Object.keys(written.status), ['conditions', 'level', 'phase'], 'the server answers with the keys sorted');
+    assert.equal(await statusWrites(), 1);
+    const again = await updateStatusWithRetry<KubeObject>(client, ref, (obj) => {
+      obj.status = status();
+    });
+    assert.equal(again.metadata.resourceVersion, written.metadata.resourceVersion);
+    assert.equal(await statusWrites(), 1, 'the same status in another key order is no change');
   });
 
   test('setControllerOwner sets one controller reference and refuses a second controller', () => {

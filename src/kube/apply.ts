@@ -10,6 +10,7 @@ import {
   type OwnerReference,
   type ResourceRef,
 } from './client.ts';
+import { sameJson } from './json.ts';
 
 /**
  * Server-side apply of `obj` (which carries apiVersion, kind and metadata.name) as the intent of
@@ -75,12 +76,12 @@ export async function updateStatusWithRetry<T extends KubeObject>(
   const attempts = opts.attempts ?? 5;
   for (let attempt = 1; ; attempt++) {
     const current = await client.get<T>(ref);
-    const before = JSON.stringify(current.status ?? null);
     const draft = structuredClone(current);
     const result = mutate(draft);
     if (result === false) return current;
     const next = result ?? draft;
-    if (JSON.stringify(next.status ?? null) === before) return current;
+    // The server answers with keys in its own order, not the writer's: compare the content.
+    if (sameJson(next.status, current.status)) return current;
     try {
       return await client.update<T>(ref, next, { subresource: 'status', fieldManager: opts.fieldManager });
     } catch (err) {

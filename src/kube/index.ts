@@ -52,6 +52,7 @@ export { applyObject, addFinalizer, removeFinalizer, updateStatusWithRetry, setC
 export * from './selectors.ts';
 export * from './quantity.ts';
 export * from './names.ts';
+export { canonicalJson, sameJson, withSortedKeys } from './json.ts';
 // selfSignedCertificate lives in ./tls.ts, imported directly: it loads @peculiar/x509 and reflect-metadata, which most users of the kube core do not need.
 export * from './url-path.ts';
 export { EventRecorder, type EventRecorderOptions, type EventRecorderStats, type EventSource, type EventType } from './events.ts';
