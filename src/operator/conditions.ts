@@ -1,5 +1,6 @@
 /** Status conditions written as `metav1.Condition` is: the transition time moves only when the status does. */
 import type { Condition } from '../api/index.ts';
+import { sameJson } from '../kube/index.ts';
 
 export type ConditionUpdate = Pick<Condition, 'type' | 'status' | 'reason' | 'message'>;
 
@@ -23,10 +24,13 @@ export function findCondition(conditions: Condition[] | undefined, type: string)
   return conditions?.find((c) => c.type === type);
 }
 
-/** Conditions equal but for their transition times: whether a status write would change anything. */
+/**
+ * Conditions equal but for their transition times: whether a status write would change anything.
+ * By content: the server answers with each condition's keys in its own order, not the writer's.
+ */
 export function sameConditions(a: Condition[] | undefined, b: Condition[] | undefined): boolean {
   const strip = (cs: Condition[] | undefined) => (cs ?? []).map(({ lastTransitionTime: _t, ...rest }) => rest);
-  return JSON.stringify(strip(a)) === JSON.stringify(strip(b));
+  return sameJson(strip(a), strip(b));
 }
 
 /** Seconds-precision RFC 3339, as `metav1.Time` is serialized. */

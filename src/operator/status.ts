@@ -3,14 +3,16 @@
  * state the outcome in the status — and in an Event when something new happened — so that
  * `kubectl describe` says what is wrong, never only the operator's log.
  *
- * A status is written only when it differs from the cached one, so a reconcile of an unchanged
- * object costs no write; an event is recorded only with a status change that it tells of, so a
+ * A status is written only when its content differs from the cached one (the server answers with
+ * keys in its own order, so the order never counts), so a reconcile of an unchanged object costs
+ * no write; an event is recorded only with a status change that it tells of, so a
  * resource stuck in one state does not fill the namespace with events.
  */
 import type { Logger } from 'pino';
 import {
   isNotFound,
   KubeApiError,
+  sameJson,
   TerminalError,
   updateStatusWithRetry,
   type KubeClient,
@@ -110,7 +112,7 @@ export class StatusWriter {
     const next: StatusFields = { ...fields, phase: update.phase, observedGeneration: generation, conditions: mergeConditions(old.conditions, update.conditions, generation, now) };
     const { conditions: oldConditions, ...oldRest } = old;
     const { conditions: nextConditions, ...nextRest } = next;
-    if (sameFields(oldRest, nextRest) && sameConditions(oldConditions, nextConditions)) return;
+    if (sameJson(oldRest, nextRest) && sameConditions(oldConditions, nextConditions)) return;
     try {
       await updateStatusWithRetry(
         this.deps.client,
@@ -140,9 +142,4 @@ function conditionChanged(before: Condition[] | undefined, after: Condition[] | 
   const a = findCondition(before, type);
   const b = findCondition(after, type);
   return a?.status !== b?.status || a?.reason !== b?.reason || a?.message !== b?.message;
-}
-
-function sameFields(a: object, b: object): boolean {
-  const sorted = (o: object) => JSON.stringify(Object.entries(o).sort(([x], [y]) => x.localeCompare(y)));
-  return sorted(a) === sorted(b);
 }

@@ -70,13 +70,6 @@ export async function operatorWritesByResource(cluster: WriteCounter): Promise<R
   return out;
 }
 
-/** The writes less the status writes of Runtimes and RuntimeVersions, when `leaveOut` says so. */
-export function withoutStatusWrites(writes: Record<string, number>, leaveOut: boolean): Record<string, number> {
-  if (!leaveOut) return writes;
-  const { 'update runtimes/status': _r, 'update runtimeversions/status': _v, ...rest } = writes;
-  return rest;
-}
-
 /** Waits until the counted writes hold still for `quietMs` (the cluster has settled), and returns them. */
 export async function settledWrites(cluster: WriteCounter, quietMs = 1500, timeoutMs = 60_000): Promise<Record<string, number>> {
   const deadline = Date.now() + timeoutMs;

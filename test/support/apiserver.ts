@@ -59,20 +59,6 @@ export const DEVCLUSTER_ONLY = {
 } as const;
 export type DevclusterFeature = keyof typeof DEVCLUSTER_ONLY;
 
-/**
- * Differences a test found on the real server that are open (not yet fixed), in one place: the
- * tests that show them are skipped in the real-server pass, naming the difference, until fixed.
- */
-export const OPEN_ON_REAL_SERVER = {
-  statusRewrite:
-    "after a reconcile that changes nothing, the operator writes a Runtime's or RuntimeVersion's status again on a real server (its children's status, written by the real controller manager, settles differently); the tests leave these status writes out of their exact write counts there",
-} as const;
-
-/** Whether a test should leave out what an open difference makes differ (on the real server only). */
-export function openOnRealServer(_difference: keyof typeof OPEN_ON_REAL_SERVER): boolean {
-  return TARGET === 'real';
-}
-
 /** What only a real server checks; tests of it are skipped on the devcluster, saying why. */
 export const REAL_ONLY = {
   rbac: 'the devcluster authorizes every request its one token makes: RBAC is checked by a real server only',
