@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import { generateNameSuffix } from '../../kube/index.ts';
+import { generateNameSuffix, withSortedKeys } from '../../kube/index.ts';
 import { applyDefaults, qosClass } from './defaults.ts';
 import { ApiError, errors, cause, type StatusCause } from './errors.ts';
 import { trackUpdate } from './patch/index.ts';
@@ -66,6 +66,16 @@ export function nowRfc3339(d = new Date()): string {
 function specOf(obj: any): Record<string, unknown> {
   const { metadata: _m, status: _s, apiVersion: _a, kind: _k, ...rest } = obj;
   return rest;
+}
+
+/**
+ * An object as a real server stores and answers it. A custom resource is an unstructured map
+ * there, which Go's JSON encoder writes with every map's keys sorted, at every depth (metadata
+ * too); a client that compares what it wrote with what it reads back by text sees that order.
+ * Built-in kinds keep the sender's order here (a real server uses its Go structs' field order).
+ */
+function asStored(t: ResourceType, obj: any): any {
+  return t.crd ? withSortedKeys(obj) : obj;
 }
 
 export interface ObjectEvents {
@@ -218,7 +228,8 @@ export class ObjectService {
     if (t.group === '' && t.plural === 'nodes') admitNode(body);
     if (opts.dryRun) {
       body.metadata.resourceVersion = undefined;
-      return { key, obj: body, json: JSON.stringify(body), namespace: namespace ?? '' } as Entry;
+      const answer = asStored(t, body);
+      return { key, obj: answer, json: JSON.stringify(answer), namespace: namespace ?? '' } as Entry;
     }
     return this.put(t, body, undefined);
   }
@@ -290,7 +301,10 @@ export class ObjectService {
       if (isDeepStrictEqual(next, old)) return current;
     }
     if (!opts.tracked) trackUpdate(old, next, { manager: opts.fieldManager ?? 'unknown', now: nowRfc3339(), kind: t.kind, apiVersion: apiVersionOf(t), subresource: opts.subresource });
-    if (opts.dryRun) return { key: current.key, obj: next, json: JSON.stringify(next), namespace: current.namespace } as Entry;
+    if (opts.dryRun) {
+      const answer = asStored(t, next);
+      return { key: current.key, obj: answer, json: JSON.stringify(answer), namespace: current.namespace } as Entry;
+    }
     if (next.metadata.deletionTimestamp && (next.metadata.finalizers ?? []).length === 0 && !isGracefulPodPending(t, next)) {
       return this.removeNow(t, current) ?? current;
     }
@@ -300,7 +314,9 @@ export class ObjectService {
   /** Stores an object produced by a patch or apply (already merged with the current one). */
   put(t: ResourceType, obj: any, prev: Entry | undefined): Entry {
     const key = objectKey(t.namespaced ? obj.metadata.namespace : '', obj.metadata.name);
-    const entry = this.storage.put(collectionKey(t), key, obj, prev ? 'MODIFIED' : 'ADDED');
+    // The version the storage sets must be a key already, so that it sits in its sorted place.
+    if (t.crd) obj.metadata.resourceVersion ??= '';
+    const entry = this.storage.put(collectionKey(t), key, asStored(t, obj), prev ? 'MODIFIED' : 'ADDED');
     for (const h of this.hooks) h.written?.(t, entry, prev);
     return entry;
   }

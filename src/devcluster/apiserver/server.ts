@@ -9,7 +9,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { decodeObject, mediaType, parseJson, parseYaml, readBody } from './body.ts';
 import { shapeProblem } from './shapes.ts';
-import { decodePathSegment, MalformedPathError } from '../../kube/index.ts';
+import { decodePathSegment, MalformedPathError, withSortedKeys } from '../../kube/index.ts';
 import { apiGroupList, apiResourceList, apiVersions } from './discovery.ts';
 import { ApiError, errors, cause } from './errors.ts';
 import { Faults, validateFaultSpec } from './faults.ts';
@@ -80,15 +80,25 @@ const SMALL_LIST = 500;
 const LIST_CHUNK_CHARS = 1 << 20;
 
 /**
+ * A list's JSON around its items: `head` up to the items' `[`, `tail` from their `]`. A list of
+ * custom resources is an unstructured map on a real server, written with its keys sorted (so the
+ * items come before kind and metadata); a built-in list has its Go struct's order.
+ */
+function listFrame(t: ResourceType, metadata: Record<string, unknown>): { head: string; tail: string } {
+  if (t.crd) return { head: `{"apiVersion":"${apiVersionOf(t)}","items":[`, tail: `],"kind":"${t.kind}List","metadata":${JSON.stringify(withSortedKeys(metadata))}}` };
+  return { head: `{"kind":"${t.kind}List","apiVersion":"${apiVersionOf(t)}","metadata":${JSON.stringify(metadata)},"items":[`, tail: ']}' };
+}
+
+/**
  * Writes a list from the stored JSON of its items. A large list goes out in chunks of about
  * 1 MiB as it is built, honouring backpressure, so no single huge string is made and the client
  * starts reading at once; the entries are an immutable snapshot, so writing later is safe.
  */
-function sendList(res: ServerResponse, head: string, page: Entry[]): void {
+function sendList(res: ServerResponse, { head, tail }: { head: string; tail: string }, page: Entry[]): void {
   if (page.length <= SMALL_LIST) {
     const parts = new Array<string>(page.length);
     for (let k = 0; k < page.length; k++) parts[k] = page[k].json;
-    return send(res, 200, head + parts.join(',') + ']}');
+    return send(res, 200, head + parts.join(',') + tail);
   }
   res.writeHead(200, { 'Content-Type': 'application/json' });
   let k = 0;
@@ -96,7 +106,7 @@ function sendList(res: ServerResponse, head: string, page: Entry[]): void {
     while (k < page.length) {
       let chunk = k === 0 ? head + page[k++].json : '';
       while (k < page.length && chunk.length < LIST_CHUNK_CHARS) chunk += ',' + page[k++].json;
-      if (k === page.length) chunk += ']}';
+      if (k === page.length) chunk += tail;
       if (!res.write(chunk)) {
         if (k < page.length) res.once('drain', pump);
         else res.end();
@@ -527,7 +537,8 @@ export class ApiServer {
         if (!(err instanceof ApiError && err.code === 404)) throw err;
       }
     }
-    sendJson(res, 200, { kind: `${t.kind}List`, apiVersion: apiVersionOf(t), metadata: { resourceVersion: String(this.o.storage.resourceVersion) }, items });
+    const list = { kind: `${t.kind}List`, apiVersion: apiVersionOf(t), metadata: { resourceVersion: String(this.o.storage.resourceVersion) }, items };
+    sendJson(res, 200, t.crd ? withSortedKeys(list) : list);
   }
 
   private respondObject(req: IncomingMessage, res: ServerResponse, code: number, t: ResourceType, obj: any): void {
@@ -614,8 +625,7 @@ export class ApiServer {
     if (parseTableAccept(req.headers.accept)) {
       return sendJson(res, 200, toTable(t, page.map((e) => e.obj), { includeObject: includeObjectParam(req), listMeta: metadata as any, now: new Date() }));
     }
-    const head = `{"kind":"${t.kind}List","apiVersion":"${apiVersionOf(t)}","metadata":${JSON.stringify(metadata)},"items":[`;
-    sendList(res, head, page);
+    sendList(res, listFrame(t, metadata), page);
   }
 
   private watch(req: IncomingMessage, res: ServerResponse, t: ResourceType, namespace: string | undefined, q: URLSearchParams): void {
