@@ -4,10 +4,9 @@
  * sees its own writes even before the watch delivers them.
  */
 import type { Logger } from 'pino';
-import { isAlreadyExists, isNotFound, objectKey, type DeleteOptions, type KubeClient, type KubeObject } from '../../kube/index.ts';
+import { canonicalJson, isAlreadyExists, isNotFound, objectKey, type DeleteOptions, type KubeClient, type KubeObject } from '../../kube/index.ts';
 import type { EventRecorder } from '../../kube/index.ts';
 import type { Informer, Informers } from './informers.ts';
-import { canonicalJson } from './hash.ts';
 
 export interface ControllerContext {
   client: KubeClient;

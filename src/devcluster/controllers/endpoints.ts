@@ -4,8 +4,7 @@
  * `conditions.ready: false` in the slice) — rewritten whenever a pod's readiness or IP changes.
  * Terminating pods leave the Endpoints and show as terminating in the slice.
  */
-import { generateNameSuffix, keyOf, splitKey, labelSelectorFromObject, type KubeObject } from '../../kube/index.ts';
-import { canonicalJson } from './hash.ts';
+import { canonicalJson, generateNameSuffix, keyOf, splitKey, labelSelectorFromObject, type KubeObject } from '../../kube/index.ts';
 import { createObject, deleteObject, type ControllerContext } from './context.ts';
 import { ControlLoop } from './loop.ts';
 import { isFinished, isReady, isTerminating } from './pods.ts';

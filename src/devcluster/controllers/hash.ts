@@ -4,19 +4,7 @@
  * FNV-1a 32-bit hash whose decimal digits are spelled in Kubernetes' name alphabet
  * (`rand.SafeEncodeString`), so `web-5b7c99c557` looks as it would on a real cluster.
  */
-import { NAME_SUFFIX_ALPHABET } from '../../kube/index.ts';
-
-/** JSON with keys sorted, so that equal templates hash equally whatever their key order. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value ?? null);
-}
+import { canonicalJson, NAME_SUFFIX_ALPHABET } from '../../kube/index.ts';
 
 export function fnv32a(text: string): number {
   let hash = 0x811c9dc5;

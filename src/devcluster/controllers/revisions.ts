@@ -6,9 +6,9 @@
  * `revision` grows with every change (a template that comes back gets the next number again).
  * `kubectl rollout history` and `kubectl rollout undo` read them.
  */
+import { canonicalJson } from '../../kube/index.ts';
 import type { KubeObject } from '../../kube/index.ts';
 import { createObject, deleteObject, patchObject, type ControllerContext } from './context.ts';
-import { canonicalJson } from './hash.ts';
 import type { Informer } from './informers.ts';
 import { isControlledBy, ownerReference } from './pods.ts';
 

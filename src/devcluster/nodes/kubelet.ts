@@ -9,10 +9,9 @@
  * makes its endpoints hang or refuse connections, as a kubelet cut off from the network; when it
  * comes back it reports the node Ready and every pod's status again.
  */
-import { isNotFound, microTime, objectKey, splitKey, isConflict, type KubeObject } from '../../kube/index.ts';
+import { canonicalJson, isNotFound, microTime, objectKey, splitKey, isConflict, type KubeObject } from '../../kube/index.ts';
 import type { ControllerContext } from '../controllers/context.ts';
 import { EventRecorder } from '../../kube/index.ts';
-import { canonicalJson } from '../controllers/hash.ts';
 import { ControlLoop } from '../controllers/loop.ts';
 import { nowTime } from '../controllers/pods.ts';
 import { CONFIGMAPS, LEASES, NODES, PODS, SECRETS } from '../controllers/resources.ts';
