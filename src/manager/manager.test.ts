@@ -15,6 +15,7 @@ const SERVICES = { group: '', version: 'v1', plural: 'services' };
 const DEPLOYMENTS = { group: 'apps', version: 'v1', plural: 'deployments' };
 const PODS = { group: '', version: 'v1', plural: 'pods' };
 const CONFIGMAPS = { group: '', version: 'v1', plural: 'configmaps' };
+const NODES = { group: '', version: 'v1', plural: 'nodes' };
 
 /** Collects a stream's messages; `until` resolves once one of them satisfies `predicate`. */
 function collect<T>(stream: ClientReadableStream<T>) {
@@ -177,6 +178,34 @@ describe('kre manager on a devcluster with a cluster-wide operator', () => {
 
     const err = await failure(call(h.version, 'publish', versionRequest({ name: v, namespace: ns })), status.FAILED_PRECONDITION);
     assert.match(err.details, /stopped/);
+  });
+
+  test('RuntimeStatus of a runtime the operator marked Degraded answers FAILED_PRECONDITION naming the fallen component; STARTED again once it recovers', async () => {
+    // A Running runtime loses its NATS members, and no node takes their replacements: the operator
+    // marks it Degraded (not Creating: it was running) until they are back.
+    await call<RuntimeStatusResponse>(h.runtime, 'runtimeStatus', { runtime: { name: 'Demo', namespace: ns } }, { deadlineMs: WAIT });
+    const nodeNames = (await h.kube.list(NODES)).items.map((n) => n.metadata.name!);
+    const cordon = (unschedulable: boolean) => Promise.all(nodeNames.map((name) => h.kube.patch({ ...NODES, name }, { spec: { unschedulable } })));
+    const stream = h.runtime.watchRuntimeStatus({ runtime: { name: 'Demo', namespace: ns, minio: undefined, mongo: undefined } }, auth());
+    const watch = collect(stream);
+    await cordon(true);
+    try {
+      for (const pod of (await h.kube.list({ ...PODS, namespace: ns }, { labelSelector: 'app=kre-nats' })).items) await h.kube.delete({ ...PODS, namespace: ns, name: pod.metadata.name! });
+      await eventually(async () => (await h.kube.get({ ...RUNTIMES, namespace: ns, name: ns })).status?.phase === 'Degraded', WAIT, 'the Runtime Degraded');
+      const err = await failure(call(h.runtime, 'runtimeStatus', { runtime: { name: 'Demo', namespace: ns } }, { deadlineMs: 60_000 }), status.FAILED_PRECONDITION);
+      assert.match(err.details, /runtime kre-demo is Degraded: not ready: NATS$/);
+      const degraded = await watch.until((m) => m.phase === 'Degraded', 'WatchRuntimeStatus Degraded');
+      assert.equal(degraded.Status, 'ERROR');
+      assert.deepEqual(degraded.components.map((c) => [c.name, c.ready]), [['MongoDB', true], ['NATS', false], ['MinIO', true], ['operator', true]]);
+      assert.match(degraded.components[1].message, /kre-nats/);
+    } finally {
+      await cordon(false);
+    }
+    await eventually(() => watch.messages.slice(watch.messages.findIndex((m) => m.phase === 'Degraded')).some((m) => m.Status === 'STARTED'), WAIT, 'WatchRuntimeStatus STARTED after Degraded');
+    stream.cancel();
+    const recovered = await call<RuntimeStatusResponse>(h.runtime, 'runtimeStatus', { runtime: { name: 'Demo', namespace: ns } }, { deadlineMs: WAIT });
+    assert.equal(recovered.Status, 'STARTED');
+    assert.equal(recovered.phase, 'Running');
   });
 
   test('a client built from the seed-shaped .proto files (not the generated code) drives the manager unchanged', async () => {
