@@ -101,6 +101,7 @@ export function devCommand(): Command {
         prometheus,
         report: reportLine,
       });
+      process.stderr.write(nextSteps(env));
       log.info(
         {
           url: env.cluster.url,
@@ -113,7 +114,6 @@ export function devCommand(): Command {
         },
         'ready',
       );
-      process.stderr.write(nextSteps(env));
       const signal = await untilSignal();
       log.info({ signal }, 'stopping');
       await env.stop();

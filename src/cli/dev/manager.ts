@@ -17,8 +17,8 @@ export interface DevManagerOptions {
   listen: string;
   token: string;
   tls: KeptCertificate;
-  /** Prometheus' URL; metrics.k8s.io when absent. */
-  prometheusUrl?: string;
+  /** Prometheus' URL and the window of the CPU query's rate(); metrics.k8s.io when absent. */
+  prometheus?: { url: string; rateWindow: string };
   pollIntervalSeconds: number;
 }
 
@@ -37,8 +37,8 @@ export async function startDevManager(o: DevManagerOptions): Promise<DevManager>
     httpListen: '127.0.0.1:0',
     tls: { certFile: o.tls.certFile, keyFile: o.tls.keyFile },
     operator: { mode: 'cluster-wide' },
-    metrics: o.prometheusUrl
-      ? { source: 'prometheus', prometheus: { url: o.prometheusUrl }, pollIntervalSeconds: o.pollIntervalSeconds }
+    metrics: o.prometheus
+      ? { source: 'prometheus', prometheus: { url: o.prometheus.url, rateWindow: o.prometheus.rateWindow }, pollIntervalSeconds: o.pollIntervalSeconds }
       : { source: 'metrics-api', pollIntervalSeconds: o.pollIntervalSeconds },
   });
   const kube = new KubeClient(o.kubeConfig, { userAgent: 'kre-manager' });

@@ -90,6 +90,15 @@ async function startNodeAgents(cluster: DevCluster, stateDir: string): Promise<R
 
 const hostOf = (url: string) => new URL(url).host;
 
+/**
+ * The window of the CPU query's rate(): four scrapes, at least 20 s. The seed's 5m suits a
+ * cluster's Prometheus scraping every 30 s or more; kre dev scrapes every few seconds, and with 5m
+ * a new version's CPU would read low for its first five minutes while the window fills.
+ */
+export function rateWindowFor(scrapeIntervalSeconds: number): string {
+  return `${Math.max(20, 4 * scrapeIntervalSeconds)}s`;
+}
+
 export async function startDev(o: DevOptions): Promise<DevEnvironment> {
   const report = o.report ?? (() => {});
   const log = createLogger('dev');
@@ -108,7 +117,8 @@ export async function startDev(o: DevOptions): Promise<DevEnvironment> {
       throw err instanceof StateDirLockedError ? new UsageError(err.message) : err;
     });
     undo.push(() => cluster.stop());
-    report('devcluster', `${cluster.url}, ${cluster.nodes.list().length} nodes (${took()})`);
+    const n = cluster.nodes.list().length;
+    report('devcluster', `${cluster.url}, ${n} node${n === 1 ? '' : 's'} (${took()})`);
 
     const client = new KubeClient(cluster.kubeConfig(), { userAgent: 'kre-operator' });
     undo.push(() => client.close());
@@ -157,13 +167,13 @@ export async function startDev(o: DevOptions): Promise<DevEnvironment> {
       listen: o.managerListen ?? '127.0.0.1:0',
       token: managerToken.token,
       tls,
-      prometheusUrl: prometheus?.url,
+      prometheus: prometheus && o.prometheus ? { url: prometheus.url, rateWindow: rateWindowFor(o.prometheus.scrapeIntervalSeconds) } : undefined,
       pollIntervalSeconds: o.metricsPollIntervalSeconds ?? 5,
     }).catch((err: unknown) => {
       throw new UsageError(`manager: cannot start on ${o.managerListen ?? '127.0.0.1:0'}: ${(err as Error).message}`);
     });
     undo.push(() => manager.stop());
-    report('manager', `grpcs://${manager.manager.address}, version metrics from ${manager.metricsSource === 'prometheus' ? 'Prometheus' : 'metrics.k8s.io'} (${took()})`);
+    report('manager', `grpcs://${manager.manager.address}, version metrics from ${manager.metricsSource === 'prometheus' ? `Prometheus (rate window ${rateWindowFor(o.prometheus!.scrapeIntervalSeconds)})` : 'metrics.k8s.io'} (${took()})`);
 
     prometheus?.setParts([
       ...agents.map((a, i) => ({ targets: [hostOf(a.url)], labels: { job: 'kre-agent', node: cluster.nodes.list()[i]?.name ?? '' } })),
