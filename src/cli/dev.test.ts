@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Response as MetricsResponse, VersionRequest } from '../gen/resourcemetrics/resourcemetrics.ts';
 import { eventually, kubectlFor } from '../devcluster/testing.ts';
-import { parseIdentity } from '../devcluster/process-identity.ts';
 import { call } from '../manager/testing.ts';
 import { PROMETHEUS_BIN } from '../manager/metrics/prometheus-testing.ts';
 import { managerClients, pidRunning, prometheusTargets, promQuery, shmDirsOf, startKreDev, type KreDevProcess } from '../../test/support/kre-dev.ts';
@@ -97,7 +96,7 @@ describe('kre dev', { skip: existsSync(PROMETHEUS_BIN) ? false : `no ${PROMETHEU
       }, 60_000, 'a CPU point near 20 millicores');
       assert.ok(last.mem > 0, 'memory from Prometheus');
 
-      const prometheusPid = parseIdentity(readFileSync(join(dev.stateDir, 'prometheus', 'owner'), 'utf8'))!.pid;
+      const prometheusPid = dev.prometheusPid()!;
       assert.ok(pidRunning(prometheusPid));
       await stopsCleanly(dev, [prometheusPid]);
       assert.ok(!existsSync(join(dev.stateDir, 'prometheus', 'owner')), 'the owner file goes with Prometheus');
@@ -105,6 +104,36 @@ describe('kre dev', { skip: existsSync(PROMETHEUS_BIN) ? false : `no ${PROMETHEU
     } finally {
       await dev.stop();
       dev.cleanup();
+    }
+  });
+});
+
+describe('kre dev killed with -9', { skip: existsSync(PROMETHEUS_BIN) ? false : `no ${PROMETHEUS_BIN} (apt-get install prometheus)` }, () => {
+  it('takes its Prometheus with it, and without setpriv the next start stops the one left', async () => {
+    const first = await startKreDev({ nodes: 1 });
+    const stateDir = first.stateDir;
+    try {
+      // setpriv (util-linux) is on PATH: the kernel sends Prometheus SIGTERM when kre dev dies.
+      const pid = first.prometheusPid()!;
+      await first.kill();
+      await eventually(() => !pidRunning(pid), 10_000, 'Prometheus to end with kre dev');
+
+      // Nothing on PATH, Prometheus named by KRE_PROMETHEUS_BIN: no setpriv, so it outlives a kill.
+      const second = await startKreDev({ nodes: 1, stateDir, env: { PATH: '', KRE_PROMETHEUS_BIN: PROMETHEUS_BIN } });
+      const left = second.prometheusPid()!;
+      await second.kill();
+      assert.ok(pidRunning(left), 'without setpriv Prometheus outlives a killed kre dev');
+      try {
+        const third = await startKreDev({ nodes: 1, stateDir });
+        assert.ok(!pidRunning(left), 'the next kre dev on the state dir stopped the Prometheus left running');
+        assert.notEqual(third.prometheusPid(), left);
+        assert.equal(await third.stop(), 0);
+      } finally {
+        if (pidRunning(left)) process.kill(left, 'SIGKILL');
+      }
+    } finally {
+      await first.stop();
+      first.cleanup();
     }
   });
 });

@@ -37,11 +37,17 @@ export interface KreDevProcess {
   clientConfig(): ClientConfig;
   /** SIGTERM; resolves with the exit code. */
   stop(): Promise<number | null>;
+  /** SIGKILL, as a crash; resolves once it has ended. */
+  kill(): Promise<void>;
+  /** The pid of the Prometheus it runs, from its owner file. */
+  prometheusPid(): number | undefined;
   /** Removes the state dir (after stop). */
   cleanup(): void;
 }
 
 export interface KreDevOptions {
+  /** A state dir to reuse (default: a new temporary one). */
+  stateDir?: string;
   args?: string[];
   env?: NodeJS.ProcessEnv;
   /** Seconds between Prometheus scrapes (default 2). */
@@ -51,7 +57,7 @@ export interface KreDevOptions {
 }
 
 export async function startKreDev(o: KreDevOptions = {}): Promise<KreDevProcess> {
-  const stateDir = mkdtempSync(join(tmpdir(), 'kre-dev-state-'));
+  const stateDir = o.stateDir ?? mkdtempSync(join(tmpdir(), 'kre-dev-state-'));
   const started = Date.now();
   const args = [
     BIN,
@@ -95,7 +101,7 @@ export async function startKreDev(o: KreDevOptions = {}): Promise<KreDevProcess>
   } catch (e) {
     child.kill('SIGKILL');
     await exited;
-    rmSync(stateDir, { recursive: true, force: true });
+    if (!o.stateDir) rmSync(stateDir, { recursive: true, force: true });
     throw e;
   }
   const readyMs = Date.now() - started;
@@ -112,6 +118,17 @@ export async function startKreDev(o: KreDevOptions = {}): Promise<KreDevProcess>
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       return exited;
+    },
+    async kill() {
+      child.kill('SIGKILL');
+      await exited;
+    },
+    prometheusPid() {
+      try {
+        return parseIdentity(readFileSync(join(stateDir, 'prometheus', 'owner'), 'utf8'))?.pid;
+      } catch {
+        return undefined;
+      }
     },
     cleanup: () => rmSync(stateDir, { recursive: true, force: true }),
   };
