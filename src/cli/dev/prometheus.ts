@@ -10,7 +10,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 import type { Logger } from '../../kube/index.ts';
@@ -126,18 +125,14 @@ function freePort(host: string): Promise<number> {
   });
 }
 
-function answersReady(url: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = http.get(`${url}/-/ready`, { timeout: 2000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
-    req.on('error', () => resolve(false));
-    req.on('timeout', () => {
-      req.destroy();
-      resolve(false);
-    });
-  });
+async function answersReady(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(2000) });
+    await res.body?.cancel();
+    return res.status === 200;
+  } catch {
+    return false;
+  }
 }
 
 function exitOf(child: ChildProcess): Promise<void> {
