@@ -8,7 +8,7 @@ import { status } from '@grpc/grpc-js';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import type { Request, Response, Runtime, RuntimeStatusResponse } from '../gen/runtime/runtime.ts';
-import { ClientError, type Connection } from './connection.ts';
+import { ClientError, InputError, type Connection } from './connection.ts';
 
 /** The seed's rule: a runtime `NAME` lives in the namespace `kre-<name in lower case>`. */
 export function runtimeNamespace(name: string): string {
@@ -43,13 +43,13 @@ export async function readCredentialsFile(path: string): Promise<RuntimeCredenti
   try {
     raw = parseYaml(await readFile(path, 'utf8'));
   } catch (err) {
-    throw new ClientError(`${path}: cannot read the credentials: ${(err as Error).message.split('\n')[0]}`, status.INVALID_ARGUMENT);
+    throw new InputError(`--credentials-file: ${path}: cannot read the credentials: ${(err as Error).message.split('\n')[0]}`, '--credentials-file');
   }
   const r = RuntimeCredentials.safeParse(raw);
   if (r.success) return r.data;
   const issue = r.error.issues[0];
   const field = issue.path.map(String).join('.') || '(top level)';
-  throw new ClientError(`${path}: ${field}: ${issue.code === 'unrecognized_keys' ? `unknown field(s) ${issue.keys.join(', ')}` : issue.message}`, status.INVALID_ARGUMENT, field);
+  throw new InputError(`--credentials-file: ${path}: ${field}: ${issue.code === 'unrecognized_keys' ? `unknown field(s) ${issue.keys.join(', ')}` : issue.message}`, field);
 }
 
 const runtimeRef = (name: string, credentials?: RuntimeCredentials): Runtime => ({
