@@ -87,7 +87,8 @@ function issueMessage(issue: z.core.$ZodIssue, value: unknown): string {
   if (/^entrypoint\.image$|^nodes\[\d+\]\.image$/.test(field) && issue.code === 'invalid_format') return `${shown}is not an image reference ([registry/]path[:tag][@sha256:digest], path in lower case)`;
   if (/^nodes\[\d+\]\.name$/.test(field) && issue.code === 'invalid_format') return `${shown}is not a node name: lower case letters, digits and '-', starting and ending with a letter or digit`;
   if (/^config\.files\[\d+\]$/.test(field) && issue.code === 'invalid_format') return `${shown}is not a file name: letters, digits, '-', '_' and '.'`;
-  return `${shown}${issue.message}`;
+  // A rule's own message may name the value already (the config key rule does).
+  return typeof value === 'string' && value !== '' && issue.message.startsWith(value) ? issue.message : `${shown}${issue.message}`;
 }
 
 const valueAt = (root: unknown, path: readonly PropertyKey[]): unknown => path.reduce<unknown>((o, k) => (o as Record<PropertyKey, unknown> | undefined)?.[k], root);
@@ -120,10 +121,13 @@ export function parseManifest(text: string, source: string, files?: ReadonlySet<
   }
   const parsed = KrtManifest.safeParse(raw);
   if (!parsed.success) {
-    throw new KrtError(
-      source,
-      parsed.error.issues.map((i) => ({ file: MANIFEST_FILE, field: fieldPath(i.path), message: issueMessage(i, valueAt(raw, i.path)) })),
-    );
+    // One problem per field: a name both too short and of the wrong shape is one mistake.
+    const byField = new Map<string, KrtProblem>();
+    for (const i of parsed.error.issues) {
+      const field = fieldPath(i.path);
+      if (!byField.has(field)) byField.set(field, { file: MANIFEST_FILE, field, message: issueMessage(i, valueAt(raw, i.path)) });
+    }
+    throw new KrtError(source, [...byField.values()]);
   }
   const m = parsed.data;
   const problems = [
