@@ -8,9 +8,10 @@ export function nextSteps(env: DevEnvironment): string {
     'KRE is running. Next:',
     `  cluster:    ${kubeconfig} kubectl get nodes`,
     `              ${kubeconfig} kubectl get runtimes,runtimeversions -A`,
-    `  manager:    kre runtime create demo          (kre commands read ${env.clientConfigPath})`,
-    '              kre version create --runtime demo --krt examples/greeter',
-    '              kre version publish greeter-v1 && kre version metrics greeter-v1 --watch',
+    `  manager:    kre runtime create demo --wait      (the kre commands read ${env.clientConfigPath})`,
+    '              kre version create --runtime demo --krt examples/greeter --wait',
+    '              kre version publish greeter-v1 --runtime demo',
+    '              kre version metrics greeter-v1 --runtime demo --watch',
     `  monitor:    curl -H "Authorization: Bearer $(cat ${env.monitorTokenFile})" ${env.monitor.url}/pods`,
   ];
   if (env.agents.length > 0) lines.push(`  agents:     curl ${env.agents[0].url}/metrics  (one per node)`);
