@@ -154,13 +154,12 @@ export function untilInterrupted(): AbortSignal {
   return ac.signal;
 }
 
-export const print = (line = ''): void => {
-  process.stdout.write(`${line}\n`);
-};
+/** Where the commands' output goes: stdout, or what a test running a command in its own process collects. */
+export const output = { write: (text: string): void => void process.stdout.write(text) };
 
-export const printJson = (value: unknown, pretty = true): void => {
-  process.stdout.write(`${pretty ? JSON.stringify(value, null, 2) : JSON.stringify(value)}\n`);
-};
+export const print = (line = ''): void => output.write(`${line}\n`);
+
+export const printJson = (value: unknown, pretty = true): void => output.write(`${pretty ? JSON.stringify(value, null, 2) : JSON.stringify(value)}\n`);
 
 /** Rows as columns padded to the widest cell; the last column is not padded. */
 export function table(header: string[], rows: string[][]): string {

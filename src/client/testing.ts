@@ -19,8 +19,9 @@ export interface ClientHarness {
   stop(): Promise<void>;
 }
 
-export async function startClientHarness(): Promise<ClientHarness> {
-  const h = await startHarness({ nodes: 3 });
+/** `nodes: 0` and `operator: false` for tests that need a manager but no running workloads. */
+export async function startClientHarness(opts: { nodes?: number; operator?: boolean } = {}): Promise<ClientHarness> {
+  const h = await startHarness({ nodes: opts.nodes ?? 3, operator: opts.operator ?? true });
   const logger = createLogger('manager', process.env.KRE_TEST_LOG ?? 'silent');
   try {
     const config = parseManagerConfig({ listen: '127.0.0.1:0', metrics: { source: 'metrics-api', pollIntervalSeconds: 1 } });
