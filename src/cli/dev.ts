@@ -1,145 +1,118 @@
 /**
  * `kre dev`: KRE on a machine with nothing installed. A devcluster with simulated nodes, the
- * operator (cluster-wide, its CRDs installed) and the monitor, in one process, each reaching the
- * cluster as it would on a real one: through the kubeconfig, never by importing each other.
+ * operator (cluster-wide), the monitor, one agent per node, Prometheus (when installed) and the
+ * manager, in one process but Prometheus; it writes the client configuration that the `kre`
+ * client commands read, and says on stderr what came up and what to do next.
  */
-import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { Command } from 'commander';
-import { startDevCluster, StateDirLockedError, type DevCluster } from '../devcluster/index.ts';
-import { KubeClient } from '../kube/index.ts';
 import { createLogger } from '../kube/index.ts';
-import { parseAgentConfig, startAgent, type RunningAgent } from '../agent/index.ts';
-import { parseMonitorConfig, startMonitor, type Monitor } from '../monitor/index.ts';
-import { installCustomResourceDefinitions, startOperator, type Operator } from '../operator/index.ts';
+import { defaultStateDir } from './client-config.ts';
+import { nextSteps } from './dev/next-steps.ts';
+import { findPrometheus, PrometheusStartError } from './dev/prometheus.ts';
+import { startDev, type DevPrometheusOptions } from './dev/start.ts';
 import { UsageError } from './main.ts';
 import { untilSignal } from './signals.ts';
 
-export interface DevOptions {
+export { startDev, type DevEnvironment, type DevOptions, type DevPrometheusOptions } from './dev/start.ts';
+
+interface Flags {
   stateDir: string;
   listen: string;
   monitorListen: string;
-  nodes: number;
+  managerListen: string;
+  nodes: string;
+  prometheus: boolean;
+  prometheusListen: string;
+  scrapeInterval: string;
+  prometheusRetention: string;
+  prometheusRetentionSize: string;
 }
 
-export interface DevEnvironment {
-  cluster: DevCluster;
-  operator: Operator;
-  monitor: Monitor;
-  monitorToken: string;
-  /** One agent per simulated node, reading its kubelet and its cgroup files. */
-  agents: RunningAgent[];
-  stop(): Promise<void>;
+const PART_WIDTH = 11;
+
+/** One line on stderr per part as it comes up. */
+function reportLine(part: string, line: string): void {
+  process.stderr.write(`kre dev: ${part.padEnd(PART_WIDTH)}${line}\n`);
 }
 
-/**
- * An agent for each simulated node: that node's kubelet over HTTPS with the cluster's token, and
- * its cgroup tree. The simulated kubelets sign their serving certificates themselves, as kubelets
- * without server TLS bootstrap do, so the agents skip verifying them (the token still goes only to
- * the node's own loopback address).
- */
-async function startNodeAgents(cluster: DevCluster, stateDir: string): Promise<RunningAgent[]> {
-  const agents: RunningAgent[] = [];
+function wholeNumber(flag: string, value: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`${flag} must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+/** Prometheus' options, or undefined (with the reason said) when it is off or not installed. */
+function prometheusOptions(flags: Flags): DevPrometheusOptions | undefined {
+  if (!flags.prometheus) {
+    reportLine('prometheus', 'off (--no-prometheus): the manager reads version metrics from metrics.k8s.io');
+    return undefined;
+  }
+  let bin;
   try {
-    for (const n of cluster.nodes.list()) {
-      if (!n.kubelet || !n.cgroupRoot) continue;
-      const config = parseAgentConfig({
-        node: n.name,
-        listen: '127.0.0.1:0',
-        kubelet: { url: `https://${n.kubelet.host}:${n.kubelet.port}`, insecure: true, tokenFile: join(stateDir, 'pki', 'token') },
-        cgroup: { root: n.cgroupRoot },
-      });
-      agents.push(await startAgent({ config, logger: createLogger('agent').child({ node: n.name }) }));
-    }
-    return agents;
+    bin = findPrometheus();
   } catch (err) {
-    await Promise.all(agents.map((a) => a.stop()));
+    if (err instanceof PrometheusStartError) throw new UsageError(err.message);
     throw err;
   }
-}
-
-/** The monitor's token, made once and kept in the state dir so that its clients keep working. */
-function monitorToken(stateDir: string): string {
-  const path = join(stateDir, 'monitor-token');
-  if (existsSync(path)) return readFileSync(path, 'utf8').trim();
-  const token = randomBytes(24).toString('base64url');
-  writeFileSync(path, token + '\n', { mode: 0o600 });
-  return token;
-}
-
-export async function startDev(o: DevOptions): Promise<DevEnvironment> {
-  const log = createLogger('dev');
-  const cluster = await startDevCluster({ stateDir: o.stateDir, listen: o.listen, nodes: o.nodes }).catch((err: unknown) => {
-    throw err instanceof StateDirLockedError ? new UsageError(err.message) : err;
-  });
-  const client = new KubeClient(cluster.kubeConfig(), { userAgent: 'kre-operator' });
-  let operator: Operator | undefined;
-  try {
-    await installCustomResourceDefinitions(client);
-    operator = startOperator({ client, logger: createLogger('operator'), leaderElection: false });
-    const token = monitorToken(o.stateDir);
-    const monitor = await startMonitor({
-      config: parseMonitorConfig({ listen: o.monitorListen }),
-      token,
-      kubeConfig: cluster.kubeConfig(),
-      logger: createLogger('monitor'),
-    });
-    let agents: RunningAgent[];
-    try {
-      agents = await startNodeAgents(cluster, o.stateDir);
-    } catch (err) {
-      await monitor.stop();
-      throw err;
-    }
-    log.debug('all parts started');
-    const op = operator;
-    return {
-      cluster,
-      operator: op,
-      monitor,
-      monitorToken: token,
-      agents,
-      async stop() {
-        await Promise.all(agents.map((a) => a.stop()));
-        await monitor.stop();
-        await op.stop();
-        client.close();
-        await cluster.stop();
-      },
-    };
-  } catch (err) {
-    await operator?.stop();
-    client.close();
-    await cluster.stop();
-    throw err;
+  if (!bin) {
+    reportLine('prometheus', 'not installed: the manager reads version metrics from metrics.k8s.io meanwhile.');
+    reportLine('', 'To run it: `sudo apt-get install prometheus` (Debian, Ubuntu), then restart kre dev');
+    reportLine('', '(the package starts a system-wide prometheus too: `sudo systemctl disable --now prometheus` if 9090 is taken).');
+    return undefined;
   }
+  if (!/^(?:\[[^\]]+\]|[^:[\]]*):\d{1,5}$/.test(flags.prometheusListen)) throw new UsageError(`--prometheus-listen: expected HOST:PORT, got ${JSON.stringify(flags.prometheusListen)}`);
+  if (!/^\d+[smhdwy]$/.test(flags.prometheusRetention)) throw new UsageError(`--prometheus-retention: expected a duration such as 2d or 12h, got ${JSON.stringify(flags.prometheusRetention)}`);
+  if (!/^\d+(?:B|KB|MB|GB|TB)$/.test(flags.prometheusRetentionSize)) throw new UsageError(`--prometheus-retention-size: expected a size such as 512MB or 2GB, got ${JSON.stringify(flags.prometheusRetentionSize)}`);
+  return {
+    bin,
+    listen: flags.prometheusListen,
+    scrapeIntervalSeconds: wholeNumber('--scrape-interval', flags.scrapeInterval, 1, 300),
+    retentionTime: flags.prometheusRetention,
+    retentionSize: flags.prometheusRetentionSize,
+  };
 }
 
 export function devCommand(): Command {
   return new Command('dev')
-    .description('run KRE on this machine: a devcluster with nodes, the operator and the monitor')
-    .option('--state-dir <dir>', "where the devcluster's objects and credentials are kept", process.env.KRE_DEV_STATE_DIR ?? join(homedir(), '.kre', 'dev'))
+    .description('run KRE on this machine: a devcluster with nodes, the operator, the monitor, an agent per node, Prometheus and the manager')
+    .option('--state-dir <dir>', "where the devcluster's objects, the credentials, Prometheus' data and client.yaml are kept (else KRE_DEV_STATE_DIR)", defaultStateDir())
     .option('--listen <host:port>', "the devcluster's API address (port 0 picks a free one, then kept)", '127.0.0.1:0')
     .option('--monitor-listen <host:port>', "the monitor's HTTP address", '127.0.0.1:8003')
+    .option('--manager-listen <host:port>', "the manager's gRPC address (the seed's port)", '127.0.0.1:50051')
     .option('--nodes <n>', 'simulated nodes', '3')
-    .action(async (flags: { stateDir: string; listen: string; monitorListen: string; nodes: string }) => {
-      const nodes = Number(flags.nodes);
-      if (!Number.isInteger(nodes) || nodes < 1 || nodes > 1000) throw new UsageError(`--nodes must be a whole number from 1 to 1000, got ${JSON.stringify(flags.nodes)}`);
+    .option('--no-prometheus', 'do not run Prometheus; the manager reads metrics.k8s.io')
+    .option('--prometheus-listen <host:port>', "Prometheus' address (port 0 picks a free one)", '127.0.0.1:9090')
+    .option('--scrape-interval <seconds>', 'how often Prometheus scrapes (else KRE_DEV_SCRAPE_INTERVAL)', process.env.KRE_DEV_SCRAPE_INTERVAL ?? '5')
+    .option('--prometheus-retention <duration>', "how long Prometheus keeps data", '2d')
+    .option('--prometheus-retention-size <size>', 'the most disk space Prometheus data takes', '1GB')
+    .action(async (flags: Flags) => {
+      const nodes = wholeNumber('--nodes', flags.nodes, 1, 1000);
+      const stateDir = resolve(flags.stateDir);
       const log = createLogger('dev');
-      const env = await startDev({ stateDir: resolve(flags.stateDir), listen: flags.listen, monitorListen: flags.monitorListen, nodes });
+      reportLine('starting', `in ${stateDir}`);
+      const prometheus = prometheusOptions(flags);
+      const env = await startDev({
+        stateDir,
+        listen: flags.listen,
+        monitorListen: flags.monitorListen,
+        managerListen: flags.managerListen,
+        nodes,
+        prometheus,
+        report: reportLine,
+      });
+      process.stderr.write(nextSteps(env));
       log.info(
-        { url: env.cluster.url, kubeconfig: env.cluster.kubeconfigPath, monitor: env.monitor.url, monitorTokenFile: join(resolve(flags.stateDir), 'monitor-token'), agents: env.agents.map((a) => `${a.url}/metrics`) },
+        {
+          url: env.cluster.url,
+          kubeconfig: env.cluster.kubeconfigPath,
+          monitor: env.monitor.url,
+          manager: env.manager.manager.address,
+          prometheus: env.prometheus?.url,
+          clientConfig: env.clientConfigPath,
+          agents: env.agents.map((a) => `${a.url}/metrics`),
+        },
         'ready',
-      );
-      process.stderr.write(
-        `\nKRE is running.\n` +
-          `  cluster:  KUBECONFIG=${env.cluster.kubeconfigPath} kubectl get nodes\n` +
-          `  runtimes: KUBECONFIG=${env.cluster.kubeconfigPath} kubectl get runtimes -A\n` +
-          `  monitor:  curl -H "Authorization: Bearer $(cat ${join(resolve(flags.stateDir), 'monitor-token')})" ${env.monitor.url}/pods\n` +
-          (env.agents.length > 0 ? `  agents:   curl ${env.agents[0].url}/metrics  (one per node)\n` : '') +
-          '\n',
       );
       const signal = await untilSignal();
       log.info({ signal }, 'stopping');

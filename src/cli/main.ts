@@ -10,6 +10,9 @@ import { catchSignals } from './signals.ts';
 import { managerCommand } from './manager.ts';
 import { monitorCommand } from './monitor.ts';
 import { operatorCommand } from './operator.ts';
+import { krtCommand } from './krt.ts';
+import { runtimeCommand } from './runtime.ts';
+import { versionCommand } from './version.ts';
 
 export class UsageError extends Error {}
 
@@ -26,6 +29,9 @@ export function buildProgram(): Command {
   program.addCommand(managerCommand());
   program.addCommand(monitorCommand());
   program.addCommand(operatorCommand());
+  program.addCommand(runtimeCommand());
+  program.addCommand(versionCommand());
+  program.addCommand(krtCommand());
   program.addOption(new Option('--no-color', 'plain output').hideHelp());
   // Commands added with addCommand do not inherit exitOverride; without it their usage errors exit 1.
   const override = (c: Command): void => {

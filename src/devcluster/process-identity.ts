@@ -25,7 +25,12 @@ function startTimeOf(pid: number): number | undefined {
 
 /** This process. */
 export function processIdentity(): ProcessIdentity {
-  return { pid: process.pid, started: startTimeOf(process.pid) };
+  return identityOf(process.pid);
+}
+
+/** Another process, such as a child just started. */
+export function identityOf(pid: number): ProcessIdentity {
+  return { pid, started: startTimeOf(pid) };
 }
 
 /** Whether the process is still running (also as another user's; a reused pid is not). */

@@ -1,0 +1,74 @@
+/**
+ * The manager as `kre dev` runs it: in this process, over the devcluster, gRPC over TLS with the
+ * kept certificate and token, its version metrics from the Prometheus kre dev runs or, without
+ * one, from metrics.k8s.io.
+ */
+import type { KubeConfig } from '@kubernetes/client-node';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { createLogger, KubeClient } from '../../kube/index.ts';
+import { serveHealthAndMetrics, type PartHttp } from '../../kube/serve-http.ts';
+import { parseManagerConfig, startManager, type Manager } from '../../manager/index.ts';
+import { operatorRules } from '../../operator/deploy.ts';
+import { startManagerMetrics } from '../manager-metrics.ts';
+import type { KeptCertificate } from './credentials.ts';
+
+export interface DevManagerOptions {
+  kubeConfig: KubeConfig;
+  listen: string;
+  token: string;
+  tls: KeptCertificate;
+  /** Prometheus' URL and the window of the CPU query's rate(); metrics.k8s.io when absent. */
+  prometheus?: { url: string; rateWindow: string };
+  pollIntervalSeconds: number;
+}
+
+export interface DevManager {
+  manager: Manager;
+  /** `/metrics`, `/livez`, `/readyz`. */
+  http: PartHttp;
+  metricsSource: string;
+  stop(): Promise<void>;
+}
+
+export async function startDevManager(o: DevManagerOptions): Promise<DevManager> {
+  const log = createLogger('manager');
+  const config = parseManagerConfig({
+    listen: o.listen,
+    httpListen: '127.0.0.1:0',
+    tls: { certFile: o.tls.certFile, keyFile: o.tls.keyFile },
+    operator: { mode: 'cluster-wide' },
+    metrics: o.prometheus
+      ? { source: 'prometheus', prometheus: { url: o.prometheus.url, rateWindow: o.prometheus.rateWindow }, pollIntervalSeconds: o.pollIntervalSeconds }
+      : { source: 'metrics-api', pollIntervalSeconds: o.pollIntervalSeconds },
+  });
+  const kube = new KubeClient(o.kubeConfig, { userAgent: 'kre-manager' });
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const undo: Array<() => Promise<void> | void> = [() => kube.close()];
+  const unwind = async () => {
+    for (const u of undo.splice(0).reverse()) await u();
+  };
+  try {
+    const metrics = await startManagerMetrics(config, kube, log, registry);
+    undo.push(() => metrics.close());
+    const manager = await startManager({ config, token: o.token, kube, logger: log, registry, operatorRules: operatorRules(), resourceMetrics: metrics.handlers, resourceMetricsReady: metrics.ready });
+    undo.push(() => manager.stop());
+    const http = await serveHealthAndMetrics(manager, config.httpListen);
+    undo.push(() => http.close());
+    return {
+      manager,
+      http,
+      metricsSource: metrics.metrics.source.kind,
+      async stop() {
+        // Open WatchVersion streams end first (UNAVAILABLE), so that they do not hold the shutdown.
+        await metrics.close();
+        await manager.stop();
+        await http.close();
+        kube.close();
+      },
+    };
+  } catch (err) {
+    await unwind();
+    throw err;
+  }
+}
