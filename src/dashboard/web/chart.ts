@@ -18,7 +18,7 @@ function formatBytes(v: number): string {
     v /= 1024;
     i++;
   }
-  return `${v.toFixed(v >= 100 || i === 0 ? 0 : 1)} ${units[i]}`;
+  return `${v.toFixed(i === 0 ? 0 : v >= 100 ? 1 : 2)} ${units[i]}`;
 }
 
 export const formatValue = (series: Series, v: number | null | undefined): string =>
