@@ -14,6 +14,7 @@ import { createLogger } from '../kube/index.ts';
 import { parseAgentConfig, startAgent, type RunningAgent } from '../agent/index.ts';
 import { parseMonitorConfig, startMonitor, type Monitor } from '../monitor/index.ts';
 import { installCustomResourceDefinitions, startOperator, type Operator } from '../operator/index.ts';
+import { DASHBOARD_MONITOR_RESOURCES } from './dev-dashboard.ts';
 import { UsageError } from './main.ts';
 import { untilSignal } from './signals.ts';
 
@@ -81,7 +82,7 @@ export async function startDev(o: DevOptions): Promise<DevEnvironment> {
     operator = startOperator({ client, logger: createLogger('operator'), leaderElection: false });
     const token = monitorToken(o.stateDir);
     const monitor = await startMonitor({
-      config: parseMonitorConfig({ listen: o.monitorListen }),
+      config: parseMonitorConfig({ listen: o.monitorListen, resources: DASHBOARD_MONITOR_RESOURCES }),
       token,
       kubeConfig: cluster.kubeConfig(),
       logger: createLogger('monitor'),

@@ -12,7 +12,9 @@ import type { Page } from 'puppeteer-core';
 import { eventually } from '../devcluster/testing.ts';
 import { call, credentialsMessage, versionMessage, versionRequest } from '../manager/testing.ts';
 import { isReadyPod, PODS } from '../operator/testing.ts';
-import { launchChromium, LOGIN_TOKEN, startDashboardSetup, type DashboardSetup, type TestBrowser } from './testing.ts';
+import { launchChromium, LOGIN_TOKEN, startDashboardSetup, type DashboardSetup, type PageDocument, type TestBrowser } from './testing.ts';
+
+declare const document: PageDocument;
 
 const NS = 'dash-demo';
 const CPU_MILLI = 120;
@@ -110,7 +112,7 @@ describe('kre dashboard in chromium', () => {
     const expected = containers * CPU_MILLI;
     await page.waitForFunction(
       (want) => {
-        const el = document.querySelector('[data-series="cpu"]') as HTMLElement | null;
+        const el = document.querySelector('[data-series="cpu"]');
         const v = Number(el?.dataset.lastValue);
         return Number(el?.dataset.points) >= 2 && Math.abs(v - want) <= want * 0.11;
       },
@@ -128,7 +130,7 @@ describe('kre dashboard in chromium', () => {
     await second.goto(setup.dashboard.url);
     await second.waitForSelector('[data-version="v1"] button.graphs', { timeout: WAIT });
     await second.click('[data-version="v1"] button.graphs');
-    await second.waitForFunction(() => Number((document.querySelector('[data-series="cpu"]') as HTMLElement | null)?.dataset.points) >= 1, { timeout: WAIT });
+    await second.waitForFunction(() => Number((document.querySelector('[data-series="cpu"]'))?.dataset.points) >= 1, { timeout: WAIT });
     assert.deepEqual(setup.dashboard.graphs.stats(), { streams: 1, viewers: 2 });
     await second.close();
 

@@ -120,3 +120,14 @@ export async function launchChromium(): Promise<TestBrowser> {
   };
 }
 
+
+/**
+ * The little of the page's DOM that functions run in the browser (puppeteer's `waitForFunction`,
+ * `evaluate`) use: Node code is typechecked without the DOM library, so they declare it themselves.
+ */
+export interface PageDocument {
+  querySelector(selector: string): { textContent: string | null; dataset: Record<string, string | undefined> } | null;
+  querySelectorAll(selector: string): { length: number };
+  documentElement: { scrollWidth: number };
+  activeElement: { matches(selector: string): boolean } | null;
+}

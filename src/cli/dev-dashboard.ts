@@ -1,0 +1,54 @@
+/**
+ * The dashboard in `kre dev`: started on the monitor and the manager that `kre dev` runs, with a
+ * login token made once and kept in the state dir (mode 0600), so that a browser's session and the
+ * printed instructions stay valid across restarts.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createLogger } from '../kube/index.ts';
+import { loadBundle, parseDashboardConfig, startDashboard, type Dashboard } from '../dashboard/index.ts';
+
+export interface DevDashboardOptions {
+  stateDir: string;
+  /** The page's address (`--dashboard-listen`). */
+  listen: string;
+  monitorUrl: string;
+  monitorToken: string;
+  /** The manager's gRPC address and token. */
+  managerAddress: string;
+  managerToken: string;
+}
+
+export interface DevDashboard {
+  dashboard: Dashboard;
+  url: string;
+  /** Where the login token is: what `kre dev` tells the user to paste. */
+  tokenFile: string;
+  stop(): Promise<void>;
+}
+
+function loginToken(stateDir: string): { token: string; path: string } {
+  const path = join(stateDir, 'dashboard-token');
+  if (existsSync(path)) return { token: readFileSync(path, 'utf8').trim(), path };
+  const token = randomBytes(24).toString('base64url');
+  writeFileSync(path, token + '\n', { mode: 0o600 });
+  return { token, path };
+}
+
+export async function startDevDashboard(o: DevDashboardOptions): Promise<DevDashboard> {
+  const { token, path } = loginToken(o.stateDir);
+  const dashboard = await startDashboard({
+    config: parseDashboardConfig({ listen: o.listen, monitor: { url: o.monitorUrl }, manager: { address: o.managerAddress } }),
+    tokens: { login: token, monitor: o.monitorToken, manager: o.managerToken },
+    bundle: await loadBundle(),
+    logger: createLogger('dashboard'),
+  });
+  return { dashboard, url: dashboard.url, tokenFile: path, stop: () => dashboard.stop() };
+}
+
+/** The line `kre dev` prints for the dashboard. */
+export const devDashboardHint = (d: DevDashboard): string => `  dashboard: ${d.url}  (log in with the token in ${d.tokenFile})\n`;
+
+/** The monitor configuration `kre dev` gives its monitor so that the dashboard can read runtimes and versions from it. */
+export const DASHBOARD_MONITOR_RESOURCES = ['kre.konstellation.io/v1alpha1/runtimes', 'kre.konstellation.io/v1alpha1/runtimeversions'];
