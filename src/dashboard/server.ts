@@ -22,6 +22,7 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import { serveHealthAndMetrics, type PartHttp } from '../kube/index.ts';
 import type { Bundle } from './bundle.ts';
 import type { DashboardConfig, DashboardTokens } from './config.ts';
+import { EventStreams } from './events.ts';
 import { GraphHub } from './graphs.ts';
 import { ManagerCallError, ManagerLink, versionMessageFromSpec } from './manager.ts';
 import { clearedCookie, csrfMatches, sameOrigin, Sessions, type Session } from './sessions.ts';
@@ -29,7 +30,6 @@ import { StateReader } from './state.ts';
 import { ACTIONS, CSRF_HEADER, type ActionName } from './view.ts';
 
 const MAX_BODY_BYTES = 16 * 1024;
-const KEEPALIVE_MS = 15_000;
 const NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 export interface StartDashboardOptions {
@@ -77,35 +77,16 @@ export async function startDashboard(o: StartDashboardOptions): Promise<Dashboar
   const state = new StateReader({ url: config.monitor.url, token: o.tokens.monitor, pollIntervalMs: config.monitor.pollIntervalMs, timeoutMs: config.monitor.timeoutMs, logger });
   const manager = new ManagerLink({ address: config.manager.address, token: o.tokens.manager, caFile: config.manager.caFile, actionTimeoutSeconds: config.manager.actionTimeoutSeconds });
   const graphs = new GraphHub({ manager, logger, maxPoints: config.graphPoints, windowSeconds: config.graphWindowSeconds, stepSeconds: config.graphStepSeconds, lingerMs: config.graphLingerMs });
-  const open = new Set<ServerResponse>();
-  const m = dashboardMetrics(registry, { streams: () => open.size, graphs, sessions });
+  const streams = new EventStreams({
+    maxBufferBytes: config.clientBufferBytes,
+    onSlowClient: (waiting) => {
+      m.slowClients.inc();
+      logger.warn({ waiting, limit: config.clientBufferBytes }, 'closed the event stream of a browser that does not keep up (clientBufferBytes)');
+    },
+  });
+  const m = dashboardMetrics(registry, { streams: () => streams.size(), graphs, sessions });
   // The page is served over plain HTTP unless a proxy in front terminates TLS.
   const secure = false;
-
-  /** Starts an event stream; returns `send`, which closes a stream whose browser is too far behind. */
-  const eventStream = (req: IncomingMessage, res: ServerResponse, onClose: () => void) => {
-    res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
-    res.write('retry: 2000\n\n');
-    open.add(res);
-    const keepalive = setInterval(() => res.write(': keepalive\n\n'), KEEPALIVE_MS);
-    const done = () => {
-      if (!open.delete(res)) return;
-      clearInterval(keepalive);
-      onClose();
-    };
-    req.on('close', done);
-    res.on('close', done);
-    return (event: string, data: unknown) => {
-      if (res.destroyed) return;
-      if (res.writableLength > config.clientBufferBytes) {
-        m.slowClients.inc();
-        logger.warn({ waiting: res.writableLength, limit: config.clientBufferBytes }, 'closing the event stream of a browser that does not keep up (clientBufferBytes)');
-        res.destroy();
-        return;
-      }
-      res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-    };
-  };
 
   const json = (res: ServerResponse, code: number, body: unknown, headers: Record<string, string> = {}) =>
     void res.writeHead(code, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', ...headers }).end(JSON.stringify(body));
@@ -174,7 +155,7 @@ export async function startDashboard(o: StartDashboardOptions): Promise<Dashboar
       if (path === '/api/events') {
         need(req);
         let unsubscribe = () => {};
-        const send = eventStream(req, res, () => unsubscribe());
+        const send = streams.start(req, res, () => unsubscribe());
         send('state', state.current());
         unsubscribe = state.subscribe((v) => send('state', v));
         return;
@@ -184,7 +165,7 @@ export async function startDashboard(o: StartDashboardOptions): Promise<Dashboar
         const namespace = nameParam(url.searchParams, 'namespace');
         const version = nameParam(url.searchParams, 'version');
         let stopViewing = () => {};
-        const send = eventStream(req, res, () => stopViewing());
+        const send = streams.start(req, res, () => stopViewing());
         stopViewing = graphs.view(namespace, version, { points: (p) => send('points', p), error: (message) => send('failure', { message }) });
         return;
       }
@@ -255,10 +236,10 @@ export async function startDashboard(o: StartDashboardOptions): Promise<Dashboar
     state,
     graphs,
     registry,
-    streams: () => open.size,
+    streams: () => streams.size(),
     async stop() {
       state.stop();
-      for (const res of open) res.destroy();
+      streams.closeAll();
       graphs.close();
       await http.close();
       manager.close();
