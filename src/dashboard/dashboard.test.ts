@@ -123,6 +123,7 @@ describe('kre dashboard in chromium', () => {
     assert.ok(canvas, 'uPlot drew its canvas');
     assert.ok(Number(await attr('[data-series="mem"]', 'data-points')) >= 2);
     assert.equal(setup.dashboard.graphs.stats().streams, 1);
+    await page.waitForFunction(() => Number(document.querySelector('[data-series="cpu"]')?.dataset.points) >= 8, { timeout: WAIT });
     await shot('graphs-live');
 
     // A second tab on the same graph shares the one WatchVersion.

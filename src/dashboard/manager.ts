@@ -4,7 +4,7 @@
  * carrying the manager's bearer token.
  */
 import { readFileSync } from 'node:fs';
-import { credentials, InterceptingCall, Metadata, type ChannelCredentials, type ClientReadableStream, type Interceptor, type ServiceError } from '@grpc/grpc-js';
+import { credentials, Metadata, type ChannelCredentials, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import { ResourceMetricsServiceClient, type Response as MetricsResponse, type VersionRequest } from '../gen/resourcemetrics/resourcemetrics.ts';
 import { Request as VersionServiceRequest, VersionServiceClient, type Version } from '../gen/version/version.ts';
 import type { ActionName, PointView } from './view.ts';
@@ -15,16 +15,6 @@ export interface ManagerLinkOptions {
   caFile?: string;
   actionTimeoutSeconds: number;
 }
-
-const withToken =
-  (token: string): Interceptor =>
-  (options, next) =>
-    new InterceptingCall(next(options), {
-      start(metadata, listener, nextStart) {
-        metadata.set('authorization', `Bearer ${token}`);
-        nextStart(metadata, listener);
-      },
-    });
 
 /** A failed call, with the manager's own message (`details`), as the page shows it. */
 export class ManagerCallError extends Error {
@@ -49,9 +39,15 @@ export class ManagerLink {
 
   constructor(private readonly o: ManagerLinkOptions) {
     const creds: ChannelCredentials = o.caFile ? credentials.createSsl(readFileSync(o.caFile)) : credentials.createInsecure();
-    const options = { interceptors: [withToken(o.token)] };
-    this.versions = new VersionServiceClient(o.address, creds, options);
-    this.metrics = new ResourceMetricsServiceClient(o.address, creds, options);
+    this.versions = new VersionServiceClient(o.address, creds);
+    this.metrics = new ResourceMetricsServiceClient(o.address, creds);
+  }
+
+  /** Each call's metadata: the manager's bearer token. */
+  private auth(): Metadata {
+    const md = new Metadata();
+    md.set('authorization', `Bearer ${this.o.token}`);
+    return md;
   }
 
   close(): void {
@@ -64,7 +60,7 @@ export class ManagerLink {
     type Unary = (req: VersionServiceRequest, md: Metadata, opts: { deadline: number }, cb: (err: ServiceError | null, res?: { message: string }) => void) => void;
     const method = this.versions[name].bind(this.versions) as unknown as Unary;
     return new Promise((resolve, reject) =>
-      method(VersionServiceRequest.fromPartial({ version: version as Version }), new Metadata(), { deadline: Date.now() + this.o.actionTimeoutSeconds * 1000 }, (err, res) =>
+      method(VersionServiceRequest.fromPartial({ version: version as Version }), this.auth(), { deadline: Date.now() + this.o.actionTimeoutSeconds * 1000 }, (err, res) =>
         err ? reject(callError(err)) : resolve(res?.message ?? ''),
       ),
     );
@@ -72,12 +68,12 @@ export class ManagerLink {
 
   getVersion(req: VersionRequest): Promise<PointView[]> {
     return new Promise((resolve, reject) =>
-      this.metrics.getVersion(req, new Metadata(), { deadline: Date.now() + 30_000 }, (err, res) => (err ? reject(callError(err)) : resolve(toPoints(res!)))),
+      this.metrics.getVersion(req, this.auth(), { deadline: Date.now() + 30_000 }, (err, res) => (err ? reject(callError(err)) : resolve(toPoints(res!)))),
     );
   }
 
   watchVersion(req: VersionRequest, on: { points(p: PointView[]): void; end(err?: ManagerCallError): void }): { cancel(): void } {
-    const stream: ClientReadableStream<MetricsResponse> = this.metrics.watchVersion(req);
+    const stream: ClientReadableStream<MetricsResponse> = this.metrics.watchVersion(req, this.auth());
     let cancelled = false;
     stream.on('data', (m: MetricsResponse) => on.points(toPoints(m)));
     stream.on('error', (err: ServiceError) => {

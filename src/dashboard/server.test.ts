@@ -190,15 +190,11 @@ describe('configuration and the command', () => {
       env: { ...process.env, KRE_DASHBOARD_TOKEN: 't', KRE_MONITOR_TOKEN: 'm', KRE_MANAGER_TOKEN: 'g', KRE_LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     let out = '';
-    const ready = await new Promise<{ url: string }>((resolve, reject) => {
-      child.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-        for (const line of out.split('\n')) if (line.includes('"msg":"ready"')) resolve(JSON.parse(line) as { url: string });
-      });
-      void exited.then((code) => reject(new Error(`exited ${code} before ready: ${out}`)));
-    });
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const line = await eventually(() => out.split('\n').find((l) => l.includes('"msg":"ready"')), 120_000, 'the ready line');
+    const ready = JSON.parse(line) as { url: string };
     assert.equal((await fetch(`${ready.url}/livez`)).status, 200);
     child.kill('SIGTERM');
     assert.equal(await exited, 0);

@@ -36,7 +36,7 @@ export class Chart {
         width: this.width(),
         height: 180,
         series: [{}, { label: LABELS[series], stroke: COLOURS[series], width: 2, fill: `${COLOURS[series]}22`, value: (_u, v) => formatValue(series, v) }],
-        axes: [{ stroke: '#333' }, { stroke: '#333', size: 70, values: (_u, ticks) => ticks.map((t) => formatValue(series, t)) }],
+        axes: [{ stroke: '#333' }, { stroke: '#333', size: 86, values: (_u, ticks) => ticks.map((t) => formatValue(series, t)) }],
         scales: { x: { time: true } },
         legend: { show: true },
       },
