@@ -151,6 +151,10 @@ describe('kre dashboard in chromium', () => {
     await page.click('[data-version="v1"] button.graphs');
     await eventually(() => setup.dashboard.graphs.stats().streams === 0, WAIT, "v1's WatchVersion ended");
 
+    // The manager refuses to stop the published version: its reason shows in place.
+    await page.click('[data-version="v2"] button[data-action="stop"]');
+    await page.waitForFunction(() => /unpublish it before stopping it/.test(document.querySelector('[data-version="v2"] .action-error')?.textContent ?? ''), { timeout: WAIT });
+    await shot('action-error');
     // Unpublished, v2 no longer holds the mark.
     await page.click('[data-version="v2"] button[data-action="unpublish"]');
     await page.waitForSelector('[data-version="v2"][data-published="false"]', { timeout: WAIT });

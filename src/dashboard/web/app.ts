@@ -122,7 +122,8 @@ function VersionRow({ rt, v, csrf, selected, onSelect, now }: { rt: RuntimeView;
         'span',
         { class: 'actions' },
         button('start', 'Start', stopped),
-        button('stop', 'Stop', !stopped && !v.published),
+        // Stop stays enabled on the published version: the manager's answer says why it refuses.
+        button('stop', 'Stop', !stopped),
         button('publish', 'Publish', !stopped && !v.published),
         button('unpublish', 'Unpublish', v.published),
         h('button', { type: 'button', class: 'graphs', 'aria-pressed': selected, onClick: onSelect }, selected ? 'Hide graphs' : 'Graphs'),
