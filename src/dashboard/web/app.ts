@@ -92,6 +92,12 @@ interface ActionState {
 
 function VersionRow({ rt, v, csrf, selected, onSelect, now }: { rt: RuntimeView; v: VersionView; csrf: string; selected: boolean; onSelect: () => void; now: number }) {
   const [act, setAct] = useState<ActionState>({});
+  // A success says what happened; once the list shows it, it would only go stale. Errors stay.
+  useEffect(() => {
+    if (!act.message) return;
+    const t = setTimeout(() => setAct({}), 10_000);
+    return () => clearTimeout(t);
+  }, [act.message]);
   const run = async (action: ActionName) => {
     setAct({ busy: action });
     try {
