@@ -60,7 +60,7 @@ describe('kre dev', { skip: existsSync(PROMETHEUS_BIN) ? false : `no ${PROMETHEU
     const dev = await startKreDev({ nodes: NODES, scrapeIntervalSeconds: 2 });
     try {
       const stderr = dev.stderr();
-      for (const part of ['devcluster', 'operator', 'monitor', 'agents', 'prometheus', 'manager']) assert.match(stderr, new RegExp(`^kre dev: ${part} +\\S`, 'm'), `a line for ${part}`);
+      for (const part of ['devcluster', 'operator', 'monitor', 'agents', 'prometheus', 'manager', 'dashboard']) assert.match(stderr, new RegExp(`^kre dev: ${part} +\\S`, 'm'), `a line for ${part}`);
       assert.match(stderr, /manager +grpcs:\/\/127\.0\.0\.1:\d+, version metrics from Prometheus \(rate window 20s\)/);
       assert.match(stderr, /KRE is running\. Next:/);
 

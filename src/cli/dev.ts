@@ -21,6 +21,7 @@ interface Flags {
   listen: string;
   monitorListen: string;
   managerListen: string;
+  dashboardListen: string;
   nodes: string;
   prometheus: boolean;
   prometheusListen: string;
@@ -75,11 +76,12 @@ function prometheusOptions(flags: Flags): DevPrometheusOptions | undefined {
 
 export function devCommand(): Command {
   return new Command('dev')
-    .description('run KRE on this machine: a devcluster with nodes, the operator, the monitor, an agent per node, Prometheus and the manager')
+    .description('run KRE on this machine: a devcluster with nodes, the operator, the monitor, an agent per node, Prometheus, the manager and the dashboard')
     .option('--state-dir <dir>', "where the devcluster's objects, the credentials, Prometheus' data and client.yaml are kept (else KRE_DEV_STATE_DIR)", defaultStateDir())
     .option('--listen <host:port>', "the devcluster's API address (port 0 picks a free one, then kept)", '127.0.0.1:0')
     .option('--monitor-listen <host:port>', "the monitor's HTTP address", '127.0.0.1:8003')
     .option('--manager-listen <host:port>', "the manager's gRPC address (the seed's port)", '127.0.0.1:50051')
+    .option('--dashboard-listen <host:port>', "the dashboard's address", '127.0.0.1:8080')
     .option('--nodes <n>', 'simulated nodes', '3')
     .option('--no-prometheus', 'do not run Prometheus; the manager reads metrics.k8s.io')
     .option('--prometheus-listen <host:port>', "Prometheus' address (port 0 picks a free one)", '127.0.0.1:9090')
@@ -97,6 +99,7 @@ export function devCommand(): Command {
         listen: flags.listen,
         monitorListen: flags.monitorListen,
         managerListen: flags.managerListen,
+        dashboardListen: flags.dashboardListen,
         nodes,
         prometheus,
         report: reportLine,
@@ -108,6 +111,7 @@ export function devCommand(): Command {
           kubeconfig: env.cluster.kubeconfigPath,
           monitor: env.monitor.url,
           manager: env.manager.manager.address,
+          dashboard: env.dashboard.url,
           prometheus: env.prometheus?.url,
           clientConfig: env.clientConfigPath,
           agents: env.agents.map((a) => `${a.url}/metrics`),

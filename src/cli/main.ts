@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { agentCommand } from './agent.ts';
+import { dashboardCommand } from './dashboard.ts';
 import { devclusterCommand } from './devcluster.ts';
 import { devCommand } from './dev.ts';
 import { catchSignals } from './signals.ts';
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
     .showHelpAfterError();
   program.addCommand(agentCommand());
+  program.addCommand(dashboardCommand());
   program.addCommand(devCommand());
   program.addCommand(devclusterCommand());
   program.addCommand(managerCommand());

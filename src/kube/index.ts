@@ -58,3 +58,4 @@ export * from './url-path.ts';
 export { EventRecorder, type EventRecorderOptions, type EventRecorderStats, type EventSource, type EventType } from './events.ts';
 export { createLogger, serializeError, MAX_ERROR_TEXT, type Logger } from './logger.ts';
 export { readConfigFile } from './config-file.ts';
+export { serveHealthAndMetrics, type PartHttp, type PathHandler } from './serve-http.ts';

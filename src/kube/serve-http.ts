@@ -1,5 +1,8 @@
-/** A part's HTTP endpoints: `/metrics` (Prometheus), `/livez` and `/readyz` (the operator's, the manager's). */
-import { createServer } from 'node:http';
+/**
+ * A part's HTTP endpoints: `/metrics` (Prometheus), `/livez` and `/readyz` (the operator's, the
+ * manager's), and, for a part that serves more over the same port (the dashboard), its other paths.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 
@@ -8,7 +11,10 @@ export interface PartHttp {
   close(): Promise<void>;
 }
 
-export async function serveHealthAndMetrics(op: { ready(): boolean; registry: Registry }, listen: string): Promise<PartHttp> {
+/** Answers a request for a path other than the three; the default is a 404. */
+export type PathHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+export async function serveHealthAndMetrics(op: { ready(): boolean; registry: Registry }, listen: string, other?: PathHandler): Promise<PartHttp> {
   const i = listen.lastIndexOf(':');
   const host = listen.slice(0, i).replace(/^\[(.*)\]$/, '$1') || '0.0.0.0';
   const port = Number(listen.slice(i + 1));
@@ -26,6 +32,7 @@ export async function serveHealthAndMetrics(op: { ready(): boolean; registry: Re
       );
       return;
     }
+    if (other) return other(req, res);
     res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found\n');
   });
   await new Promise<void>((resolve, reject) => {

@@ -80,6 +80,10 @@ spec:
     return list.items.length === 2 ? list : undefined;
   }, 30_000, 'the monitor to serve the version pods');
   assert.deepEqual(cached.items.map((p) => p.metadata?.labels?.['node-name']).sort(), ['answer', 'parse']);
+
+  // The monitor caches runtimes and versions too: what the dashboard reads.
+  const versions = await fetch(`${env.monitor.url}/apis/kre.konstellation.io/v1alpha1/namespaces/kre-demo/runtimeversions`, { headers: { Authorization: `Bearer ${env.monitorToken}` } });
+  assert.deepEqual(((await versions.json()) as { items: { metadata: { name: string } }[] }).items.map((v) => v.metadata.name), ['v1']);
 });
 
 test("each node's agent serves its ready pods as tasks", async () => {

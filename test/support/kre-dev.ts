@@ -70,6 +70,8 @@ export async function startKreDev(o: KreDevOptions = {}): Promise<KreDevProcess>
     '127.0.0.1:0',
     '--prometheus-listen',
     '127.0.0.1:0',
+    '--dashboard-listen',
+    '127.0.0.1:0',
     '--scrape-interval',
     String(o.scrapeIntervalSeconds ?? 2),
     '--nodes',

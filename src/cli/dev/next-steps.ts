@@ -12,6 +12,7 @@ export function nextSteps(env: DevEnvironment): string {
     '              kre version create --runtime demo --krt examples/greeter --wait',
     '              kre version publish greeter-v1 --runtime demo',
     '              kre version metrics greeter-v1 --runtime demo --watch',
+    `  dashboard:  ${env.dashboard.url}  (log in with the token in ${env.dashboard.tokenFile})`,
     `  monitor:    curl -H "Authorization: Bearer $(cat ${env.monitorTokenFile})" ${env.monitor.url}/pods`,
   ];
   if (env.agents.length > 0) lines.push(`  agents:     curl ${env.agents[0].url}/metrics  (one per node)`);

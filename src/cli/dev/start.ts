@@ -12,6 +12,7 @@ import { installCustomResourceDefinitions, startOperator, type Operator } from '
 import { clientConfigPath, writeClientConfig } from '../client-config.ts';
 import { UsageError } from '../main.ts';
 import { keptToken, managerCertificate } from './credentials.ts';
+import { DASHBOARD_MONITOR_RESOURCES, startDevDashboard, type DevDashboard } from './dashboard.ts';
 import { startDevManager, type DevManager } from './manager.ts';
 import { PrometheusStartError, startPrometheus, type RunningPrometheus } from './prometheus.ts';
 
@@ -35,6 +36,8 @@ export interface DevOptions {
   managerListen?: string;
   /** Run Prometheus and take version metrics from it; without, the manager reads metrics.k8s.io. */
   prometheus?: DevPrometheusOptions;
+  /** The dashboard's address; default 127.0.0.1:0 (a free port). */
+  dashboardListen?: string;
   /** How often the manager's metrics streams look for new points (default 5 s). */
   metricsPollIntervalSeconds?: number;
   /** Told of each part as it comes up: the part and one line about it. */
@@ -54,6 +57,7 @@ export interface DevEnvironment {
   /** The manager's self-signed certificate, which its clients trust. */
   managerCertFile: string;
   prometheus?: RunningPrometheus;
+  dashboard: DevDashboard;
   /** `<stateDir>/client.yaml`, which the kre client commands read. */
   clientConfigPath: string;
   stop(): Promise<void>;
@@ -129,7 +133,7 @@ export async function startDev(o: DevOptions): Promise<DevEnvironment> {
 
     const monitorToken = keptToken(o.stateDir, 'monitor-token');
     const monitor = await startMonitor({
-      config: parseMonitorConfig({ listen: o.monitorListen, kubeStateMetrics: { podLabelsAllowlist: POD_LABELS_ALLOWLIST } }),
+      config: parseMonitorConfig({ listen: o.monitorListen, resources: DASHBOARD_MONITOR_RESOURCES, kubeStateMetrics: { podLabelsAllowlist: POD_LABELS_ALLOWLIST } }),
       token: monitorToken.token,
       kubeConfig: cluster.kubeConfig(),
       logger: createLogger('monitor'),
@@ -175,6 +179,20 @@ export async function startDev(o: DevOptions): Promise<DevEnvironment> {
     undo.push(() => manager.stop());
     report('manager', `grpcs://${manager.manager.address}, version metrics from ${manager.metricsSource === 'prometheus' ? `Prometheus (rate window ${rateWindowFor(o.prometheus!.scrapeIntervalSeconds)})` : 'metrics.k8s.io'} (${took()})`);
 
+    const dashboard = await startDevDashboard({
+      stateDir: o.stateDir,
+      listen: o.dashboardListen ?? '127.0.0.1:0',
+      monitorUrl: monitor.url,
+      monitorToken: monitorToken.token,
+      managerAddress: manager.manager.address,
+      managerToken: managerToken.token,
+      managerCaFile: tls.certFile,
+    }).catch((err: unknown) => {
+      throw new UsageError(`dashboard: cannot start on ${o.dashboardListen ?? '127.0.0.1:0'}: ${(err as Error).message}`);
+    });
+    undo.push(() => dashboard.stop());
+    report('dashboard', `${dashboard.url} (log in with the token in ${dashboard.tokenFile}) (${took()})`);
+
     prometheus?.setParts([
       ...agents.map((a, i) => ({ targets: [hostOf(a.url)], labels: { job: 'kre-agent', node: cluster.nodes.list()[i]?.name ?? '' } })),
       { targets: [hostOf(manager.http.url)], labels: { job: 'kre-manager' } },
@@ -204,6 +222,7 @@ export async function startDev(o: DevOptions): Promise<DevEnvironment> {
       managerToken: managerToken.token,
       managerCertFile: tls.certFile,
       prometheus,
+      dashboard,
       clientConfigPath: clientConfig,
       async stop() {
         // Prometheus takes longest to end: it is told first and awaited last.

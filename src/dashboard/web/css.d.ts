@@ -1,0 +1,2 @@
+/** Styles imported for esbuild to bundle into app.css. */
+declare module '*.css';
