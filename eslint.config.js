@@ -27,7 +27,7 @@ function partRule(part) {
 }
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'src/gen/', '.state/', 'coverage/'] },
+  { ignores: ['node_modules/', 'dist/', 'src/gen/', '.state/', 'coverage/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
