@@ -13,5 +13,6 @@ export function devCommand(): Command {
     .option('--listen <host:port>', "the devcluster's API address (port 0 picks a free one, then kept)", '127.0.0.1:0')
     .option('--monitor-listen <host:port>', "the monitor's HTTP address", '127.0.0.1:8003')
     .option('--nodes <n>', 'simulated nodes', '3')
+    .option('--quiet', 'no progress lines on stderr while the parts start')
     .action(async (flags) => (await import('./run/dev.ts')).runDev(flags));
 }

@@ -100,3 +100,19 @@ export const duration = z
     }
     return ms;
   });
+
+/**
+ * Leader election timings in a part's configuration, as client-go names them: durations in the
+ * file, milliseconds once parsed. A schema refines them with `leaseTimingsInOrder`.
+ */
+export const leaseTimings = {
+  leaseDuration: duration.prefault('15s'),
+  renewDeadline: duration.prefault('10s'),
+  retryPeriod: duration.prefault('2s'),
+};
+
+export const LEASE_TIMINGS_ORDER = 'expected retryPeriod < renewDeadline < leaseDuration';
+
+export function leaseTimingsInOrder(t: { leaseDuration: number; renewDeadline: number; retryPeriod: number }): boolean {
+  return t.retryPeriod < t.renewDeadline && t.renewDeadline < t.leaseDuration;
+}

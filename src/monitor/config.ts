@@ -4,7 +4,7 @@
  * `tokenFile` in the file, or `KRE_MONITOR_TOKEN`.
  */
 import { z } from 'zod';
-import { ConfigError, hostPort, parseConfig, readConfigFile, readSecretFile } from '../kube/index.ts';
+import { ConfigError, hostPort, LEASE_TIMINGS_ORDER, leaseTimings, leaseTimingsInOrder, parseConfig, readConfigFile, readSecretFile } from '../kube/index.ts';
 import { isSecret, parseResourceName, type ResourceSpec } from './resources.ts';
 
 const resourceEntry = z.union([
@@ -58,11 +58,9 @@ export const MonitorConfigSchema = z.strictObject({
       group: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,40}[a-z0-9])?$/, 'expected a DNS label of at most 42 characters').default('default'),
       /** This replica's identity in the Lease; the host name and a random suffix when unset. */
       identity: z.string().min(1).optional(),
-      leaseDurationSeconds: z.number().positive().default(15),
-      renewDeadlineSeconds: z.number().positive().default(10),
-      retryPeriodSeconds: z.number().positive().default(2),
+      ...leaseTimings,
     })
-    .refine((r) => r.renewDeadlineSeconds < r.leaseDurationSeconds && r.retryPeriodSeconds < r.renewDeadlineSeconds, 'expected retryPeriodSeconds < renewDeadlineSeconds < leaseDurationSeconds')
+    .refine(leaseTimingsInOrder, LEASE_TIMINGS_ORDER)
     .optional(),
   /**
    * The kube-state-metrics-compatible series on `/metrics/kube-state`. Only allowlisted pod label

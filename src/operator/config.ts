@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { dnsLabel } from '../api/index.ts';
-import { ConfigError, hostPort, parseConfig, readConfigFile } from '../kube/index.ts';
+import { ConfigError, hostPort, LEASE_TIMINGS_ORDER, leaseTimings, leaseTimingsInOrder, parseConfig, readConfigFile } from '../kube/index.ts';
 
 export const OperatorConfig = z
   .object({
@@ -17,11 +17,10 @@ export const OperatorConfig = z
       .object({
         enabled: z.boolean().default(true),
         namespace: dnsLabel.optional().describe('where the Lease lives; default: the watched namespace, else POD_NAMESPACE, else default'),
-        leaseDurationMs: z.coerce.number().int().min(1000).default(15_000),
-        renewDeadlineMs: z.coerce.number().int().min(500).default(10_000),
-        retryPeriodMs: z.coerce.number().int().min(100).default(2_000),
+        ...leaseTimings,
       })
       .strict()
+      .refine(leaseTimingsInOrder, LEASE_TIMINGS_ORDER)
       .prefault({}),
   })
   .strict();

@@ -19,6 +19,8 @@ export interface DevOptions {
   listen: string;
   monitorListen: string;
   nodes: number;
+  /** Told one line as each part comes up (`kre dev` writes them to stderr). */
+  progress?: (line: string) => void;
 }
 
 export interface DevEnvironment {
@@ -68,19 +70,25 @@ function monitorToken(stateDir: string): string {
 
 export async function startDev(o: DevOptions): Promise<DevEnvironment> {
   const log = createLogger('dev');
+  const started = Date.now();
+  const progress = (line: string) => o.progress?.(`${line} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
   const monitorConfig = parseMonitorConfig({ listen: o.monitorListen });
+  progress(`starting the devcluster with ${o.nodes} simulated nodes in ${o.stateDir}`);
   const cluster = await startDevCluster({ stateDir: o.stateDir, listen: o.listen, nodes: o.nodes }).catch((err: unknown) => {
     throw err instanceof StateDirLockedError ? new UsageError(err.message) : err;
   });
+  progress(`devcluster serving ${cluster.url}`);
   const client = new KubeClient(cluster.kubeConfig(), { userAgent: 'kre-operator' });
   let operator: Operator | undefined;
   try {
     await installCustomResourceDefinitions(client);
     operator = startOperator({ client, logger: createLogger('operator'), leaderElection: false });
+    progress('operator reconciling Runtimes and RuntimeVersions in all namespaces');
     const token = monitorToken(o.stateDir);
     const monitor = await listening('--monitor-listen', o.monitorListen, () =>
       startMonitor({ config: monitorConfig, token, kubeConfig: cluster.kubeConfig(), logger: createLogger('monitor') }),
     );
+    progress(`monitor serving ${monitor.url}`);
     let agents: RunningAgent[];
     try {
       agents = await startNodeAgents(cluster, o.stateDir);
@@ -88,6 +96,7 @@ export async function startDev(o: DevOptions): Promise<DevEnvironment> {
       await monitor.stop();
       throw err;
     }
+    progress(`agents measuring ${agents.length} nodes`);
     log.debug('all parts started');
     const op = operator;
     return {
@@ -117,6 +126,7 @@ interface DevFlags {
   listen: string;
   monitorListen: string;
   nodes: string;
+  quiet?: boolean;
 }
 
 /** Every flag is checked before anything starts: a bad one exits 2 naming it. */
@@ -126,7 +136,8 @@ function devOptions(flags: DevFlags): DevOptions {
   for (const [flag, value] of [['--listen', flags.listen], ['--monitor-listen', flags.monitorListen]]) {
     if (!parseHostPort(value)) throw new ConfigError(`invalid configuration: ${flag}: expected HOST:PORT with a port from 0 to 65535, got ${JSON.stringify(value)}`, flag);
   }
-  return { stateDir: resolve(flags.stateDir), listen: flags.listen, monitorListen: flags.monitorListen, nodes };
+  const progress = flags.quiet ? undefined : (line: string) => void process.stderr.write(`kre dev: ${line}\n`);
+  return { stateDir: resolve(flags.stateDir), listen: flags.listen, monitorListen: flags.monitorListen, nodes, progress };
 }
 
 export async function runDev(flags: DevFlags): Promise<void> {

@@ -1,7 +1,6 @@
 /** `kre manager` running: configuration and kubeconfig first, then metrics sources, the gRPC API and the HTTP server. */
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import { ConfigError } from '../../kube/index.ts';
-import { serveHealthAndMetrics } from '../../kube/serve-http.ts';
+import { ConfigError, servePartHttp } from '../../kube/index.ts';
 import { loadManagerConfig, renderManagerManifests, startManager, startResourceMetricsService } from '../../manager/index.ts';
 import type { MetricsFlags } from '../../manager/metrics/index.ts';
 import { operatorRules } from '../../operator/index.ts';
@@ -39,7 +38,7 @@ export async function runManager(flags: Flags): Promise<void> {
     defer(() => manager.stop());
     // Open WatchVersion streams end first (UNAVAILABLE), so that they do not hold the shutdown.
     defer(closeMetrics);
-    const http = await listening('httpListen', config.httpListen, () => serveHealthAndMetrics(manager, config.httpListen));
+    const http = await listening('httpListen', config.httpListen, () => servePartHttp({ listen: config.httpListen, ready: () => manager.ready(), metrics: registry }));
     defer(() => http.close());
     return {
       grpc: `${config.tls ? 'grpcs' : 'grpc'}://${manager.address}`,

@@ -1,6 +1,6 @@
 /** `kre operator` running: configuration and kubeconfig first, then the controllers and their HTTP server. */
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import { serveHealthAndMetrics } from '../../kube/serve-http.ts';
+import { servePartHttp } from '../../kube/index.ts';
 import { installCustomResourceDefinitions, loadOperatorConfig, startOperator } from '../../operator/index.ts';
 import { kubeClient, listening, runPart } from '../part.ts';
 
@@ -28,10 +28,10 @@ export async function runOperator(flags: Flags): Promise<void> {
       logger: log,
       registry,
       workers: config.workers,
-      leaderElection: le.enabled ? { namespace: le.namespace ?? config.namespace, leaseDurationMs: le.leaseDurationMs, renewDeadlineMs: le.renewDeadlineMs, retryPeriodMs: le.retryPeriodMs } : false,
+      leaderElection: le.enabled ? { namespace: le.namespace ?? config.namespace, leaseDurationMs: le.leaseDuration, renewDeadlineMs: le.renewDeadline, retryPeriodMs: le.retryPeriod } : false,
     });
     defer(() => op.stop());
-    const http = await listening('listen', config.listen, () => serveHealthAndMetrics(op, config.listen));
+    const http = await listening('listen', config.listen, () => servePartHttp({ listen: config.listen, ready: () => op.ready(), metrics: registry }));
     defer(() => http.close());
     return { metrics: `${http.url}/metrics`, livez: `${http.url}/livez`, readyz: `${http.url}/readyz`, namespace: config.namespace ?? '(all)', identity: op.identity };
   });
