@@ -14,7 +14,7 @@ import { devclusterCommand } from './devcluster.ts';
 import { managerCommand } from './manager.ts';
 import { monitorCommand } from './monitor.ts';
 import { operatorCommand } from './operator.ts';
-import { catchSignals } from './signals.ts';
+import { catchSignals, STOP_DEADLINE_MS, type ForcedExit } from './signals.ts';
 import { UsageError } from './usage.ts';
 
 /** The subcommands, one line each. */
@@ -47,8 +47,15 @@ function unknownCommand(program: Command, args: string[]): string | undefined {
   return program.commands.some((c) => c.name() === first || c.aliases().includes(first)) ? undefined : first;
 }
 
+/** A second Ctrl-C ends at once, as a shell would (128 + the signal); a drain past its deadline is a failure. */
+const forcedExit: ForcedExit = (reason) => {
+  if ('secondSignal' in reason) process.exit(reason.secondSignal === 'SIGINT' ? 130 : 143);
+  process.stderr.write(`kre: still stopping ${STOP_DEADLINE_MS} ms after ${reason.drainTooLong}; exiting without finishing the drain\n`);
+  process.exit(1);
+};
+
 export async function main(argv: string[]): Promise<void> {
-  catchSignals();
+  catchSignals(forcedExit);
   const program = buildProgram();
   try {
     const unknown = unknownCommand(program, argv.slice(2));
