@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { z } from 'zod';
 import { ConfigError } from './config-error.ts';
-import { duration, hostPort, parseConfig, parseDuration, parseHostPort, readConfigFile, readSecretFile, urlHost } from './config-file.ts';
+import { hostPort, LEASE_TIMINGS_ORDER, leaseTimings, leaseTimingsInOrder, leaseTimingsMs, parseConfig, parseHostPort, readConfigFile, readSecretFile, urlHost } from './config-file.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'kre-config-file-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -31,12 +31,16 @@ test('each problem of the file is a ConfigError naming the file and what is wron
 });
 
 test('a schema problem names the field, under the prefix, with the label applied', () => {
-  const schema = z.strictObject({ listen: hostPort, lease: z.strictObject({ every: duration }).optional(), rules: z.array(z.strictObject({ name: z.string(), n: z.number() })).default([]) });
-  assert.deepEqual(parseConfig(schema, { listen: ':0', lease: { every: '1m30s' } }), { listen: ':0', lease: { every: 90_000 }, rules: [] });
+  const lease = z.strictObject(leaseTimings).refine(leaseTimingsInOrder, LEASE_TIMINGS_ORDER);
+  const schema = z.strictObject({ listen: hostPort, lease: lease.optional(), rules: z.array(z.strictObject({ name: z.string(), n: z.number() })).default([]) });
+  const parsed = parseConfig(schema, { listen: ':0', lease: { leaseDurationSeconds: 30 } });
+  assert.deepEqual(parsed, { listen: ':0', lease: { leaseDurationSeconds: 30, renewDeadlineSeconds: 10, retryPeriodSeconds: 2 }, rules: [] });
+  assert.deepEqual(leaseTimingsMs(parsed.lease!), { leaseDurationMs: 30_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 });
   const fails = (raw: unknown, field: string, message: RegExp, opts?: Parameters<typeof parseConfig>[2]) =>
     assert.throws(() => parseConfig(schema, raw, opts), (err: Error) => err instanceof ConfigError && err.field === field && err.message.startsWith(`invalid configuration: ${field}: `) && message.test(err.message));
   fails({ listen: '127.0.0.1:99999' }, 'listen', /expected HOST:PORT/);
-  fails({ listen: ':0', lease: { every: '10' } }, 'lease.every', /expected a duration such as 250ms, 10s/);
+  fails({ listen: ':0', lease: { retryPeriodSeconds: 0 } }, 'lease.retryPeriodSeconds', /expected number to be >0/);
+  fails({ listen: ':0', lease: { leaseDurationSeconds: 5 } }, 'lease', /expected retryPeriodSeconds < renewDeadlineSeconds < leaseDurationSeconds/);
   fails({ listen: ':0', extra: 1 }, '(top level)', /unknown field\(s\) extra/);
   fails({ listen: 'x' }, 'metrics.listen', /HOST:PORT/, { prefix: ['metrics'] });
   fails({ listen: ':0', rules: [{ name: 'a', n: 1 }, { name: 'b', n: 'x' }] }, 'rules.1 (b).n', /number/, { label: (p) => (p[0] === 'rules' ? [p[0], `${p[1]} (b)`, ...p.slice(2)] : p) });
@@ -50,14 +54,6 @@ test('HOST:PORT: IPv4, names, IPv6 in brackets, and an empty host is loopback', 
   for (const bad of ['127.0.0.1', '127.0.0.1:99999', '::1:80', 'a b:1', '127.0.0.1:', '[::1]']) assert.equal(parseHostPort(bad), undefined, bad);
   assert.equal(urlHost('0.0.0.0'), '127.0.0.1');
   assert.equal(urlHost('::1'), '[::1]');
-});
-
-test('durations: ms, s, m, h, combined and fractional; bare numbers are refused', () => {
-  assert.equal(parseDuration('250ms'), 250);
-  assert.equal(parseDuration('10s'), 10_000);
-  assert.equal(parseDuration('1h2m3s'), 3_723_000);
-  assert.equal(parseDuration('1.5s'), 1500);
-  for (const bad of ['10', '', 's', '10x', '-1s']) assert.equal(parseDuration(bad), undefined, bad);
 });
 
 test('a secret file is read trimmed; missing or empty is a ConfigError naming the field', () => {

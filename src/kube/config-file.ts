@@ -1,7 +1,8 @@
 /**
  * What every part's configuration is made of: the `--config FILE` (a YAML mapping), one zod schema
  * whose first problem becomes a `ConfigError` naming the field, secrets read from files, listen
- * addresses (`HOST:PORT`, one default host) and durations (`500ms`, `10s`, `2m`, `1h`).
+ * addresses (`HOST:PORT`, one default host) and leader election timings (in seconds, as every
+ * duration of the configuration).
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
@@ -79,40 +80,29 @@ export function urlHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/** `1h30m`, `10s`, `250ms` in milliseconds; undefined when it is not a duration. */
-export function parseDuration(value: string): number | undefined {
-  if (!/^(\d+(\.\d+)?(ms|s|m|h))+$/.test(value)) return undefined;
-  let ms = 0;
-  for (const m of value.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) ms += Number(m[1]) * UNIT_MS[m[2]];
-  return ms;
-}
-
-/** A duration field of a schema: `10s`, `250ms`, `2m`, `1h30m`, as milliseconds. */
-export const duration = z
-  .string()
-  .transform((v, ctx) => {
-    const ms = parseDuration(v);
-    if (ms === undefined) {
-      ctx.addIssue({ code: 'custom', message: `expected a duration such as 250ms, 10s, 2m or 1h, got ${JSON.stringify(v)}` });
-      return z.NEVER;
-    }
-    return ms;
-  });
-
 /**
- * Leader election timings in a part's configuration, as client-go names them: durations in the
- * file, milliseconds once parsed. A schema refines them with `leaseTimingsInOrder`.
+ * Leader election timings in a part's configuration, in seconds as every duration of KRE's
+ * configuration is (and as the Lease's own `leaseDurationSeconds`); `leaseTimingsMs` turns them
+ * into the LeaderElector's options.
  */
 export const leaseTimings = {
-  leaseDuration: duration.prefault('15s'),
-  renewDeadline: duration.prefault('10s'),
-  retryPeriod: duration.prefault('2s'),
+  leaseDurationSeconds: z.number().positive().default(15),
+  renewDeadlineSeconds: z.number().positive().default(10),
+  retryPeriodSeconds: z.number().positive().default(2),
 };
 
-export const LEASE_TIMINGS_ORDER = 'expected retryPeriod < renewDeadline < leaseDuration';
+export interface LeaseTimings {
+  leaseDurationSeconds: number;
+  renewDeadlineSeconds: number;
+  retryPeriodSeconds: number;
+}
 
-export function leaseTimingsInOrder(t: { leaseDuration: number; renewDeadline: number; retryPeriod: number }): boolean {
-  return t.retryPeriod < t.renewDeadline && t.renewDeadline < t.leaseDuration;
+export const LEASE_TIMINGS_ORDER = 'expected retryPeriodSeconds < renewDeadlineSeconds < leaseDurationSeconds';
+
+export function leaseTimingsInOrder(t: LeaseTimings): boolean {
+  return t.retryPeriodSeconds < t.renewDeadlineSeconds && t.renewDeadlineSeconds < t.leaseDurationSeconds;
+}
+
+export function leaseTimingsMs(t: LeaseTimings): { leaseDurationMs: number; renewDeadlineMs: number; retryPeriodMs: number } {
+  return { leaseDurationMs: t.leaseDurationSeconds * 1000, renewDeadlineMs: t.renewDeadlineSeconds * 1000, retryPeriodMs: t.retryPeriodSeconds * 1000 };
 }

@@ -56,6 +56,6 @@ export * from './names.ts';
 export * from './url-path.ts';
 export { EventRecorder, type EventRecorderOptions, type EventRecorderStats, type EventSource, type EventType } from './events.ts';
 export { createLogger, serializeError, MAX_ERROR_TEXT, type Logger } from './logger.ts';
-export { readConfigFile, parseConfig, readSecretFile, parseHostPort, hostPort, urlHost, parseDuration, duration, leaseTimings, leaseTimingsInOrder, LEASE_TIMINGS_ORDER, DEFAULT_LISTEN_HOST, type HostPort } from './config-file.ts';
+export { readConfigFile, parseConfig, readSecretFile, parseHostPort, hostPort, urlHost, leaseTimings, leaseTimingsInOrder, leaseTimingsMs, LEASE_TIMINGS_ORDER, DEFAULT_LISTEN_HOST, type HostPort, type LeaseTimings } from './config-file.ts';
 export { ConfigError } from './config-error.ts';
 export { servePartHttp, bearerMatches, type PartHttp, type PartHttpOptions } from './serve-http.ts';

@@ -65,7 +65,7 @@ describe('monitor configuration', () => {
     bad({ redis: { url: 'http://127.0.0.1:6379' } }, /^invalid configuration: redis\.url: expected redis:\/\//);
     bad({ redis: { url: 'redis://127.0.0.1:99999' } }, /redis\.url: .*valid port/);
     bad({ redis: { url: 'redis://' } }, /redis\.url/);
-    bad({ redis: { url: 'redis://r:6379', leaseDuration: '2s', renewDeadline: '5s' } }, /redis: expected retryPeriod < renewDeadline < leaseDuration/);
+    bad({ redis: { url: 'redis://r:6379', leaseDurationSeconds: 2, renewDeadlineSeconds: 5 } }, /redis: expected retryPeriodSeconds < renewDeadlineSeconds < leaseDurationSeconds/);
     bad({ redis: { url: 'redis://r:6379', group: 'Not_A_Label' } }, /redis\.group/);
     bad({ redis: { url: 'redis://r:6379', pasword: 'x' } }, /redis: unknown field\(s\) pasword/);
     const env = { KRE_MONITOR_TOKEN: 't' };

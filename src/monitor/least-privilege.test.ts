@@ -73,7 +73,7 @@ describe('the monitor under the RBAC of deploy/', realOnly('rbac'), () => {
         namespace: 'kre-monitor',
         verifyIntervalSeconds: 0.5,
         canaryIntervalSeconds: 0.3,
-        redis: { url: redis.url, group: `lp${++runs}`, identity: `lp-${runs}`, leaseDuration: '3s', renewDeadline: '2s', retryPeriod: '400ms' },
+        redis: { url: redis.url, group: `lp${++runs}`, identity: `lp-${runs}`, leaseDurationSeconds: 3, renewDeadlineSeconds: 2, retryPeriodSeconds: 0.4 },
       }),
       token: 'monitor-api-token',
       kubeConfig: server.kubeConfigWithToken(token),

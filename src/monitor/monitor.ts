@@ -17,7 +17,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { isAlreadyExists, KubeClient, parseHostPort } from '../kube/index.ts';
+import { isAlreadyExists, KubeClient, leaseTimingsMs, parseHostPort } from '../kube/index.ts';
 import { LeaderElector } from '../kube/index.ts';
 import { configuredResources, type MonitorConfig } from './config.ts';
 import { Canary, streamDelaySeconds } from './delay.ts';
@@ -198,9 +198,7 @@ export async function startMonitor(o: StartMonitorOptions): Promise<Monitor> {
         namespace: config.namespace,
         name: `kre-monitor-${r.group}`,
         identity,
-        leaseDurationMs: r.leaseDuration,
-        renewDeadlineMs: r.renewDeadline,
-        retryPeriodMs: r.retryPeriod,
+        ...leaseTimingsMs(r),
         logger,
         onStartedLeading: (signal) => {
           leaderStore.becomeWriter();

@@ -59,7 +59,7 @@ function replica(identity: string, opts: { password?: string; logs?: string[] } 
       canaryIntervalSeconds: 0,
       defaultResources: false,
       resources: ['v1/pods'],
-      redis: { url: redis.url, identity, leaseDuration: '3s', renewDeadline: '2s', retryPeriod: '400ms' },
+      redis: { url: redis.url, identity, leaseDurationSeconds: 3, renewDeadlineSeconds: 2, retryPeriodSeconds: 0.4 },
     }),
     token: TOKEN,
     kubeConfig: apiServer.kubeConfig(),

@@ -1,6 +1,6 @@
 /** `kre operator` running: configuration and kubeconfig first, then the controllers and their HTTP server. */
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import { servePartHttp } from '../../kube/index.ts';
+import { leaseTimingsMs, servePartHttp } from '../../kube/index.ts';
 import { installCustomResourceDefinitions, loadOperatorConfig, startOperator } from '../../operator/index.ts';
 import { kubeClient, listening, runPart } from '../part.ts';
 
@@ -28,7 +28,7 @@ export async function runOperator(flags: Flags): Promise<void> {
       logger: log,
       registry,
       workers: config.workers,
-      leaderElection: le.enabled ? { namespace: le.namespace ?? config.namespace, leaseDurationMs: le.leaseDuration, renewDeadlineMs: le.renewDeadline, retryPeriodMs: le.retryPeriod } : false,
+      leaderElection: le.enabled ? { namespace: le.namespace ?? config.namespace, ...leaseTimingsMs(le) } : false,
     });
     defer(() => op.stop());
     const http = await listening('listen', config.listen, () => servePartHttp({ listen: config.listen, ready: () => op.ready(), metrics: registry }));
