@@ -3,7 +3,7 @@
 // ran at least one test: Node 20's --test takes no globs and finds no .ts files by itself, so a
 // file that silently fails to load would otherwise go unnoticed.
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { accessSync, constants, readdirSync, readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { tmpdir } from 'node:os';
 
@@ -24,6 +24,27 @@ let files = ['src', 'test'].flatMap((d) => findTests(join(root, d))).sort();
 if (filter.length > 0) files = files.filter((f) => filter.some((p) => f.includes(p)));
 if (files.length === 0) {
   console.error('no test files found');
+  process.exit(1);
+}
+
+// The programs the chosen tests run for real, from Debian packages: say what to install before
+// starting rather than failing file by file. A file needs one when its text names its helper.
+const PROGRAMS = [
+  { bin: '/usr/bin/redis-server', package: 'redis-server', used: /redis-testing/ },
+  { bin: process.env.KRE_PROMETHEUS_BIN ?? '/usr/bin/prometheus', package: 'prometheus', used: /prometheus-testing|startPrometheus/ },
+];
+const executable = (path) => {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+};
+const missing = PROGRAMS.filter((p) => !executable(p.bin) && files.some((f) => p.used.test(readFileSync(f, 'utf8'))));
+if (missing.length > 0) {
+  console.error(`the chosen tests run ${missing.map((p) => p.bin).join(' and ')}, not installed here: install the Debian package${missing.length > 1 ? 's' : ''} ` +
+    `(sudo apt-get install -y ${missing.map((p) => p.package).join(' ')}), or run .ci/run, which installs them and runs the suite`);
   process.exit(1);
 }
 

@@ -11,17 +11,16 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { readConfigFile } from '../kube/index.ts';
+import { ConfigError, hostPort, parseConfig, readConfigFile, readSecretFile } from '../kube/index.ts';
 import { AllocationRuleSchema } from './allocator.ts';
 
-const listen = z.string().regex(/^(?:\[[^\]]+\]|[^:[\]]*):\d{1,5}$/, 'expected HOST:PORT');
 const nodeName = z.string().regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, 'expected a node name (DNS subdomain)');
 const namespace = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'expected a namespace name (DNS label)');
 
 export const AgentConfigSchema = z.strictObject({
   /** The node this agent runs on: `--node`, `KRE_AGENT_NODE` or `NODE_NAME`. */
   node: nodeName,
-  listen: listen.default('127.0.0.1:8005'),
+  listen: hostPort.default('127.0.0.1:8005'),
   /** Iteration interval: tasks, measurements, allocations, metrics. */
   intervalSeconds: z.number().min(0.1).max(3600).default(10),
   /** Where the tasks come from: the kubelet's `/pods` (default), or the API server (watch, no polling). */
@@ -85,23 +84,18 @@ export const AgentConfigSchema = z.strictObject({
 
 export type AgentConfig = z.infer<typeof AgentConfigSchema>;
 
-/** Bad configuration: the message names the field. */
-export class ConfigError extends Error {}
+export { ConfigError };
 
 export function parseAgentConfig(raw: unknown): AgentConfig {
-  const r = AgentConfigSchema.safeParse(raw);
-  if (r.success) return r.data;
-  const issue = r.error.issues[0];
-  const path = issue.path.map(String);
-  // Name the rule as well as its index: `allocation.rules.1 (pin-web).allocations.cpuset_cpus`.
-  if (path[0] === 'allocation' && path[1] === 'rules' && path.length > 2) {
-    const rules = (raw as any)?.allocation?.rules;
-    const name = Array.isArray(rules) ? rules[Number(path[2])]?.name : undefined;
-    if (typeof name === 'string' && name) path[2] = `${path[2]} (${name})`;
-  }
-  const field = path.join('.') || '(top level)';
-  const message = issue.code === 'unrecognized_keys' ? `unknown field(s) ${issue.keys.join(', ')}` : issue.message;
-  throw new ConfigError(`invalid configuration: ${field}: ${message}`);
+  return parseConfig(AgentConfigSchema, raw, {
+    // Name the rule as well as its index: `allocation.rules.1 (pin-web).allocations.cpuset_cpus`.
+    label: (path) => {
+      if (path[0] !== 'allocation' || path[1] !== 'rules' || path.length <= 2) return path;
+      const rules = (raw as { allocation?: { rules?: unknown } } | undefined)?.allocation?.rules;
+      const name = Array.isArray(rules) ? (rules[Number(path[2])] as { name?: unknown } | undefined)?.name : undefined;
+      return typeof name === 'string' && name ? [...path.slice(0, 2), `${path[2]} (${name})`, ...path.slice(3)] : path;
+    },
+  });
 }
 
 export interface AgentFlags {
@@ -139,7 +133,7 @@ function numberFrom(field: string, v: string | undefined): number | undefined {
 
 /** The configuration and the `/metrics` token (if any), from the file, the environment and the flags. */
 export function loadAgentConfig({ flags, env = process.env }: { flags: AgentFlags; env?: NodeJS.ProcessEnv }): { config: AgentConfig; token?: string } {
-  const file = flags.config ? readConfigFile(flags.config, (m) => new ConfigError(m)) : {};
+  const file = flags.config ? readConfigFile(flags.config) : {};
   const merged: Record<string, unknown> = { ...file };
   const kubelet = section(file, 'kubelet');
   const cgroup = section(file, 'cgroup');
@@ -173,15 +167,7 @@ export function loadAgentConfig({ flags, env = process.env }: { flags: AgentFlag
   if (Object.keys(cgroup).length > 0) merged.cgroup = cgroup;
   if (merged.node === undefined) throw new ConfigError('invalid configuration: node: give --node NAME or set NODE_NAME (the downward API: spec.nodeName)');
   const config = parseAgentConfig(merged);
-  let token = env.KRE_AGENT_TOKEN?.trim() || undefined;
-  if (config.tokenFile) {
-    try {
-      token = readFileSync(config.tokenFile, 'utf8').trim();
-    } catch (err) {
-      throw new ConfigError(`invalid configuration: tokenFile: cannot read ${config.tokenFile}: ${(err as Error).message}`);
-    }
-    if (!token) throw new ConfigError(`invalid configuration: tokenFile: ${config.tokenFile} is empty`);
-  }
+  const token = config.tokenFile ? readSecretFile('tokenFile', config.tokenFile) : env.KRE_AGENT_TOKEN?.trim() || undefined;
   for (const [field, path] of [
     ['kubelet.caFile', config.kubelet.caFile],
     ['kubelet.certFile', config.kubelet.certFile],

@@ -5,10 +5,9 @@
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { KubeClient } from '../kube/index.ts';
+import { KubeClient, servePartHttp } from '../kube/index.ts';
 import { Agent } from './agent.ts';
 import type { AgentConfig } from './config.ts';
-import { serveAgentHttp } from './http.ts';
 import { ApiServerPodSource, KubeletPodSource, type PodSource } from './pod-source.ts';
 
 export { Agent, podRefOf, writeTextfile } from './agent.ts';
@@ -60,7 +59,7 @@ export async function startAgent(o: StartAgentOptions): Promise<RunningAgent> {
   const agent = new Agent({ config, source, cgroup: { root: config.cgroup.root, version: config.cgroup.version, driver: config.cgroup.driver, parent: config.cgroup.parent }, logger });
   let http;
   try {
-    http = await serveAgentHttp({ listen: config.listen, token: o.token, metrics: () => agent.metricsText(), ready: () => agent.ready() });
+    http = await servePartHttp({ listen: config.listen, token: o.token, metrics: () => agent.metricsText(), ready: () => agent.ready(), notReady: 'not ready: no iteration with tasks yet' });
   } catch (err) {
     await source.stop();
     client?.close();

@@ -1,15 +1,10 @@
 /**
  * `kre agent`: one per node. Reads the node's pods from the kubelet (or the API server), measures
  * their cgroups, serves task metrics, and in allocation mode keeps the rules' allocations applied.
- * Bad configuration exits 2 naming the field; `kre agent manifests` writes the agent's `deploy/` files.
+ * `kre agent manifests` writes the agent's `deploy/` files.
  */
 import { Command } from 'commander';
-import { KubeConfigError, loadKubeConfig } from '../kube/index.ts';
-import { createLogger } from '../kube/index.ts';
-import { ConfigError, loadAgentConfig, renderAgentManifests, startAgent, type AgentFlags } from '../agent/index.ts';
-import { UsageError } from './main.ts';
 import { manifestsCommand } from './manifests.ts';
-import { untilSignal } from './signals.ts';
 
 export function agentCommand(): Command {
   const cmd = new Command('agent')
@@ -32,51 +27,7 @@ export function agentCommand(): Command {
     .option('--interval <seconds>', 'iteration interval (default 10)')
     .option('--textfile <path>', "also write the metrics there, atomically (node_exporter's textfile collector)")
     .option('--token-file <path>', 'bearer token /metrics asks for (else KRE_AGENT_TOKEN; open without either)')
-    .action(async (flags: AgentFlags) => {
-      const log = createLogger('agent');
-      let loaded;
-      try {
-        loaded = loadAgentConfig({ flags });
-      } catch (err) {
-        if (err instanceof ConfigError) throw new UsageError(err.message);
-        throw err;
-      }
-      let kubeConfig;
-      if (loaded.config.source === 'apiserver') {
-        try {
-          kubeConfig = loadKubeConfig({ kubeconfig: loaded.config.kubeconfig }).kc;
-        } catch (err) {
-          if (err instanceof KubeConfigError) throw new UsageError(err.message);
-          throw err;
-        }
-      }
-      let agent;
-      try {
-        agent = await startAgent({ config: loaded.config, token: loaded.token, logger: log, kubeConfig });
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') throw new UsageError(`listen: cannot serve on ${loaded.config.listen}: ${(err as Error).message}`);
-        throw err;
-      }
-      const c = loaded.config;
-      log.info(
-        {
-          metrics: `${agent.url}/metrics`,
-          livez: `${agent.url}/livez`,
-          readyz: `${agent.url}/readyz`,
-          node: c.node,
-          source: c.source === 'kubelet' ? c.kubelet.url : 'apiserver',
-          mode: c.mode,
-          ...(c.textfile && { textfile: c.textfile }),
-        },
-        'ready',
-      );
-      const signal = await untilSignal();
-      log.info({ signal }, 'stopping');
-      await agent.stop();
-      log.info('stopped');
-    });
-
-  cmd.addCommand(manifestsCommand("write the agent's DaemonSets, RBAC and configuration example of deploy/", renderAgentManifests));
+    .action(async (flags) => (await import('./run/agent.ts')).runAgent(flags));
+  cmd.addCommand(manifestsCommand("write the agent's DaemonSets, RBAC and configuration example of deploy/", async () => (await import('../agent/index.ts')).renderAgentManifests()));
   return cmd;
 }

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { CommanderError } from 'commander';
 import { TOKEN } from '../client/testing.ts';
 import { output } from './client-options.ts';
-import { buildProgram, UsageError } from './main.ts';
+import { buildProgram } from './main.ts';
+import { UsageError } from './usage.ts';
 
 const BIN = new URL('../../bin/kre.js', import.meta.url).pathname;
 export const EXAMPLE = new URL('../../examples/greeter', import.meta.url).pathname;

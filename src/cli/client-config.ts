@@ -17,10 +17,10 @@
  *     kubeconfig: /home/me/.kre/dev/kubeconfig
  */
 import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { z } from 'zod';
+import { defaultStateDir } from './state-dir.ts';
 
 const hostPort = z.string().regex(/^(?:\[[^\]]+\]|[^:[\]]*):\d{1,5}$/, 'expected HOST:PORT');
 const httpUrl = z.string().regex(/^https?:\/\/[^\s/]+(?:\/\S*)?$/, 'expected an http:// or https:// URL');
@@ -56,9 +56,7 @@ export class ClientConfigError extends Error {
 }
 
 /** `kre dev`'s state dir: KRE_DEV_STATE_DIR, else `~/.kre/dev`. */
-export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
-  return resolve(env.KRE_DEV_STATE_DIR || join(homedir(), '.kre', 'dev'));
-}
+export { defaultStateDir };
 
 /** Where the client configuration of the state dir is (the default state dir when none is given). */
 export function clientConfigPath(stateDir: string = defaultStateDir()): string {

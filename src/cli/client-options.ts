@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { Connection, InputError, type ConnectionOptions, type TlsOptions } from '../client/index.ts';
 import { ClientConfigError, clientConfigPath, defaultStateDir, readClientConfig, type ClientConfig } from './client-config.ts';
-import { UsageError } from './main.ts';
+import { UsageError } from './usage.ts';
 import { untilSignal } from './signals.ts';
 
 export interface ConnectionFlags {

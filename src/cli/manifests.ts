@@ -13,9 +13,10 @@ export function writeManifests(files: Record<string, string>, out: string | unde
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
 }
 
-export function manifestsCommand(description: string, render: () => Record<string, string>): Command {
+/** `render` loads the part's manifests module when the command runs, not when `kre` starts. */
+export function manifestsCommand(description: string, render: () => Promise<Record<string, string>>): Command {
   return new Command('manifests')
     .description(`${description} (to stdout without --out)`)
     .option('--out <dir>', 'directory to write the files into')
-    .action((opts: { out?: string }) => writeManifests(render(), opts.out));
+    .action(async (opts: { out?: string }) => writeManifests(await render(), opts.out));
 }

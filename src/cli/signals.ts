@@ -20,16 +20,16 @@ let installed = false;
 export const STOP_DEADLINE_MS = 1800;
 const PARENT_POLL_MS = 100;
 
-export function catchSignals(): void {
+/** How the process ends when a stop cannot wait for the drain; `cli/main.ts` gives it. */
+export type ForcedExit = (reason: { secondSignal: NodeJS.Signals } | { drainTooLong: NodeJS.Signals }) => void;
+
+export function catchSignals(forcedExit: ForcedExit = () => process.exit(1)): void {
   if (installed) return;
   installed = true;
   const on = (sig: NodeJS.Signals) => {
-    if (received) process.exit(sig === 'SIGINT' ? 130 : 143);
+    if (received) return forcedExit({ secondSignal: sig });
     received = sig;
-    setTimeout(() => {
-      process.stderr.write(`kre: still stopping ${STOP_DEADLINE_MS} ms after ${sig}; exiting without finishing the drain\n`);
-      process.exit(1);
-    }, STOP_DEADLINE_MS).unref();
+    setTimeout(() => forcedExit({ drainTooLong: sig }), STOP_DEADLINE_MS).unref();
     for (const w of waiters.splice(0)) w(sig);
   };
   process.on('SIGINT', on);

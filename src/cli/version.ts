@@ -27,7 +27,7 @@ import {
 import type { VersionStatusResponse } from '../gen/version/version.ts';
 import { clientCommand, offline, parseDuration, print, printJson, table, untilInterrupted, withConnection, type ConnectionFlags } from './client-options.ts';
 import { METRICS_HEADER, mergePoints, metricsRow, metricsTable, renderChart } from './metrics-chart.ts';
-import { UsageError } from './main.ts';
+import { UsageError } from './usage.ts';
 
 type VersionFlags = ConnectionFlags & { runtime: string };
 

@@ -4,7 +4,7 @@
  * clone has it after `npm ci`), and again at start when a source is newer than the bundle. Served
  * from the package: the page loads nothing from elsewhere and works offline.
  */
-import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -19,6 +19,8 @@ export interface Bundle {
 }
 
 function newestSource(): number {
+  // Run from dist/ (the compiled package) the sources are not there: the bundle `npm run build` made is what ships.
+  if (!existsSync(join(HERE, 'view.ts'))) return -Infinity;
   const files = [join(HERE, 'view.ts'), ...readdirSync(WEB).map((f) => join(WEB, f))];
   return Math.max(...files.map((f) => statSync(f).mtimeMs));
 }

@@ -4,11 +4,8 @@
  * a flag's value: the login token from `tokenFile` or `KRE_DASHBOARD_TOKEN`, the monitor's and the
  * manager's from their `tokenFile` or `KRE_MONITOR_TOKEN` / `KRE_MANAGER_TOKEN`.
  */
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { readConfigFile } from '../kube/index.ts';
-
-const hostPort = z.string().regex(/^(?:\[[^\]]+\]|[^:[\]]*):\d{1,5}$/, 'expected HOST:PORT');
+import { ConfigError, hostPort, parseConfig, readConfigFile, readSecretFile } from '../kube/index.ts';
 
 export const DashboardConfigSchema = z.strictObject({
   /** The page, its event stream, its actions, and `/livez`, `/readyz`, `/metrics`. */
@@ -52,18 +49,8 @@ export const DashboardConfigSchema = z.strictObject({
 
 export type DashboardConfig = z.infer<typeof DashboardConfigSchema>;
 
-/** Bad configuration: the message names the field. */
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
-
 export function parseDashboardConfig(raw: unknown): DashboardConfig {
-  const r = DashboardConfigSchema.safeParse(raw);
-  if (r.success) return r.data;
-  const issue = r.error.issues[0];
-  const field = issue.path.map(String).join('.') || '(top level)';
-  const message = issue.code === 'unrecognized_keys' ? `unknown field(s) ${issue.keys.join(', ')}` : issue.message;
-  throw new ConfigError(`invalid configuration: ${field}: ${message}`);
+  return parseConfig(DashboardConfigSchema, raw);
 }
 
 export interface DashboardTokens {
@@ -79,20 +66,13 @@ export interface DashboardConfigSources {
 }
 
 function readToken(field: string, file: string | undefined, fromEnv: string | undefined, envName: string): string {
-  let token = fromEnv?.trim();
-  if (file) {
-    try {
-      token = readFileSync(file, 'utf8').trim();
-    } catch (err) {
-      throw new ConfigError(`invalid configuration: ${field}: cannot read ${file}: ${(err as Error).message}`);
-    }
-  }
-  if (!token) throw new ConfigError(`invalid configuration: ${field}: give a token file or set ${envName}`);
+  const token = file ? readSecretFile(field, file) : fromEnv?.trim();
+  if (!token) throw new ConfigError(`invalid configuration: ${field}: give a token file or set ${envName}`, field);
   return token;
 }
 
 export function loadDashboardConfig({ flags, env = process.env }: DashboardConfigSources): { config: DashboardConfig; tokens: DashboardTokens } {
-  const file = flags.config ? readConfigFile(flags.config, (m) => new ConfigError(m)) : {};
+  const file = flags.config ? readConfigFile(flags.config) : {};
   const section = (k: string) => (typeof file[k] === 'object' && file[k] !== null ? (file[k] as Record<string, unknown>) : {});
   const pick = (...values: (string | undefined)[]) => values.find((v) => v !== undefined && v !== '');
   const defined = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));

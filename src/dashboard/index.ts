@@ -4,5 +4,5 @@
  */
 export { startDashboard, type Dashboard, type StartDashboardOptions } from './server.ts';
 export { loadBundle, buildBundle, BUNDLE_DIR, type Bundle } from './bundle.ts';
-export { loadDashboardConfig, parseDashboardConfig, DashboardConfigSchema, ConfigError, type DashboardConfig, type DashboardTokens } from './config.ts';
+export { loadDashboardConfig, parseDashboardConfig, DashboardConfigSchema, type DashboardConfig, type DashboardTokens } from './config.ts';
 export type { StateView, RuntimeView, VersionView, PodView, PointView } from './view.ts';

@@ -19,7 +19,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Registry } from 'prom-client';
-import { serveHealthAndMetrics, type PartHttp } from '../kube/index.ts';
+import { servePartHttp, type PartHttp } from '../kube/index.ts';
 import type { Bundle } from './bundle.ts';
 import type { DashboardConfig, DashboardTokens } from './config.ts';
 import { EventStreams } from './events.ts';
@@ -217,7 +217,7 @@ export async function startDashboard(o: StartDashboardOptions): Promise<Dashboar
   state.start();
   let http: PartHttp;
   try {
-    http = await serveHealthAndMetrics({ ready: () => state.ready(), registry }, config.listen, (req, res) => {
+    http = await servePartHttp({ listen: config.listen, ready: () => state.ready(), metrics: registry, other: (req, res) => {
       handle(req, res).catch((err: unknown) => {
         if (res.headersSent) return void res.destroy();
         if (err instanceof HttpError) return json(res, err.code, { error: err.message });
@@ -225,7 +225,7 @@ export async function startDashboard(o: StartDashboardOptions): Promise<Dashboar
         logger.error({ err: (err as Error).message, path: req.url }, 'request failed');
         json(res, 500, { error: (err as Error).message });
       });
-    });
+    } });
   } catch (err) {
     state.stop();
     manager.close();

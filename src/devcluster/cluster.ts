@@ -18,8 +18,7 @@ import type { FaultSpec } from './apiserver/faults.ts';
 import { writeKubeconfig } from './kubeconfig.ts';
 import { lockStateDir, securePermissions, type StateDirLock } from './state-dir.ts';
 import { loadOrCreateCredentials, type Credentials } from './pki.ts';
-import { KubeClient } from '../kube/index.ts';
-import { createLogger } from '../kube/index.ts';
+import { ConfigError, createLogger, KubeClient, parseHostPort, urlHost } from '../kube/index.ts';
 import { startWorkloads, type NodeFault, type SimulatedNode, type Workloads } from './nodes/index.ts';
 import { NodeMetricsStore } from './apiserver/metrics-api.ts';
 
@@ -92,19 +91,6 @@ export interface DevCluster {
   stop(): Promise<void>;
 }
 
-export function parseListen(listen: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(listen);
-  if (!m) throw new Error(`invalid listen address ${JSON.stringify(listen)}: expected HOST:PORT`);
-  const port = Number(m[3]);
-  if (port > 65535) throw new Error(`invalid listen address ${JSON.stringify(listen)}: port out of range`);
-  return { host: m[1] ?? (m[2] || '127.0.0.1'), port };
-}
-
-function urlHost(host: string): string {
-  if (host === '0.0.0.0' || host === '::' || host === '') return '127.0.0.1';
-  return host.includes(':') ? `[${host}]` : host;
-}
-
 class Instance {
   server!: Server;
   api!: ApiServer;
@@ -175,7 +161,10 @@ export async function startDevCluster(opts: DevClusterOptions = {}): Promise<Dev
 
 async function startLocked(opts: DevClusterOptions, stateDir: string, temporary: boolean, lock: StateDirLock): Promise<DevCluster> {
   const portFile = join(stateDir, 'port');
-  const { host, port: wanted } = parseListen(opts.listen ?? '127.0.0.1:0');
+  const listen = opts.listen ?? '127.0.0.1:0';
+  const address = parseHostPort(listen);
+  if (!address) throw new ConfigError(`invalid configuration: listen: expected HOST:PORT with a port from 0 to 65535, got ${JSON.stringify(listen)}`, 'listen');
+  const { host, port: wanted } = address;
   const savedPort = existsSync(portFile) ? Number(readFileSync(portFile, 'utf8').trim()) : 0;
   const creds = await loadOrCreateCredentials(stateDir, [host]);
   const kubeconfigPath = opts.kubeconfigPath ?? join(stateDir, 'kubeconfig');

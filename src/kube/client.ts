@@ -10,6 +10,7 @@ import https from 'node:https';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
+import { ConfigError } from './config-error.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Loading the kubeconfig
@@ -17,10 +18,10 @@ import { KubeConfig } from '@kubernetes/client-node';
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
 /** No usable cluster configuration: `attempts` says, in order, what was tried and why it failed. */
-export class KubeConfigError extends Error {
+export class KubeConfigError extends ConfigError {
+  override name = 'KubeConfigError';
   constructor(readonly attempts: { source: string; problem: string }[]) {
-    super(`no usable Kubernetes configuration: ${attempts.map((a) => `${a.source}: ${a.problem}`).join('; ')}`);
-    this.name = 'KubeConfigError';
+    super(`no usable Kubernetes configuration: ${attempts.map((a) => `${a.source}: ${a.problem}`).join('; ')}`, 'kubeconfig');
   }
 }
 

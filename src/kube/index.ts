@@ -57,5 +57,6 @@ export { canonicalJson, sameJson, withSortedKeys } from './json.ts';
 export * from './url-path.ts';
 export { EventRecorder, type EventRecorderOptions, type EventRecorderStats, type EventSource, type EventType } from './events.ts';
 export { createLogger, serializeError, MAX_ERROR_TEXT, type Logger } from './logger.ts';
-export { readConfigFile } from './config-file.ts';
-export { serveHealthAndMetrics, type PartHttp, type PathHandler } from './serve-http.ts';
+export { readConfigFile, parseConfig, readSecretFile, parseHostPort, hostPort, urlHost, leaseTimings, leaseTimingsInOrder, leaseTimingsMs, LEASE_TIMINGS_ORDER, DEFAULT_LISTEN_HOST, type HostPort, type LeaseTimings } from './config-file.ts';
+export { ConfigError } from './config-error.ts';
+export { servePartHttp, bearerMatches, type PartHttp, type PartHttpOptions, type PathHandler } from './serve-http.ts';

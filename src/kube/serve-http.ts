@@ -1,52 +1,89 @@
 /**
- * A part's HTTP endpoints: `/metrics` (Prometheus), `/livez` and `/readyz` (the operator's, the
- * manager's), and, for a part that serves more over the same port (the dashboard), its other paths.
+ * A part's HTTP endpoints, the same for every part: `/livez` and `/readyz` are open, as the
+ * kubelet's probes need them; `/metrics` asks for `Authorization: Bearer <token>` when the part has
+ * a token (Prometheus' `authorization.credentials_file`) and is open without one. GET and HEAD only.
  */
+import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import { ConfigError } from './config-error.ts';
+import { parseHostPort, urlHost } from './config-file.ts';
+
+export interface PartHttpOptions {
+  /** `HOST:PORT`; port 0 picks a free one. */
+  listen: string;
+  ready(): boolean;
+  /** What `/readyz` says while not ready. */
+  notReady?: string;
+  /** The part's metrics: a prom-client registry, or the exposition text as the part keeps it. */
+  metrics: Registry | (() => string);
+  /** The bearer token `/metrics` asks for; open when unset. */
+  token?: string;
+  /** Answers paths other than the three, for a part that serves more on the same port (the dashboard); else 404. */
+  other?: PathHandler;
+}
+
+/** Answers a request for a path other than `/livez`, `/readyz` and `/metrics`; it checks its own methods and auth. */
+export type PathHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+const OWN_PATHS = new Set(['/livez', '/readyz', '/metrics']);
 
 export interface PartHttp {
   url: string;
+  /** Stops accepting, lets requests in flight finish for up to 2 s, then closes what is left. */
   close(): Promise<void>;
 }
 
-/** Answers a request for a path other than the three; the default is a 404. */
-export type PathHandler = (req: IncomingMessage, res: ServerResponse) => void;
+const TEXT = 'text/plain; charset=utf-8';
+const EXPOSITION = 'text/plain; version=0.0.4; charset=utf-8';
+const CLOSE_GRACE_MS = 2000;
 
-export async function serveHealthAndMetrics(op: { ready(): boolean; registry: Registry }, listen: string, other?: PathHandler): Promise<PartHttp> {
-  const i = listen.lastIndexOf(':');
-  const host = listen.slice(0, i).replace(/^\[(.*)\]$/, '$1') || '0.0.0.0';
-  const port = Number(listen.slice(i + 1));
+/** Whether a request carries `Authorization: Bearer <token>`, compared in constant time. */
+export function bearerMatches(req: IncomingMessage, token: Buffer): boolean {
+  const m = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
+  if (!m) return false;
+  const given = Buffer.from(m[1].trim());
+  return given.length === token.length && timingSafeEqual(given, token);
+}
+
+export async function servePartHttp(o: PartHttpOptions): Promise<PartHttp> {
+  const address = parseHostPort(o.listen);
+  if (!address) throw new ConfigError(`invalid configuration: listen: expected HOST:PORT, got ${JSON.stringify(o.listen)}`, 'listen');
+  const token = o.token === undefined ? undefined : Buffer.from(o.token);
+  const metrics = o.metrics;
   const server = createServer((req, res) => {
-    const path = new URL(req.url ?? '/', 'http://x').pathname;
-    if (path === '/livez') return void res.writeHead(200, { 'Content-Type': 'text/plain' }).end('ok\n');
+    const path = new URL(req.url ?? '/', 'http://part').pathname.replace(/\/+$/, '') || '/';
+    if (o.other && !OWN_PATHS.has(path)) return o.other(req, res);
+    if (req.method !== 'GET' && req.method !== 'HEAD') return void res.writeHead(405, { 'Content-Type': TEXT, Allow: 'GET, HEAD' }).end('method not allowed\n');
+    if (path === '/livez') return void res.writeHead(200, { 'Content-Type': TEXT }).end('ok\n');
     if (path === '/readyz') {
-      const ready = op.ready();
-      return void res.writeHead(ready ? 200 : 503, { 'Content-Type': 'text/plain' }).end(ready ? 'ok\n' : 'not ready\n');
+      const ready = o.ready();
+      return void res.writeHead(ready ? 200 : 503, { 'Content-Type': TEXT }).end(ready ? 'ok\n' : `${o.notReady ?? 'not ready'}\n`);
     }
     if (path === '/metrics') {
-      op.registry.metrics().then(
-        (text) => res.writeHead(200, { 'Content-Type': op.registry.contentType }).end(text),
-        (err: Error) => res.writeHead(500).end(`${err.message}\n`),
+      if (token && !bearerMatches(req, token)) return void res.writeHead(401, { 'Content-Type': TEXT, 'WWW-Authenticate': 'Bearer' }).end('Unauthorized\n');
+      if (typeof metrics === 'function') return void res.writeHead(200, { 'Content-Type': EXPOSITION }).end(metrics());
+      metrics.metrics().then(
+        (text) => res.writeHead(200, { 'Content-Type': metrics.contentType }).end(text),
+        (err: Error) => res.writeHead(500, { 'Content-Type': TEXT }).end(`${err.message}\n`),
       );
       return;
     }
-    if (other) return other(req, res);
-    res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found\n');
+    res.writeHead(404, { 'Content-Type': TEXT }).end('not found\n');
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => resolve());
+    server.listen(address.port, address.host, () => resolve());
   });
-  const addr = server.address() as AddressInfo;
-  const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  const port = (server.address() as AddressInfo).port;
   return {
-    url: `http://${shownHost}:${addr.port}`,
+    url: `http://${urlHost(address.host)}:${port}`,
     close: () =>
       new Promise((resolve) => {
         server.close(() => resolve());
-        server.closeAllConnections();
+        server.closeIdleConnections();
+        setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS).unref();
       }),
   };
 }

@@ -39,7 +39,7 @@ describe('manager configuration', () => {
 
   test('bad values stop the program with a message naming the field', () => {
     const bad: [Record<string, unknown>, RegExp][] = [
-      [{ listen: 'nowhere' }, /^invalid configuration: listen: expected HOST:PORT$/],
+      [{ listen: 'nowhere' }, /^invalid configuration: listen: expected HOST:PORT with a port from 0 to 65535$/],
       [{ operator: { mode: 'both' } }, /^invalid configuration: operator\.mode: /],
       [{ operator: { image: 'Not An Image' } }, /^invalid configuration: operator\.image: /],
       [{ waitTimeoutSeconds: -1 }, /^invalid configuration: waitTimeoutSeconds: /],

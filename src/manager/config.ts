@@ -4,13 +4,10 @@
  * token never comes from a flag's value: `--token-file`, `tokenFile` in the file, or
  * `KRE_MANAGER_TOKEN`. An invalid value stops the program at start with a message naming the field.
  */
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { readConfigFile } from '../kube/index.ts';
+import { ConfigError, hostPort, parseConfig, readConfigFile, readSecretFile } from '../kube/index.ts';
 import { imageReference } from '../api/index.ts';
 import { MetricsConfigSchema, mergeMetricsConfig, type MetricsFlags } from './metrics/config.ts';
-
-const hostPort = z.string().regex(/^(?:\[[^\]]+\]|[^:[\]]*):\d{1,5}$/, 'expected HOST:PORT');
 
 export const ManagerConfigSchema = z.strictObject({
   kubeconfig: z.string().min(1).optional(),
@@ -45,18 +42,10 @@ export const ManagerConfigSchema = z.strictObject({
 
 export type ManagerConfig = z.infer<typeof ManagerConfigSchema>;
 
-/** Bad configuration: the message names the field. */
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
+export { ConfigError };
 
 export function parseManagerConfig(raw: unknown): ManagerConfig {
-  const r = ManagerConfigSchema.safeParse(raw);
-  if (r.success) return r.data;
-  const issue = r.error.issues[0];
-  const field = issue.path.map(String).join('.') || '(top level)';
-  const message = issue.code === 'unrecognized_keys' ? `unknown field(s) ${issue.keys.join(', ')}` : issue.message;
-  throw new ConfigError(`invalid configuration: ${field}: ${message}`);
+  return parseConfig(ManagerConfigSchema, raw);
 }
 
 export interface ManagerConfigSources {
@@ -67,7 +56,7 @@ export interface ManagerConfigSources {
 
 /** The configuration and the token, from the file, the environment and the flags. */
 export function loadManagerConfig({ flags, env = process.env }: ManagerConfigSources): { config: ManagerConfig; token: string } {
-  const file = flags.config ? readConfigFile(flags.config, (m) => new ConfigError(m)) : {};
+  const file = flags.config ? readConfigFile(flags.config) : {};
   const pick = <T>(...values: (T | undefined)[]) => values.find((v) => v !== undefined && v !== '');
   const fileOperator = (typeof file.operator === 'object' && file.operator !== null ? file.operator : {}) as Record<string, unknown>;
   const merged: Record<string, unknown> = { ...file };
@@ -85,14 +74,7 @@ export function loadManagerConfig({ flags, env = process.env }: ManagerConfigSou
   else if (flags.tlsCert !== undefined || flags.tlsKey !== undefined) merged.tls = { certFile: flags.tlsCert, keyFile: flags.tlsKey };
   merged.metrics = mergeMetricsConfig(file.metrics, flags, env);
   const config = parseManagerConfig(merged);
-  let token = env.KRE_MANAGER_TOKEN?.trim();
-  if (config.tokenFile) {
-    try {
-      token = readFileSync(config.tokenFile, 'utf8').trim();
-    } catch (err) {
-      throw new ConfigError(`invalid configuration: tokenFile: cannot read ${config.tokenFile}: ${(err as Error).message}`);
-    }
-  }
+  const token = config.tokenFile ? readSecretFile('tokenFile', config.tokenFile) : env.KRE_MANAGER_TOKEN?.trim();
   if (!token) throw new ConfigError('invalid configuration: token: give --token-file PATH or set KRE_MANAGER_TOKEN');
   return { config, token };
 }

@@ -3,3 +3,5 @@ export { startManager, SERVICE_NAMES, type Manager, type ManagerOptions } from '
 export { ConfigError, loadManagerConfig, parseManagerConfig, ManagerConfigSchema, type ManagerConfig } from './config.ts';
 export { ManagerError, toServiceError, invalidArgument, notFound, alreadyExists, failedPrecondition, unavailable, unauthenticated } from './errors.ts';
 export { unary, serverStream, type CallContext } from './handlers.ts';
+export { renderManagerManifests } from './deploy.ts';
+export { startResourceMetricsService } from './resource-metrics-service.ts';

@@ -11,7 +11,7 @@ import { ResourceMetricsServiceService, type ResourceMetricsServiceServer } from
 import { RuntimeServiceService } from '../gen/runtime/runtime.ts';
 import { VersionServiceService } from '../gen/version/version.ts';
 import type { KubeClient } from '../kube/index.ts';
-import { createLogger, type Logger } from '../kube/index.ts';
+import { createLogger, parseHostPort, type Logger } from '../kube/index.ts';
 import { selfSignedCertificate } from '../kube/tls.ts';
 import { authInterceptor } from './auth.ts';
 import { metricsInterceptor } from './metrics.ts';
@@ -65,10 +65,6 @@ export interface Manager {
   stop(graceMs?: number): Promise<void>;
 }
 
-function splitHostPort(listen: string): { host: string; port: number } {
-  const i = listen.lastIndexOf(':');
-  return { host: listen.slice(0, i) || '0.0.0.0', port: Number(listen.slice(i + 1)) };
-}
 
 async function credentialsFor(config: ManagerConfig): Promise<{ creds: ServerCredentials; cert?: string }> {
   if (!config.tls) return { creds: ServerCredentials.createInsecure() };
@@ -117,9 +113,9 @@ export async function startManager(opts: ManagerOptions): Promise<Manager> {
   health.addToServer(server);
   addReflection(server);
 
-  const { host, port } = splitHostPort(opts.config.listen);
+  const { host, port } = parseHostPort(opts.config.listen)!;
   const bound = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${port}`, creds, (err, p) => (err ? reject(err) : resolve(p))),
+    server.bindAsync(`${host.includes(':') ? `[${host}]` : host}:${port}`, creds, (err, p) => (err ? reject(err) : resolve(p))),
   );
 
   // Health follows the API server: checked at once and then on an interval.

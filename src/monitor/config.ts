@@ -3,9 +3,8 @@
  * the flags and the environment. The API token never comes from a flag's value: `--token-file`,
  * `tokenFile` in the file, or `KRE_MONITOR_TOKEN`.
  */
-import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { ConfigError, hostPort, LEASE_TIMINGS_ORDER, leaseTimings, leaseTimingsInOrder, parseConfig, readConfigFile, readSecretFile } from '../kube/index.ts';
 import { isSecret, parseResourceName, type ResourceSpec } from './resources.ts';
 
 const resourceEntry = z.union([
@@ -20,7 +19,7 @@ const resourceEntry = z.union([
 
 export const MonitorConfigSchema = z.strictObject({
   kubeconfig: z.string().min(1).optional(),
-  listen: z.string().regex(/^(?:\[[^\]]+\]|[^:[\]]*):\d{1,5}$/, 'expected HOST:PORT').default('127.0.0.1:8003'),
+  listen: hostPort.default('127.0.0.1:8003'),
   /** The monitor's own namespace, where its canary ConfigMap lives. */
   namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'expected a DNS label').default('kre-monitor'),
   verifyIntervalSeconds: z.number().positive().default(30),
@@ -59,11 +58,9 @@ export const MonitorConfigSchema = z.strictObject({
       group: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,40}[a-z0-9])?$/, 'expected a DNS label of at most 42 characters').default('default'),
       /** This replica's identity in the Lease; the host name and a random suffix when unset. */
       identity: z.string().min(1).optional(),
-      leaseDurationSeconds: z.number().positive().default(15),
-      renewDeadlineSeconds: z.number().positive().default(10),
-      retryPeriodSeconds: z.number().positive().default(2),
+      ...leaseTimings,
     })
-    .refine((r) => r.renewDeadlineSeconds < r.leaseDurationSeconds && r.retryPeriodSeconds < r.renewDeadlineSeconds, 'expected retryPeriodSeconds < renewDeadlineSeconds < leaseDurationSeconds')
+    .refine(leaseTimingsInOrder, LEASE_TIMINGS_ORDER)
     .optional(),
   /**
    * The kube-state-metrics-compatible series on `/metrics/kube-state`. Only allowlisted pod label
@@ -94,16 +91,10 @@ function parsableHost(url: string): boolean {
   }
 }
 
-/** Bad configuration: the message names the field. */
-export class ConfigError extends Error {}
+export { ConfigError };
 
 export function parseMonitorConfig(raw: unknown): MonitorConfig {
-  const r = MonitorConfigSchema.safeParse(raw);
-  if (r.success) return r.data;
-  const issue = r.error.issues[0];
-  const field = issue.path.map(String).join('.') || '(top level)';
-  const message = issue.code === 'unrecognized_keys' ? `unknown field(s) ${issue.keys.join(', ')}` : issue.message;
-  throw new ConfigError(`invalid configuration: ${field}: ${message}`);
+  return parseConfig(MonitorConfigSchema, raw);
 }
 
 export interface ConfigSources {
@@ -114,18 +105,7 @@ export interface ConfigSources {
 
 /** The configuration and the token, from the file, the flags and the environment. */
 export function loadMonitorConfig({ flags, env = process.env }: ConfigSources): { config: MonitorConfig; token: string; redisPassword?: string } {
-  let file: Record<string, unknown> = {};
-  if (flags.config) {
-    let text: string;
-    try {
-      text = readFileSync(flags.config, 'utf8');
-    } catch (err) {
-      throw new ConfigError(`invalid configuration: --config: cannot read ${flags.config}: ${(err as Error).message}`);
-    }
-    const parsed = parseYaml(text) as unknown;
-    if (parsed !== null && (typeof parsed !== 'object' || Array.isArray(parsed))) throw new ConfigError(`invalid configuration: ${flags.config} is not a mapping`);
-    file = (parsed ?? {}) as Record<string, unknown>;
-  }
+  const file = flags.config ? readConfigFile(flags.config) : {};
   const merged: Record<string, unknown> = { ...file };
   // The Redis URL: the flag, else the environment, else the file.
   const redisUrl = flags.redis ?? env.KRE_MONITOR_REDIS_URL;
@@ -138,22 +118,8 @@ export function loadMonitorConfig({ flags, env = process.env }: ConfigSources): 
   }
   for (const [k, v] of Object.entries(flags)) if (k !== 'config' && k !== 'redis' && v !== undefined) merged[k] = v;
   const config = parseMonitorConfig(merged);
-  let redisPassword = env.KRE_MONITOR_REDIS_PASSWORD || undefined;
-  if (config.redis?.passwordFile) {
-    try {
-      redisPassword = readFileSync(config.redis.passwordFile, 'utf8').trim();
-    } catch (err) {
-      throw new ConfigError(`invalid configuration: redis.passwordFile: cannot read ${config.redis.passwordFile}: ${(err as Error).message}`);
-    }
-  }
-  let token = env.KRE_MONITOR_TOKEN?.trim();
-  if (config.tokenFile) {
-    try {
-      token = readFileSync(config.tokenFile, 'utf8').trim();
-    } catch (err) {
-      throw new ConfigError(`invalid configuration: tokenFile: cannot read ${config.tokenFile}: ${(err as Error).message}`);
-    }
-  }
+  const redisPassword = config.redis?.passwordFile ? readSecretFile('redis.passwordFile', config.redis.passwordFile) : env.KRE_MONITOR_REDIS_PASSWORD || undefined;
+  const token = config.tokenFile ? readSecretFile('tokenFile', config.tokenFile) : env.KRE_MONITOR_TOKEN?.trim();
   if (!token) throw new ConfigError('invalid configuration: token: give --token-file PATH or set KRE_MONITOR_TOKEN');
   return { config, token, ...(redisPassword ? { redisPassword } : {}) };
 }

@@ -18,12 +18,12 @@
  * Every served object carries the annotation `kre.konstellation.io/monitor-source` (`verified` or
  * `streamed`). `/livez`, `/readyz` and `/metrics` are open; everything else needs the bearer token.
  */
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { decodePathSegment, fieldMatcher, keyOf, MalformedPathError, parseFieldSelector, parseLabelSelector, SelectorError, type KubeObject } from '../kube/index.ts';
+import { bearerMatches, decodePathSegment, fieldMatcher, keyOf, MalformedPathError, parseFieldSelector, parseLabelSelector, SelectorError, urlHost, type KubeObject } from '../kube/index.ts';
 import { kubeStateFamilies, renderFamilies } from './kube-state.ts';
 import type { MonitorMetrics } from './metrics.ts';
 import type { MonitoredResource } from './resources.ts';
@@ -97,8 +97,7 @@ export class MonitorHttp {
       this.server.listen(port, host, () => resolve());
     });
     const addr = this.server.address() as AddressInfo;
-    const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
-    return `${this.o.tls ? 'https' : 'http'}://${shown}:${addr.port}`;
+    return `${this.o.tls ? 'https' : 'http'}://${urlHost(host)}:${addr.port}`;
   }
 
   /** Stops accepting, lets requests in flight finish (up to `graceMs`), then closes what is left. */
@@ -170,10 +169,7 @@ export class MonitorHttp {
   }
 
   private authorized(req: http.IncomingMessage): boolean {
-    const m = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
-    if (!m) return false;
-    const given = Buffer.from(m[1].trim());
-    return given.length === this.token.length && timingSafeEqual(given, this.token);
+    return bearerMatches(req, this.token);
   }
 
   /** Every object of a cached resource (aggregated view); 404 naming it when it is not cached. */

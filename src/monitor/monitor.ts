@@ -17,7 +17,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { isAlreadyExists, KubeClient, loadKubeConfig } from '../kube/index.ts';
+import { isAlreadyExists, KubeClient, leaseTimingsMs, parseHostPort } from '../kube/index.ts';
 import { LeaderElector } from '../kube/index.ts';
 import { configuredResources, type MonitorConfig } from './config.ts';
 import { Canary, streamDelaySeconds } from './delay.ts';
@@ -34,8 +34,8 @@ import { Verifier } from './verify.ts';
 export interface StartMonitorOptions {
   config: MonitorConfig;
   token: string;
-  /** The cluster; from `config.kubeconfig` and the usual chain when unset. */
-  kubeConfig?: KubeConfig;
+  /** The cluster (the command line loads it from `config.kubeconfig` and the usual chain). */
+  kubeConfig: KubeConfig;
   store?: MonitorStore;
   logger?: Logger;
   /** The Redis password (from `redis.passwordFile` or the environment); overrides one in the URL. */
@@ -80,7 +80,7 @@ export interface Monitor {
 
 export async function startMonitor(o: StartMonitorOptions): Promise<Monitor> {
   const { config, logger } = o;
-  const kc = o.kubeConfig ?? loadKubeConfig({ kubeconfig: config.kubeconfig }).kc;
+  const kc = o.kubeConfig;
   const client = new KubeClient(kc, { userAgent: 'kre-monitor' });
   const identity = config.redis?.identity ?? `${hostname()}-${randomBytes(3).toString('hex')}`;
   let redis: RedisStore | undefined;
@@ -175,8 +175,8 @@ export async function startMonitor(o: StartMonitorOptions): Promise<Monitor> {
       ? await selfSignedCertificate()
       : { cert: readFileSync(config.tls.certFile, 'utf8'), key: readFileSync(config.tls.keyFile, 'utf8') };
   const http = new MonitorHttp({ store, resources, token: o.token, metrics, ready: () => readiness().ready, readiness, logger, tls, podLabelsAllowlist: config.kubeStateMetrics.podLabelsAllowlist });
-  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(config.listen)!;
-  const url = await http.listen(m[1] ?? (m[2] || '127.0.0.1'), Number(m[3]));
+  const address = parseHostPort(config.listen)!;
+  const url = await http.listen(address.host, address.port);
 
   let stopping = false;
   let elector: LeaderElector | undefined;
@@ -198,9 +198,7 @@ export async function startMonitor(o: StartMonitorOptions): Promise<Monitor> {
         namespace: config.namespace,
         name: `kre-monitor-${r.group}`,
         identity,
-        leaseDurationMs: r.leaseDurationSeconds * 1000,
-        renewDeadlineMs: r.renewDeadlineSeconds * 1000,
-        retryPeriodMs: r.retryPeriodSeconds * 1000,
+        ...leaseTimingsMs(r),
         logger,
         onStartedLeading: (signal) => {
           leaderStore.becomeWriter();

@@ -3,37 +3,30 @@
  * environment (`KRE_OPERATOR_…`, and `WATCH_NAMESPACE` as the seed's manager sets it), then flags.
  * An invalid value stops the program at start with a message naming the field.
  */
-import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { dnsLabel } from '../api/index.ts';
+import { ConfigError, hostPort, LEASE_TIMINGS_ORDER, leaseTimings, leaseTimingsInOrder, parseConfig, readConfigFile } from '../kube/index.ts';
 
 export const OperatorConfig = z
   .object({
     kubeconfig: z.string().min(1).optional(),
     namespace: dnsLabel.optional().describe('watch only this namespace; all when unset'),
-    listen: z
-      .string()
-      .regex(/^(\[[0-9a-fA-F:.]+\]|[^:]*):[0-9]{1,5}$/, 'expected HOST:PORT')
-      .default('127.0.0.1:0'),
+    listen: hostPort.default('127.0.0.1:0'),
     workers: z.coerce.number().int().min(1).max(64).default(4),
     leaderElection: z
       .object({
         enabled: z.boolean().default(true),
         namespace: dnsLabel.optional().describe('where the Lease lives; default: the watched namespace, else POD_NAMESPACE, else default'),
-        leaseDurationMs: z.coerce.number().int().min(1000).default(15_000),
-        renewDeadlineMs: z.coerce.number().int().min(500).default(10_000),
-        retryPeriodMs: z.coerce.number().int().min(100).default(2_000),
+        ...leaseTimings,
       })
       .strict()
+      .refine(leaseTimingsInOrder, LEASE_TIMINGS_ORDER)
       .prefault({}),
   })
   .strict();
 export type OperatorConfig = z.infer<typeof OperatorConfig>;
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
+export { ConfigError };
 
 export interface ConfigSources {
   file?: string;
@@ -44,15 +37,7 @@ export interface ConfigSources {
 
 export function loadOperatorConfig(sources: ConfigSources): OperatorConfig {
   const env = sources.env ?? process.env;
-  let fromFile: Record<string, any> = {};
-  if (sources.file) {
-    try {
-      fromFile = (parseYaml(readFileSync(sources.file, 'utf8')) as Record<string, any> | null) ?? {};
-    } catch (err) {
-      throw new ConfigError(`--config ${sources.file}: ${(err as Error).message}`);
-    }
-    if (typeof fromFile !== 'object' || Array.isArray(fromFile)) throw new ConfigError(`--config ${sources.file}: expected a mapping`);
-  }
+  const fromFile: Record<string, any> = sources.file ? readConfigFile(sources.file) : {};
   const flags = sources.flags ?? {};
   const pick = <T>(...values: (T | undefined)[]) => values.find((v) => v !== undefined && v !== '');
   const boolEnv = (v: string | undefined) => (v === undefined || v === '' ? undefined : v === 'true' || v === '1');
@@ -68,11 +53,5 @@ export function loadOperatorConfig(sources: ConfigSources): OperatorConfig {
       namespace: pick(flags.leaseNamespace, env.KRE_OPERATOR_LEASE_NAMESPACE, fromFile.leaderElection?.namespace, env.POD_NAMESPACE),
     },
   };
-  const parsed = OperatorConfig.safeParse(input);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const field = issue.path.join('.') || (issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : '(root)');
-    throw new ConfigError(`invalid configuration: ${field}: ${issue.message}`);
-  }
-  return parsed.data;
+  return parseConfig(OperatorConfig, input);
 }

@@ -6,3 +6,5 @@ export { RuntimeVersionReconciler } from './version-reconciler.ts';
 export { FIELD_MANAGER } from './children.ts';
 export * from './runtime-objects.ts';
 export * from './version-objects.ts';
+export { loadOperatorConfig, type OperatorConfig } from './config.ts';
+export { renderDeployManifests, operatorRules } from './deploy.ts';

@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startDev, type DevEnvironment } from '../../src/cli/dev.ts';
+import { startDev, type DevEnvironment } from '../../src/cli/dev/start.ts';
 import { eventually } from '../../src/devcluster/testing.ts';
 import { MonitorClient } from '../../src/index.ts';
 

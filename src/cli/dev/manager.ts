@@ -5,11 +5,9 @@
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import { createLogger, KubeClient } from '../../kube/index.ts';
-import { serveHealthAndMetrics, type PartHttp } from '../../kube/serve-http.ts';
-import { parseManagerConfig, startManager, type Manager } from '../../manager/index.ts';
-import { operatorRules } from '../../operator/deploy.ts';
-import { startManagerMetrics } from '../manager-metrics.ts';
+import { createLogger, KubeClient, servePartHttp, type PartHttp } from '../../kube/index.ts';
+import { parseManagerConfig, startManager, startResourceMetricsService, type Manager } from '../../manager/index.ts';
+import { operatorRules } from '../../operator/index.ts';
 import type { KeptCertificate } from './credentials.ts';
 
 export interface DevManagerOptions {
@@ -49,11 +47,11 @@ export async function startDevManager(o: DevManagerOptions): Promise<DevManager>
     for (const u of undo.splice(0).reverse()) await u();
   };
   try {
-    const metrics = await startManagerMetrics(config, kube, log, registry);
+    const metrics = await startResourceMetricsService({ config: config.metrics, kube, logger: log, registry });
     undo.push(() => metrics.close());
     const manager = await startManager({ config, token: o.token, kube, logger: log, registry, operatorRules: operatorRules(), resourceMetrics: metrics.handlers, resourceMetricsReady: metrics.ready });
     undo.push(() => manager.stop());
-    const http = await serveHealthAndMetrics(manager, config.httpListen);
+    const http = await servePartHttp({ listen: config.httpListen, ready: () => manager.ready(), metrics: registry });
     undo.push(() => http.close());
     return {
       manager,

@@ -10,7 +10,7 @@ import { parseAgentConfig, startAgent, type RunningAgent } from '../../agent/ind
 import { parseMonitorConfig, startMonitor, type Monitor } from '../../monitor/index.ts';
 import { installCustomResourceDefinitions, startOperator, type Operator } from '../../operator/index.ts';
 import { clientConfigPath, writeClientConfig } from '../client-config.ts';
-import { UsageError } from '../main.ts';
+import { UsageError } from '../usage.ts';
 import { keptToken, managerCertificate } from './credentials.ts';
 import { DASHBOARD_MONITOR_RESOURCES, startDevDashboard, type DevDashboard } from './dashboard.ts';
 import { startDevManager, type DevManager } from './manager.ts';

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MetricsConfigError, mergeMetricsConfig, parseMetricsConfig } from './config.ts';
+import { ConfigError } from '../../kube/index.ts';
+import { mergeMetricsConfig, parseMetricsConfig } from './config.ts';
 import { DEFAULT_CPU_QUERY } from './promql.ts';
 
 describe('metrics configuration', () => {
@@ -30,7 +31,7 @@ describe('metrics configuration', () => {
   });
 
   it('names the field that is wrong', () => {
-    const bad = (raw: unknown, re: RegExp) => assert.throws(() => parseMetricsConfig(raw), (e) => e instanceof MetricsConfigError && re.test(e.message));
+    const bad = (raw: unknown, re: RegExp) => assert.throws(() => parseMetricsConfig(raw), (e) => e instanceof ConfigError && re.test(e.message));
     bad({ source: 'graphite' }, /^invalid configuration: metrics\.source: /);
     bad({ prometheus: { url: 'localhost:9090' } }, /metrics\.prometheus\.url: expected http/);
     bad({ prometheus: { url: 'http://user:secret@host:9090' } }, /metrics\.prometheus\.url/);

@@ -5,6 +5,7 @@
  * rotated token is picked up.
  */
 import { z } from 'zod';
+import { parseConfig } from '../../kube/index.ts';
 import { DEFAULT_CPU_QUERY, DEFAULT_MEMORY_QUERY, DEFAULT_RATE_WINDOW, DURATION_PATTERN, templateProblem } from './promql.ts';
 
 const template = z.string().min(1).superRefine((t, ctx) => {
@@ -125,14 +126,6 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** Bad metrics configuration: the message names the field (under `metrics.`). */
-export class MetricsConfigError extends Error {}
-
 export function parseMetricsConfig(raw: unknown): MetricsConfig {
-  const r = MetricsConfigSchema.safeParse(raw ?? {});
-  if (r.success) return r.data;
-  const issue = r.error.issues[0];
-  const field = ['metrics', ...issue.path.map(String)].join('.');
-  const message = issue.code === 'unrecognized_keys' ? `unknown field(s) ${issue.keys.join(', ')}` : issue.message;
-  throw new MetricsConfigError(`invalid configuration: ${field}: ${message}`);
+  return parseConfig(MetricsConfigSchema, raw ?? {}, { prefix: ['metrics'] });
 }

@@ -16,7 +16,7 @@ import type { MetricsSource } from './source.ts';
 import { WatchHub, type StreamSink, type Subscription } from './watch.ts';
 
 export { MetricsError, type MetricsErrorKind } from './errors.ts';
-export { MetricsConfigSchema, parseMetricsConfig, mergeMetricsConfig, MetricsConfigError, type MetricsConfig, type MetricsFlags } from './config.ts';
+export { MetricsConfigSchema, parseMetricsConfig, mergeMetricsConfig, type MetricsConfig, type MetricsFlags } from './config.ts';
 export type { StreamSink, Subscription } from './watch.ts';
 export type { VersionResourceMetrics } from './series.ts';
 

@@ -12,7 +12,8 @@
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import { MetricsConfigError, type PrometheusConfig } from './config.ts';
+import { ConfigError } from '../../kube/index.ts';
+import type { PrometheusConfig } from './config.ts';
 
 export type PrometheusErrorReason = 'unreachable' | 'timeout' | 'unauthorized' | 'bad-query' | 'failed' | 'bad-response';
 
@@ -57,7 +58,7 @@ export class PrometheusClient {
     try {
       ca = o.caFile ? readFileSync(o.caFile, 'utf8') : undefined;
     } catch (err) {
-      throw new MetricsConfigError(`invalid configuration: metrics.prometheus.caFile: cannot read ${o.caFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      throw new ConfigError(`invalid configuration: metrics.prometheus.caFile: cannot read ${o.caFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
     this.agent =
       this.transport === https
