@@ -14,6 +14,9 @@ import type { RuntimeStatusResponse } from '../gen/runtime/runtime.ts';
 import type { VersionStatusResponse } from '../gen/version/version.ts';
 import type { Harness } from '../manager/testing.ts';
 import { startClientHarness, TOKEN, type ClientHarness } from './testing.ts';
+import { createLogger } from '../kube/index.ts';
+import { parseManagerConfig } from '../manager/config.ts';
+import { startManager } from '../manager/server.ts';
 import {
   ClientError,
   Connection,
@@ -29,6 +32,7 @@ import {
   waitForRuntime,
   watchVersionMetrics,
   watchVersionStatus,
+  type ConnectionOptions,
   type MetricsPoint,
 } from './index.ts';
 
@@ -192,6 +196,27 @@ describe('the kre client library against the manager', () => {
       assert.match(err.message, /^cannot reach the manager at 127\.0\.0\.1:1: .*ECONNREFUSED/);
     } finally {
       away.close();
+    }
+  });
+
+  test('TLS: a manager with a self-signed certificate, trusted by its CA or not checked at all; plaintext does not reach it', async () => {
+    const manager = await startManager({ config: parseManagerConfig({ listen: '127.0.0.1:0', tls: { selfSigned: true } }), token: TOKEN, kube: h.kube, logger: createLogger('manager', 'silent') });
+    const conns: Connection[] = [];
+    const connect = (o: Omit<ConnectionOptions, 'address' | 'token'>) => {
+      const c = new Connection({ address: manager.address, token: TOKEN, timeoutMs: 10_000, ...o });
+      conns.push(c);
+      return c;
+    };
+    try {
+      assert.ok(manager.certificate);
+      assert.equal((await runtimeStatus(connect({ tls: { ca: Buffer.from(manager.certificate!) } }), 'demo'))?.phase, 'Running');
+      assert.equal((await runtimeStatus(connect({ tls: { insecureSkipVerify: true } }), 'demo'))?.phase, 'Running');
+      const untrusted = await failure(runtimeStatus(connect({ tls: {} }), 'demo'), status.UNAVAILABLE);
+      assert.match(untrusted.message, /^cannot reach the manager at /);
+      await failure(runtimeStatus(connect({}), 'demo'), status.UNAVAILABLE);
+    } finally {
+      for (const c of conns) c.close();
+      await manager.stop(1000);
     }
   });
 
