@@ -28,8 +28,7 @@ after(async () => {
 
 describe('kre runtime and version commands through a version\'s life', () => {
   test('runtime create -o json, then status --wait shows progress until Running', async () => {
-    // Through bin/kre.js once, as a user runs it; in this process after that.
-    const created = JSON.parse(ok(await kre(['runtime', 'create', 'demo', '-o', 'json'])));
+    const created = JSON.parse(ok(await run(['runtime', 'create', 'demo', '-o', 'json'])));
     assert.deepEqual(created, { name: 'demo', namespace: 'kre-demo', created: true, message: "Runtime 'demo' created", credentials: 'generated' });
     const out = ok(await run(['runtime', 'status', 'demo', '--wait']));
     const lines = out.trimEnd().split('\n');
@@ -48,14 +47,11 @@ describe('kre runtime and version commands through a version\'s life', () => {
     assert.match(out, /^ {2}greeting\/parse\s+1\/1\s+ready$/m);
   });
 
-  test('version status -o json has the documented shape; --watch prints changes and stops on Ctrl-C with status 0', async () => {
+  test('version status -o json has the documented shape', async () => {
     const s = JSON.parse(ok(await run(['version', 'status', 'greeter-v1', '--runtime', 'demo', '-o', 'json'])));
     assert.deepEqual(Object.keys(s), ['runtime', 'name', 'namespace', 'state', 'phase', 'published', 'nodes', 'message']);
     assert.deepEqual([s.runtime, s.name, s.namespace, s.state, s.phase, s.published], ['demo', 'greeter-v1', 'kre-demo', 'Started', 'Running', false]);
     assert.deepEqual(s.nodes[1], { name: 'greeting/parse', readyReplicas: 1, desiredReplicas: 1, ready: true });
-    const watched = await kre(['version', 'status', 'greeter-v1', '--runtime', 'demo', '--watch'], { until: /Running/ });
-    assert.equal(watched.code, 0, watched.stderr);
-    assert.match(watched.stdout, /^\d{2}:\d{2}:\d{2} {2}Running {3}5\/5 ready {2}5 workloads ready$/m);
   });
 
   test('publish and config', async () => {
@@ -63,7 +59,7 @@ describe('kre runtime and version commands through a version\'s life', () => {
     assert.equal(ok(await run(['version', 'config', 'greeter-v1', 'GREETING_LANGUAGE=fr', 'MODEL_PATH=/m', '--runtime', 'demo'])), "Version 'greeter-v1' config updated: GREETING_LANGUAGE, MODEL_PATH\n");
   });
 
-  test('metrics: a table, -o json points, and --watch without a terminal as rows until Ctrl-C', async () => {
+  test('metrics: a table and -o json points', async () => {
     const rows = await eventually(async () => {
       const r = ok(await run(['version', 'metrics', 'greeter-v1', '--runtime', 'demo', '--from', '1m', '--step', '5']));
       const lines = r.trimEnd().split('\n');
@@ -74,12 +70,19 @@ describe('kre runtime and version commands through a version\'s life', () => {
     assert.ok(Array.isArray(points) && points.length >= 2);
     assert.deepEqual(Object.keys(points[0]), ['date', 'cpu', 'mem']);
     assert.ok(points.some((p: { cpu: number }) => p.cpu > 0));
-    const watched = await kre(['version', 'metrics', 'greeter-v1', '--runtime', 'demo', '--watch', '--from', '10s', '--step', '1'], { until: /(\n.*MiB){2}/ });
-    assert.equal(watched.code, 0, watched.stderr);
-    const lines = watched.stdout.trimEnd().split('\n');
-    assert.equal(lines[0], 'TIME                  CPU       MEMORY');
-    assert.match(lines[1], /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z {2}\d+\.\dm +\d+\.\d MiB$/);
-    assert.ok(!watched.stdout.includes('\x1b['), 'no terminal control codes when stdout is not a terminal');
   });
 
+  test('through bin/kre.js, at once: status --watch and metrics --watch print as things change and stop on Ctrl-C with status 0', async () => {
+    const [status, metrics] = await Promise.all([
+      kre(['version', 'status', 'greeter-v1', '--runtime', 'demo', '--watch'], { until: /Running/ }),
+      kre(['version', 'metrics', 'greeter-v1', '--runtime', 'demo', '--watch', '--from', '10s', '--step', '1'], { until: /(\n.*MiB){2}/ }),
+    ]);
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(status.stdout, /^\d{2}:\d{2}:\d{2} {2}Running {3}5\/5 ready {2}published {2}5 workloads ready$/m, 'published by the test before');
+    assert.equal(metrics.code, 0, metrics.stderr);
+    const lines = metrics.stdout.trimEnd().split('\n');
+    assert.equal(lines[0], 'TIME                  CPU       MEMORY');
+    assert.match(lines[1], /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z {2}\d+\.\dm +\d+\.\d MiB$/);
+    assert.ok(!metrics.stdout.includes('\x1b['), 'no terminal control codes when stdout is not a terminal');
+  });
 });

@@ -14,6 +14,9 @@ import type { RuntimeStatusResponse } from '../gen/runtime/runtime.ts';
 import type { VersionStatusResponse } from '../gen/version/version.ts';
 import type { Harness } from '../manager/testing.ts';
 import { startClientHarness, TOKEN, type ClientHarness } from './testing.ts';
+import { createLogger } from '../kube/index.ts';
+import { parseManagerConfig } from '../manager/config.ts';
+import { startManager } from '../manager/server.ts';
 import {
   ClientError,
   Connection,
@@ -29,6 +32,7 @@ import {
   waitForRuntime,
   watchVersionMetrics,
   watchVersionStatus,
+  type ConnectionOptions,
   type MetricsPoint,
 } from './index.ts';
 
@@ -142,14 +146,6 @@ describe('the kre client library against the manager', () => {
     await eventually(() => h.kube.get({ ...SERVICES, namespace: 'kre-demo', name: 'active-entrypoint' }).then(() => false, () => true), WAIT, 'the Service gone');
   });
 
-  test('config sets the values; a key the manager refuses comes back with its field', async () => {
-    assert.equal(await updateConfig(conn, 'demo', 'greeter-v1', [{ key: 'GREETING_LANGUAGE', value: 'fr' }, { key: 'MODEL_PATH', value: '/models/2' }]), "Version 'greeter-v1' config updated");
-    await eventually(async () => (await h.kube.get({ ...CONFIGMAPS, namespace: 'kre-demo', name: 'greeter-v1-global' })).data?.GREETING_LANGUAGE === 'fr', WAIT, 'the new value in greeter-v1-global');
-    const err = await failure(updateConfig(conn, 'demo', 'greeter-v1', [{ key: 'bad-key', value: '1' }]), status.INVALID_ARGUMENT);
-    assert.equal(err.field, 'version.config[0].key');
-    assert.match(err.message, /^invalid version\.config\[0\]\.key: version\.config\[0\]\.key: "bad-key" is not a configuration variable/);
-  });
-
   test('metrics: a range of points near the simulated usage of the version\'s five pods, and a stream of new ones', async () => {
     // Each container of the simulated nodes uses 20m without a request (±10 % noise), and grows to 64 MiB.
     const pods = 5;
@@ -175,6 +171,15 @@ describe('the kre client library against the manager', () => {
     assert.match(err.message, /^invalid /);
   });
 
+  // After the metrics: a new configuration rolls the pods, and a point taken mid-roll counts fewer of them.
+  test('config sets the values; a key the manager refuses comes back with its field', async () => {
+    assert.equal(await updateConfig(conn, 'demo', 'greeter-v1', [{ key: 'GREETING_LANGUAGE', value: 'fr' }, { key: 'MODEL_PATH', value: '/models/2' }]), "Version 'greeter-v1' config updated");
+    await eventually(async () => (await h.kube.get({ ...CONFIGMAPS, namespace: 'kre-demo', name: 'greeter-v1-global' })).data?.GREETING_LANGUAGE === 'fr', WAIT, 'the new value in greeter-v1-global');
+    const err = await failure(updateConfig(conn, 'demo', 'greeter-v1', [{ key: 'bad-key', value: '1' }]), status.INVALID_ARGUMENT);
+    assert.equal(err.field, 'version.config[0].key');
+    assert.match(err.message, /^invalid version\.config\[0\]\.key: version\.config\[0\]\.key: "bad-key" is not a configuration variable/);
+  });
+
   test('errors: unknown version, a wrong token, an unreachable manager', async () => {
     const missing = await failure(versionStatus(conn, 'demo', 'nope-v1'), status.NOT_FOUND);
     assert.equal(missing.message, 'version nope-v1 in namespace kre-demo not found');
@@ -192,6 +197,27 @@ describe('the kre client library against the manager', () => {
       assert.match(err.message, /^cannot reach the manager at 127\.0\.0\.1:1: .*ECONNREFUSED/);
     } finally {
       away.close();
+    }
+  });
+
+  test('TLS: a manager with a self-signed certificate, trusted by its CA or not checked at all; plaintext does not reach it', async () => {
+    const manager = await startManager({ config: parseManagerConfig({ listen: '127.0.0.1:0', tls: { selfSigned: true } }), token: TOKEN, kube: h.kube, logger: createLogger('manager', 'silent') });
+    const conns: Connection[] = [];
+    const connect = (o: Omit<ConnectionOptions, 'address' | 'token'>) => {
+      const c = new Connection({ address: manager.address, token: TOKEN, timeoutMs: 10_000, ...o });
+      conns.push(c);
+      return c;
+    };
+    try {
+      assert.ok(manager.certificate);
+      assert.equal((await runtimeStatus(connect({ tls: { ca: Buffer.from(manager.certificate!) } }), 'demo'))?.phase, 'Running');
+      assert.equal((await runtimeStatus(connect({ tls: { insecureSkipVerify: true } }), 'demo'))?.phase, 'Running');
+      const untrusted = await failure(runtimeStatus(connect({ tls: {} }), 'demo'), status.UNAVAILABLE);
+      assert.match(untrusted.message, /^cannot reach the manager at /);
+      await failure(runtimeStatus(connect({}), 'demo'), status.UNAVAILABLE);
+    } finally {
+      for (const c of conns) c.close();
+      await manager.stop(1000);
     }
   });
 

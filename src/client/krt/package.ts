@@ -55,14 +55,17 @@ function packagePath(path: string): string | undefined {
 const MIB = 1024 * 1024;
 const size = (n: number) => (n >= MIB ? `${(n / MIB).toFixed(0)} MiB` : `${n} bytes`);
 
+async function statOrRefuse(path: string) {
+  try {
+    return await stat(path);
+  } catch (err) {
+    throw problem(path, `cannot read: ${(err as Error).message}`);
+  }
+}
+
 /** Reads a `.krt` file: its manifest checked against every rule, and its file list. */
 export async function readKrtFile(file: string, limits: KrtLimits = DEFAULT_LIMITS): Promise<KrtPackage> {
-  let st;
-  try {
-    st = await stat(file);
-  } catch (err) {
-    throw problem(file, `cannot read: ${(err as Error).message}`);
-  }
+  const st = await statOrRefuse(file);
   if (!st.isFile()) throw problem(file, 'not a file');
   if (st.size > limits.maxArchiveBytes) throw problem(file, `the file is ${size(st.size)}, more than the limit of ${size(limits.maxArchiveBytes)}`);
 
@@ -162,12 +165,7 @@ export async function readKrtDir(dir: string, limits: KrtLimits = DEFAULT_LIMITS
 
 /** A package from a `.krt` file or a directory. */
 export async function readKrt(path: string, limits: KrtLimits = DEFAULT_LIMITS): Promise<KrtPackage> {
-  let st;
-  try {
-    st = await stat(path);
-  } catch (err) {
-    throw problem(path, `cannot read: ${(err as Error).message}`);
-  }
+  const st = await statOrRefuse(path);
   return st.isDirectory() ? readKrtDir(path, limits) : readKrtFile(path, limits);
 }
 
