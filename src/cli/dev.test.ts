@@ -1,59 +1,18 @@
 /**
- * `kre dev` as a process (bin/kre.js) with a temporary state dir: with the real Prometheus it
+ * `kre dev` as a process (bin/kre.js) with a temporary state dir and the real Prometheus: it
  * scrapes the kubelets, the agents and the monitor's kube-state series, the manager's metrics come
- * from it, and SIGTERM stops every child; without prometheus on PATH it says how to install it and
- * the manager reads metrics.k8s.io.
+ * from it, and SIGTERM stops every child. (dev-kill.test.ts: killed with -9; dev-fallback.test.ts:
+ * without prometheus.)
  */
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { Response as MetricsResponse, VersionRequest } from '../gen/resourcemetrics/resourcemetrics.ts';
-import { eventually, kubectlFor } from '../devcluster/testing.ts';
-import { call } from '../manager/testing.ts';
+import { eventually } from '../devcluster/testing.ts';
 import { PROMETHEUS_BIN } from '../manager/metrics/prometheus-testing.ts';
-import { managerClients, pidRunning, prometheusTargets, promQuery, shmDirsOf, startKreDev, type KreDevProcess } from '../../test/support/kre-dev.ts';
+import { createVersionPod, pidRunning, prometheusTargets, promQuery, startKreDev, stopsCleanly, versionPoints } from '../../test/support/kre-dev.ts';
 
 const NODES = 2;
-
-/** A pod of version `v1` in namespace `demo`, using the usage model's default 20 millicores. */
-async function createVersionPod(kubeconfig: string): Promise<void> {
-  const kubectl = kubectlFor(() => kubeconfig);
-  await kubectl.ok(['create', 'namespace', 'demo']);
-  await kubectl.ok(['-n', 'demo', 'run', 'v1-node', '--image', 'model:1', '--labels', 'version-name=v1,type=node']);
-}
-
-/** GetVersion for the last two minutes, until it has a point. */
-async function versionPoints(dev: KreDevProcess) {
-  const clients = managerClients(dev.clientConfig());
-  try {
-    return await eventually(
-      async () => {
-        const now = Date.now();
-        const res = await call<MetricsResponse>(
-          clients.metrics,
-          'getVersion',
-          VersionRequest.fromPartial({ namespace: 'demo', versionName: 'v1', fromDate: new Date(now - 120_000).toISOString(), toDate: new Date(now).toISOString(), step: 5 }),
-          { token: clients.token, deadlineMs: 15_000 },
-        );
-        return res.versionResourceMetrics.some((p) => p.cpu > 0) ? res.versionResourceMetrics : undefined;
-      },
-      90_000,
-      'version metrics from the manager',
-    );
-  } finally {
-    clients.close();
-  }
-}
-
-/** SIGTERM: exit 0, no child left running, the devcluster's tmpfs directory gone. */
-async function stopsCleanly(dev: KreDevProcess, children: number[]): Promise<void> {
-  const pid = dev.child.pid!;
-  assert.ok(shmDirsOf(pid).length > 0, 'the devcluster keeps its cgroup files in /dev/shm while running');
-  assert.equal(await dev.stop(), 0);
-  for (const c of children) await eventually(() => !pidRunning(c), 5_000, `process ${c} to end`);
-  assert.deepEqual(shmDirsOf(pid), []);
-}
 
 describe('kre dev', { skip: existsSync(PROMETHEUS_BIN) ? false : `no ${PROMETHEUS_BIN} (apt-get install prometheus)` }, () => {
   it('runs Prometheus on the monitor’s discovery and the manager on it, and stops every child on SIGTERM', async () => {
@@ -101,59 +60,6 @@ describe('kre dev', { skip: existsSync(PROMETHEUS_BIN) ? false : `no ${PROMETHEU
       await stopsCleanly(dev, [prometheusPid]);
       assert.ok(!existsSync(join(dev.stateDir, 'prometheus', 'owner')), 'the owner file goes with Prometheus');
       assert.deepEqual(readdirSync(join(dev.stateDir, 'prometheus')).filter((f) => f.endsWith('.tmp')), []);
-    } finally {
-      await dev.stop();
-      dev.cleanup();
-    }
-  });
-});
-
-describe('kre dev killed with -9', { skip: existsSync(PROMETHEUS_BIN) ? false : `no ${PROMETHEUS_BIN} (apt-get install prometheus)` }, () => {
-  it('takes its Prometheus with it, and without setpriv the next start stops the one left', async () => {
-    const first = await startKreDev({ nodes: 1 });
-    const stateDir = first.stateDir;
-    try {
-      // setpriv (util-linux) is on PATH: the kernel sends Prometheus SIGTERM when kre dev dies.
-      const pid = first.prometheusPid()!;
-      await first.kill();
-      await eventually(() => !pidRunning(pid), 10_000, 'Prometheus to end with kre dev');
-
-      // Nothing on PATH, Prometheus named by KRE_PROMETHEUS_BIN: no setpriv, so it outlives a kill.
-      const second = await startKreDev({ nodes: 1, stateDir, env: { PATH: '', KRE_PROMETHEUS_BIN: PROMETHEUS_BIN } });
-      const left = second.prometheusPid()!;
-      await second.kill();
-      assert.ok(pidRunning(left), 'without setpriv Prometheus outlives a killed kre dev');
-      try {
-        const third = await startKreDev({ nodes: 1, stateDir });
-        assert.ok(!pidRunning(left), 'the next kre dev on the state dir stopped the Prometheus left running');
-        assert.notEqual(third.prometheusPid(), left);
-        assert.equal(await third.stop(), 0);
-      } finally {
-        if (pidRunning(left)) process.kill(left, 'SIGKILL');
-      }
-    } finally {
-      await first.stop();
-      first.cleanup();
-    }
-  });
-});
-
-describe('kre dev without prometheus', () => {
-  it('says how to install it and runs the manager on metrics.k8s.io', async () => {
-    // Nothing on PATH (kre dev is started by node's own path): no prometheus to find.
-    const dev = await startKreDev({ nodes: 1, env: { PATH: '', KRE_PROMETHEUS_BIN: '' } });
-    try {
-      const stderr = dev.stderr();
-      assert.match(stderr, /prometheus +not installed/);
-      assert.match(stderr, /apt-get install prometheus/);
-      assert.match(stderr, /manager +grpcs:\/\/\S+, version metrics from metrics\.k8s\.io/);
-      assert.equal(dev.ready.prometheus, undefined);
-      assert.equal(dev.clientConfig().prometheus, undefined);
-      assert.ok(!existsSync(join(dev.stateDir, 'prometheus')), 'no Prometheus directory');
-      await createVersionPod(dev.ready.kubeconfig);
-      const points = await versionPoints(dev);
-      assert.ok(points.some((p) => p.cpu > 0 && p.mem > 0), 'points from metrics.k8s.io');
-      await stopsCleanly(dev, []);
     } finally {
       await dev.stop();
       dev.cleanup();

@@ -3,6 +3,7 @@
  * a temporary state dir and free ports, ready once it logs `"msg":"ready"`; the clients of its
  * manager come from the client configuration it writes.
  */
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +11,9 @@ import { join } from 'node:path';
 import { credentials, type ChannelCredentials } from '@grpc/grpc-js';
 import { readClientConfig, type ClientConfig } from '../../src/cli/client-config.ts';
 import { parseIdentity } from '../../src/devcluster/process-identity.ts';
-import { ResourceMetricsServiceClient } from '../../src/gen/resourcemetrics/resourcemetrics.ts';
+import { eventually, kubectlFor } from '../../src/devcluster/testing.ts';
+import { ResourceMetricsServiceClient, Response as MetricsResponse, VersionRequest } from '../../src/gen/resourcemetrics/resourcemetrics.ts';
+import { call } from '../../src/manager/testing.ts';
 import { RuntimeServiceClient } from '../../src/gen/runtime/runtime.ts';
 import { VersionServiceClient } from '../../src/gen/version/version.ts';
 
@@ -198,4 +201,43 @@ export async function promQuery(url: string, query: string): Promise<{ metric: R
   const body = (await res.json()) as { status: string; error?: string; data: { result: { metric: Record<string, string>; value: [number, string] }[] } };
   if (body.status !== 'success') throw new Error(`query ${query}: ${body.error}`);
   return body.data.result;
+}
+
+/** A pod of version `v1` in namespace `demo`, using the usage model's default 20 millicores. */
+export async function createVersionPod(kubeconfig: string): Promise<void> {
+  const kubectl = kubectlFor(() => kubeconfig);
+  await kubectl.ok(['create', 'namespace', 'demo']);
+  await kubectl.ok(['-n', 'demo', 'run', 'v1-node', '--image', 'model:1', '--labels', 'version-name=v1,type=node']);
+}
+
+/** GetVersion for the last two minutes, until it has a point. */
+export async function versionPoints(dev: KreDevProcess) {
+  const clients = managerClients(dev.clientConfig());
+  try {
+    return await eventually(
+      async () => {
+        const now = Date.now();
+        const res = await call<MetricsResponse>(
+          clients.metrics,
+          'getVersion',
+          VersionRequest.fromPartial({ namespace: 'demo', versionName: 'v1', fromDate: new Date(now - 120_000).toISOString(), toDate: new Date(now).toISOString(), step: 5 }),
+          { token: clients.token, deadlineMs: 15_000 },
+        );
+        return res.versionResourceMetrics.some((p) => p.cpu > 0) ? res.versionResourceMetrics : undefined;
+      },
+      90_000,
+      'version metrics from the manager',
+    );
+  } finally {
+    clients.close();
+  }
+}
+
+/** SIGTERM: exit 0, no child left running, the devcluster's tmpfs directory gone. */
+export async function stopsCleanly(dev: KreDevProcess, children: number[]): Promise<void> {
+  const pid = dev.child.pid!;
+  assert.ok(shmDirsOf(pid).length > 0, 'the devcluster keeps its cgroup files in /dev/shm while running');
+  assert.equal(await dev.stop(), 0);
+  for (const c of children) await eventually(() => !pidRunning(c), 5_000, `process ${c} to end`);
+  assert.deepEqual(shmDirsOf(pid), []);
 }
