@@ -36,7 +36,11 @@ export function managerRules(): PolicyRule[] {
   ];
 }
 
-/** The manager's rules and the operator's (see the module comment), merged by API group and verbs. */
+/**
+ * The manager's rules and the operator's (see the module comment), merged by API group and verbs,
+ * less any rule whose every permission the others already give (the operator's read of Runtimes is
+ * in the manager's own rule): each rule left is needed, so removing any one takes something away.
+ */
 export function managerClusterRules(operatorRules: PolicyRule[]): PolicyRule[] {
   const merged = new Map<string, PolicyRule>();
   for (const r of [...managerRules(), ...operatorRules]) {
@@ -46,7 +50,17 @@ export function managerClusterRules(operatorRules: PolicyRule[]): PolicyRule[] {
     if (m) m.resources = [...new Set([...m.resources, ...r.resources])];
     else merged.set(key, { apiGroups: [...r.apiGroups], resources: [...r.resources], verbs });
   }
-  return [...merged.values()];
+  const rules = [...merged.values()];
+  for (let i = rules.length - 1; i >= 0; i--) {
+    const others = rules.filter((_r, j) => j !== i);
+    if (grantsAll(others, rules[i])) rules.splice(i, 1);
+  }
+  return rules;
+}
+
+/** Whether `rules` together give every verb of `rule` on every resource of its groups. */
+function grantsAll(rules: PolicyRule[], rule: PolicyRule): boolean {
+  return rule.apiGroups.every((g) => rule.resources.every((res) => rule.verbs.every((v) => rules.some((o) => o.apiGroups.includes(g) && o.resources.includes(res) && o.verbs.includes(v)))));
 }
 
 export function managerManifests(operatorRules: PolicyRule[]): KubeObject[] {
