@@ -28,10 +28,11 @@ import { kubeStateFamilies, renderFamilies } from './kube-state.ts';
 import type { MonitorMetrics } from './metrics.ts';
 import type { MonitoredResource } from './resources.ts';
 import { resourceId } from './resources.ts';
+import { sendJsonList, servedBytes } from './serve-json.ts';
 import { endpointsTargetGroups, nodeTargetGroups, podTargetGroups } from './sd.ts';
 import { StoreUnavailableError, VIEWS, type CachedObject, type Freshness, type MonitorStore, type View } from './store.ts';
 
-export const SOURCE_ANNOTATION = 'kre.konstellation.io/monitor-source';
+export { SOURCE_ANNOTATION } from './entry.ts';
 export const KUBERNETES_VERSION = { major: '1', minor: '32', gitVersion: 'v1.32.0-kre-monitor', platform: 'linux/amd64' };
 
 export interface MonitorHttpOptions {
@@ -69,7 +70,7 @@ const CONTINUE_TTL_MS = 60_000;
 const CONTINUE_SNAPSHOTS = 32;
 
 interface ListSnapshot {
-  items: KubeObject[];
+  items: CachedObject[];
   resourceVersion: string;
   freshness: Freshness;
   expires: number;
@@ -195,9 +196,9 @@ export class MonitorHttp {
       namespace: params.get('namespace') ?? undefined,
       name: params.get('name') ?? undefined,
       labelSelector,
-      filter: node !== undefined ? (o) => o.spec?.nodeName === node : undefined,
+      nodeName: node,
     });
-    this.json(res, route, 200, { items: result.items.map(withSource), freshness: result.freshness }, result.freshness);
+    await this.list(res, route, '{"items":[', result.items, `],"freshness":${JSON.stringify(result.freshness)}}`, result.freshness);
   }
 
   // --- Kubernetes-shaped reads
@@ -242,7 +243,11 @@ export class MonitorHttp {
       if (!item) {
         throw new HttpError(404, 'NotFound', `${t.r.plural}${t.r.group ? `.${t.r.group}` : ''} "${t.name}" not found`, { name: t.name, group: t.r.group, kind: t.r.plural });
       }
-      return this.json(res, route, 200, withSource(item), freshness);
+      this.o.metrics.served.inc({ path: route, code: '200' });
+      const body = servedBytes(item);
+      res.writeHead(200, { ...freshnessHeaders(freshness), 'Content-Type': 'application/json', 'Content-Length': body.length, 'Cache-Control': 'no-cache, private' });
+      res.end(body);
+      return;
     }
     if (params.get('watch') === 'true' || params.get('watch') === '1') {
       throw new HttpError(405, 'MethodNotAllowed', 'the monitor does not serve watches; watch the API server');
@@ -274,7 +279,7 @@ export class MonitorHttp {
       }
       const result = await this.o.store.list(id, view, { namespace: t.namespace, labelSelector, filter });
       snapshot = {
-        items: sortByKey(result.items.map(withSource)),
+        items: sortByKey(result.items),
         resourceVersion: result.freshness.streamResourceVersion ?? result.freshness.verifiedResourceVersion ?? '',
         freshness: result.freshness,
         expires: Date.now() + CONTINUE_TTL_MS,
@@ -287,7 +292,8 @@ export class MonitorHttp {
       metadata.remainingItemCount = snapshot.items.length - end;
     }
     const items = offset === 0 && end === snapshot.items.length ? snapshot.items : snapshot.items.slice(offset, end);
-    this.json(res, route, 200, { kind: `${t.r.kind}List`, apiVersion, metadata, items }, snapshot.freshness);
+    const head = JSON.stringify({ kind: `${t.r.kind}List`, apiVersion, metadata, items: [] }).slice(0, -2);
+    await this.list(res, route, head, items, ']}', snapshot.freshness);
   }
 
   private keepSnapshot(snapshot: ListSnapshot, offset: number, previousToken: string | null): string {
@@ -357,14 +363,14 @@ export class MonitorHttp {
   // --- answers
 
   private json(res: http.ServerResponse, route: string, code: number, body: unknown, freshness?: Freshness): void {
-    if (freshness) {
-      res.setHeader('X-Kre-View', freshness.view);
-      res.setHeader('X-Kre-Verified-Time', freshness.verifiedTime ?? '');
-      res.setHeader('X-Kre-Verified-Resource-Version', freshness.verifiedResourceVersion ?? '');
-      res.setHeader('X-Kre-Stream-Resource-Version', freshness.streamResourceVersion ?? '');
-      res.setHeader('X-Kre-Staleness-Seconds', freshness.stalenessSeconds === null ? '' : freshness.stalenessSeconds.toFixed(3));
-    }
+    if (freshness) for (const [k, v] of Object.entries(freshnessHeaders(freshness))) res.setHeader(k, v);
     this.send(res, route, code, JSON.stringify(body), 'application/json');
+  }
+
+  /** A list of cached objects between `head` and `tail`, from their serialized bytes. */
+  private async list(res: http.ServerResponse, route: string, head: string, items: readonly CachedObject[], tail: string, freshness: Freshness): Promise<void> {
+    this.o.metrics.served.inc({ path: route, code: '200' });
+    await sendJsonList(res, 200, { ...freshnessHeaders(freshness), 'Cache-Control': 'no-cache, private' }, head, items, tail);
   }
 
   private send(res: http.ServerResponse, route: string, code: number, body: string, contentType: string): void {
@@ -412,13 +418,22 @@ function decodeContinue(token: string): { id: string; offset: number } | undefin
   return undefined;
 }
 
-/** The object as served: a shallow copy that says where it comes from. */
-export function withSource({ object, source }: CachedObject): KubeObject {
-  return { ...object, metadata: { ...object.metadata, annotations: { ...object.metadata.annotations, [SOURCE_ANNOTATION]: source } } };
+function freshnessHeaders(f: Freshness): Record<string, string> {
+  return {
+    'X-Kre-View': f.view,
+    'X-Kre-Verified-Time': f.verifiedTime ?? '',
+    'X-Kre-Verified-Resource-Version': f.verifiedResourceVersion ?? '',
+    'X-Kre-Stream-Resource-Version': f.streamResourceVersion ?? '',
+    'X-Kre-Staleness-Seconds': f.stalenessSeconds === null ? '' : f.stalenessSeconds.toFixed(3),
+  };
 }
 
-function sortByKey(items: KubeObject[]): KubeObject[] {
-  const keyed = items.map((o) => ({ k: keyOf(o.metadata.namespace, o.metadata.name ?? ''), o }));
+/** In key order (namespace/name), as a real server lists; the in-memory store's lists already are. */
+function sortByKey(items: CachedObject[]): CachedObject[] {
+  const keyed = items.map((c) => ({ k: c.entry?.key ?? keyOf(c.object.metadata.namespace, c.object.metadata.name ?? ''), c }));
+  let sorted = true;
+  for (let i = 1; i < keyed.length && sorted; i++) sorted = keyed[i - 1].k <= keyed[i].k;
+  if (sorted) return items;
   keyed.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0));
-  return keyed.map((x) => x.o);
+  return keyed.map((x) => x.c);
 }

@@ -5,41 +5,66 @@
  * rebuilt at each verification (one pass over the list, which was just read anyway) and updated
  * in place by each streamed change that counts.
  */
-import { ObjectStore, objectKey, parseLabelSelector, type KubeObject } from '../kube/index.ts';
+import { keyOf, objectKey, parseLabelSelector, type KubeObject } from '../kube/index.ts';
 import { changeCounts, countCorrections, coveredBySnapshot } from './aggregate.ts';
-import type { CachedObject, Corrections, Freshness, MonitorStore, QueryResult, StoreQuery, StreamChange, VerifiedList, View } from './store.ts';
+import { Entry } from './entry.ts';
+import { EntryIndex } from './entry-index.ts';
+import type { CachedObject, Corrections, Freshness, MonitorStore, QueryResult, Source, StoreQuery, StreamChange, VerifiedList, View } from './store.ts';
+
+/** A streamed change as kept: the entry (its object serialized once) instead of the object. */
+interface HeldChange {
+  type: StreamChange['type'];
+  entry: Entry;
+  resourceVersion: string;
+  receivedAt: number;
+}
 
 class ResourceState {
   /** What the stream alone knows; its resourceVersion is the stream's. */
-  streamed = new ObjectStore();
+  streamed = new EntryIndex();
   lastContact: number | undefined;
-  verified = new ObjectStore();
+  verified = new EntryIndex();
   verifiedAt: number | undefined;
   verifiedVersion: string | undefined;
   /** Streamed changes newer than the verified list, the latest per key. */
-  changes = new Map<string, StreamChange>();
-  aggregated = new ObjectStore();
+  changes = new Map<string, HeldChange>();
+  aggregated = new EntryIndex();
   /** Keys whose object in the aggregated view came from the stream. */
   fromStream = new Set<string>();
 
   /** Lays a streamed change over the aggregated view if it counts. */
-  overlay(key: string, change: StreamChange): void {
-    const held = this.aggregated.getByKey(key);
+  overlay(key: string, change: HeldChange): void {
+    const held = this.aggregated.get(key);
     const snapshot = { resourceVersion: this.verifiedVersion, listedAt: this.verifiedAt };
-    if (!changeCounts(change, snapshot, held, held !== undefined && !this.fromStream.has(key))) return;
+    if (!changeCounts(change, snapshot, held && { metadata: { resourceVersion: held.resourceVersion } }, held !== undefined && !this.fromStream.has(key))) return;
     if (change.type === 'delete') {
       this.aggregated.remove(key);
       this.fromStream.delete(key);
     } else {
-      this.aggregated.upsert(change.object);
+      this.aggregated.upsert(change.entry);
       this.fromStream.add(key);
     }
   }
 
-  record(change: StreamChange): void {
-    const key = objectKey(change.object);
-    this.changes.set(key, change);
-    this.overlay(key, change);
+  record(change: HeldChange): void {
+    this.changes.set(change.entry.key, change);
+    this.overlay(change.entry.key, change);
+  }
+
+  /**
+   * The entry for an object: the one a view already holds for the same version (so the views
+   * share it and it is serialized once), else a new one.
+   */
+  entryFor(object: KubeObject): Entry {
+    const rv = object.metadata.resourceVersion;
+    if (rv) {
+      const key = objectKey(object);
+      for (const view of [this.streamed, this.aggregated, this.verified]) {
+        const held = view.get(key);
+        if (held?.resourceVersion === rv) return held;
+      }
+    }
+    return new Entry(object);
   }
 }
 
@@ -56,22 +81,29 @@ export class MemoryStore implements MonitorStore {
 
   async streamEvent(resource: string, change: StreamChange): Promise<void> {
     const s = this.state(resource);
-    if (change.type === 'delete') s.streamed.remove(objectKey(change.object));
-    else s.streamed.upsert(change.object);
+    const entry = s.entryFor(change.object);
+    if (change.type === 'delete') s.streamed.remove(entry.key);
+    else s.streamed.upsert(entry);
     s.streamed.resourceVersion = change.resourceVersion;
     s.lastContact = change.receivedAt;
-    s.record(change);
+    s.record({ type: change.type, entry, resourceVersion: change.resourceVersion, receivedAt: change.receivedAt });
   }
 
   async streamListed(resource: string, items: KubeObject[], resourceVersion: string, receivedAt: number): Promise<void> {
     const s = this.state(resource);
-    const { deleted } = s.streamed.replace(items, resourceVersion);
-    s.lastContact = receivedAt;
-    for (const object of items) {
-      s.record({ type: 'upsert', object, resourceVersion: object.metadata.resourceVersion ?? '', receivedAt });
+    const entries = items.map((o) => s.entryFor(o));
+    const listed = new Set<string>();
+    for (const entry of entries) {
+      listed.add(entry.key);
+      s.streamed.upsert(entry);
     }
+    const deleted: Entry[] = [];
+    for (const key of [...s.streamed.keys()]) if (!listed.has(key)) deleted.push(s.streamed.remove(key)!);
+    s.streamed.resourceVersion = resourceVersion;
+    s.lastContact = receivedAt;
+    for (const entry of entries) s.record({ type: 'upsert', entry, resourceVersion: entry.resourceVersion ?? '', receivedAt });
     // The list proves these gone as of its own version.
-    for (const object of deleted) s.record({ type: 'delete', object, resourceVersion, receivedAt });
+    for (const entry of deleted) s.record({ type: 'delete', entry, resourceVersion, receivedAt });
   }
 
   async streamProgress(resource: string, resourceVersion: string, receivedAt: number): Promise<void> {
@@ -86,48 +118,51 @@ export class MemoryStore implements MonitorStore {
       const c = s.changes.get(key);
       return c?.type === 'delete' ? c.resourceVersion : undefined;
     };
+    const version = (e: Entry | undefined) => e && { metadata: { resourceVersion: e.resourceVersion } };
     const corrections = countCorrections({
       listed: list.items,
       listVersion: list.resourceVersion,
       streamVersion: s.streamed.resourceVersion || undefined,
       heldKeys: s.aggregated.keys(),
-      held: (key) => s.aggregated.getByKey(key),
+      held: (key) => version(s.aggregated.get(key)),
       keyOf: objectKey,
       deletedAt,
     });
-    s.verified = new ObjectStore();
-    for (const obj of list.items) s.verified.upsert(obj);
-    s.verified.resourceVersion = list.resourceVersion;
+    const verified = new EntryIndex();
+    for (const obj of list.items) verified.upsert(s.entryFor(obj));
+    verified.resourceVersion = list.resourceVersion;
+    s.verified = verified;
     s.verifiedVersion = list.resourceVersion;
     s.verifiedAt = list.listedAt;
     for (const [key, change] of s.changes) if (coveredBySnapshot(change, list)) s.changes.delete(key);
-    s.aggregated = new ObjectStore();
+    s.aggregated = new EntryIndex();
     s.fromStream = new Set();
-    for (const obj of list.items) s.aggregated.upsert(obj);
+    for (const entry of verified.values()) s.aggregated.upsert(entry);
     for (const [key, change] of s.changes) s.overlay(key, change);
     return corrections;
   }
 
   async list(resource: string, view: View, query: StoreQuery = {}): Promise<QueryResult> {
     const s = this.state(resource);
-    const store = storeOf(s, view);
-    let objects: KubeObject[];
+    const index = indexOf(s, view);
+    let entries: Entry[];
     if (query.name !== undefined && query.namespace !== undefined) {
-      const one = store.get(query.namespace || undefined, query.name);
-      const labelsMatch = (o: KubeObject) => !query.labelSelector || parseLabelSelector(query.labelSelector).matches(o.metadata.labels ?? {});
-      objects = one && labelsMatch(one) ? [one] : [];
+      const one = index.get(keyOf(query.namespace || undefined, query.name));
+      entries = one && (!query.labelSelector || parseLabelSelector(query.labelSelector).matches(one.labels ?? {})) ? [one] : [];
     } else {
-      objects = store.list({ namespace: query.namespace, labelSelector: query.labelSelector });
-      if (query.name !== undefined) objects = objects.filter((o) => o.metadata.name === query.name);
+      entries = index.list({ namespace: query.namespace, labelSelector: query.labelSelector });
+      if (query.name !== undefined) entries = entries.filter((e) => e.key === keyOf(e.namespace, query.name!));
     }
-    if (query.filter) objects = objects.filter(query.filter);
-    return { items: objects.map((object) => cached(s, view, object)), freshness: this.freshnessOf(s, view) };
+    if (query.nodeName !== undefined) entries = entries.filter((e) => e.nodeName === query.nodeName);
+    let items = entries.map((e) => cached(s, view, e));
+    if (query.filter) items = items.filter((c) => query.filter!(c.object));
+    return { items, freshness: this.freshnessOf(s, view) };
   }
 
   async get(resource: string, view: View, namespace: string | undefined, name: string): Promise<{ item?: CachedObject; freshness: Freshness }> {
     const s = this.state(resource);
-    const object = storeOf(s, view).get(namespace, name);
-    return { item: object ? cached(s, view, object) : undefined, freshness: this.freshnessOf(s, view) };
+    const entry = indexOf(s, view).get(keyOf(namespace, name));
+    return { item: entry ? cached(s, view, entry) : undefined, freshness: this.freshnessOf(s, view) };
   }
 
   async freshness(resource: string, view: View): Promise<Freshness> {
@@ -144,16 +179,15 @@ export class MemoryStore implements MonitorStore {
   /** One object of a view by its key (namespace/name), as served. */
   entry(resource: string, view: View, key: string): CachedObject | undefined {
     const s = this.state(resource);
-    const object = storeOf(s, view).getByKey(key);
-    return object ? cached(s, view, object) : undefined;
+    const entry = indexOf(s, view).get(key);
+    return entry ? cached(s, view, entry) : undefined;
   }
 
   /** Every object of a view by key, as served. */
   entries(resource: string, view: View): Map<string, CachedObject> {
     const s = this.state(resource);
-    const store = storeOf(s, view);
     const out = new Map<string, CachedObject>();
-    for (const key of store.keys()) out.set(key, cached(s, view, store.getByKey(key)!));
+    for (const entry of indexOf(s, view).values()) out.set(entry.key, cached(s, view, entry));
     return out;
   }
 
@@ -193,11 +227,24 @@ export function freshnessFrom(m: StoreMeta, view: View, now: number): Freshness 
   };
 }
 
-function storeOf(s: ResourceState, view: View): ObjectStore {
+function indexOf(s: ResourceState, view: View): EntryIndex {
   return view === 'streamed' ? s.streamed : view === 'verified' ? s.verified : s.aggregated;
 }
 
-function cached(s: ResourceState, view: View, object: KubeObject): CachedObject {
-  const source = view === 'streamed' || (view === 'aggregated' && s.fromStream.has(objectKey(object))) ? 'streamed' : 'verified';
-  return { object, source };
+/** An entry as read from a view; the object is parsed from its bytes when asked for. */
+class CachedEntry implements CachedObject {
+  private parsed: KubeObject | undefined;
+
+  constructor(
+    readonly entry: Entry,
+    readonly source: Source,
+  ) {}
+
+  get object(): KubeObject {
+    return (this.parsed ??= this.entry.object());
+  }
+}
+
+function cached(s: ResourceState, view: View, entry: Entry): CachedObject {
+  return new CachedEntry(entry, view === 'streamed' || (view === 'aggregated' && s.fromStream.has(entry.key)) ? 'streamed' : 'verified');
 }
