@@ -8,7 +8,8 @@
  *   labelSelector, fieldSelector and limit/continue, plus discovery for the cached kinds, so that
  *   kubectl and client libraries read the cache as they read an API server. Lists are plain JSON:
  *   kubectl asks for a Table and, given a list, prints it itself. Freshness goes in
- *   `X-Kre-*` response headers there. Writes and watches are refused with a Status.
+ *   `X-Kre-*` response headers there. Watches (`?watch=1`) are served from the cache with the
+ *   in-memory store (watch-hub.ts). Writes are refused with a Status.
  *
  * - Prometheus HTTP service discovery (`/sd/kubelets`, `/sd/pods`, and `/sd/endpoints` when
  *   `v1/endpoints` is among the cached resources; see sd.ts) and
@@ -28,7 +29,10 @@ import { kubeStateFamilies, renderFamilies } from './kube-state.ts';
 import type { MonitorMetrics } from './metrics.ts';
 import type { MonitoredResource } from './resources.ts';
 import { resourceId } from './resources.ts';
+import type { Entry } from './entry.ts';
+import { MemoryStore } from './memory-store.ts';
 import { sendJsonList, servedBytes } from './serve-json.ts';
+import { TooOldError, WatchHub } from './watch-hub.ts';
 import { endpointsTargetGroups, nodeTargetGroups, podTargetGroups } from './sd.ts';
 import { StoreUnavailableError, VIEWS, type CachedObject, type Freshness, type MonitorStore, type View } from './store.ts';
 
@@ -82,7 +86,20 @@ export class MonitorHttp {
   /** Lists being paged through with `continue`, each served from the snapshot of its first page. */
   private readonly snapshots = new Map<string, ListSnapshot>();
 
+  /** Per resource id, the watches served from the cache (with a store that tells its changes). */
+  private readonly hubs = new Map<string, WatchHub>();
+  private readonly unsubscribe: (() => void)[] = [];
+
   constructor(private readonly o: MonitorHttpOptions) {
+    const store = o.store;
+    if (store instanceof MemoryStore) {
+      for (const r of o.resources) {
+        const id = resourceId(r);
+        const hub = new WatchHub({ kind: r.kind, apiVersion: r.group ? `${r.group}/${r.version}` : r.version, logger: o.logger, resource: id });
+        this.hubs.set(id, hub);
+        this.unsubscribe.push(store.onChange(id, (c) => hub.publish(c)));
+      }
+    }
     this.token = Buffer.from(o.token);
     const handler = (req: http.IncomingMessage, res: http.ServerResponse) => void this.handle(req, res);
     this.server = o.tls ? https.createServer({ cert: o.tls.cert, key: o.tls.key }, handler) : http.createServer(handler);
@@ -105,6 +122,8 @@ export class MonitorHttp {
   /** Stops accepting, lets requests in flight finish (up to `graceMs`), then closes what is left. */
   async close(graceMs = 5000): Promise<void> {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const u of this.unsubscribe) u();
+    for (const hub of this.hubs.values()) hub.closeAll();
     this.server.closeIdleConnections();
     const timer = setTimeout(() => this.server.closeAllConnections(), graceMs);
     await closed;
@@ -249,10 +268,8 @@ export class MonitorHttp {
       res.end(body);
       return;
     }
-    if (params.get('watch') === 'true' || params.get('watch') === '1') {
-      throw new HttpError(405, 'MethodNotAllowed', 'the monitor does not serve watches; watch the API server');
-    }
     for (const key of params.keys()) if (!LIST_PARAMS.has(key)) throw badRequest(`unknown parameter "${key}"`);
+    if (params.get('watch') === 'true' || params.get('watch') === '1') return this.watch(t, id, view, params, res, route);
     const limit = parseLimit(params.get('limit'));
     const token = params.get('continue');
     let snapshot: ListSnapshot;
@@ -267,16 +284,7 @@ export class MonitorHttp {
       offset = c.offset;
     } else {
       const labelSelector = checkedLabelSelector(params.get('labelSelector') ?? undefined, 'labelSelector');
-      let filter: ((o: KubeObject) => boolean) | undefined;
-      const fieldSelector = params.get('fieldSelector');
-      if (fieldSelector) {
-        try {
-          filter = fieldMatcher(t.r.kind, parseFieldSelector(fieldSelector));
-        } catch (err) {
-          if (err instanceof SelectorError) throw badRequest(`invalid fieldSelector: ${err.message}`);
-          throw err;
-        }
-      }
+      const filter = this.fieldFilter(t.r, params.get('fieldSelector'));
       const result = await this.o.store.list(id, view, { namespace: t.namespace, labelSelector, filter });
       snapshot = {
         items: sortByKey(result.items),
@@ -294,6 +302,48 @@ export class MonitorHttp {
     const items = offset === 0 && end === snapshot.items.length ? snapshot.items : snapshot.items.slice(offset, end);
     const head = JSON.stringify({ kind: `${t.r.kind}List`, apiVersion, metadata, items: [] }).slice(0, -2);
     await this.list(res, route, head, items, ']}', snapshot.freshness);
+  }
+
+  private watch(t: { r: MonitoredResource; namespace?: string }, id: string, view: View, params: URLSearchParams, res: http.ServerResponse, route: string): void {
+    const hub = this.hubs.get(id);
+    const store = this.o.store;
+    if (!hub || !(store instanceof MemoryStore)) {
+      throw new HttpError(405, 'MethodNotAllowed', 'this monitor reads its cache from Redis and does not serve watches; watch a monitor with the in-memory store, or the API server');
+    }
+    if (view !== 'aggregated') throw badRequest(`invalid parameter "view": watches follow the aggregated view, not ${JSON.stringify(view)}`);
+    const labelSelector = checkedLabelSelector(params.get('labelSelector') ?? undefined, 'labelSelector');
+    const filter = this.fieldFilter(t.r, params.get('fieldSelector'));
+    const selector = labelSelector ? parseLabelSelector(labelSelector) : undefined;
+    const matches = (e: Entry) =>
+      (t.namespace === undefined || e.namespace === t.namespace) && (!selector || selector.matches(e.labels ?? {})) && (!filter || filter(e.object()));
+    const rv = params.get('resourceVersion') ?? '';
+    const timeout = params.get('timeoutSeconds');
+    const timeoutSeconds = timeout ? Number(timeout) : undefined;
+    if (timeoutSeconds !== undefined && !(Number.isInteger(timeoutSeconds) && timeoutSeconds >= 0)) throw badRequest(`invalid parameter "timeoutSeconds": ${JSON.stringify(timeout)}`);
+    try {
+      hub.watch(res, {
+        matches,
+        resourceVersion: rv === '' || rv === '0' ? undefined : rv,
+        bookmarks: params.get('allowWatchBookmarks') === 'true',
+        timeoutSeconds,
+        current: () => store.listNow(id, view, { namespace: t.namespace, labelSelector, filter }).items.map((c) => ({ entry: c.entry!, source: c.source })),
+        version: () => store.version(id),
+      });
+      this.o.metrics.served.inc({ path: route, code: '200' });
+    } catch (err) {
+      if (err instanceof TooOldError) throw new HttpError(410, 'Expired', err.message);
+      throw err;
+    }
+  }
+
+  private fieldFilter(r: MonitoredResource, fieldSelector: string | null): ((o: KubeObject) => boolean) | undefined {
+    if (!fieldSelector) return undefined;
+    try {
+      return fieldMatcher(r.kind, parseFieldSelector(fieldSelector));
+    } catch (err) {
+      if (err instanceof SelectorError) throw badRequest(`invalid fieldSelector: ${err.message}`);
+      throw err;
+    }
   }
 
   private keepSnapshot(snapshot: ListSnapshot, offset: number, previousToken: string | null): string {

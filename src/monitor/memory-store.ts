@@ -9,6 +9,7 @@ import { keyOf, objectKey, parseLabelSelector, type KubeObject } from '../kube/i
 import { changeCounts, countCorrections, coveredBySnapshot } from './aggregate.ts';
 import { Entry } from './entry.ts';
 import { EntryIndex } from './entry-index.ts';
+import type { ViewChange } from './watch-hub.ts';
 import type { CachedObject, Corrections, Freshness, MonitorStore, QueryResult, Source, StoreQuery, StreamChange, VerifiedList, View } from './store.ts';
 
 /** A streamed change as kept: the entry (its object serialized once) instead of the object. */
@@ -32,6 +33,8 @@ class ResourceState {
   /** Keys whose object in the aggregated view came from the stream. */
   fromStream = new Set<string>();
 
+  constructor(public emit: (change: ViewChange) => void) {}
+
   /** Lays a streamed change over the aggregated view if it counts. */
   overlay(key: string, change: HeldChange): void {
     const held = this.aggregated.get(key);
@@ -40,9 +43,11 @@ class ResourceState {
     if (change.type === 'delete') {
       this.aggregated.remove(key);
       this.fromStream.delete(key);
+      if (held) this.emit({ type: 'DELETED', entry: held, source: 'streamed', resourceVersion: change.resourceVersion });
     } else {
       this.aggregated.upsert(change.entry);
       this.fromStream.add(key);
+      if (held !== change.entry) this.emit({ type: held ? 'MODIFIED' : 'ADDED', entry: change.entry, source: 'streamed', resourceVersion: change.resourceVersion });
     }
   }
 
@@ -70,13 +75,28 @@ class ResourceState {
 
 export class MemoryStore implements MonitorStore {
   private readonly states = new Map<string, ResourceState>();
+  private readonly listeners = new Map<string, Set<(change: ViewChange) => void>>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
   private state(resource: string): ResourceState {
     let s = this.states.get(resource);
-    if (!s) this.states.set(resource, (s = new ResourceState()));
+    if (!s) this.states.set(resource, (s = new ResourceState((change) => this.listeners.get(resource)?.forEach((l) => l(change)))));
     return s;
+  }
+
+  /** Hears every change of a resource's aggregated view, as watch events; returns the unsubscribe. */
+  onChange(resource: string, listener: (change: ViewChange) => void): () => void {
+    let set = this.listeners.get(resource);
+    if (!set) this.listeners.set(resource, (set = new Set()));
+    set.add(listener);
+    return () => set.delete(listener);
+  }
+
+  /** The version a view is at: what its lists say and its watches resume from. */
+  version(resource: string): string {
+    const s = this.state(resource);
+    return s.streamed.resourceVersion || s.verifiedVersion || '';
   }
 
   async streamEvent(resource: string, change: StreamChange): Promise<void> {
@@ -135,14 +155,34 @@ export class MemoryStore implements MonitorStore {
     s.verifiedVersion = list.resourceVersion;
     s.verifiedAt = list.listedAt;
     for (const [key, change] of s.changes) if (coveredBySnapshot(change, list)) s.changes.delete(key);
+    const before = s.aggregated;
+    const beforeFromStream = s.fromStream;
     s.aggregated = new EntryIndex();
     s.fromStream = new Set();
     for (const entry of verified.values()) s.aggregated.upsert(entry);
+    const quiet = s.emit;
+    s.emit = () => {};
     for (const [key, change] of s.changes) s.overlay(key, change);
+    s.emit = quiet;
+    // What the verification changed in the view, as events: corrections, mostly none.
+    for (const old of before.values()) {
+      if (!s.aggregated.get(old.key)) s.emit({ type: 'DELETED', entry: old, source: beforeFromStream.has(old.key) ? 'streamed' : 'verified', resourceVersion: list.resourceVersion });
+    }
+    for (const entry of s.aggregated.values()) {
+      const old = before.get(entry.key);
+      if (old === entry) continue;
+      const source = s.fromStream.has(entry.key) ? 'streamed' : 'verified';
+      s.emit({ type: old ? 'MODIFIED' : 'ADDED', entry, source, resourceVersion: entry.resourceVersion ?? list.resourceVersion });
+    }
     return corrections;
   }
 
   async list(resource: string, view: View, query: StoreQuery = {}): Promise<QueryResult> {
+    return this.listNow(resource, view, query);
+  }
+
+  /** `list`, synchronously: what a watch starting now begins with. */
+  listNow(resource: string, view: View, query: StoreQuery = {}): QueryResult {
     const s = this.state(resource);
     const index = indexOf(s, view);
     let entries: Entry[];
