@@ -121,7 +121,12 @@ export async function run(): Promise<void> {
         if (!SKIP.has('redis')) await redisReplicas(devKc, api, monitor, size);
       }
       if (size === SIZES[SIZES.length - 1] && !SKIP.has('load')) await clientLoad(dev, api, monitor);
+      gc();
+      const withMonitor = heapAndBuffers();
+      const held = (await monitor.store.sizes('pods')).aggregated;
       await monitor.stop();
+      gc();
+      console.log(`heap + buffers freed when the monitor stopped, per pod it held: ${((withMonitor - heapAndBuffers()) / held).toFixed(0)} bytes`);
     }
   } finally {
     api.close();
