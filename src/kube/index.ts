@@ -57,3 +57,4 @@ export * from './url-path.ts';
 export { EventRecorder, type EventRecorderOptions, type EventRecorderStats, type EventSource, type EventType } from './events.ts';
 export { createLogger, serializeError, MAX_ERROR_TEXT, type Logger } from './logger.ts';
 export { readConfigFile } from './config-file.ts';
+export { toTable, parseTableAccept, parseIncludeObject, humanDuration, ageSince, formatLabels, formatSelector, podSummary, evalJsonPath, type TableResource, type TableOptions, type IncludeObject, type ListMeta } from './table.ts';

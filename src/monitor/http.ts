@@ -24,14 +24,14 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { decodePathSegment, fieldMatcher, keyOf, MalformedPathError, parseFieldSelector, parseLabelSelector, SelectorError, type KubeObject } from '../kube/index.ts';
+import { decodePathSegment, fieldMatcher, keyOf, MalformedPathError, parseFieldSelector, parseIncludeObject, parseLabelSelector, parseTableAccept, toTable, type IncludeObject, type ListMeta, SelectorError, type KubeObject } from '../kube/index.ts';
 import { kubeStateFamilies, renderFamilies } from './kube-state.ts';
 import type { MonitorMetrics } from './metrics.ts';
 import type { MonitoredResource } from './resources.ts';
 import { resourceId } from './resources.ts';
 import type { Entry } from './entry.ts';
 import { MemoryStore } from './memory-store.ts';
-import { sendJsonList, servedBytes } from './serve-json.ts';
+import { sendJsonList, servedBytes, servedObject } from './serve-json.ts';
 import { TooOldError, WatchHub } from './watch-hub.ts';
 import { endpointsTargetGroups, nodeTargetGroups, podTargetGroups } from './sd.ts';
 import { StoreUnavailableError, VIEWS, type CachedObject, type Freshness, type MonitorStore, type View } from './store.ts';
@@ -68,7 +68,7 @@ const SEED_PARAMS = new Set(['name', 'namespace', 'label_selector', 'view']);
 /** What a real server accepts on a list; the monitor honours the first four and ignores the rest. */
 const LIST_PARAMS = new Set([
   'labelSelector', 'fieldSelector', 'limit', 'continue', 'view',
-  'resourceVersion', 'resourceVersionMatch', 'timeoutSeconds', 'allowWatchBookmarks', 'sendInitialEvents', 'pretty', 'watch',
+  'resourceVersion', 'resourceVersionMatch', 'timeoutSeconds', 'allowWatchBookmarks', 'sendInitialEvents', 'pretty', 'watch', 'includeObject',
 ]);
 const CONTINUE_TTL_MS = 60_000;
 const CONTINUE_SNAPSHOTS = 32;
@@ -175,7 +175,7 @@ export class MonitorHttp {
       const target = this.parseResourcePath(path);
       if (target) {
         route = target.route;
-        return await this.kubeRead(target, url.searchParams, res, route);
+        return await this.kubeRead(target, url.searchParams, res, route, parseTableAccept(req.headers.accept));
       }
       throw new HttpError(404, 'NotFound', 'the server could not find the requested resource');
     } catch (caught) {
@@ -253,8 +253,10 @@ export class MonitorHttp {
     params: URLSearchParams,
     res: http.ServerResponse,
     route: string,
+    asTable: boolean,
   ): Promise<void> {
     const view = parseView(params.get('view'));
+    const table = asTable ? this.tableOf(t.r, parseIncludeObject(params.get('includeObject'))) : undefined;
     const id = resourceId(t.r);
     const apiVersion = t.r.group ? `${t.r.group}/${t.r.version}` : t.r.version;
     if (t.name !== undefined) {
@@ -262,6 +264,7 @@ export class MonitorHttp {
       if (!item) {
         throw new HttpError(404, 'NotFound', `${t.r.plural}${t.r.group ? `.${t.r.group}` : ''} "${t.name}" not found`, { name: t.name, group: t.r.group, kind: t.r.plural });
       }
+      if (table) return this.json(res, route, 200, table([item]), freshness);
       this.o.metrics.served.inc({ path: route, code: '200' });
       const body = servedBytes(item);
       res.writeHead(200, { ...freshnessHeaders(freshness), 'Content-Type': 'application/json', 'Content-Length': body.length, 'Cache-Control': 'no-cache, private' });
@@ -269,7 +272,7 @@ export class MonitorHttp {
       return;
     }
     for (const key of params.keys()) if (!LIST_PARAMS.has(key)) throw badRequest(`unknown parameter "${key}"`);
-    if (params.get('watch') === 'true' || params.get('watch') === '1') return this.watch(t, id, view, params, res, route);
+    if (params.get('watch') === 'true' || params.get('watch') === '1') return this.watch(t, id, view, params, res, route, table);
     const limit = parseLimit(params.get('limit'));
     const token = params.get('continue');
     let snapshot: ListSnapshot;
@@ -300,11 +303,25 @@ export class MonitorHttp {
       metadata.remainingItemCount = snapshot.items.length - end;
     }
     const items = offset === 0 && end === snapshot.items.length ? snapshot.items : snapshot.items.slice(offset, end);
+    if (table) return this.json(res, route, 200, table(items, metadata as unknown as ListMeta), snapshot.freshness);
     const head = JSON.stringify({ kind: `${t.r.kind}List`, apiVersion, metadata, items: [] }).slice(0, -2);
     await this.list(res, route, head, items, ']}', snapshot.freshness);
   }
 
-  private watch(t: { r: MonitoredResource; namespace?: string }, id: string, view: View, params: URLSearchParams, res: http.ServerResponse, route: string): void {
+  /** Renders cached objects as a meta.k8s.io/v1 Table, the columns the API server prints (kubectl get). */
+  private tableOf(r: MonitoredResource, includeObject: IncludeObject): (items: readonly CachedObject[], listMeta?: ListMeta) => object {
+    return (items, listMeta) => toTable(r, items.map(servedObject), { includeObject, listMeta, now: new Date() });
+  }
+
+  private watch(
+    t: { r: MonitoredResource; namespace?: string },
+    id: string,
+    view: View,
+    params: URLSearchParams,
+    res: http.ServerResponse,
+    route: string,
+    table?: (items: readonly CachedObject[]) => object,
+  ): void {
     const hub = this.hubs.get(id);
     const store = this.o.store;
     if (!hub || !(store instanceof MemoryStore)) {
@@ -328,6 +345,7 @@ export class MonitorHttp {
         timeoutSeconds,
         current: () => store.listNow(id, view, { namespace: t.namespace, labelSelector, filter }).items.map((c) => ({ entry: c.entry!, source: c.source })),
         version: () => store.version(id),
+        render: table && ((c) => Buffer.from(`${JSON.stringify({ type: c.type, object: table([{ entry: c.entry, source: c.source, object: c.entry.object() }]) })}\n`)),
       });
       this.o.metrics.served.inc({ path: route, code: '200' });
     } catch (err) {

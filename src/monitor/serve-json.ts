@@ -17,6 +17,11 @@ export function withSource({ object, source }: CachedObject): KubeObject {
   return { ...object, metadata: { ...object.metadata, annotations: { ...object.metadata.annotations, [SOURCE_ANNOTATION]: source } } };
 }
 
+/** One object as served, parsed (for what renders it otherwise, such as Tables). */
+export function servedObject(c: CachedObject): KubeObject {
+  return c.entry ? c.entry.servedObject(c.source) : withSource(c);
+}
+
 /** One object's served JSON. */
 export function servedBytes(c: CachedObject): Buffer {
   return c.entry ? c.entry.served(c.source) : Buffer.from(JSON.stringify(withSource(c)));

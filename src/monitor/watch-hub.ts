@@ -39,6 +39,8 @@ export interface WatchRequest {
   current(): { entry: Entry; source: Source }[];
   /** The version the view is at now. */
   version(): string;
+  /** Renders an event for this watcher (a Table row for kubectl); else the object's own JSON. */
+  render?(change: ViewChange): Buffer;
 }
 
 export class TooOldError extends Error {}
@@ -69,19 +71,22 @@ export class WatchHub {
     this.history.push(change);
     if (this.history.length > HISTORY) this.dropped = this.history.shift()!.resourceVersion;
     let bytes: Buffer | undefined;
-    for (const w of this.watchers) if (w.req.matches(change.entry)) this.send(w, (bytes ??= eventBytes(change)));
+    for (const w of this.watchers) {
+      if (!w.req.matches(change.entry)) continue;
+      this.send(w, w.req.render ? w.req.render(change) : (bytes ??= eventBytes(change)));
+    }
   }
 
   /** Starts serving a watch on `res`; throws TooOldError when its version is no longer kept. */
   watch(res: http.ServerResponse, req: WatchRequest): void {
-    let backlog: Buffer[];
+    let backlog: ViewChange[];
     if (req.resourceVersion === undefined) {
-      backlog = req.current().map((c) => eventBytes({ type: 'ADDED', entry: c.entry, source: c.source, resourceVersion: '' }));
+      backlog = req.current().map((c) => ({ type: 'ADDED' as const, entry: c.entry, source: c.source, resourceVersion: '' }));
     } else {
       const from = req.resourceVersion;
       const vsDropped = this.dropped === '' ? 1 : compareVersions(from, this.dropped);
       if (vsDropped === undefined || vsDropped < 0) throw new TooOldError(`too old resource version: ${from} (${this.dropped})`);
-      backlog = this.history.filter((c) => (compareVersions(c.resourceVersion, from) ?? 1) > 0 && req.matches(c.entry)).map(eventBytes);
+      backlog = this.history.filter((c) => (compareVersions(c.resourceVersion, from) ?? 1) > 0 && req.matches(c.entry));
     }
     res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache, private' });
     res.flushHeaders();
@@ -89,7 +94,7 @@ export class WatchHub {
     this.watchers.add(w);
     const end = () => this.remove(w);
     res.on('close', end);
-    for (const b of backlog) this.send(w, b);
+    for (const c of backlog) this.send(w, req.render ? req.render(c) : eventBytes(c));
     if (req.bookmarks) {
       if (req.resourceVersion === undefined) this.send(w, this.bookmark(req.version()));
       w.bookmarkTimer = setInterval(() => this.send(w, this.bookmark(req.version())), BOOKMARK_MS);

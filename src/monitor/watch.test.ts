@@ -4,10 +4,11 @@
  * resourceVersions that follow on from its lists, and bookmarks.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { CoreV1Api, KubeConfig, makeInformer, type V1Pod } from '@kubernetes/client-node';
 import { startTestApiServer, type TestApiServer } from '../../test/support/apiserver.ts';
@@ -119,16 +120,25 @@ describe('watches through the monitor', () => {
     }
   });
 
-  it('feed kubectl get pods -w (over HTTPS: kubectl sends a token only over TLS)', async () => {
+  it('feed kubectl get pods -w, in the columns the API server prints (over HTTPS: kubectl sends a token only over TLS)', async () => {
     const home = mkdtempSync(join(tmpdir(), 'kre-monitor-watch-home-'));
     const tls = await startMonitor({
       config: parseMonitorConfig({ listen: '127.0.0.1:0', defaultResources: false, resources: ['v1/pods'], canaryIntervalSeconds: 0, tls: { selfSigned: true } }),
       token: TOKEN,
       kubeConfig: server.kubeConfig(),
     });
-    const kubectl = spawn('kubectl', ['--server', tls.url, '--token', TOKEN, '--insecure-skip-tls-verify', 'get', 'pods', '-n', 'w', '-w'], {
-      env: { ...process.env, KUBECONFIG: '/dev/null', HOME: home },
-    });
+    const env = { ...process.env, KUBECONFIG: '/dev/null', HOME: home };
+    const viaMonitor = ['--server', tls.url, '--token', TOKEN, '--insecure-skip-tls-verify'];
+    await eventually(async () => (await tls.store.sizes('pods')).aggregated >= 1, 10_000, 'the TLS monitor holds the pods');
+    // The same table from the monitor and from the API server, but for AGE (taken a moment apart).
+    const table = async (...args: string[]) => {
+      const { stdout } = await promisify(execFile)('kubectl', [...args, 'get', 'pods', '-n', 'w', '-o', 'wide'], { env: { ...env, KUBECONFIG: server.kubeconfigPath } });
+      return stdout.trim().split('\n').map((line) => line.split(/\s{2,}/).filter((_, i) => i !== 4));
+    };
+    const fromMonitor = await table(...viaMonitor);
+    assert.deepEqual(fromMonitor[0], ['NAME', 'READY', 'STATUS', 'RESTARTS', 'IP', 'NODE', 'NOMINATED NODE', 'READINESS GATES']);
+    assert.deepEqual(fromMonitor, await table());
+    const kubectl = spawn('kubectl', [...viaMonitor, 'get', 'pods', '-n', 'w', '-w'], { env });
     let out = '';
     let err = '';
     kubectl.stdout.on('data', (c) => (out += c));
@@ -137,7 +147,8 @@ describe('watches through the monitor', () => {
     try {
       await eventually(() => /first/.test(out), 20_000, `kubectl lists the first pod (stderr: ${err})`);
       await client.create({ ...PODS, namespace: 'w' }, pod('fourth'));
-      await eventually(() => /fourth/.test(out), 20_000, `kubectl shows the new pod (stderr: ${err})`);
+      await eventually(() => /\nfourth\s+0\/1\s+Pending\s+0\s/.test(out), 20_000, `kubectl shows the new pod's row (stderr: ${err}, stdout: ${out})`);
+      assert.match(out, /^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\n/);
       assert.doesNotMatch(err, /error/i);
     } finally {
       kubectl.kill();
