@@ -276,8 +276,10 @@ async function openWatchers(target: Endpoint, path: string, n: number, agent?: h
   const reqs: http.ClientRequest[] = [];
   let events = 0;
   let refused: string | undefined;
-  await Promise.all(
-    Array.from({ length: n }, () =>
+  // In batches of 100: a thousand connects at once overflow the listen backlog of a busy server.
+  const batch = 100;
+  for (let from = 0; from < n; from += batch) await Promise.all(
+    Array.from({ length: Math.min(batch, n - from) }, () =>
       new Promise<void>((resolve) => {
         const req = get(new URL(path, target.url), { agent: agent ?? false, ca: target.ca, headers: { Authorization: `Bearer ${target.token}` } }, (res) => {
           if (res.statusCode !== 200) {
