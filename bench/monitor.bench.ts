@@ -22,6 +22,7 @@ import { runInNewContext } from 'node:vm';
 import http from 'node:http';
 import { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient, type KubeObject } from '../src/kube/index.ts';
+import { monitorKubeConfig } from '../src/monitor/client.ts';
 import { parseMonitorConfig } from '../src/monitor/config.ts';
 import { startMonitor, type Monitor } from '../src/monitor/monitor.ts';
 import { createRedisClient } from '../src/monitor/redis-store.ts';
@@ -314,17 +315,6 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-function monitorKubeConfig(url: string): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: 'monitor', server: url, skipTLSVerify: true }],
-    users: [{ name: 'u', token: TOKEN }],
-    contexts: [{ name: 'monitor', cluster: 'monitor', user: 'u' }],
-    currentContext: 'monitor',
-  });
-  return kc;
-}
-
 async function serverRequests(dev: Endpoint): Promise<number> {
   const text = (await call(dev, 'GET', '/metrics')) as string;
   let n = 0;
@@ -334,7 +324,7 @@ async function serverRequests(dev: Endpoint): Promise<number> {
 
 /** 100 clients reading a namespace's pods by label once a second, through the monitor, then directly. */
 async function clientLoad(dev: Endpoint, api: KubeClient, monitor: Monitor): Promise<void> {
-  const viaMonitor = new KubeClient(monitorKubeConfig(monitor.url));
+  const viaMonitor = new KubeClient(monitorKubeConfig(monitor.url, TOKEN));
   const clients = 100;
   const seconds = 10;
   const load = async (read: (i: number) => Promise<unknown>) => {
@@ -374,8 +364,8 @@ async function redisReplicas(kc: KubeConfig, api: KubeClient, memory: Monitor, s
   while (!writer.isWriter()) await sleep(50);
   const reader = await startMonitor({ config: config('reader'), token: TOKEN, kubeConfig: kc });
   while (!reader.ready()) await sleep(50);
-  const viaReader = new KubeClient(monitorKubeConfig(reader.url));
-  const viaMemory = new KubeClient(monitorKubeConfig(memory.url));
+  const viaReader = new KubeClient(monitorKubeConfig(reader.url, TOKEN));
+  const viaMemory = new KubeClient(monitorKubeConfig(memory.url, TOKEN));
   const stats = createRedisClient({ url: redis.url });
   await stats.connect();
   try {

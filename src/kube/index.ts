@@ -32,7 +32,7 @@ export {
   type PatchType,
   type Status,
 } from './client.ts';
-export { ObjectStore, objectKey, keyOf, splitKey, type ReplaceResult } from './store.ts';
+export { ObjectStore, objectKey, keyOf, splitKey, addTo as addToIndex, removeFrom as removeFromIndex, type ReplaceResult } from './store.ts';
 export { listAll, asCached, type ListAllOptions } from './list-all.ts';
 export { sleep } from './sleep.ts';
 export { Reflector, type ObjectEventType, type ReflectorOptions, type ReflectorHandlers, type ReflectorStats, type VerifyReport } from './reflector.ts';

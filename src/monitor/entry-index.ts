@@ -3,7 +3,7 @@
  * keys in order (namespace/name, as a real server lists), kept until the set of keys changes, so
  * that a full LIST neither scans nor sorts.
  */
-import { parseLabelSelector } from '../kube/index.ts';
+import { addToIndex, parseLabelSelector, removeFromIndex } from '../kube/index.ts';
 import type { Entry } from './entry.ts';
 
 export class EntryIndex {
@@ -78,25 +78,12 @@ export class EntryIndex {
   }
 
   private index(e: Entry): void {
-    addTo(this.byNamespace, e.namespace ?? '', e.key);
-    for (const [label, value] of Object.entries(e.labels ?? {})) addTo(this.byLabel, `${label}=${value}`, e.key);
+    addToIndex(this.byNamespace, e.namespace ?? '', e.key);
+    for (const [label, value] of Object.entries(e.labels ?? {})) addToIndex(this.byLabel, `${label}=${value}`, e.key);
   }
 
   private unindex(e: Entry): void {
-    removeFrom(this.byNamespace, e.namespace ?? '', e.key);
-    for (const [label, value] of Object.entries(e.labels ?? {})) removeFrom(this.byLabel, `${label}=${value}`, e.key);
+    removeFromIndex(this.byNamespace, e.namespace ?? '', e.key);
+    for (const [label, value] of Object.entries(e.labels ?? {})) removeFromIndex(this.byLabel, `${label}=${value}`, e.key);
   }
-}
-
-function addTo(index: Map<string, Set<string>>, k: string, key: string): void {
-  let set = index.get(k);
-  if (!set) index.set(k, (set = new Set()));
-  set.add(key);
-}
-
-function removeFrom(index: Map<string, Set<string>>, k: string, key: string): void {
-  const set = index.get(k);
-  if (!set) return;
-  set.delete(key);
-  if (set.size === 0) index.delete(k);
 }

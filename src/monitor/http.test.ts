@@ -9,11 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api } from '@kubernetes/client-node';
 import { startTestApiServer, type TestApiServer } from '../../test/support/apiserver.ts';
 import { eventually } from '../devcluster/testing.ts';
 import { KubeClient } from '../kube/index.ts';
-import { MonitorClient, MonitorError } from './client.ts';
+import { MonitorClient, MonitorError, monitorKubeConfig } from './client.ts';
 import { parseMonitorConfig } from './config.ts';
 import { SOURCE_ANNOTATION } from './http.ts';
 import { startMonitor, type Monitor } from './monitor.ts';
@@ -182,13 +182,7 @@ describe('the Kubernetes-shaped paths', () => {
   });
 
   it('are read by client-node as from an API server', async () => {
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [{ name: 'monitor', server: monitor.url, skipTLSVerify: true }],
-      users: [{ name: 'u', token: TOKEN }],
-      contexts: [{ name: 'monitor', cluster: 'monitor', user: 'u' }],
-      currentContext: 'monitor',
-    });
+    const kc = monitorKubeConfig(monitor.url, TOKEN);
     const api = kc.makeApiClient(CoreV1Api);
     const list = await api.listPodForAllNamespaces({ labelSelector: 'app=web' });
     assert.deepEqual(list.items.map((p) => `${p.metadata?.namespace}/${p.metadata?.name}`).sort(), ['team-a/web-1', 'team-a/web-2', 'team-b/web-1']);

@@ -10,10 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { CoreV1Api, KubeConfig, makeInformer, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, makeInformer, type V1Pod } from '@kubernetes/client-node';
 import { startTestApiServer, type TestApiServer } from '../../test/support/apiserver.ts';
 import { eventually } from '../devcluster/testing.ts';
 import { KubeClient, type KubeObject } from '../kube/index.ts';
+import { monitorKubeConfig } from './client.ts';
 import { parseMonitorConfig } from './config.ts';
 import { startMonitor, type Monitor } from './monitor.ts';
 
@@ -94,13 +95,7 @@ describe('watches through the monitor', () => {
   });
 
   it('feed a client-node informer', async () => {
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [{ name: 'monitor', server: monitor.url, skipTLSVerify: true }],
-      users: [{ name: 'u', token: TOKEN }],
-      contexts: [{ name: 'monitor', cluster: 'monitor', user: 'u' }],
-      currentContext: 'monitor',
-    });
+    const kc = monitorKubeConfig(monitor.url, TOKEN);
     const api = kc.makeApiClient(CoreV1Api);
     const informer = makeInformer(kc, '/api/v1/namespaces/w/pods', () => api.listNamespacedPod({ namespace: 'w' }));
     const seen: string[] = [];
