@@ -1,27 +1,39 @@
 /**
- * The monitor against the devcluster's API server in the same run:
- * - a query by namespace and label selector, and a full LIST of pods, read from the monitor vs
- *   from the API server (medians), at 10,000 and 50,000 pods (`KRE_BENCH_SCALE=0.1` shrinks);
+ * The monitor against the API servers it shields, in one run, at 10,000 and 50,000 pods
+ * (`KRE_BENCH_SIZES=10000,20000` picks others; `KRE_BENCH_SCALE=0.1` shrinks them):
+ *
+ * - three servers: the monitor (in this process, caching the devcluster), the devcluster
+ *   (`kre devcluster` in a child process) and, when `../shared/kube-apiserver` is there, a real
+ *   kube-apiserver + etcd loaded with the same pods (its column is left out, saying so, otherwise);
+ * - the server's cost of a read: time to the last byte of the answer, over a kept-alive
+ *   connection, by a client that does not parse it (medians); the client's parse time of the same
+ *   answer separately; ratios against the monitor;
+ * - the reads: a namespace + label selector query (1% of the pods), a label selector across all
+ *   namespaces (1%), a full LIST, and the full LIST in pages of 500;
  * - watch events ingested per second, against the rate the server wrote them;
- * - heap per cached object (all three views), against the same objects in a plain array;
- * - requests reaching the API server while 100 clients read once a second for 10 s, through the
- *   monitor vs directly;
- * - with Redis (a real redis-server), at 10,000 pods: the same query from a replica that reads
- *   Redis vs from the in-memory monitor vs from the API server (medians, ratios), and the Redis
- *   commands the writer sends per watch event (INFO commandstats before and after), for a change of
- *   labels and for a change of anything else.
+ * - heap per cached pod across the monitor's three views, against the size of the pod's JSON;
+ * - watch fan-out (at the first size): 1,000 watchers on the monitor vs on the devcluster, the
+ *   devcluster's open watches and CPU seconds while writes go out to them;
+ * - requests reaching the API server while 100 clients read once a second for 10 s, and the Redis
+ *   replica figures (`KRE_BENCH_MONITOR_SKIP=load,redis` leaves these out).
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import http from 'node:http';
 import { KubeConfig } from '@kubernetes/client-node';
-import { startDevCluster, type DevClusterOptions } from '../src/devcluster/index.ts';
 import { KubeClient, type KubeObject } from '../src/kube/index.ts';
+import { monitorKubeConfig } from '../src/monitor/client.ts';
 import { parseMonitorConfig } from '../src/monitor/config.ts';
-import { startMonitor } from '../src/monitor/monitor.ts';
+import { startMonitor, type Monitor } from '../src/monitor/monitor.ts';
 import { createRedisClient } from '../src/monitor/redis-store.ts';
 import { startTestRedis } from '../src/monitor/redis-testing.ts';
+import { realApiServerAvailable, REAL_APISERVER_DIR, startRealApiServer, type TestApiServer } from '../test/support/apiserver.ts';
+import { call, cpuSeconds, RawClient, startChildDevCluster, stopChildDevCluster, type ChildDevCluster, type Endpoint } from './servers.ts';
 
 const SCALE = Number(process.env.KRE_BENCH_SCALE ?? '1');
+const SIZES = (process.env.KRE_BENCH_SIZES ?? '10000,50000').split(',').map((n) => Math.max(100, Math.round(Number(n) * SCALE)));
+const SKIP = new Set((process.env.KRE_BENCH_MONITOR_SKIP ?? '').split(',').filter(Boolean));
+const WATCHERS = Math.max(10, Math.round(1000 * Math.min(1, SCALE)));
 const NAMESPACES = 10;
 const PODS = { group: '', version: 'v1', plural: 'pods' };
 const TOKEN = 'bench-token';
@@ -29,109 +41,273 @@ const TOKEN = 'bench-token';
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
+interface Column {
+  name: string;
+  endpoint: Endpoint;
+  raw: RawClient;
+}
+
+/** i-th pod: in namespace ns-(i % 10), label app=app-(i % 100), so ns-3 with app=app-13 is 1%. */
+function pod(i: number): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: `pod-${i}`, namespace: `ns-${i % NAMESPACES}`, labels: { app: `app-${i % 100}`, tier: i % 2 ? 'front' : 'back' } },
+    spec: { nodeName: `node-${i % 20}`, containers: [{ name: 'main', image: 'registry.example/app:1.0', resources: { requests: { cpu: '100m', memory: '128Mi' } } }] },
+  } as KubeObject;
+}
+
+const READS = [
+  { name: 'namespace + label selector (1%)', path: '/api/v1/namespaces/ns-3/pods?labelSelector=app%3Dapp-13', runs: 21 },
+  { name: 'label selector, all namespaces (1%)', path: '/api/v1/pods?labelSelector=app%3Dapp-13', runs: 11 },
+  { name: 'full LIST', path: '/api/v1/pods', runs: 5 },
+];
+
 export async function run(): Promise<void> {
-  const sizes = [10_000, 50_000].map((n) => Math.max(100, Math.round(n * SCALE)));
-  const cluster = await startDevCluster({ nodes: 0 } as DevClusterOptions);
-  const api = new KubeClient(cluster.kubeConfig());
+  const dev = await startChildDevCluster();
+  let real: TestApiServer | undefined;
+  if (realApiServerAvailable()) real = await startRealApiServer();
+  else console.log(`real kube-apiserver column left out: ${REAL_APISERVER_DIR}/start.sh does not exist`);
+  const devKc = new KubeConfig();
+  devKc.loadFromFile(dev.kubeconfigPath);
+  const api = new KubeClient(devKc);
   try {
-    for (let i = 0; i < NAMESPACES; i++) {
-      await api.create({ group: '', version: 'v1', plural: 'namespaces' }, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: `ns-${i}` } });
+    for (const client of [api, real?.client]) {
+      for (let i = 0; i < NAMESPACES; i++) await client?.create({ group: '', version: 'v1', plural: 'namespaces' }, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: `ns-${i}` } });
     }
     let created = 0;
-    for (const size of sizes) {
+    for (const size of SIZES) {
+      console.log(`\n### ${size} pods`);
       gc();
-      const heapBefore = process.memoryUsage().heapUsed;
+      const heapBefore = heapAndBuffers();
       const monitor = await startMonitor({
         config: parseMonitorConfig({ listen: '127.0.0.1:0', defaultResources: false, resources: ['v1/pods'], verifyIntervalSeconds: 3600, canaryIntervalSeconds: 0 }),
         token: TOKEN,
-        kubeConfig: cluster.kubeConfig(),
+        kubeConfig: devKc,
       });
-      const viaMonitor = new KubeClient(monitorKubeConfig(monitor.url));
-      console.log(`\n### ${size} pods`);
-      const target = size;
       const t0 = performance.now();
-      const written = createPods(api, created, target - created);
+      const written = createPods(api, created, size, 32);
       let wroteAt = 0;
       void written.then(() => (wroteAt = performance.now()));
-      while ((await monitor.store.sizes('pods')).streamed < target) await sleep(20);
+      while ((await monitor.store.sizes('pods')).streamed < size) await sleep(20);
       const ingestedAt = performance.now();
       await written;
-      const count = target - created;
-      created = target;
+      const count = size - created;
       const writeRate = count / ((wroteAt - t0) / 1000);
       const ingestRate = count / ((ingestedAt - t0) / 1000);
-      console.log(`events ingested: ${ingestRate.toFixed(0)} events/s; baseline, the server's write rate: ${writeRate.toFixed(0)} writes/s (ratio ${(ingestRate / writeRate).toFixed(2)}; bounded by the writes)`);
+      console.log(`events ingested: ${ingestRate.toFixed(0)} events/s; baseline, the devcluster's write rate: ${writeRate.toFixed(0)} writes/s (ratio ${(ingestRate / writeRate).toFixed(2)}; bounded by the writes)`);
+      if (real) {
+        const r0 = performance.now();
+        await createPods(real.client, created, size, 64);
+        console.log(`loaded ${count} pods into the real kube-apiserver in ${((performance.now() - r0) / 1000).toFixed(0)} s (64 writers in parallel)`);
+      }
+      created = size;
       await monitor.verifyNow('pods');
 
-      const query = { namespace: 'ns-3', labelSelector: 'app=app-7' };
-      const q = await compare(11, () => api.list({ ...PODS, namespace: query.namespace }, { labelSelector: query.labelSelector }), () =>
-        viaMonitor.list({ ...PODS, namespace: query.namespace }, { labelSelector: query.labelSelector }),
-      );
-      console.log(`query by namespace and label selector: monitor ${q.monitor.toFixed(2)} ms, API server ${q.server.toFixed(2)} ms (median; monitor/server ${(q.monitor / q.server).toFixed(3)})`);
-      const l = await compare(5, () => api.list(PODS), () => viaMonitor.list(PODS));
-      console.log(`full LIST of ${size} pods: monitor ${l.monitor.toFixed(0)} ms, API server ${l.server.toFixed(0)} ms (median; monitor/server ${(l.monitor / l.server).toFixed(3)})`);
-
-      if (size === sizes[0]) await redisReplicas(cluster, api, viaMonitor, size);
-
-      if (size === sizes[sizes.length - 1]) {
-        gc();
-        const heapWith = process.memoryUsage().heapUsed;
-        const perObject = (heapWith - heapBefore) / size;
-        const baseline = arrayHeapPerObject((await api.list(PODS)).items);
-        console.log(`heap per cached pod, three views: ${perObject.toFixed(0)} bytes; baseline, the objects in an array: ${baseline.toFixed(0)} bytes (ratio ${(perObject / baseline).toFixed(2)})`);
-        await clientLoad(cluster, api, viaMonitor);
+      const columns: Column[] = [
+        { name: 'monitor', endpoint: { url: monitor.url, token: TOKEN } },
+        { name: 'devcluster', endpoint: dev },
+        ...(real ? [{ name: 'kube-apiserver', endpoint: { url: real.url, token: real.token, ca: real.caCert } }] : []),
+      ].map((c) => ({ ...c, raw: new RawClient(c.endpoint) }));
+      try {
+        await heapPerPod(monitor, heapBefore, columns[1].raw);
+        await readTable(columns, size);
+      } finally {
+        for (const c of columns) c.raw.close();
       }
-      viaMonitor.close();
+
+      
+      if (size === SIZES[0]) {
+        await fanOut(dev, monitor, api, size);
+        if (!SKIP.has('redis')) await redisReplicas(devKc, api, monitor, size);
+      }
+      if (size === SIZES[SIZES.length - 1] && !SKIP.has('load')) await clientLoad(dev, api, monitor);
+      gc();
+      const withMonitor = heapAndBuffers();
+      const held = (await monitor.store.sizes('pods')).aggregated;
       await monitor.stop();
+      gc();
+      console.log(`heap + buffers freed when the monitor stopped, per pod it held: ${((withMonitor - heapAndBuffers()) / held).toFixed(0)} bytes`);
     }
   } finally {
     api.close();
-    await cluster.stop();
+    await real?.stop();
+    await stopChildDevCluster(dev);
   }
 }
 
-function monitorKubeConfig(url: string): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: 'monitor', server: url, skipTLSVerify: true }],
-    users: [{ name: 'u', token: TOKEN }],
-    contexts: [{ name: 'monitor', cluster: 'monitor', user: 'u' }],
-    currentContext: 'monitor',
-  });
-  return kc;
-}
-
-async function createPods(api: KubeClient, from: number, count: number): Promise<void> {
+async function createPods(api: KubeClient, from: number, to: number, writers: number): Promise<void> {
   let next = from;
-  const end = from + count;
   const writer = async () => {
-    while (next < end) {
-      const i = next++;
-      await api.create({ ...PODS, namespace: `ns-${i % NAMESPACES}` }, {
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: { name: `pod-${i}`, labels: { app: `app-${i % 100}`, tier: i % 2 ? 'front' : 'back' } },
-        spec: { nodeName: `node-${i % 20}`, containers: [{ name: 'main', image: 'registry.example/app:1.0', resources: { requests: { cpu: '100m', memory: '128Mi' } } }] },
-      });
+    while (next < to) {
+      const p = pod(next++);
+      await api.create({ ...PODS, namespace: p.metadata.namespace }, p);
     }
   };
-  await Promise.all(Array.from({ length: 32 }, writer));
+  await Promise.all(Array.from({ length: writers }, writer));
 }
 
-async function compare(runs: number, server: () => Promise<unknown>, monitor: () => Promise<unknown>): Promise<{ server: number; monitor: number }> {
-  await server();
-  await monitor();
-  const s: number[] = [];
-  const m: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    let t = performance.now();
-    await server();
-    s.push(performance.now() - t);
-    t = performance.now();
-    await monitor();
-    m.push(performance.now() - t);
+/** Time to last byte (medians) of each read on each server, interleaved, and the client's parse time. */
+async function readTable(columns: Column[], size: number): Promise<void> {
+  const reads = [...READS, { name: 'full LIST in pages of 500', path: '', runs: 3 }];
+  console.log(`\nserver time to last byte, no parsing, kept-alive connection (median ms; ratio = server / monitor):\n`);
+  console.log(`| ${size} pods | ${columns.map((c) => c.name).join(' | ')} | ${columns.slice(1).map((c) => `${c.name} / monitor`).join(' | ')} |`);
+  console.log(`| --- | ${columns.map(() => '---:').join(' | ')} | ${columns.slice(1).map(() => '---:').join(' | ')} |`);
+  let parseLine = '';
+  for (const read of reads) {
+    const times = columns.map(() => [] as number[]);
+    const items: number[] = columns.map(() => 0);
+    const timeOne = async (c: Column): Promise<number> => (read.path ? (await c.raw.get(read.path)).ms : await pagedList(c.raw, items, columns.indexOf(c)));
+    for (const c of columns) {
+      const first = read.path ? await c.raw.get(read.path, { keep: true }) : undefined;
+      if (first) {
+        if (first.status !== 200) throw new Error(`${c.name} answered ${first.status} to ${read.path}: ${first.body!.toString().slice(0, 300)}`);
+        items[columns.indexOf(c)] = (JSON.parse(first.body!.toString()) as { items: unknown[] }).items.length;
+      }
+    }
+    for (let r = 0; r < read.runs; r++) for (const [i, c] of columns.entries()) times[i].push(await timeOne(c));
+    const m = times.map(median);
+    if (new Set(items).size !== 1) console.log(`(the servers answered different counts: ${columns.map((c, i) => `${c.name} ${items[i]}`).join(', ')})`);
+    console.log(`| ${read.name} (${items[0]} pods) | ${m.map((x) => x.toFixed(2)).join(' | ')} | ${m.slice(1).map((x) => `${(x / m[0]).toFixed(1)}×`).join(' | ')} |`);
+    if (read.name === 'full LIST') {
+      const body = (await columns[0].raw.get(read.path, { keep: true })).body!;
+      const parse: number[] = [];
+      for (let r = 0; r < 3; r++) {
+        const t = performance.now();
+        JSON.parse(body.toString());
+        parse.push(performance.now() - t);
+      }
+      parseLine = `client parse time of the full LIST (${(body.length / 1e6).toFixed(1)} MB, not included above): ${median(parse).toFixed(0)} ms (median)`;
+    }
   }
-  return { server: median(s), monitor: median(m) };
+  console.log(`\n${parseLine}`);
+}
+
+/** A full LIST in pages of 500 following `continue`; its time in ms. */
+async function pagedList(raw: RawClient, items: number[], column: number): Promise<number> {
+  const started = performance.now();
+  let token = '';
+  let count = 0;
+  do {
+    const page = await raw.get(`/api/v1/pods?limit=500${token ? `&continue=${encodeURIComponent(token)}` : ''}`, { keep: true });
+    const list = JSON.parse(page.body!.toString()) as { metadata: { continue?: string }; items: unknown[] };
+    count += list.items.length;
+    token = list.metadata.continue ?? '';
+  } while (token);
+  items[column] = count;
+  return performance.now() - started;
+}
+
+/**
+ * Heap the monitor holds per pod (three views), against the size of a pod's JSON. The devcluster
+ * runs in another process, so what this process gained since before the monitor started is the
+ * monitor's. Buffers count: their bytes are outside the JS heap but held all the same.
+ */
+async function heapPerPod(monitor: Monitor, heapBefore: number, devcluster: RawClient): Promise<void> {
+  const views = await monitor.store.sizes('pods');
+  gc();
+  const perPod = (heapAndBuffers() - heapBefore) / views.aggregated;
+  const list = JSON.parse((await devcluster.get('/api/v1/pods', { keep: true })).body!.toString()) as { items: object[] };
+  const jsonBytes = list.items.reduce((n: number, p) => n + Buffer.byteLength(JSON.stringify(p)), 0) / list.items.length;
+  console.log(
+    `\nheap + buffers per cached pod, three views (${views.streamed} streamed, ${views.verified} verified, ${views.aggregated} aggregated): ${perPod.toFixed(0)} bytes; ` +
+      `baseline, the pod's JSON: ${jsonBytes.toFixed(0)} bytes (ratio ${(perPod / jsonBytes).toFixed(2)})`,
+  );
+}
+
+/**
+ * 1,000 watchers of one namespace's pods, on the monitor then on the devcluster, while 100 pods
+ * of it change: the devcluster's open watches and the CPU seconds it spent.
+ */
+async function fanOut(dev: ChildDevCluster, monitor: Monitor, api: KubeClient, size: number): Promise<void> {
+  const changes = Math.min(100, Math.floor(size / NAMESPACES));
+  const namespace = 'ns-3';
+  const measure = async (target: Endpoint, round: number) => {
+    const rv = (await call(target, 'GET', `/api/v1/namespaces/${namespace}/pods?limit=1`)).metadata?.resourceVersion;
+    const agent = target.url.startsWith('https:') ? undefined : new http.Agent({ keepAlive: false, maxSockets: Infinity });
+    const watchers = await openWatchers(target, `/api/v1/namespaces/${namespace}/pods?watch=1&allowWatchBookmarks=true&resourceVersion=${rv}`, WATCHERS, agent);
+    if (watchers.refused) {
+      watchers.close();
+      return { refused: watchers.refused };
+    }
+    await sleep(500);
+    const watches = devclusterWatches(await call(dev, 'GET', '/metrics'));
+    const cpu0 = cpuSeconds(dev.child.pid!);
+    const t0 = performance.now();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (next < changes) {
+          const i = next++;
+          await api.patch({ ...PODS, namespace, name: `pod-${i * 10 + 3}` }, { metadata: { annotations: { round: String(round) } } });
+        }
+      }),
+    );
+    while (watchers.events() < changes * WATCHERS && performance.now() - t0 < 120_000) await sleep(50);
+    const seconds = (performance.now() - t0) / 1000;
+    const cpu = cpuSeconds(dev.child.pid!) - cpu0;
+    const delivered = watchers.events();
+    watchers.close();
+    return { watches, cpu, seconds, delivered };
+  };
+  console.log(`\nwatch fan-out: ${WATCHERS} watchers of ${namespace}'s pods, ${changes} of its pods changed:`);
+  const viaMonitor = await measure({ url: monitor.url, token: TOKEN }, 1);
+  const direct = await measure(dev, 2);
+  const line = (name: string, r: Awaited<ReturnType<typeof measure>>) =>
+    'refused' in r && r.refused
+      ? `- on the ${name}: refused (${r.refused})`
+      : `- on the ${name}: devcluster open watches ${r.watches}, devcluster CPU ${r.cpu!.toFixed(2)} s, ${r.delivered} of ${changes * WATCHERS} events delivered in ${r.seconds!.toFixed(1)} s`;
+  console.log(line('monitor', viaMonitor));
+  console.log(line('devcluster', direct));
+  if (!('refused' in viaMonitor) && !('refused' in direct)) console.log(`  ratio of devcluster CPU, monitor / direct: ${(viaMonitor.cpu! / Math.max(direct.cpu!, 0.01)).toFixed(3)}`);
+}
+
+function heapAndBuffers(): number {
+  const m = process.memoryUsage();
+  return m.heapUsed + m.arrayBuffers;
+}
+
+function devclusterWatches(metrics: string): number {
+  return Number(/^devcluster_watches (\d+)/m.exec(metrics)?.[1] ?? NaN);
+}
+
+/** `n` open watches counting the events they get (lines), without parsing them. */
+async function openWatchers(target: Endpoint, path: string, n: number, agent?: http.Agent): Promise<{ events(): number; close(): void; refused?: string }> {
+  const { request: get } = target.url.startsWith('https:') ? await import('node:https') : await import('node:http');
+  const reqs: http.ClientRequest[] = [];
+  let events = 0;
+  let refused: string | undefined;
+  // In batches of 100: a thousand connects at once overflow the listen backlog of a busy server.
+  const batch = 100;
+  for (let from = 0; from < n; from += batch) await Promise.all(
+    Array.from({ length: Math.min(batch, n - from) }, () =>
+      new Promise<void>((resolve) => {
+        const req = get(new URL(path, target.url), { agent: agent ?? false, ca: target.ca, headers: { Authorization: `Bearer ${target.token}` } }, (res) => {
+          if (res.statusCode !== 200) {
+            let text = '';
+            res.on('data', (c) => (text += c));
+            res.on('end', () => {
+              refused ??= `${res.statusCode}: ${text.slice(0, 200)}`;
+              resolve();
+            });
+            return;
+          }
+          res.on('data', (c: Buffer) => {
+            for (let i = c.indexOf(10); i >= 0; i = c.indexOf(10, i + 1)) events++;
+          });
+          res.on('error', () => {});
+          resolve();
+        });
+        req.on('error', (err) => {
+          refused ??= err.message;
+          resolve();
+        });
+        req.end();
+        reqs.push(req);
+      }),
+    ),
+  );
+  return { events: () => events, close: () => reqs.forEach((r) => r.destroy()), refused };
 }
 
 function median(xs: number[]): number {
@@ -139,30 +315,20 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-function arrayHeapPerObject(items: KubeObject[]): number {
-  const text = JSON.stringify(items);
-  gc();
-  const before = process.memoryUsage().heapUsed;
-  const kept = JSON.parse(text) as KubeObject[];
-  gc();
-  const used = process.memoryUsage().heapUsed - before;
-  void kept.length;
-  return used / items.length;
-}
-
-async function serverRequests(cluster: { metrics(): Promise<string> }): Promise<number> {
-  const text = await cluster.metrics();
+async function serverRequests(dev: Endpoint): Promise<number> {
+  const text = (await call(dev, 'GET', '/metrics')) as string;
   let n = 0;
   for (const m of text.matchAll(/^devcluster_requests_total\{[^}]*\} (\d+)/gm)) n += Number(m[1]);
   return n;
 }
 
 /** 100 clients reading a namespace's pods by label once a second, through the monitor, then directly. */
-async function clientLoad(cluster: { metrics(): Promise<string> }, api: KubeClient, viaMonitor: KubeClient): Promise<void> {
+async function clientLoad(dev: Endpoint, api: KubeClient, monitor: Monitor): Promise<void> {
+  const viaMonitor = new KubeClient(monitorKubeConfig(monitor.url, TOKEN));
   const clients = 100;
   const seconds = 10;
   const load = async (read: (i: number) => Promise<unknown>) => {
-    const before = await serverRequests(cluster);
+    const before = await serverRequests(dev);
     const started = performance.now();
     await Promise.all(
       Array.from({ length: clients }, async (_, c) => {
@@ -173,16 +339,17 @@ async function clientLoad(cluster: { metrics(): Promise<string> }, api: KubeClie
         }
       }),
     );
-    return (await serverRequests(cluster)) - before;
+    return (await serverRequests(dev)) - before;
   };
   const read = (client: KubeClient) => (c: number) => client.list({ ...PODS, namespace: `ns-${c % NAMESPACES}` }, { labelSelector: `app=app-${c % 100}` });
   const through = await load(read(viaMonitor));
   const direct = await load(read(api));
-  console.log(`requests reaching the API server, ${clients} clients reading once a second for ${seconds} s: through the monitor ${through}, directly ${direct} (ratio ${(through / Math.max(1, direct)).toFixed(4)})`);
+  viaMonitor.close();
+  console.log(`\nrequests reaching the API server, ${clients} clients reading once a second for ${seconds} s: through the monitor ${through}, directly ${direct} (ratio ${(through / Math.max(1, direct)).toFixed(4)})`);
 }
 
 /** A writer and a reader replica on one redis-server, against the in-memory monitor and the API server. */
-async function redisReplicas(cluster: { kubeConfig(): KubeConfig }, api: KubeClient, viaMemory: KubeClient, size: number): Promise<void> {
+async function redisReplicas(kc: KubeConfig, api: KubeClient, memory: Monitor, size: number): Promise<void> {
   const redis = await startTestRedis();
   const config = (identity: string) =>
     parseMonitorConfig({
@@ -193,24 +360,25 @@ async function redisReplicas(cluster: { kubeConfig(): KubeConfig }, api: KubeCli
       canaryIntervalSeconds: 0,
       redis: { url: redis.url, identity },
     });
-  const writer = await startMonitor({ config: config('writer'), token: TOKEN, kubeConfig: cluster.kubeConfig() });
+  const writer = await startMonitor({ config: config('writer'), token: TOKEN, kubeConfig: kc });
   while (!writer.isWriter()) await sleep(50);
-  const reader = await startMonitor({ config: config('reader'), token: TOKEN, kubeConfig: cluster.kubeConfig() });
+  const reader = await startMonitor({ config: config('reader'), token: TOKEN, kubeConfig: kc });
   while (!reader.ready()) await sleep(50);
-  const viaReader = new KubeClient(monitorKubeConfig(reader.url));
+  const viaReader = new KubeClient(monitorKubeConfig(reader.url, TOKEN));
+  const viaMemory = new KubeClient(monitorKubeConfig(memory.url, TOKEN));
   const stats = createRedisClient({ url: redis.url });
   await stats.connect();
   try {
-    const query = { namespace: 'ns-3', labelSelector: 'app=app-7' };
+    const query = { namespace: 'ns-3', labelSelector: 'app=app-13' };
     const read = (c: KubeClient) => () => c.list({ ...PODS, namespace: query.namespace }, { labelSelector: query.labelSelector });
     const q = await compare(11, read(api), read(viaReader));
     const mem = await compare(11, read(api), read(viaMemory));
     console.log(
-      `query by namespace and label selector at ${size} pods: Redis-backed replica ${q.monitor.toFixed(2)} ms, in-memory monitor ${mem.monitor.toFixed(2)} ms, API server ${q.server.toFixed(2)} ms ` +
+      `\nquery by namespace and label selector at ${size} pods, parsed by the client: Redis-backed replica ${q.monitor.toFixed(2)} ms, in-memory monitor ${mem.monitor.toFixed(2)} ms, API server ${q.server.toFixed(2)} ms ` +
         `(median; replica/server ${(q.monitor / q.server).toFixed(3)}, replica/memory ${(q.monitor / mem.monitor).toFixed(2)})`,
     );
     const full = await compare(5, () => api.list(PODS), () => viaReader.list(PODS));
-    console.log(`full LIST of ${size} pods: Redis-backed replica ${full.monitor.toFixed(0)} ms, API server ${full.server.toFixed(0)} ms (median; replica/server ${(full.monitor / full.server).toFixed(3)})`);
+    console.log(`full LIST of ${size} pods, parsed by the client: Redis-backed replica ${full.monitor.toFixed(0)} ms, API server ${full.server.toFixed(0)} ms (median; replica/server ${(full.monitor / full.server).toFixed(3)})`);
 
     // Redis commands per watch event: modify pods, count what the writer sent; a change of labels
     // also moves the pod between label sets, a change of anything else does not.
@@ -244,11 +412,28 @@ async function redisReplicas(cluster: { kubeConfig(): KubeConfig }, api: KubeCli
     await perEvent('an annotation changed', { metadata: { annotations: { touched: '2' } } });
   } finally {
     viaReader.close();
+    viaMemory.close();
     stats.destroy();
     await reader.stop();
     await writer.stop();
     await redis.close();
   }
+}
+
+async function compare(runs: number, server: () => Promise<unknown>, monitor: () => Promise<unknown>): Promise<{ server: number; monitor: number }> {
+  await server();
+  await monitor();
+  const s: number[] = [];
+  const m: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    let t = performance.now();
+    await server();
+    s.push(performance.now() - t);
+    t = performance.now();
+    await monitor();
+    m.push(performance.now() - t);
+  }
+  return { server: median(s), monitor: median(m) };
 }
 
 function commandStats(info: string): Record<string, number> {

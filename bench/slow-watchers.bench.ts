@@ -6,72 +6,13 @@
  * resident memory from before the writes to after them, against a baseline run of the same writes
  * with no watcher, for N = 100, 200, 400 (medians of 3 runs, a fresh process each).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { request } from 'node:https';
 import { connect, type TLSSocket } from 'node:tls';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
+import { call, rssBytes, startChildDevCluster as startServer, stopChildDevCluster as stopServer, type ChildDevCluster as Server } from './servers.ts';
 
-const ROOT = new URL('..', import.meta.url).pathname;
 const WATCHERS = 10;
 const VALUE = 'x'.repeat(100 * 1024);
 /** What `kubectl get -w` asks for. */
 const KUBECTL_WATCH_ACCEPT = 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json';
-
-interface Server {
-  child: ChildProcess;
-  url: string;
-  token: string;
-  ca: string;
-  dir: string;
-}
-
-async function startServer(): Promise<Server> {
-  const dir = mkdtempSync(join(tmpdir(), 'kre-bench-slow-'));
-  const child = spawn(process.execPath, [join(ROOT, 'bin/kre.js'), 'devcluster', '--state-dir', dir, '--nodes', '0', '--listen', '127.0.0.1:0'], {
-    cwd: ROOT,
-    env: { ...process.env, KRE_LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
-  const ready = await new Promise<{ url: string; kubeconfig: string }>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      if (line.includes('"msg":"ready"')) resolve(JSON.parse(line));
-    });
-    child.once('exit', (code) => reject(new Error(`kre devcluster exited with ${code}`)));
-  });
-  const kubeconfig = readFileSync(ready.kubeconfig, 'utf8');
-  const token = /token: (\S+)/.exec(kubeconfig)![1];
-  const ca = Buffer.from(/certificate-authority-data: (\S+)/.exec(kubeconfig)![1], 'base64').toString();
-  return { child, url: ready.url, token, ca, dir };
-}
-
-async function stopServer(s: Server): Promise<void> {
-  const exited = new Promise((r) => s.child.once('exit', r));
-  s.child.kill('SIGKILL');
-  await exited;
-  rmSync(s.dir, { recursive: true, force: true });
-}
-
-function rssBytes(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return Number(m![1]) * 1024;
-}
-
-function call(s: Server, method: string, path: string, body?: unknown): Promise<any> {
-  const url = new URL(path, s.url);
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method, ca: s.ca, headers: { Authorization: `Bearer ${s.token}`, 'Content-Type': 'application/json' } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve(JSON.parse(Buffer.concat(chunks).toString() || '{}')));
-    });
-    req.on('error', reject);
-    if (body) req.write(JSON.stringify(body));
-    req.end();
-  });
-}
 
 function stalledWatch(s: Server, path: string): Promise<TLSSocket> {
   const url = new URL(s.url);
@@ -98,15 +39,7 @@ async function once(writes: number, watchers: number): Promise<{ growth: number;
     for (let i = 0; i < writes; i++) await call(s, 'POST', '/api/v1/namespaces/bench/configmaps', { metadata: { name: `cm-${i}` }, data: { v: VALUE } });
     await new Promise((r) => setTimeout(r, 1000));
     const growth = rssBytes(s.child.pid!) - before;
-    const metrics: string = await new Promise((resolve, reject) => {
-      const req = request(new URL('/metrics', s.url), { ca: s.ca, headers: { Authorization: `Bearer ${s.token}` } }, (res) => {
-        let t = '';
-        res.on('data', (c) => (t += c));
-        res.on('end', () => resolve(t));
-      });
-      req.on('error', reject);
-      req.end();
-    });
+    const metrics: string = await call(s, 'GET', '/metrics');
     const closed = Number(/^devcluster_watches_closed_too_slow_total\{[^}]*\} (\d+)/m.exec(metrics)?.[1] ?? 0);
     for (const sock of sockets) sock.destroy();
     return { growth, closed };

@@ -32,7 +32,7 @@ export {
   type PatchType,
   type Status,
 } from './client.ts';
-export { ObjectStore, objectKey, keyOf, splitKey, type ReplaceResult } from './store.ts';
+export { ObjectStore, objectKey, keyOf, splitKey, addTo as addToIndex, removeFrom as removeFromIndex, type ReplaceResult } from './store.ts';
 export { listAll, asCached, type ListAllOptions } from './list-all.ts';
 export { sleep } from './sleep.ts';
 export { Reflector, type ObjectEventType, type ReflectorOptions, type ReflectorHandlers, type ReflectorStats, type VerifyReport } from './reflector.ts';
@@ -60,3 +60,4 @@ export { createLogger, serializeError, MAX_ERROR_TEXT, type Logger } from './log
 export { readConfigFile, parseConfig, readSecretFile, parseHostPort, hostPort, urlHost, leaseTimings, leaseTimingsInOrder, leaseTimingsMs, LEASE_TIMINGS_ORDER, DEFAULT_LISTEN_HOST, type HostPort, type LeaseTimings } from './config-file.ts';
 export { ConfigError } from './config-error.ts';
 export { servePartHttp, bearerMatches, type PartHttp, type PartHttpOptions, type PathHandler } from './serve-http.ts';
+export { toTable, parseTableAccept, parseIncludeObject, humanDuration, ageSince, formatLabels, formatSelector, podSummary, evalJsonPath, type TableResource, type TableOptions, type IncludeObject, type ListMeta } from './table.ts';

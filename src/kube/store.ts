@@ -123,13 +123,15 @@ export class ObjectStore<T extends KubeObject = KubeObject> {
   }
 }
 
-function addTo(index: Map<string, Set<string>>, k: string, key: string): void {
+/** Adds `key` to the set of `k` in an index of sets (as ObjectStore's by namespace and label). */
+export function addTo(index: Map<string, Set<string>>, k: string, key: string): void {
   let set = index.get(k);
   if (!set) index.set(k, (set = new Set()));
   set.add(key);
 }
 
-function removeFrom(index: Map<string, Set<string>>, k: string, key: string): void {
+/** Removes `key` from the set of `k`, and the set once empty. */
+export function removeFrom(index: Map<string, Set<string>>, k: string, key: string): void {
   const set = index.get(k);
   if (!set) return;
   set.delete(key);

@@ -22,6 +22,13 @@ export function compareVersions(a: string | undefined, b: string | undefined): n
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** What the rules read of a change: its kind, version and arrival. */
+export type VersionedChange = Pick<StreamChange, 'type' | 'resourceVersion' | 'receivedAt'>;
+/** What the rules read of a held object: its version. */
+export interface Versioned {
+  metadata: { resourceVersion?: string };
+}
+
 export interface SnapshotRef {
   /** undefined before the first verification: then every streamed change counts. */
   resourceVersion?: string;
@@ -32,7 +39,7 @@ export interface SnapshotRef {
  * Whether a streamed change is laid over the verified snapshot, given the object the view holds
  * for its key now (`held`, from the snapshot or from an earlier streamed change).
  */
-export function changeCounts(change: StreamChange, snapshot: SnapshotRef, held: KubeObject | undefined, heldIsVerified: boolean): boolean {
+export function changeCounts(change: VersionedChange, snapshot: SnapshotRef, held: Versioned | undefined, heldIsVerified: boolean): boolean {
   if (snapshot.resourceVersion === undefined) return newerThanHeld(change, held) !== false;
   const vsList = compareVersions(change.resourceVersion, snapshot.resourceVersion);
   if (vsList === undefined) {
@@ -44,7 +51,7 @@ export function changeCounts(change: StreamChange, snapshot: SnapshotRef, held: 
 }
 
 /** false when the held object is provably newer than (or as new as) the change. */
-function newerThanHeld(change: StreamChange, held: KubeObject | undefined): boolean | undefined {
+function newerThanHeld(change: VersionedChange, held: Versioned | undefined): boolean | undefined {
   if (!held) return true;
   const c = compareVersions(change.resourceVersion, held.metadata.resourceVersion);
   if (c === undefined) return undefined;
@@ -53,7 +60,7 @@ function newerThanHeld(change: StreamChange, held: KubeObject | undefined): bool
 }
 
 /** Whether a change is covered by (not newer than) a snapshot, so it can be forgotten. */
-export function coveredBySnapshot(change: StreamChange, snapshot: { resourceVersion: string; listedAt: number }): boolean {
+export function coveredBySnapshot(change: VersionedChange, snapshot: { resourceVersion: string; listedAt: number }): boolean {
   const c = compareVersions(change.resourceVersion, snapshot.resourceVersion);
   return c === undefined ? change.receivedAt <= snapshot.listedAt : c <= 0;
 }
@@ -68,7 +75,7 @@ export function countCorrections(args: {
   listVersion: string;
   streamVersion: string | undefined;
   heldKeys: Iterable<string>;
-  held: (key: string) => KubeObject | undefined;
+  held: (key: string) => Versioned | undefined;
   keyOf: (obj: KubeObject) => string;
   /** The version at which the stream last deleted a key, if it did since the previous snapshot. */
   deletedAt: (key: string) => string | undefined;

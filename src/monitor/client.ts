@@ -3,6 +3,7 @@
  * answering `@kubernetes/client-node` model objects (timestamps as Date, as client-node's own APIs
  * return them) with where each came from and how fresh the answer is.
  */
+import { KubeConfig } from '@kubernetes/client-node';
 import type { V1Deployment, V1Ingress, V1Node, V1PersistentVolumeClaim, V1Pod, V1Service } from '@kubernetes/client-node';
 import { ObjectSerializer } from '@kubernetes/client-node/dist/gen/models/ObjectSerializer.js';
 import { SOURCE_ANNOTATION } from './http.ts';
@@ -96,4 +97,19 @@ export class MonitorClient {
       freshness: body.freshness,
     };
   }
+}
+
+/**
+ * A kubeconfig that points Kubernetes clients (client-node, informers) at a monitor, as at an API
+ * server: its URL and token (a self-signed certificate is not checked).
+ */
+export function monitorKubeConfig(url: string, token: string): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: 'monitor', server: url, skipTLSVerify: true }],
+    users: [{ name: 'monitor', token }],
+    contexts: [{ name: 'monitor', cluster: 'monitor', user: 'monitor' }],
+    currentContext: 'monitor',
+  });
+  return kc;
 }

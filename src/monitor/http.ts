@@ -8,7 +8,8 @@
  *   labelSelector, fieldSelector and limit/continue, plus discovery for the cached kinds, so that
  *   kubectl and client libraries read the cache as they read an API server. Lists are plain JSON:
  *   kubectl asks for a Table and, given a list, prints it itself. Freshness goes in
- *   `X-Kre-*` response headers there. Writes and watches are refused with a Status.
+ *   `X-Kre-*` response headers there. Watches (`?watch=1`) are served from the cache with the
+ *   in-memory store (watch-hub.ts). Writes are refused with a Status.
  *
  * - Prometheus HTTP service discovery (`/sd/kubelets`, `/sd/pods`, and `/sd/endpoints` when
  *   `v1/endpoints` is among the cached resources; see sd.ts) and
@@ -23,15 +24,19 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { bearerMatches, decodePathSegment, fieldMatcher, keyOf, MalformedPathError, parseFieldSelector, parseLabelSelector, SelectorError, urlHost, type KubeObject } from '../kube/index.ts';
+import { bearerMatches, decodePathSegment, fieldMatcher, keyOf, MalformedPathError, parseFieldSelector, parseIncludeObject, parseLabelSelector, parseTableAccept, SelectorError, toTable, urlHost, type IncludeObject, type KubeObject, type ListMeta } from '../kube/index.ts';
 import { kubeStateFamilies, renderFamilies } from './kube-state.ts';
 import type { MonitorMetrics } from './metrics.ts';
 import type { MonitoredResource } from './resources.ts';
 import { resourceId } from './resources.ts';
+import type { Entry } from './entry.ts';
+import { MemoryStore } from './memory-store.ts';
+import { sendJsonList, servedBytes, servedObject } from './serve-json.ts';
+import { TooOldError, WatchHub } from './watch-hub.ts';
 import { endpointsTargetGroups, nodeTargetGroups, podTargetGroups } from './sd.ts';
 import { StoreUnavailableError, VIEWS, type CachedObject, type Freshness, type MonitorStore, type View } from './store.ts';
 
-export const SOURCE_ANNOTATION = 'kre.konstellation.io/monitor-source';
+export { SOURCE_ANNOTATION } from './entry.ts';
 export const KUBERNETES_VERSION = { major: '1', minor: '32', gitVersion: 'v1.32.0-kre-monitor', platform: 'linux/amd64' };
 
 export interface MonitorHttpOptions {
@@ -63,13 +68,13 @@ const SEED_PARAMS = new Set(['name', 'namespace', 'label_selector', 'view']);
 /** What a real server accepts on a list; the monitor honours the first four and ignores the rest. */
 const LIST_PARAMS = new Set([
   'labelSelector', 'fieldSelector', 'limit', 'continue', 'view',
-  'resourceVersion', 'resourceVersionMatch', 'timeoutSeconds', 'allowWatchBookmarks', 'sendInitialEvents', 'pretty', 'watch',
+  'resourceVersion', 'resourceVersionMatch', 'timeoutSeconds', 'allowWatchBookmarks', 'sendInitialEvents', 'pretty', 'watch', 'includeObject',
 ]);
 const CONTINUE_TTL_MS = 60_000;
 const CONTINUE_SNAPSHOTS = 32;
 
 interface ListSnapshot {
-  items: KubeObject[];
+  items: CachedObject[];
   resourceVersion: string;
   freshness: Freshness;
   expires: number;
@@ -81,7 +86,20 @@ export class MonitorHttp {
   /** Lists being paged through with `continue`, each served from the snapshot of its first page. */
   private readonly snapshots = new Map<string, ListSnapshot>();
 
+  /** Per resource id, the watches served from the cache (with a store that tells its changes). */
+  private readonly hubs = new Map<string, WatchHub>();
+  private readonly unsubscribe: (() => void)[] = [];
+
   constructor(private readonly o: MonitorHttpOptions) {
+    const store = o.store;
+    if (store instanceof MemoryStore) {
+      for (const r of o.resources) {
+        const id = resourceId(r);
+        const hub = new WatchHub({ kind: r.kind, apiVersion: r.group ? `${r.group}/${r.version}` : r.version, logger: o.logger, resource: id });
+        this.hubs.set(id, hub);
+        this.unsubscribe.push(store.onChange(id, (c) => hub.publish(c)));
+      }
+    }
     this.token = Buffer.from(o.token);
     const handler = (req: http.IncomingMessage, res: http.ServerResponse) => void this.handle(req, res);
     this.server = o.tls ? https.createServer({ cert: o.tls.cert, key: o.tls.key }, handler) : http.createServer(handler);
@@ -103,6 +121,8 @@ export class MonitorHttp {
   /** Stops accepting, lets requests in flight finish (up to `graceMs`), then closes what is left. */
   async close(graceMs = 5000): Promise<void> {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const u of this.unsubscribe) u();
+    for (const hub of this.hubs.values()) hub.closeAll();
     this.server.closeIdleConnections();
     const timer = setTimeout(() => this.server.closeAllConnections(), graceMs);
     await closed;
@@ -154,7 +174,7 @@ export class MonitorHttp {
       const target = this.parseResourcePath(path);
       if (target) {
         route = target.route;
-        return await this.kubeRead(target, url.searchParams, res, route);
+        return await this.kubeRead(target, url.searchParams, res, route, parseTableAccept(req.headers.accept));
       }
       throw new HttpError(404, 'NotFound', 'the server could not find the requested resource');
     } catch (caught) {
@@ -191,9 +211,9 @@ export class MonitorHttp {
       namespace: params.get('namespace') ?? undefined,
       name: params.get('name') ?? undefined,
       labelSelector,
-      filter: node !== undefined ? (o) => o.spec?.nodeName === node : undefined,
+      nodeName: node,
     });
-    this.json(res, route, 200, { items: result.items.map(withSource), freshness: result.freshness }, result.freshness);
+    await this.list(res, route, '{"items":[', result.items, `],"freshness":${JSON.stringify(result.freshness)}}`, result.freshness);
   }
 
   // --- Kubernetes-shaped reads
@@ -229,8 +249,10 @@ export class MonitorHttp {
     params: URLSearchParams,
     res: http.ServerResponse,
     route: string,
+    asTable: boolean,
   ): Promise<void> {
     const view = parseView(params.get('view'));
+    const table = asTable ? this.tableOf(t.r, parseIncludeObject(params.get('includeObject'))) : undefined;
     const id = resourceId(t.r);
     const apiVersion = t.r.group ? `${t.r.group}/${t.r.version}` : t.r.version;
     if (t.name !== undefined) {
@@ -238,12 +260,15 @@ export class MonitorHttp {
       if (!item) {
         throw new HttpError(404, 'NotFound', `${t.r.plural}${t.r.group ? `.${t.r.group}` : ''} "${t.name}" not found`, { name: t.name, group: t.r.group, kind: t.r.plural });
       }
-      return this.json(res, route, 200, withSource(item), freshness);
-    }
-    if (params.get('watch') === 'true' || params.get('watch') === '1') {
-      throw new HttpError(405, 'MethodNotAllowed', 'the monitor does not serve watches; watch the API server');
+      if (table) return this.json(res, route, 200, table([item]), freshness);
+      this.o.metrics.served.inc({ path: route, code: '200' });
+      const body = servedBytes(item);
+      res.writeHead(200, { ...freshnessHeaders(freshness), 'Content-Type': 'application/json', 'Content-Length': body.length, 'Cache-Control': 'no-cache, private' });
+      res.end(body);
+      return;
     }
     for (const key of params.keys()) if (!LIST_PARAMS.has(key)) throw badRequest(`unknown parameter "${key}"`);
+    if (params.get('watch') === 'true' || params.get('watch') === '1') return this.watch(t, id, view, params, res, route, table);
     const limit = parseLimit(params.get('limit'));
     const token = params.get('continue');
     let snapshot: ListSnapshot;
@@ -258,19 +283,10 @@ export class MonitorHttp {
       offset = c.offset;
     } else {
       const labelSelector = checkedLabelSelector(params.get('labelSelector') ?? undefined, 'labelSelector');
-      let filter: ((o: KubeObject) => boolean) | undefined;
-      const fieldSelector = params.get('fieldSelector');
-      if (fieldSelector) {
-        try {
-          filter = fieldMatcher(t.r.kind, parseFieldSelector(fieldSelector));
-        } catch (err) {
-          if (err instanceof SelectorError) throw badRequest(`invalid fieldSelector: ${err.message}`);
-          throw err;
-        }
-      }
+      const filter = this.fieldFilter(t.r, params.get('fieldSelector'));
       const result = await this.o.store.list(id, view, { namespace: t.namespace, labelSelector, filter });
       snapshot = {
-        items: sortByKey(result.items.map(withSource)),
+        items: sortByKey(result.items),
         resourceVersion: result.freshness.streamResourceVersion ?? result.freshness.verifiedResourceVersion ?? '',
         freshness: result.freshness,
         expires: Date.now() + CONTINUE_TTL_MS,
@@ -283,7 +299,65 @@ export class MonitorHttp {
       metadata.remainingItemCount = snapshot.items.length - end;
     }
     const items = offset === 0 && end === snapshot.items.length ? snapshot.items : snapshot.items.slice(offset, end);
-    this.json(res, route, 200, { kind: `${t.r.kind}List`, apiVersion, metadata, items }, snapshot.freshness);
+    if (table) return this.json(res, route, 200, table(items, metadata as unknown as ListMeta), snapshot.freshness);
+    const head = JSON.stringify({ kind: `${t.r.kind}List`, apiVersion, metadata, items: [] }).slice(0, -2);
+    await this.list(res, route, head, items, ']}', snapshot.freshness);
+  }
+
+  /** Renders cached objects as a meta.k8s.io/v1 Table, the columns the API server prints (kubectl get). */
+  private tableOf(r: MonitoredResource, includeObject: IncludeObject): (items: readonly CachedObject[], listMeta?: ListMeta) => object {
+    return (items, listMeta) => toTable(r, items.map(servedObject), { includeObject, listMeta, now: new Date() });
+  }
+
+  private watch(
+    t: { r: MonitoredResource; namespace?: string },
+    id: string,
+    view: View,
+    params: URLSearchParams,
+    res: http.ServerResponse,
+    route: string,
+    table?: (items: readonly CachedObject[]) => object,
+  ): void {
+    const hub = this.hubs.get(id);
+    const store = this.o.store;
+    if (!hub || !(store instanceof MemoryStore)) {
+      throw new HttpError(405, 'MethodNotAllowed', 'this monitor reads its cache from Redis and does not serve watches; watch a monitor with the in-memory store, or the API server');
+    }
+    if (view !== 'aggregated') throw badRequest(`invalid parameter "view": watches follow the aggregated view, not ${JSON.stringify(view)}`);
+    const labelSelector = checkedLabelSelector(params.get('labelSelector') ?? undefined, 'labelSelector');
+    const filter = this.fieldFilter(t.r, params.get('fieldSelector'));
+    const selector = labelSelector ? parseLabelSelector(labelSelector) : undefined;
+    const matches = (e: Entry) =>
+      (t.namespace === undefined || e.namespace === t.namespace) && (!selector || selector.matches(e.labels ?? {})) && (!filter || filter(e.object()));
+    const rv = params.get('resourceVersion') ?? '';
+    const timeout = params.get('timeoutSeconds');
+    const timeoutSeconds = timeout ? Number(timeout) : undefined;
+    if (timeoutSeconds !== undefined && !(Number.isInteger(timeoutSeconds) && timeoutSeconds >= 0)) throw badRequest(`invalid parameter "timeoutSeconds": ${JSON.stringify(timeout)}`);
+    try {
+      hub.watch(res, {
+        matches,
+        resourceVersion: rv === '' || rv === '0' ? undefined : rv,
+        bookmarks: params.get('allowWatchBookmarks') === 'true',
+        timeoutSeconds,
+        current: () => store.listNow(id, view, { namespace: t.namespace, labelSelector, filter }).items.map((c) => ({ entry: c.entry!, source: c.source })),
+        version: () => store.version(id),
+        render: table && ((c) => Buffer.from(`${JSON.stringify({ type: c.type, object: table([{ entry: c.entry, source: c.source, object: c.entry.object() }]) })}\n`)),
+      });
+      this.o.metrics.served.inc({ path: route, code: '200' });
+    } catch (err) {
+      if (err instanceof TooOldError) throw new HttpError(410, 'Expired', err.message);
+      throw err;
+    }
+  }
+
+  private fieldFilter(r: MonitoredResource, fieldSelector: string | null): ((o: KubeObject) => boolean) | undefined {
+    if (!fieldSelector) return undefined;
+    try {
+      return fieldMatcher(r.kind, parseFieldSelector(fieldSelector));
+    } catch (err) {
+      if (err instanceof SelectorError) throw badRequest(`invalid fieldSelector: ${err.message}`);
+      throw err;
+    }
   }
 
   private keepSnapshot(snapshot: ListSnapshot, offset: number, previousToken: string | null): string {
@@ -353,14 +427,14 @@ export class MonitorHttp {
   // --- answers
 
   private json(res: http.ServerResponse, route: string, code: number, body: unknown, freshness?: Freshness): void {
-    if (freshness) {
-      res.setHeader('X-Kre-View', freshness.view);
-      res.setHeader('X-Kre-Verified-Time', freshness.verifiedTime ?? '');
-      res.setHeader('X-Kre-Verified-Resource-Version', freshness.verifiedResourceVersion ?? '');
-      res.setHeader('X-Kre-Stream-Resource-Version', freshness.streamResourceVersion ?? '');
-      res.setHeader('X-Kre-Staleness-Seconds', freshness.stalenessSeconds === null ? '' : freshness.stalenessSeconds.toFixed(3));
-    }
+    if (freshness) for (const [k, v] of Object.entries(freshnessHeaders(freshness))) res.setHeader(k, v);
     this.send(res, route, code, JSON.stringify(body), 'application/json');
+  }
+
+  /** A list of cached objects between `head` and `tail`, from their serialized bytes. */
+  private async list(res: http.ServerResponse, route: string, head: string, items: readonly CachedObject[], tail: string, freshness: Freshness): Promise<void> {
+    this.o.metrics.served.inc({ path: route, code: '200' });
+    await sendJsonList(res, 200, { ...freshnessHeaders(freshness), 'Cache-Control': 'no-cache, private' }, head, items, tail);
   }
 
   private send(res: http.ServerResponse, route: string, code: number, body: string, contentType: string): void {
@@ -408,13 +482,22 @@ function decodeContinue(token: string): { id: string; offset: number } | undefin
   return undefined;
 }
 
-/** The object as served: a shallow copy that says where it comes from. */
-export function withSource({ object, source }: CachedObject): KubeObject {
-  return { ...object, metadata: { ...object.metadata, annotations: { ...object.metadata.annotations, [SOURCE_ANNOTATION]: source } } };
+function freshnessHeaders(f: Freshness): Record<string, string> {
+  return {
+    'X-Kre-View': f.view,
+    'X-Kre-Verified-Time': f.verifiedTime ?? '',
+    'X-Kre-Verified-Resource-Version': f.verifiedResourceVersion ?? '',
+    'X-Kre-Stream-Resource-Version': f.streamResourceVersion ?? '',
+    'X-Kre-Staleness-Seconds': f.stalenessSeconds === null ? '' : f.stalenessSeconds.toFixed(3),
+  };
 }
 
-function sortByKey(items: KubeObject[]): KubeObject[] {
-  const keyed = items.map((o) => ({ k: keyOf(o.metadata.namespace, o.metadata.name ?? ''), o }));
+/** In key order (namespace/name), as a real server lists; the in-memory store's lists already are. */
+function sortByKey(items: CachedObject[]): CachedObject[] {
+  const keyed = items.map((c) => ({ k: c.entry?.key ?? keyOf(c.object.metadata.namespace, c.object.metadata.name ?? ''), c }));
+  let sorted = true;
+  for (let i = 1; i < keyed.length && sorted; i++) sorted = keyed[i - 1].k <= keyed[i].k;
+  if (sorted) return items;
   keyed.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0));
-  return keyed.map((x) => x.o);
+  return keyed.map((x) => x.c);
 }

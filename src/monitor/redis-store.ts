@@ -300,7 +300,7 @@ export class RedisStore implements MonitorStore {
         if (!now) {
           if (!was) continue;
           push(del, hash, name);
-          for (const pair of labelPairs(was.object)) push(rem, labelKey(base, namespace, pair), name);
+          for (const pair of labelPairs(was)) push(rem, labelKey(base, namespace, pair), name);
           count(namespace, -1);
           continue;
         }
@@ -308,8 +308,8 @@ export class RedisStore implements MonitorStore {
         let fields = set.get(hash);
         if (!fields) set.set(hash, (fields = {}));
         fields[name] = encode(key, now);
-        const old = was ? labelPairs(was.object) : new Set<string>();
-        const cur = labelPairs(now.object);
+        const old = was ? labelPairs(was) : new Set<string>();
+        const cur = labelPairs(now);
         for (const pair of old) if (!cur.has(pair)) push(rem, labelKey(base, namespace, pair), name);
         for (const pair of cur) if (!old.has(pair)) push(add, labelKey(base, namespace, pair), name);
         if (!was) count(namespace, 1);
@@ -381,7 +381,7 @@ export class RedisStore implements MonitorStore {
               if (!fields) objects.set(hash, (fields = {}));
               fields[name] = encode(key, entry);
               counts.set(namespace, (counts.get(namespace) ?? 0) + 1);
-              for (const pair of labelPairs(entry.object)) push(labels, labelKey(base, namespace, pair), name);
+              for (const pair of labelPairs(entry)) push(labels, labelKey(base, namespace, pair), name);
             }
             for (const [hash, fields] of objects) {
               const names = Object.keys(fields);
@@ -648,9 +648,14 @@ function snapshot(local: MemoryStore, resource: string, keys?: string[]): Snapsh
 /** The same served entry: one object (or the same version of it) from the same source. */
 function sameEntry(a: CachedObject, b: CachedObject): boolean {
   if (a.source !== b.source) return false;
-  if (a.object === b.object) return true;
-  const ra = a.object.metadata.resourceVersion;
-  return ra !== undefined && ra !== '' && ra === b.object.metadata.resourceVersion;
+  if (a.entry ? a.entry === b.entry : a.object === b.object) return true;
+  const ra = versionOf(a);
+  return ra !== undefined && ra !== '' && ra === versionOf(b);
+}
+
+/** From the entry when the local store keeps one, so that comparing does not parse. */
+function versionOf(c: CachedObject): string | undefined {
+  return c.entry ? c.entry.resourceVersion : c.object.metadata.resourceVersion;
 }
 
 /** An object as stored: its source and resourceVersion, its key, then its JSON. */
@@ -670,8 +675,8 @@ function labelKey(base: string, namespace: string, pair: string): string {
   return `${base}:l:${namespace}:${pair}`;
 }
 
-function labelPairs(o: KubeObject): Set<string> {
-  return new Set(Object.entries(o.metadata.labels ?? {}).map(([k, v]) => `${k}=${v}`));
+function labelPairs(c: CachedObject): Set<string> {
+  return new Set(Object.entries((c.entry ? c.entry.labels : c.object.metadata.labels) ?? {}).map(([k, v]) => `${k}=${v}`));
 }
 
 function push(m: Map<string, string[]>, k: string, v: string): void {

@@ -10,6 +10,7 @@
  * the in-memory store answers at once.
  */
 import type { KubeObject } from '../kube/index.ts';
+import type { Entry } from './entry.ts';
 
 export type View = 'streamed' | 'verified' | 'aggregated';
 export const VIEWS: readonly View[] = ['aggregated', 'streamed', 'verified'];
@@ -35,6 +36,8 @@ export interface Freshness {
 export interface CachedObject<T extends KubeObject = KubeObject> {
   object: T;
   source: Source;
+  /** The object serialized as served, when the store keeps it so (the in-memory store does). */
+  readonly entry?: Entry;
 }
 
 export interface StoreQuery {
@@ -42,7 +45,9 @@ export interface StoreQuery {
   name?: string;
   /** Full Kubernetes label selector syntax; already validated by the caller. */
   labelSelector?: string;
-  /** Anything else (field selectors, node): applied after the indexes narrowed the candidates. */
+  /** Pods on this node (spec.nodeName). */
+  nodeName?: string;
+  /** Anything else (field selectors): applied after the indexes narrowed the candidates. */
   filter?: (obj: KubeObject) => boolean;
 }
 

@@ -9,7 +9,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { decodeObject, mediaType, parseJson, parseYaml, readBody } from './body.ts';
 import { shapeProblem } from './shapes.ts';
-import { decodePathSegment, MalformedPathError, withSortedKeys } from '../../kube/index.ts';
+import { decodePathSegment, MalformedPathError, parseIncludeObject, parseTableAccept, toTable, withSortedKeys, type IncludeObject } from '../../kube/index.ts';
 import { apiGroupList, apiResourceList, apiVersions } from './discovery.ts';
 import { ApiError, errors, cause } from './errors.ts';
 import { Faults, validateFaultSpec } from './faults.ts';
@@ -22,7 +22,6 @@ import { bindPod } from './binding.ts';
 import { parseApiPath, type ResourceRequest } from './request-info.ts';
 import { apiVersionOf, collectionKey, type ResourceRegistry, type ResourceType } from './resources.ts';
 import { HistoryExpiredError, type Entry, type Storage } from './storage.ts';
-import { parseTableAccept, toTable } from './table.ts';
 import { serveWatch } from './watch.ts';
 import { pruneCustomResource, defaultCustomResource } from './crd-schema.ts';
 import { pruneBuiltin } from './builtin-fields.ts';
@@ -840,9 +839,8 @@ function scaleSelector(obj: any): Record<string, string> {
   return { selector: Object.entries(ml).map(([k, v]) => `${k}=${v}`).join(',') };
 }
 
-function includeObjectParam(req: IncomingMessage): 'None' | 'Metadata' | 'Object' {
-  const v = new URL(req.url ?? '/', 'https://x').searchParams.get('includeObject');
-  return v === 'None' || v === 'Object' ? v : 'Metadata';
+function includeObjectParam(req: IncomingMessage): IncludeObject {
+  return parseIncludeObject(new URL(req.url ?? '/', 'https://x').searchParams.get('includeObject'));
 }
 
 /** A write without ?fieldManager is recorded under the client's name, as a real server does. */

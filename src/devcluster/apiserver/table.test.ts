@@ -1,6 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { evalJsonPath, formatSelector, humanDuration, parseTableAccept, podSummary, toTable } from './table.ts';
+import { evalJsonPath, formatSelector, humanDuration, parseTableAccept, podSummary, toTable } from '../../kube/index.ts';
 import { ResourceRegistry, type ResourceType } from './resources.ts';
 import { realApiserver } from './testdata/real-apiserver.ts';
 

@@ -3,9 +3,16 @@
  * that `kubectl get` asks for. The columns and cell values follow the real server's printers
  * (kubernetes/pkg/printers/internalversion) for built-in kinds, and a CRD version's
  * `additionalPrinterColumns` for custom resources. The server always prints the wide columns
- * (priority 1); kubectl hides them unless `-o wide`.
+ * (priority 1); kubectl hides them unless `-o wide`. The devcluster's API server and the monitor
+ * both answer with it.
  */
-import type { ResourceType } from './resources.ts';
+/** What the printers need of a resource type: a custom resource's printer columns come from its CRD. */
+export interface TableResource {
+  group: string;
+  version: string;
+  kind: string;
+  crd?: Record<string, any>;
+}
 
 export type IncludeObject = 'None' | 'Metadata' | 'Object';
 
@@ -45,7 +52,7 @@ interface Printer {
   conditions?(obj: any): RowCondition[] | undefined;
 }
 
-export function toTable(t: ResourceType, objects: any[], opts: TableOptions): object {
+export function toTable(t: TableResource, objects: any[], opts: TableOptions): object {
   const printer = t.crd ? customResourcePrinter(t) : (BUILTIN_PRINTERS[`${t.group}/${t.kind}`] ?? DEFAULT_PRINTER);
   const rows = objects.map((obj) => {
     const row: Record<string, unknown> = { cells: printer.cells(obj, opts.now) };
@@ -65,6 +72,11 @@ export function toTable(t: ResourceType, objects: any[], opts: TableOptions): ob
     if (opts.listMeta.remainingItemCount !== undefined) metadata.remainingItemCount = opts.listMeta.remainingItemCount;
   }
   return { kind: 'Table', apiVersion: 'meta.k8s.io/v1', metadata, columnDefinitions: printer.columns, rows };
+}
+
+/** The `includeObject` parameter of a Table request (default Metadata, as a real server's). */
+export function parseIncludeObject(v: string | null): IncludeObject {
+  return v === 'None' || v === 'Object' ? v : 'Metadata';
 }
 
 /**
@@ -835,7 +847,7 @@ interface PrinterColumn {
 /** A CRD without printer columns gets Age, as the apiextensions server defaults it. */
 const DEFAULT_CR_COLUMNS: PrinterColumn[] = [{ name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' }];
 
-function customResourcePrinter(t: ResourceType): Printer {
+function customResourcePrinter(t: TableResource): Printer {
   const version = (t.crd?.spec?.versions ?? []).find((v: any) => v.name === t.version);
   const printerColumns: PrinterColumn[] = version?.additionalPrinterColumns ?? t.crd?.spec?.additionalPrinterColumns ?? DEFAULT_CR_COLUMNS;
   return {

@@ -1,0 +1,94 @@
+/**
+ * Writing lists of cached objects: each object's bytes were serialized when it arrived (entry.ts),
+ * so an answer is copies of them between a head and a tail, sent in chunks of 1 MiB as the
+ * connection drains (a slow reader holds one chunk, not the whole list), with its length known
+ * beforehand.
+ */
+import type http from 'node:http';
+import type { KubeObject } from '../kube/index.ts';
+import { SOURCE_ANNOTATION } from './entry.ts';
+import type { CachedObject } from './store.ts';
+
+const CHUNK = 1 << 20;
+const COMMA = 0x2c;
+
+/** The object as served: a shallow copy that says where it comes from. */
+export function withSource({ object, source }: CachedObject): KubeObject {
+  return { ...object, metadata: { ...object.metadata, annotations: { ...object.metadata.annotations, [SOURCE_ANNOTATION]: source } } };
+}
+
+/** One object as served, parsed (for what renders it otherwise, such as Tables). */
+export function servedObject(c: CachedObject): KubeObject {
+  return c.entry ? c.entry.servedObject(c.source) : withSource(c);
+}
+
+/** One object's served JSON. */
+export function servedBytes(c: CachedObject): Buffer {
+  return c.entry ? c.entry.served(c.source) : Buffer.from(JSON.stringify(withSource(c)));
+}
+
+/** Items ready to write: entries stay as they are, others are serialized now. */
+type Piece = CachedObject | Buffer;
+
+function pieceLength(p: Piece): number {
+  return Buffer.isBuffer(p) ? p.length : p.entry!.servedLength(p.source);
+}
+
+/**
+ * Sends `head` + the items joined by commas + `tail` (head and tail are JSON text around the
+ * items' array) with the given status and headers, honouring backpressure.
+ */
+export async function sendJsonList(res: http.ServerResponse, code: number, headers: Record<string, string>, head: string, items: readonly CachedObject[], tail: string): Promise<void> {
+  const pieces: Piece[] = items.map((c) => (c.entry ? c : servedBytes(c)));
+  const headBytes = Buffer.from(head);
+  const tailBytes = Buffer.from(tail);
+  let total = headBytes.length + tailBytes.length + Math.max(0, pieces.length - 1);
+  for (const p of pieces) total += pieceLength(p);
+  res.writeHead(code, { ...headers, 'Content-Type': 'application/json', 'Content-Length': String(total) });
+  let chunk = Buffer.allocUnsafe(Math.min(CHUNK, total));
+  let at = 0;
+  const flush = async () => {
+    if (at === 0) return;
+    const full = res.write(at === chunk.length ? chunk : chunk.subarray(0, at));
+    chunk = Buffer.allocUnsafe(CHUNK);
+    at = 0;
+    if (!full && !res.destroyed) await drained(res);
+  };
+  const put = async (b: Buffer) => {
+    if (at + b.length > chunk.length) await flush();
+    if (b.length > chunk.length) {
+      if (!res.write(b) && !res.destroyed) await drained(res);
+      return;
+    }
+    at += b.copy(chunk, at);
+  };
+  await put(headBytes);
+  for (let i = 0; i < pieces.length; i++) {
+    if (res.destroyed) return;
+    const p = pieces[i];
+    const n = pieceLength(p) + (i > 0 ? 1 : 0);
+    if (at + n > chunk.length) await flush();
+    if (Buffer.isBuffer(p) || n > chunk.length) {
+      if (i > 0) await put(Buffer.from([COMMA]));
+      await put(Buffer.isBuffer(p) ? p : servedBytes(p));
+      continue;
+    }
+    if (i > 0) chunk[at++] = COMMA;
+    at = p.entry!.copyServed(p.source, chunk, at);
+  }
+  await put(tailBytes);
+  await flush();
+  res.end();
+}
+
+function drained(res: http.ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
