@@ -83,6 +83,8 @@ export function podBody(i: number): string {
     kind: 'Pod',
     metadata: { name, labels, annotations: { 'kubectl.kubernetes.io/last-applied-configuration': lastApplied + '\n' } },
     spec: {
+      // Named, since a real server without the ServiceAccount admission plugin refuses a token volume otherwise.
+      serviceAccountName: 'default',
       volumes: [
         {
           name: 'kube-api-access-jckjq',
