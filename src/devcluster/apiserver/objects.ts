@@ -13,7 +13,7 @@ import { ApiError, errors, cause, type StatusCause } from './errors.ts';
 import { trackUpdate } from './patch/index.ts';
 import { clone } from './patch/json-value.ts';
 import { apiVersionOf, collectionKey, type ResourceType } from './resources.ts';
-import { objectKey, type Entry, type Storage } from './storage.ts';
+import { Entry, objectKey, type Storage } from './storage.ts';
 import { validateObject, checkFieldFormats } from './validation.ts';
 import { validateCustomResource } from './crd-schema.ts';
 import { admitNode, admitServiceAccount } from './admission.ts';
@@ -218,7 +218,7 @@ export class ObjectService {
     if (t.group === '' && t.plural === 'nodes') admitNode(body);
     if (opts.dryRun) {
       body.metadata.resourceVersion = undefined;
-      return { key, obj: body, json: JSON.stringify(body), namespace: namespace ?? '' } as Entry;
+      return new Entry(key, body);
     }
     return this.put(t, body, undefined);
   }
@@ -290,7 +290,7 @@ export class ObjectService {
       if (isDeepStrictEqual(next, old)) return current;
     }
     if (!opts.tracked) trackUpdate(old, next, { manager: opts.fieldManager ?? 'unknown', now: nowRfc3339(), kind: t.kind, apiVersion: apiVersionOf(t), subresource: opts.subresource });
-    if (opts.dryRun) return { key: current.key, obj: next, json: JSON.stringify(next), namespace: current.namespace } as Entry;
+    if (opts.dryRun) return new Entry(current.key, next);
     if (next.metadata.deletionTimestamp && (next.metadata.finalizers ?? []).length === 0 && !isGracefulPodPending(t, next)) {
       return this.removeNow(t, current) ?? current;
     }
