@@ -7,17 +7,15 @@
  * counts the bytes and parses nothing; the item count is checked once, before the timed runs. The
  * servers are populated and measured one after the other, so they never compete for the CPU.
  *
- * Memory: the devcluster's heap (JS heap + array buffers) per stored pod, after a forced GC, in a
- * child process that runs only the server, beside the size of the pod's JSON; for the real server,
+ * Memory: the devcluster's heap (JS heap + array buffers) per stored pod, after forced GCs, in a
+ * child process that runs only the server (warmed up first, so that loading code is not counted), beside the size of the pod's JSON; for the real server,
  * the growth of its Go heap per pod (from its /metrics, without a forced GC: indicative).
  *
  * `KRE_BENCH_PODS=10000,50000` (the default) sets the sizes.
  */
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { startDevCluster } from '../src/devcluster/index.ts';
 import { realApiServerAvailable, REAL_APISERVER_DIR, startRealApiServer } from '../test/support/apiserver.ts';
-import { clientFor, createNamespaces, createPods, fmt, median, NAMESPACES, table, type Client, type ServerAddress } from './apiserver-workload.ts';
+import { clientFor, createNamespaces, createPods, fmt, heapInChild, median, NAMESPACES, podBody, table, type Client, type ServerAddress } from './apiserver-workload.ts';
 
 interface Query {
   name: string;
@@ -100,45 +98,48 @@ function goHeapOf(server: ServerAddress): () => Promise<number> {
 
 /** Heap per stored pod of the devcluster, in a child process that runs only the server (with --expose-gc). */
 function devclusterHeapPerPod(count: number): Promise<number | undefined> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url)], {
-      env: { ...process.env, KRE_BENCH_READ_HEAP_CHILD: String(count) },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.on('exit', (code) => {
-      const line = out.split('\n').find((l) => l.startsWith('{"heapPerPod"'));
-      if (code !== 0 || !line) {
-        console.error(`heap measurement failed (status ${code}): ${out.slice(-500)}`);
-        resolve(undefined);
-      } else resolve(JSON.parse(line).heapPerPod);
-    });
-  });
+  return heapInChild(import.meta.url, { KRE_BENCH_READ_HEAP_CHILD: String(count) });
+}
+
+/** Creates pods in a namespace of their own, so that the code paths of a create and each query are loaded before the baseline. */
+async function warmUp(c: Client, count: number): Promise<void> {
+  const r = await c.req('POST', '/api/v1/namespaces', JSON.stringify({ metadata: { name: 'bench-warm-up' } }));
+  if (r.status !== 201) throw new Error(`create namespace: ${r.status} ${r.text}`);
+  for (let i = 0; i < 500; i++) {
+    const p = await c.req('POST', '/api/v1/namespaces/bench-warm-up/pods', podBody(1_000_000 + i));
+    if (p.status !== 201) throw new Error(`create pod: ${p.status} ${p.text.slice(0, 300)}`);
+  }
+  for (const q of queries(count)) await c.drain(q.path);
 }
 
 async function heapChild(count: number): Promise<void> {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (!gc) throw new Error('run with --expose-gc');
+  /** Collects until the heap stops shrinking: one forced GC can leave a young generation's worth behind. */
   const settle = async () => {
-    for (let i = 0; i < 3; i++) {
+    let last = Infinity;
+    for (let i = 0; i < 20; i++) {
       gc();
-      await new Promise((r) => setImmediate(r));
+      await new Promise((r) => setTimeout(r, 20));
+      const m = process.memoryUsage();
+      const used = m.heapUsed + m.arrayBuffers;
+      if (used >= last * 0.995) return Math.min(used, last);
+      last = used;
     }
-    const m = process.memoryUsage();
-    return m.heapUsed + m.arrayBuffers;
+    return last;
   };
   const cluster = await startDevCluster({ nodes: 0 });
   const c = clientFor(cluster);
   await createNamespaces(c);
+  await warmUp(c, count);
   const before = await settle();
   await createPods(c, count);
   // Every query once, so that whatever reads cache is counted too.
   for (const q of queries(count)) await c.drain(q.path);
-  const heapPerPod = ((await settle()) - before) / count;
+  const heap = ((await settle()) - before) / count;
   c.close();
   await cluster.stop();
-  console.log(JSON.stringify({ heapPerPod }));
+  console.log(JSON.stringify({ heap }));
 }
 
 function report(count: number, dev: ServerFigures, real: ServerFigures | undefined): void {

@@ -4,7 +4,9 @@
  * namespaces, with a `shard` label that picks 1% of them (0.1% within a namespace), created with
  * IN_FLIGHT requests at a time over HTTPS with keep-alive. Also the client, medians and tables.
  */
+import { spawn } from 'node:child_process';
 import { Agent, request, type RequestOptions } from 'node:https';
+import { fileURLToPath } from 'node:url';
 
 export const NAMESPACES = 10;
 export const IN_FLIGHT = 32;
@@ -149,4 +151,24 @@ export function table(rows: string[][]): void {
     console.log(`| ${r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join(' | ')} |`);
     if (k === 0) console.log(`|${w.map((x, i) => (i === 0 ? '-'.repeat(x + 2) : '-'.repeat(x + 1) + ':')).join('|')}|`);
   }
+}
+
+/**
+ * Runs the benchmark module at `moduleUrl` again in a child process with --expose-gc and `env`
+ * set, which measures a heap there (a process that runs only the server) and prints one line
+ * `{"heap": …}`; resolves to that value, or undefined (saying why) when the child fails.
+ */
+export function heapInChild<T>(moduleUrl: string, env: Record<string, string>): Promise<T | undefined> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', fileURLToPath(moduleUrl)], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.on('exit', (code) => {
+      const line = out.split('\n').find((l) => l.startsWith('{"heap"'));
+      if (code !== 0 || !line) {
+        console.error(`heap measurement failed (status ${code}): ${out.slice(-500)}`);
+        resolve(undefined);
+      } else resolve(JSON.parse(line).heap);
+    });
+  });
 }

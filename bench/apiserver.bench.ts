@@ -10,11 +10,9 @@
  * it), medians over repeated runs. Heap per object is measured in a child process that runs only
  * the server, with --expose-gc.
  */
-import { spawn } from 'node:child_process';
 import { Agent, request } from 'node:https';
-import { fileURLToPath } from 'node:url';
 import { startDevCluster, type DevCluster } from '../src/devcluster/index.ts';
-import { clientFor, createNamespaces, createPods, fmt, IN_FLIGHT, median, NAMESPACES, table, type Client } from './apiserver-workload.ts';
+import { clientFor, createNamespaces, createPods, fmt, IN_FLIGHT, heapInChild, median, NAMESPACES, table, type Client } from './apiserver-workload.ts';
 
 const WATCHERS = 50;
 const UPDATES = 2000;
@@ -173,21 +171,7 @@ async function measure(count: number): Promise<Figures> {
 
 /** Heap per stored pod, in a child process that runs only the server (with --expose-gc). */
 function heapPerObject(count: number): Promise<{ stored: number; withJson: number } | undefined> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url)], {
-      env: { ...process.env, KRE_BENCH_HEAP_CHILD: String(count) },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.on('exit', (code) => {
-      const line = out.split('\n').find((l) => l.startsWith('{"heap"'));
-      if (code !== 0 || !line) {
-        console.error(`heap measurement failed (status ${code}): ${out.slice(-500)}`);
-        resolve(undefined);
-      } else resolve(JSON.parse(line).heap);
-    });
-  });
+  return heapInChild(import.meta.url, { KRE_BENCH_HEAP_CHILD: String(count) });
 }
 
 async function heapChild(count: number): Promise<void> {

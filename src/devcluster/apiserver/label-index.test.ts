@@ -12,40 +12,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseLabelSelector } from '../../kube/index.ts';
 import { indexTerms, LabelIndex } from './label-index.ts';
+import { SELECTOR_CASES as SELECTORS } from './label-selector-testing.ts';
 import { objectKey, Storage } from './storage.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'kre-label-index-'));
 after(() => rmSync(work, { recursive: true, force: true }));
 
 const COLLECTION = 'configmaps';
+
 /** Every selector with a term the index answers reads through it, however many objects the term holds. */
 const ALWAYS_INDEX = { labelIndexMaxShare: 1 };
 const NAMESPACES = ['a', 'b', 'c'];
-
-/** Every kind of term, alone and combined: what the index narrows by and what it only filters. */
-const SELECTORS = [
-  'app=web',
-  'app==web',
-  'app!=web',
-  'app in (web,db)',
-  'app notin (web,db)',
-  'app',
-  '!app',
-  'tier',
-  '!tier',
-  'app=web,tier=front',
-  'app in (web,db),tier!=back',
-  'app,!tier',
-  'tier in (front),app notin (db)',
-  'shard=s3',
-  'shard in (s1,s2),app=web',
-  'shard=s1,shard!=s1',
-  'size>3',
-  'size<2,app',
-  'app=nothing',
-  'nothing',
-  'app=web,nothing=x',
-];
 
 /** Deterministic pseudo-random numbers, so that a failure can be replayed. */
 function random(seed: number): () => number {
