@@ -10,13 +10,10 @@
  * it), medians over repeated runs. Heap per object is measured in a child process that runs only
  * the server, with --expose-gc.
  */
-import { spawn } from 'node:child_process';
-import { Agent, request, type RequestOptions } from 'node:https';
-import { fileURLToPath } from 'node:url';
+import { Agent, request } from 'node:https';
 import { startDevCluster, type DevCluster } from '../src/devcluster/index.ts';
+import { clientFor, createNamespaces, createPods, fmt, IN_FLIGHT, heapInChild, median, NAMESPACES, table, type Client } from './apiserver-workload.ts';
 
-const NAMESPACES = 10;
-const IN_FLIGHT = 32;
 const WATCHERS = 50;
 const UPDATES = 2000;
 
@@ -30,110 +27,6 @@ const REAL = {
   get: 1.1,
   watchWritesPerSec: 500,
 };
-
-interface Client {
-  req(method: string, path: string, body?: string, contentType?: string): Promise<{ status: number; text: string; ms: number }>;
-  close(): void;
-}
-
-function clientFor(cluster: DevCluster): Client {
-  const agent = new Agent({ keepAlive: true, maxSockets: IN_FLIGHT + 8, ca: cluster.caCert });
-  const base = new URL(cluster.url);
-  return {
-    req(method, path, body, contentType = 'application/json') {
-      const opts: RequestOptions = {
-        host: base.hostname,
-        port: base.port,
-        path,
-        method,
-        agent,
-        headers: { Authorization: `Bearer ${cluster.token}`, Accept: 'application/json', ...(body ? { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body) } : {}) },
-      };
-      return new Promise((resolve, reject) => {
-        const t0 = performance.now();
-        const r = request(opts, (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), ms: performance.now() - t0 }));
-          res.on('error', reject);
-        });
-        r.on('error', reject);
-        if (body) r.write(body);
-        r.end();
-      });
-    },
-    close: () => agent.destroy(),
-  };
-}
-
-/** The shard label spreads evenly over the namespaces: `shard=s7` picks 1%, and 0.1% within a namespace. */
-function podBody(i: number): string {
-  const name = `model-${i}`;
-  const labels = { app: 'model', 'version-name': 'v1', shard: `s${Math.floor(i / NAMESPACES) % 100}` };
-  const lastApplied = JSON.stringify({
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { annotations: {}, labels, name, namespace: `bench-${i % NAMESPACES}` },
-    spec: { containers: [{ image: 'registry.example/model:1', name: 'main', ports: [{ containerPort: 9000 }], resources: { limits: { cpu: '1', memory: '256Mi' }, requests: { cpu: '250m', memory: '128Mi' } } }] },
-  });
-  return JSON.stringify({
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name, labels, annotations: { 'kubectl.kubernetes.io/last-applied-configuration': lastApplied + '\n' } },
-    spec: {
-      volumes: [
-        {
-          name: 'kube-api-access-jckjq',
-          projected: {
-            sources: [
-              { serviceAccountToken: { expirationSeconds: 3607, path: 'token' } },
-              { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
-              { downwardAPI: { items: [{ path: 'namespace', fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } }] } },
-            ],
-            defaultMode: 420,
-          },
-        },
-      ],
-      containers: [
-        {
-          name: 'main',
-          image: 'registry.example/model:1',
-          ports: [{ containerPort: 9000, protocol: 'TCP' }],
-          resources: { limits: { cpu: '1', memory: '256Mi' }, requests: { cpu: '250m', memory: '128Mi' } },
-          volumeMounts: [{ name: 'kube-api-access-jckjq', readOnly: true, mountPath: '/var/run/secrets/kubernetes.io/serviceaccount' }],
-        },
-      ],
-    },
-  });
-}
-
-async function createNamespaces(c: Client): Promise<void> {
-  for (let n = 0; n < NAMESPACES; n++) {
-    const r = await c.req('POST', '/api/v1/namespaces', JSON.stringify({ metadata: { name: `bench-${n}` } }));
-    if (r.status !== 201) throw new Error(`create namespace: ${r.status} ${r.text}`);
-  }
-}
-
-/** Creates `count` pods with IN_FLIGHT requests at a time; returns pods/s. */
-async function createPods(c: Client, count: number): Promise<number> {
-  let next = 0;
-  const t0 = performance.now();
-  const worker = async () => {
-    while (next < count) {
-      const i = next++;
-      const r = await c.req('POST', `/api/v1/namespaces/bench-${i % NAMESPACES}/pods`, podBody(i));
-      if (r.status !== 201) throw new Error(`create pod ${i}: ${r.status} ${r.text.slice(0, 300)}`);
-    }
-  };
-  await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
-  return count / ((performance.now() - t0) / 1000);
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 /** Median time of a LIST (all pages when paginated), after one warm-up; checks the item count. */
 async function timeList(c: Client, path: string, runs: number, expect: number, pageSize?: number): Promise<number> {
@@ -278,21 +171,7 @@ async function measure(count: number): Promise<Figures> {
 
 /** Heap per stored pod, in a child process that runs only the server (with --expose-gc). */
 function heapPerObject(count: number): Promise<{ stored: number; withJson: number } | undefined> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url)], {
-      env: { ...process.env, KRE_BENCH_HEAP_CHILD: String(count) },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.on('exit', (code) => {
-      const line = out.split('\n').find((l) => l.startsWith('{"heap"'));
-      if (code !== 0 || !line) {
-        console.error(`heap measurement failed (status ${code}): ${out.slice(-500)}`);
-        resolve(undefined);
-      } else resolve(JSON.parse(line).heap);
-    });
-  });
+  return heapInChild(import.meta.url, { KRE_BENCH_HEAP_CHILD: String(count) });
 }
 
 async function heapChild(count: number): Promise<void> {
@@ -317,17 +196,6 @@ async function heapChild(count: number): Promise<void> {
   c.close();
   await cluster.stop();
   console.log(JSON.stringify({ heap: { stored, withJson } }));
-}
-
-const fmt = (n: number, digits = 1) => (n >= 100 ? n.toFixed(0) : n.toFixed(digits));
-
-function table(rows: Array<[string, string, string, string]>): void {
-  const w = [0, 0, 0, 0];
-  for (const r of rows) r.forEach((c, i) => (w[i] = Math.max(w[i], c.length)));
-  for (const [k, r] of rows.entries()) {
-    console.log(`| ${r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join(' | ')} |`);
-    if (k === 0) console.log(`|${w.map((x, i) => (i === 0 ? '-'.repeat(x + 2) : '-'.repeat(x + 1) + ':')).join('|')}|`);
-  }
 }
 
 function report(f: Figures): void {

@@ -13,7 +13,7 @@ import { ApiError, errors, cause, type StatusCause } from './errors.ts';
 import { trackUpdate } from './patch/index.ts';
 import { clone } from './patch/json-value.ts';
 import { apiVersionOf, collectionKey, type ResourceType } from './resources.ts';
-import { objectKey, type Entry, type Storage } from './storage.ts';
+import { Entry, objectKey, type Storage } from './storage.ts';
 import { validateObject, checkFieldFormats } from './validation.ts';
 import { validateCustomResource } from './crd-schema.ts';
 import { admitNode, admitServiceAccount } from './admission.ts';
@@ -228,8 +228,7 @@ export class ObjectService {
     if (t.group === '' && t.plural === 'nodes') admitNode(body);
     if (opts.dryRun) {
       body.metadata.resourceVersion = undefined;
-      const answer = asStored(t, body);
-      return { key, obj: answer, json: JSON.stringify(answer), namespace: namespace ?? '' } as Entry;
+      return new Entry(key, asStored(t, body));
     }
     return this.put(t, body, undefined);
   }
@@ -301,10 +300,7 @@ export class ObjectService {
       if (isDeepStrictEqual(next, old)) return current;
     }
     if (!opts.tracked) trackUpdate(old, next, { manager: opts.fieldManager ?? 'unknown', now: nowRfc3339(), kind: t.kind, apiVersion: apiVersionOf(t), subresource: opts.subresource });
-    if (opts.dryRun) {
-      const answer = asStored(t, next);
-      return { key: current.key, obj: answer, json: JSON.stringify(answer), namespace: current.namespace } as Entry;
-    }
+    if (opts.dryRun) return new Entry(current.key, asStored(t, next));
     if (next.metadata.deletionTimestamp && (next.metadata.finalizers ?? []).length === 0 && !isGracefulPodPending(t, next)) {
       return this.removeNow(t, current) ?? current;
     }

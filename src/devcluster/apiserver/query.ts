@@ -5,12 +5,15 @@
 import { parseFieldSelector, parseLabelSelector, fieldValue, SelectorError } from '../../kube/index.ts';
 import { errors } from './errors.ts';
 import type { ResourceType } from './resources.ts';
+import { indexTerms, type IndexTerm } from './label-index.ts';
 import type { Entry } from './storage.ts';
 
 export interface Filter {
   namespace?: string;
   /** True when the filter narrows by label or field, so remainingItemCount cannot be known. */
   selective: boolean;
+  /** What the storage's label index can answer of the label selector (see Storage.list). */
+  labelTerms: IndexTerm[];
   matches(entry: Entry): boolean;
 }
 
@@ -38,13 +41,20 @@ export function compileFilter(t: ResourceType, namespace: string | undefined, la
   return {
     namespace,
     selective: !!(labelMatch || fieldMatch),
+    labelTerms: labelMatch ? indexTerms(labelMatch.requirements) : [],
     matches(entry: Entry): boolean {
-      const obj = entry.obj;
-      if (labelMatch && !labelMatch.matches(obj.metadata?.labels)) return false;
-      if (fieldMatch && !fieldMatch.matches((f) => fieldValue(obj, f))) return false;
+      if (labelMatch && !labelMatch.matches(entry.labels as Record<string, string> | undefined)) return false;
+      if (fieldMatch && !fieldMatch.matches((f) => storedFieldValue(entry, f))) return false;
       return true;
     },
   };
+}
+
+/** A field's value; the name and namespace come from the key, so that most field selectors parse nothing. */
+function storedFieldValue(entry: Entry, field: string): string | undefined {
+  if (field === 'metadata.name') return entry.name;
+  if (field === 'metadata.namespace') return entry.namespace;
+  return fieldValue(entry.obj, field);
 }
 
 /** The continue token: the list's snapshot version and the key after which the next page starts. */

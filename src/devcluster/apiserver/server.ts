@@ -528,7 +528,7 @@ export class ApiServer {
     const filter = compileFilter(t, namespace, q.get('labelSelector'), q.get('fieldSelector'));
     const opts = await this.deleteOptions(req, q);
     const items: any[] = [];
-    for (const e of this.o.storage.list(collectionKey(t), namespace)) {
+    for (const e of this.o.storage.list(collectionKey(t), namespace, undefined, filter.labelTerms)) {
       if (!filter.matches(e)) continue;
       try {
         items.push(this.o.objects.delete(t, e.obj.metadata.namespace, e.obj.metadata.name, opts).entry.obj);
@@ -587,7 +587,7 @@ export class ApiServer {
     const snapshotRv = at ?? storage.resourceVersion;
     let entries: Entry[];
     try {
-      entries = storage.list(collectionKey(t), namespace, at);
+      entries = storage.list(collectionKey(t), namespace, at, filter.labelTerms);
     } catch (err) {
       if (err instanceof HistoryExpiredError) throw errors.expired(`The resourceVersion for the provided list is too old.`);
       throw err;

@@ -4,36 +4,61 @@
  * watches resume from a version and paginated lists read one consistent snapshot, and an
  * append-only log in the state directory so that every object survives a restart or a kill.
  *
- * Objects are stored as plain JSON values and never mutated once stored: a write stores a new
- * object. Each entry caches its JSON text, since most reads (lists, watch fan-out) only serialize.
+ * Each stored object is kept as its JSON text, the form most reads (lists, watch fan-out, the log)
+ * write, plus the few fields the indexes need (its key, version and labels): a parsed object takes
+ * about twice its JSON again, which at tens of thousands of objects is most of the heap. The parsed
+ * object is made on demand and kept only while something still uses it. A stored object is never
+ * changed: a write stores a new one.
+ *
+ * Each collection indexes its objects by label, so that a label selector reads the objects that
+ * carry the labels it asks for instead of every object (see LabelIndex).
  */
 import type { Logger } from '../../kube/index.ts';
+import { LabelIndex, type IndexTerm } from './label-index.ts';
 import { ObjectLog, type LogRecord } from './object-log.ts';
 import { clone } from './patch/json-value.ts';
 
 export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
 export class Entry {
-  private text?: string;
+  /** The object's JSON: what lists, watches and the log write, and what `obj` is parsed from. */
+  readonly json: string;
+  /** `metadata.resourceVersion`, as a number. */
+  readonly rv: number;
+  /** `metadata.labels` (a frozen copy), read by selectors and the label index without parsing. */
+  readonly labels: Readonly<Record<string, string>> | undefined;
+  /** The parsed object while anything still holds it: many reads of one object parse it once. */
+  private parsed: WeakRef<any>;
+
   constructor(
     readonly key: string,
-    readonly obj: any,
-  ) {}
+    obj: any,
+  ) {
+    this.json = JSON.stringify(obj);
+    this.rv = Number(obj.metadata?.resourceVersion ?? 0);
+    const labels = obj.metadata?.labels;
+    this.labels = labels && typeof labels === 'object' && Object.keys(labels).length > 0 ? Object.freeze({ ...labels }) : undefined;
+    this.parsed = new WeakRef(obj);
+  }
 
+  /** The namespace, from the key (`ns/name`; '' for a cluster-scoped object). */
   get namespace(): string {
-    return this.obj.metadata?.namespace ?? '';
+    return this.key.slice(0, this.key.indexOf('/'));
   }
 
-  get json(): string {
-    return (this.text ??= JSON.stringify(this.obj));
+  /** The name, from the key. */
+  get name(): string {
+    return this.key.slice(this.key.indexOf('/') + 1);
   }
 
-  private lines?: Record<string, string>;
-
-  /** The watch event line (with its newline) for this object, built once and shared by every watcher. */
-  eventLine(type: string): string {
-    this.lines ??= {};
-    return (this.lines[type] ??= `{"type":"${type}","object":${this.json}}\n`);
+  /** The object. Treat it as read-only: a change must be stored as a new object (clone it first). */
+  get obj(): any {
+    let obj = this.parsed.deref();
+    if (obj === undefined) {
+      obj = JSON.parse(this.json);
+      this.parsed = new WeakRef(obj);
+    }
+    return obj;
   }
 }
 
@@ -66,6 +91,11 @@ export interface StorageOptions {
   compactRatio?: number;
   /** How much of the log is read at a time on load (default 1 MiB). */
   readChunkBytes?: number;
+  /**
+   * A label selector reads through the index when its narrowest term holds at most this share of
+   * the collection (default 0.25): past it, sorting the candidates costs more than a scan.
+   */
+  labelIndexMaxShare?: number;
 }
 
 /** About what a live object's record takes in the log: its JSON, key, collection and the record's fields. */
@@ -79,19 +109,19 @@ export function objectKey(namespace: string | undefined, name: string): string {
 
 class Collection {
   readonly entries = new Map<string, Entry>();
+  readonly labels = new LabelIndex();
   private sorted?: Entry[];
 
   sortedEntries(): Entry[] {
-    if (!this.sorted) {
-      this.sorted = [...this.entries.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    }
+    if (!this.sorted) this.sorted = [...this.entries.values()].sort(byKey);
     return this.sorted;
   }
 
   set(key: string, entry: Entry): void {
-    const had = this.entries.has(key);
+    const prev = this.entries.get(key);
     this.entries.set(key, entry);
-    if (!had) this.sorted = undefined;
+    this.labels.update(key, prev?.labels, entry.labels);
+    if (!prev) this.sorted = undefined;
     else if (this.sorted) {
       const i = lowerBound(this.sorted, key);
       this.sorted[i] = entry;
@@ -99,8 +129,16 @@ class Collection {
   }
 
   delete(key: string): void {
-    if (this.entries.delete(key)) this.sorted = undefined;
+    const prev = this.entries.get(key);
+    if (!prev) return;
+    this.entries.delete(key);
+    this.labels.update(key, prev.labels, undefined);
+    this.sorted = undefined;
   }
+}
+
+function byKey(a: Entry, b: Entry): number {
+  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
 }
 
 /** Index of the first entry whose key is >= key. */
@@ -186,25 +224,41 @@ export class Storage {
   /**
    * Entries of a collection (of one namespace, if given) sorted by key, as of revision `at`
    * (default: now). Throws `HistoryExpiredError` when that revision has been compacted away.
+   *
+   * With `labels` (what the label index can answer of a selector, see `indexTerms`), the result
+   * may leave out entries that cannot match them: it is then a sorted superset of the matches,
+   * and the caller still checks each entry against its whole selector.
    */
-  list(collection: string, namespace?: string, at?: number): Entry[] {
+  list(collection: string, namespace?: string, at?: number, labels?: readonly IndexTerm[]): Entry[] {
     const c = this.collections.get(collection);
-    const current = c ? c.sortedEntries() : [];
-    let entries = namespace === undefined ? current : namespaceRange(current, namespace);
-    if (at === undefined || at >= this.revision) return entries;
-    if (at < this.compacted) throw new HistoryExpiredError(at, this.compacted);
-    // Undo, newest first, every change made after `at`.
-    const overrides = new Map<string, Entry | null>();
-    for (let i = this.history.length - 1; i >= 0 && this.history[i].rv > at; i--) {
-      const e = this.history[i];
-      if (e.collection !== collection) continue;
-      if (namespace !== undefined && e.entry.namespace !== namespace) continue;
-      overrides.set(e.key, e.prev ?? null);
+    if (at !== undefined && at < this.revision && at < this.compacted) throw new HistoryExpiredError(at, this.compacted);
+    const keys = c && labels && labels.length > 0 ? c.labels.candidates(labels, Math.max(16, c.entries.size * (this.opts.labelIndexMaxShare ?? 0.25))) : undefined;
+    let entries: Entry[];
+    if (keys) {
+      entries = [];
+      const prefix = namespace === undefined ? undefined : `${namespace}/`;
+      for (const k of keys) if (prefix === undefined || k.startsWith(prefix)) entries.push(c!.entries.get(k)!);
+    } else {
+      const current = c ? c.sortedEntries() : [];
+      entries = namespace === undefined ? current : namespaceRange(current, namespace);
     }
-    if (overrides.size === 0) return entries;
-    entries = entries.filter((e) => !overrides.has(e.key));
-    for (const v of overrides.values()) if (v) entries.push(v);
-    return entries.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    if (at !== undefined && at < this.revision) {
+      // Undo, newest first, every change made after `at`. An entry that matched then but not now
+      // is among the undone ones, so an indexed read stays a superset of the matches.
+      const overrides = new Map<string, Entry | null>();
+      for (let i = this.history.length - 1; i >= 0 && this.history[i].rv > at; i--) {
+        const e = this.history[i];
+        if (e.collection !== collection) continue;
+        if (namespace !== undefined && e.entry.namespace !== namespace) continue;
+        overrides.set(e.key, e.prev ?? null);
+      }
+      if (overrides.size > 0) {
+        entries = entries.filter((e) => !overrides.has(e.key));
+        for (const v of overrides.values()) if (v) entries.push(v);
+        return entries.sort(byKey);
+      }
+    }
+    return keys ? entries.sort(byKey) : entries;
   }
 
   /** Every event of a collection after revision `after`; throws HistoryExpiredError if compacted. */
@@ -316,7 +370,7 @@ export class Storage {
     yield JSON.stringify({ rv: this.revision, meta: true });
     for (const [name, c] of this.collections) {
       const prefix = `,"c":${JSON.stringify(name)},"k":`;
-      for (const e of c.entries.values()) yield `{"rv":${Number(e.obj.metadata.resourceVersion)}${prefix}${JSON.stringify(e.key)},"o":${e.json}}`;
+      for (const e of c.entries.values()) yield `{"rv":${e.rv}${prefix}${JSON.stringify(e.key)},"o":${e.json}}`;
     }
   }
 

@@ -52,6 +52,17 @@ function sizeOf(item: Outgoing): number {
   return 'line' in item ? item.line.length : item.entry.json.length + 32;
 }
 
+/**
+ * The event line (with its newline) of a change. The last one made is kept: an event is sent to
+ * every watcher of its collection in one go, so they share one line, and no stored object holds
+ * a second copy of its JSON.
+ */
+let lastLine: { type: string; entry: Entry; line: string } | undefined;
+function eventLine(type: string, entry: Entry): string {
+  if (lastLine?.entry !== entry || lastLine.type !== type) lastLine = { type, entry, line: `{"type":"${type}","object":${entry.json}}\n` };
+  return lastLine.line;
+}
+
 export function serveWatch(res: ServerResponse, w: WatchRequest, ctx: WatchContext): void {
   const { storage, faults } = ctx;
   const collection = collectionKey(w.t);
@@ -115,7 +126,7 @@ export function serveWatch(res: ServerResponse, w: WatchRequest, ctx: WatchConte
     if ('line' in item) return write(item.line);
     const { type, entry } = item;
     if (item.faults && faults.dropEvent(collection)) return true;
-    const ok = write(w.render ? `{"type":"${type}","object":${w.render(entry, type)}}\n` : entry.eventLine(type));
+    const ok = write(w.render ? `{"type":"${type}","object":${w.render(entry, type)}}\n` : eventLine(type, entry));
     ctx.onEvent?.(collection);
     if (item.faults && faults.closeWatch(collection)) finish();
     return ok;
@@ -185,7 +196,7 @@ export function serveWatch(res: ServerResponse, w: WatchRequest, ctx: WatchConte
 
   const rv = w.resourceVersion;
   if (!rv || rv === '0') {
-    if (w.initialEvents) for (const e of storage.list(collection, ns)) if (w.filter.matches(e)) sendEntry('ADDED', e, false, true);
+    if (w.initialEvents) for (const e of storage.list(collection, ns, undefined, w.filter.labelTerms)) if (w.filter.matches(e)) sendEntry('ADDED', e, false, true);
     if (w.initialEventsEnd) enqueue({ line: bookmarkLine({ 'k8s.io/initial-events-end': 'true' }) }, true);
   } else {
     const from = /^\d+$/.test(rv) ? Number(rv) : NaN;

@@ -1,0 +1,186 @@
+/**
+ * The read path of the devcluster's API server beside a real kube-apiserver v1.32 + etcd
+ * (`../shared/kube-apiserver/`, skipped with a message when absent), in the same run, on the same
+ * pods (bench/apiserver-workload.ts): a 1% label selector across all namespaces, the same with a
+ * set-based selector, namespace + label, and the full LIST. Each figure is the median time from
+ * sending the request to the last byte of the answer, over keep-alive HTTPS, with a client that
+ * counts the bytes and parses nothing; the item count is checked once, before the timed runs. The
+ * servers are populated and measured one after the other, so they never compete for the CPU.
+ *
+ * Memory: the devcluster's heap (JS heap + array buffers) per stored pod, after forced GCs, in a
+ * child process that runs only the server (warmed up first, so that loading code is not counted), beside the size of the pod's JSON; for the real server,
+ * the growth of its Go heap per pod (from its /metrics, without a forced GC: indicative).
+ *
+ * `KRE_BENCH_PODS=10000,50000` (the default) sets the sizes.
+ */
+import { startDevCluster } from '../src/devcluster/index.ts';
+import { realApiServerAvailable, REAL_APISERVER_DIR, startRealApiServer } from '../test/support/apiserver.ts';
+import { clientFor, createNamespaces, createPods, fmt, heapInChild, median, NAMESPACES, podBody, table, type Client, type ServerAddress } from './apiserver-workload.ts';
+
+interface Query {
+  name: string;
+  path: string;
+  expect: number;
+  runs: number;
+}
+
+function queries(count: number): Query[] {
+  const runs = count >= 20_000 ? 9 : 15;
+  return [
+    { name: `label selector, all namespaces, 1% (${count / 100})`, path: '/api/v1/pods?labelSelector=shard%3Ds7', expect: count / 100, runs },
+    { name: `set-based: shard in (s7,s8), version-name!=v2, all namespaces (${count / 50})`, path: `/api/v1/pods?labelSelector=${encodeURIComponent('shard in (s7,s8),version-name!=v2')}`, expect: count / 50, runs },
+    { name: `namespace + label (${count / 100 / NAMESPACES})`, path: '/api/v1/namespaces/bench-3/pods?labelSelector=shard%3Ds7', expect: count / 100 / NAMESPACES, runs },
+    { name: `full LIST (${count})`, path: '/api/v1/pods', expect: count, runs: count >= 20_000 ? 5 : 7 },
+  ];
+}
+
+interface ServerFigures {
+  createPerSec: number;
+  /** Median ms per query, in the order of `queries`. */
+  ms: number[];
+  /** JSON bytes of one stored pod, from the full LIST. */
+  podJsonBytes: number;
+  /** Heap growth per pod (see the module comment for what is counted on each server). */
+  heapPerPod?: number;
+}
+
+/** Median time to the last byte; the answer's item count is checked on a warm-up run first. */
+async function timeQuery(c: Client, q: Query): Promise<{ ms: number; bytes: number }> {
+  const check = await c.req('GET', q.path);
+  if (check.status !== 200) throw new Error(`${q.path}: ${check.status} ${check.text.slice(0, 300)}`);
+  const items = check.text.split('"uid":').length - 1;
+  if (items !== q.expect) throw new Error(`${q.path}: ${items} items, expected ${q.expect}`);
+  const times: number[] = [];
+  for (let i = 0; i < q.runs; i++) {
+    const r = await c.drain(q.path);
+    if (r.status !== 200) throw new Error(`${q.path}: ${r.status}`);
+    times.push(r.ms);
+  }
+  return { ms: median(times), bytes: Buffer.byteLength(check.text) };
+}
+
+async function measureServer(server: ServerAddress, count: number, goHeap?: () => Promise<number>): Promise<ServerFigures> {
+  const writer = clientFor(server);
+  const reader = clientFor(server, 1);
+  try {
+    await createNamespaces(writer);
+    const heapBefore = await goHeap?.();
+    const createPerSec = await createPods(writer, count);
+    const heapAfter = await goHeap?.();
+    const ms: number[] = [];
+    let podJsonBytes = 0;
+    for (const q of queries(count)) {
+      const r = await timeQuery(reader, q);
+      ms.push(r.ms);
+      if (q.expect === count) podJsonBytes = r.bytes / count;
+    }
+    return { createPerSec, ms, podJsonBytes, heapPerPod: heapBefore !== undefined && heapAfter !== undefined ? (heapAfter - heapBefore) / count : undefined };
+  } finally {
+    writer.close();
+    reader.close();
+  }
+}
+
+/** The real server's Go heap in use, from its /metrics. */
+function goHeapOf(server: ServerAddress): () => Promise<number> {
+  return async () => {
+    const c = clientFor(server, 1);
+    try {
+      const text = (await c.req('GET', '/metrics')).text;
+      const m = /^go_memstats_heap_alloc_bytes ([0-9.e+]+)$/m.exec(text);
+      if (!m) throw new Error('no go_memstats_heap_alloc_bytes in the real server /metrics');
+      return Number(m[1]);
+    } finally {
+      c.close();
+    }
+  };
+}
+
+/** Heap per stored pod of the devcluster, in a child process that runs only the server (with --expose-gc). */
+function devclusterHeapPerPod(count: number): Promise<number | undefined> {
+  return heapInChild(import.meta.url, { KRE_BENCH_READ_HEAP_CHILD: String(count) });
+}
+
+/** Creates pods in a namespace of their own, so that the code paths of a create and each query are loaded before the baseline. */
+async function warmUp(c: Client, count: number): Promise<void> {
+  const r = await c.req('POST', '/api/v1/namespaces', JSON.stringify({ metadata: { name: 'bench-warm-up' } }));
+  if (r.status !== 201) throw new Error(`create namespace: ${r.status} ${r.text}`);
+  for (let i = 0; i < 500; i++) {
+    const p = await c.req('POST', '/api/v1/namespaces/bench-warm-up/pods', podBody(1_000_000 + i));
+    if (p.status !== 201) throw new Error(`create pod: ${p.status} ${p.text.slice(0, 300)}`);
+  }
+  for (const q of queries(count)) await c.drain(q.path);
+}
+
+async function heapChild(count: number): Promise<void> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error('run with --expose-gc');
+  /** Collects until the heap stops shrinking: one forced GC can leave a young generation's worth behind. */
+  const settle = async () => {
+    let last = Infinity;
+    for (let i = 0; i < 20; i++) {
+      gc();
+      await new Promise((r) => setTimeout(r, 20));
+      const m = process.memoryUsage();
+      const used = m.heapUsed + m.arrayBuffers;
+      if (used >= last * 0.995) return Math.min(used, last);
+      last = used;
+    }
+    return last;
+  };
+  const cluster = await startDevCluster({ nodes: 0 });
+  const c = clientFor(cluster);
+  await createNamespaces(c);
+  await warmUp(c, count);
+  const before = await settle();
+  await createPods(c, count);
+  // Every query once, so that whatever reads cache is counted too.
+  for (const q of queries(count)) await c.drain(q.path);
+  const heap = ((await settle()) - before) / count;
+  c.close();
+  await cluster.stop();
+  console.log(JSON.stringify({ heap }));
+}
+
+function report(count: number, dev: ServerFigures, real: ServerFigures | undefined): void {
+  console.log(`\n### ${count.toLocaleString('en')} pods (${fmt(dev.podJsonBytes, 0)} bytes of JSON each)\n`);
+  const rows = [['time to last byte, median', 'devcluster', real ? 'kube-apiserver v1.32' : 'kube-apiserver (absent)', 'devcluster speed-up (>1: faster)']];
+  for (const [i, q] of queries(count).entries()) {
+    rows.push([q.name, `${fmt(dev.ms[i], 2)} ms`, real ? `${fmt(real.ms[i], 2)} ms` : '—', real ? `${fmt(real.ms[i] / dev.ms[i], 2)}×` : '—']);
+  }
+  rows.push(['create pods/s (32 in flight)', fmt(dev.createPerSec), real ? fmt(real.createPerSec) : '—', real ? `${fmt(dev.createPerSec / real.createPerSec, 2)}×` : '—']);
+  const heap = (f: ServerFigures | undefined) => (f?.heapPerPod !== undefined ? `${fmt(f.heapPerPod, 0)} B (${fmt(f.heapPerPod / f.podJsonBytes, 2)}× JSON)` : '—');
+  rows.push(['heap per stored pod', `${heap(dev)} after GC`, real ? `${heap(real)} Go heap, no forced GC` : '—', '—']);
+  table(rows);
+}
+
+export async function run(): Promise<void> {
+  const sizes = (process.env.KRE_BENCH_PODS ?? '10000,50000').split(',').map(Number);
+  for (const n of sizes) if (!Number.isInteger(n) || n < 1000 || n % 1000 !== 0) throw new Error(`KRE_BENCH_PODS: each size must be a multiple of 1000, not ${n}`);
+  if (!realApiServerAvailable()) console.log(`(no real kube-apiserver at ${REAL_APISERVER_DIR}: its column is left empty)`);
+  for (const count of sizes) {
+    const cluster = await startDevCluster({ nodes: 0 });
+    let dev: ServerFigures;
+    try {
+      dev = await measureServer(cluster, count);
+    } finally {
+      await cluster.stop();
+    }
+    dev.heapPerPod = await devclusterHeapPerPod(count);
+    let real: ServerFigures | undefined;
+    if (realApiServerAvailable()) {
+      const server = await startRealApiServer();
+      try {
+        real = await measureServer(server, count, goHeapOf(server));
+      } finally {
+        await server.stop();
+      }
+    }
+    report(count, dev, real);
+  }
+}
+
+if (process.env.KRE_BENCH_READ_HEAP_CHILD) {
+  await heapChild(Number(process.env.KRE_BENCH_READ_HEAP_CHILD));
+  process.exit(0);
+}
