@@ -38,6 +38,17 @@ export { sleep } from './sleep.ts';
 export { Reflector, type ObjectEventType, type ReflectorOptions, type ReflectorHandlers, type ReflectorStats, type VerifyReport } from './reflector.ts';
 export { WorkQueue, type WorkQueueOptions } from './workqueue.ts';
 export {
+  InformerCache,
+  Informer,
+  Index,
+  BY_CONTROLLER,
+  BY_NODE,
+  type IndexFunc,
+  type InformerKind,
+  type CacheReflectorOptions,
+} from './informers.ts';
+export { WriteMemory, OwnWrites, versionNumber, type WriteMemoryOptions, type Remembered } from './write-memory.ts';
+export {
   Controller,
   TerminalError,
   type ControllerOptions,
