@@ -58,7 +58,8 @@ export {
   type ReconcileResult,
   type WatchedKind,
 } from './controller.ts';
-export { LeaderElector, LEASES, microTime, type LeaderElectionOptions, type Lease, type LeaseSpec } from './leader-election.ts';
+export * from './resources.ts';
+export { LeaderElector, microTime, type LeaderElectionOptions, type Lease, type LeaseSpec } from './leader-election.ts';
 export { applyObject, addFinalizer, removeFinalizer, updateStatusWithRetry, setControllerOwner } from './apply.ts';
 export * from './selectors.ts';
 export * from './quantity.ts';

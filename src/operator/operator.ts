@@ -8,8 +8,14 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import {
+  CONFIGMAPS,
   Controller,
+  DEPLOYMENTS,
+  INGRESSES,
   InformerCache,
+  SECRETS,
+  SERVICES,
+  STATEFULSETS,
   keyOf,
   LeaderElector,
   type KubeClient,
@@ -25,13 +31,6 @@ import { RuntimeReconciler } from './runtime-reconciler.ts';
 import { RuntimeVersionReconciler } from './version-reconciler.ts';
 
 export const LEASE_NAME = 'kre-operator';
-
-const STATEFULSETS = { group: 'apps', version: 'v1', plural: 'statefulsets', kind: 'StatefulSet', namespaced: true };
-const DEPLOYMENTS = { group: 'apps', version: 'v1', plural: 'deployments', kind: 'Deployment', namespaced: true };
-const SERVICES = { group: '', version: 'v1', plural: 'services', kind: 'Service', namespaced: true };
-const SECRETS = { group: '', version: 'v1', plural: 'secrets', kind: 'Secret', namespaced: true };
-const CONFIGMAPS = { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap', namespaced: true };
-const INGRESSES = { group: 'networking.k8s.io', version: 'v1', plural: 'ingresses', kind: 'Ingress', namespaced: true };
 
 /** What each controller renders: the kinds it watches for changes to its children. */
 export const RUNTIME_CHILD_KINDS = [STATEFULSETS, SERVICES, SECRETS, CONFIGMAPS, INGRESSES];

@@ -6,6 +6,10 @@
  * pods carry in their `controller-revision-hash` label.
  */
 import {
+  CONTROLLERREVISIONS,
+  DAEMONSETS,
+  NODES,
+  PODS,
   Controller,
   generateNameSuffix,
   objectKey,
@@ -20,7 +24,6 @@ import { tolerates, matchesNodeSelector } from '../nodes/fit.ts';
 import { controllerOptions, createObject, deleteObject, writeStatus, type ControllerContext } from './context.ts';
 import { templateHash } from './hash.ts';
 import { availability, isActive, isReady, ownedBy, podFromTemplate } from './pods.ts';
-import { CONTROLLERREVISIONS, DAEMONSETS, NODES, PODS } from './resources.ts';
 import { REVISION_HASH_LABEL, ensureRevision, truncateHistory } from './revisions.ts';
 
 /** Daemon pods tolerate the node conditions' taints, as the real controller adds to their template. */

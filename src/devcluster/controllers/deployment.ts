@@ -5,11 +5,10 @@
  * observedGeneration, the replica counts, and the Available and Progressing conditions. A rollout
  * that makes no progress for `progressDeadlineSeconds` gets Progressing False, ProgressDeadlineExceeded.
  */
-import { Controller, type Informer, type KubeObject, type ReconcileContext, type ReconcileKey, type ReconcileResult, type Reconciler } from '../../kube/index.ts';
+import { DEPLOYMENTS, PODS, REPLICASETS, Controller, type Informer, type KubeObject, type ReconcileContext, type ReconcileKey, type ReconcileResult, type Reconciler } from '../../kube/index.ts';
 import { controllerOptions, createObject, deleteObject, patchObject, writeStatus, type ControllerContext } from './context.ts';
 import { templateHash } from './hash.ts';
 import { availability, isActive, isReady, nowTime, ownedBy, ownerReference, scaledValue, setCondition } from './pods.ts';
-import { DEPLOYMENTS, PODS, REPLICASETS } from './resources.ts';
 
 const REVISION = 'deployment.kubernetes.io/revision';
 const DESIRED = 'deployment.kubernetes.io/desired-replicas';

@@ -4,11 +4,10 @@
  * `conditions.ready: false` in the slice) — rewritten whenever a pod's readiness or IP changes.
  * Terminating pods leave the Endpoints and show as terminating in the slice.
  */
-import { Controller, generateNameSuffix, labelSelectorFromObject, objectKey, type Informer, type KubeObject, type ReconcileKey, type Reconciler } from '../../kube/index.ts';
+import { ENDPOINTS, ENDPOINTSLICES, PODS, SERVICES, Controller, generateNameSuffix, labelSelectorFromObject, objectKey, type Informer, type KubeObject, type ReconcileKey, type Reconciler } from '../../kube/index.ts';
 import { canonicalJson } from './hash.ts';
 import { controllerOptions, createObject, deleteObject, updateObject, type ControllerContext } from './context.ts';
 import { isFinished, isReady, isTerminating } from './pods.ts';
-import { ENDPOINTS, ENDPOINTSLICES, PODS, SERVICES } from './resources.ts';
 
 const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 const MANAGED_BY = 'endpointslice.kubernetes.io/managed-by';

@@ -4,10 +4,9 @@
  * simulated run time. Status: active, succeeded, failed, startTime, completionTime and the
  * SuccessCriteriaMet/Complete (or FailureTarget/Failed) conditions `kubectl wait` reads.
  */
-import { Controller, generateNameSuffix, type Informer, type KubeObject, type ReconcileContext, type ReconcileKey, type Reconciler } from '../../kube/index.ts';
+import { JOBS, PODS, Controller, generateNameSuffix, type Informer, type KubeObject, type ReconcileContext, type ReconcileKey, type Reconciler } from '../../kube/index.ts';
 import { controllerOptions, createObject, writeStatus, type ControllerContext } from './context.ts';
 import { isReady, isTerminating, nowTime, ownedBy, podFromTemplate, setCondition } from './pods.ts';
-import { JOBS, PODS } from './resources.ts';
 
 export function jobController(ctx: ControllerContext): Controller {
   return new Controller({ ...controllerOptions(ctx, 'job', 4), primary: JOBS, owns: [PODS], reconciler: new JobReconciler(ctx) });

@@ -18,10 +18,9 @@
  * the server adds by default) — at once when nothing tolerates it, never when a toleration has no
  * `tolerationSeconds`. The kubelet being away, the pods stay Terminating until it comes back.
  */
-import { BY_NODE, Controller, type Informer, type KubeObject, type ReconcileKey, type ReconcileResult, type Reconciler } from '../../kube/index.ts';
+import { LEASES, NODES, PODS, BY_NODE, Controller, type Informer, type KubeObject, type ReconcileKey, type ReconcileResult, type Reconciler } from '../../kube/index.ts';
 import { controllerOptions, deleteObject, type ControllerContext } from './context.ts';
 import { nowTime } from './pods.ts';
-import { LEASES, NODES, PODS } from './resources.ts';
 
 export const UNREACHABLE_TAINT = 'node.kubernetes.io/unreachable';
 /** Put on every new node by a real server's TaintNodesByCondition admission; gone once the node is Ready. */

@@ -4,6 +4,8 @@
  * Excess pods go in the order the real controller picks: unscheduled, pending, not ready, newest.
  */
 import {
+  PODS,
+  REPLICASETS,
   Controller,
   generateNameSuffix,
   type Informer,
@@ -15,7 +17,6 @@ import {
 } from '../../kube/index.ts';
 import { controllerOptions, createObject, deleteObject, writeStatus, type ControllerContext } from './context.ts';
 import { availability, isActive, isReady, ownedBy, podFromTemplate } from './pods.ts';
-import { PODS, REPLICASETS } from './resources.ts';
 
 /** Pods a reconcile creates or deletes at most, as the real controller's burst. */
 const BURST = 500;

@@ -7,11 +7,10 @@
  * Each template is kept as a ControllerRevision (see revisions.ts): the status names the current
  * and the update revision, and the pods' `controller-revision-hash` label the one they run.
  */
-import { Controller, type Informer, type KubeObject, type ReconcileContext, type ReconcileKey, type ReconcileResult, type Reconciler } from '../../kube/index.ts';
+import { CONTROLLERREVISIONS, PODS, PVCS, STATEFULSETS, Controller, type Informer, type KubeObject, type ReconcileContext, type ReconcileKey, type ReconcileResult, type Reconciler } from '../../kube/index.ts';
 import { controllerOptions, createObject, deleteObject, writeStatus, type ControllerContext } from './context.ts';
 import { templateHash } from './hash.ts';
 import { availability, isFinished, isReady, isRunningAndReady, isTerminating, ownedBy, podFromTemplate } from './pods.ts';
-import { CONTROLLERREVISIONS, PODS, PVCS, STATEFULSETS } from './resources.ts';
 import { REVISION_HASH_LABEL as REVISION_LABEL, ensureRevision, truncateHistory } from './revisions.ts';
 
 export function statefulPodName(set: KubeObject, ordinal: number): string {

@@ -10,6 +10,11 @@
  * comes back it reports the node Ready and every pod's status again.
  */
 import {
+  CONFIGMAPS,
+  LEASES,
+  NODES,
+  PODS,
+  SECRETS,
   BY_NODE,
   Controller,
   EventRecorder,
@@ -27,7 +32,6 @@ import {
 import { controllerOptions, type ControllerContext } from '../controllers/context.ts';
 import { canonicalJson } from '../controllers/hash.ts';
 import { nowTime } from '../controllers/pods.ts';
-import { CONFIGMAPS, LEASES, NODES, PODS, SECRETS } from '../controllers/resources.ts';
 import { internalIP, nodeObject, nodeStatus, type NodeShape } from './node-object.ts';
 import { syncPod, type PodRun } from './pod-lifecycle.ts';
 import { missingPodConfig } from './pod-config.ts';

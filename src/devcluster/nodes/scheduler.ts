@@ -13,10 +13,9 @@
  * pods that are not bound frees nothing and moves nothing. Waiting pods are also tried again every
  * 5 minutes without a change (podMaxInUnschedulablePodsDuration).
  */
-import { Controller, keyOf, objectKey, resourcePath, type Informer, type KubeObject, type ReconcileKey, type ReconcileResult } from '../../kube/index.ts';
+import { NODES, PODS, Controller, keyOf, objectKey, resourcePath, type Informer, type KubeObject, type ReconcileKey, type ReconcileResult } from '../../kube/index.ts';
 import { controllerOptions, type ControllerContext } from '../controllers/context.ts';
 import { setCondition } from '../controllers/pods.ts';
-import { NODES, PODS } from '../controllers/resources.ts';
 import { allocatable, podRequests, unfitReasons, unschedulableMessage, ZERO, type Resources } from './fit.ts';
 
 export const SCHEDULER_NAME = 'default-scheduler';
