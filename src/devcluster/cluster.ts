@@ -101,6 +101,8 @@ class Instance {
   nodeMetrics?: NodeMetricsStore;
   /** The simulated nodes, once started; outlives restarts. */
   nodes?: () => NodeAdmin | undefined;
+  /** The metrics of the controllers run with the nodes, once started; outlives restarts. */
+  moreMetrics?: () => Registry | undefined;
 
   async start(stateDir: string, creds: Credentials, host: string, port: number, opts: DevClusterOptions, restart: () => Promise<void>, faults?: FaultSpec): Promise<number> {
     this.storage = new Storage({ dir: join(stateDir, 'data'), historyWindowMs: opts.historyWindowMs, log: createLogger('devcluster'), ...opts.objectLog });
@@ -109,7 +111,7 @@ class Instance {
     this.lifecycle = new ClusterLifecycle(objects, registry);
     objects.seed();
     this.lifecycle.start();
-    this.api = new ApiServer({ storage: this.storage, registry, objects, token: creds.token, restart, bookmarkIntervalMs: opts.bookmarkIntervalMs, watchBufferBytes: opts.watchBufferBytes, nodeMetrics: this.nodeMetrics, nodes: this.nodes });
+    this.api = new ApiServer({ storage: this.storage, registry, objects, token: creds.token, restart, bookmarkIntervalMs: opts.bookmarkIntervalMs, watchBufferBytes: opts.watchBufferBytes, nodeMetrics: this.nodeMetrics, nodes: this.nodes, moreMetrics: this.moreMetrics });
     if (faults) this.api.faults.set(faults);
     this.server = createServer({ cert: creds.serverCert, key: creds.serverKey, keepAliveTimeout: 60_000 }, (req, res) => {
       void this.api.handle(req, res);
@@ -190,6 +192,7 @@ async function startLocked(opts: DevClusterOptions, stateDir: string, temporary:
   instance.nodeMetrics = nodeMetrics;
   const nodeAdmin = () => workloads?.nodes;
   instance.nodes = nodeAdmin;
+  instance.moreMetrics = () => workloads?.registry;
   let port: number;
   try {
     port = await instance.start(stateDir, creds, host, wanted || savedPort, opts, restart);

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
+import { waitUntil } from '../../test/support/wait.ts';
 import { startTestApiServer, type TestApiServer } from '../../test/support/apiserver.ts';
 import { KubeClient, type KubeObject } from './client.ts';
 import { Controller, TerminalError, type ReconcileKey, type Reconciler } from './controller.ts';
@@ -10,14 +11,6 @@ import { setControllerOwner } from './apply.ts';
 
 const CONFIGMAPS = { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap' };
 const SECRETS = { group: '', version: 'v1', plural: 'secrets', kind: 'Secret' };
-
-async function eventually(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting until ${what}`);
-    await sleep(20);
-  }
-}
 
 describe('Controller against an API server', () => {
   let server: TestApiServer;
@@ -65,14 +58,14 @@ describe('Controller against an API server', () => {
     await cm('flaky');
     await cm('invalid');
     await cm('polled');
-    await eventually('each primary was reconciled', () => ['owner', 'flaky', 'invalid', 'polled'].every((n) => calls.includes(n)));
-    await eventually('flaky succeeded after two retries', () => calls.filter((n) => n === 'flaky').length === 3);
-    await eventually('polled was requeued', () => calls.filter((n) => n === 'polled').length >= 3);
+    await waitUntil('each primary was reconciled', () => ['owner', 'flaky', 'invalid', 'polled'].every((n) => calls.includes(n)));
+    await waitUntil('flaky succeeded after two retries', () => calls.filter((n) => n === 'flaky').length === 3);
+    await waitUntil('polled was requeued', () => calls.filter((n) => n === 'polled').length >= 3);
 
     const ownerCalls = calls.filter((n) => n === 'owner').length;
     const child = setControllerOwner({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'child', namespace: 'ctl' } } as KubeObject, owner);
     await client.create({ ...SECRETS, namespace: 'ctl' }, child);
-    await eventually('the child woke its owner', () => calls.filter((n) => n === 'owner').length > ownerCalls);
+    await waitUntil('the child woke its owner', () => calls.filter((n) => n === 'owner').length > ownerCalls);
     await sleep(100);
     assert.equal(calls.filter((n) => n === 'invalid').length, 1, 'a terminal error is not retried');
     assert.equal(ids.size, calls.length, 'every reconcile has its own id');
@@ -107,7 +100,7 @@ describe('Controller against an API server', () => {
     });
     await controller.start();
     await client.create({ ...CONFIGMAPS, namespace: 'ctl' }, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'slow', labels: { slow: 'yes' } } });
-    await eventually('the reconcile started', () => controller.queue.inFlight === 1);
+    await waitUntil('the reconcile started', () => controller.queue.inFlight === 1);
     await controller.stop();
     assert.ok(aborted && finished);
   });

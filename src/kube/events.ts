@@ -14,8 +14,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { KubeClient, KubeObject } from './client.ts';
+import { EVENTS } from './resources.ts';
 
-const EVENTS = { group: '', version: 'v1', plural: 'events', kind: 'Event', namespaced: true } as const;
 
 export type EventType = 'Normal' | 'Warning';
 

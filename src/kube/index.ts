@@ -38,6 +38,17 @@ export { sleep } from './sleep.ts';
 export { Reflector, type ObjectEventType, type ReflectorOptions, type ReflectorHandlers, type ReflectorStats, type VerifyReport } from './reflector.ts';
 export { WorkQueue, type WorkQueueOptions } from './workqueue.ts';
 export {
+  InformerCache,
+  Informer,
+  Index,
+  BY_CONTROLLER,
+  BY_NODE,
+  type IndexFunc,
+  type InformerKind,
+  type CacheReflectorOptions,
+} from './informers.ts';
+export { WriteMemory, OwnWrites, versionNumber, type WriteMemoryOptions, type Remembered } from './write-memory.ts';
+export {
   Controller,
   TerminalError,
   type ControllerOptions,
@@ -47,7 +58,8 @@ export {
   type ReconcileResult,
   type WatchedKind,
 } from './controller.ts';
-export { LeaderElector, LEASES, microTime, type LeaderElectionOptions, type Lease, type LeaseSpec } from './leader-election.ts';
+export * from './resources.ts';
+export { LeaderElector, microTime, type LeaderElectionOptions, type Lease, type LeaseSpec } from './leader-election.ts';
 export { applyObject, addFinalizer, removeFinalizer, updateStatusWithRetry, setControllerOwner } from './apply.ts';
 export * from './selectors.ts';
 export * from './quantity.ts';

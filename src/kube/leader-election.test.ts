@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { devclusterOnly, startTestApiServer, type TestApiServer } from '../../test/support/apiserver.ts';
 import { KubeClient } from './client.ts';
-import { LEASES, LeaderElector, microTime, type Lease } from './leader-election.ts';
+import { LeaderElector, microTime, type Lease } from './leader-election.ts';
+import { LEASES } from './resources.ts';
 
 const TIMING = { leaseDurationMs: 2000, renewDeadlineMs: 1000, retryPeriodMs: 200 };
 

@@ -12,8 +12,8 @@
 import type { Logger } from 'pino';
 import { isAlreadyExists, isConflict, isNotFound, type KubeClient, type KubeObject, type ResourceRef } from './client.ts';
 import { sleep } from './sleep.ts';
+import { LEASES } from './resources.ts';
 
-export const LEASES = { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', kind: 'Lease', namespaced: true } as const;
 
 export interface LeaseSpec {
   holderIdentity?: string;

@@ -1,6 +1,7 @@
 import { test, describe, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { waitUntil } from '../../test/support/wait.ts';
 import { devclusterOnly, startTestApiServer, type TestApiServer } from '../../test/support/apiserver.ts';
 import { KubeApiError, KubeClient, type KubeObject } from './client.ts';
 import { Reflector, type ReflectorOptions, type VerifyReport } from './reflector.ts';
@@ -22,13 +23,7 @@ async function retrying<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-async function eventually(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting until ${what}`);
-    await sleep(25);
-  }
-}
+const eventually = (what: string, check: () => boolean | Promise<boolean>, timeoutMs = 15_000) => waitUntil(what, check, timeoutMs);
 
 describe('Reflector against an API server', () => {
   let server: TestApiServer;

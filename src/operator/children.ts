@@ -12,6 +12,8 @@ import {
   isNotFound,
   KubeApiError,
   keyOf,
+  versionNumber,
+  WriteMemory,
   type KubeClient,
   type KubeObject,
   type ObjectStore,
@@ -51,17 +53,14 @@ export function renderedHash(obj: KubeObject): string {
   return sha256(obj.kind === 'Secret' ? rest : obj).slice(0, 32);
 }
 
-interface Written {
-  hash: string;
-  resourceVersion: string | undefined;
-}
-
 export class ChildWriter {
   /**
    * What this process last wrote per child: the cache may not have seen a write yet when the next
-   * reconcile runs, and applying the same thing again would be a wasted write.
+   * reconcile runs, and applying the same thing again would be a wasted write. Kept while the
+   * child is (no time limit: the cache showing exactly that write is what stops a redundant apply);
+   * the memory's bound on entries holds it.
    */
-  private readonly written = new Map<string, Written>();
+  private readonly written = new WriteMemory<string>({ ttlMs: Infinity });
 
   constructor(
     private readonly client: KubeClient,
@@ -87,7 +86,7 @@ export class ChildWriter {
     // what that write produced: applying again could change nothing (a difference the server makes
     // to what it is given is not drift), so it is not done.
     const mine = this.written.get(key);
-    if (mine && mine.hash === hash && notNewerThan(current, mine.resourceVersion)) return false;
+    if (mine && mine.value === hash && notNewerThan(current, mine.resourceVersion)) return false;
     if (drift) onDrift?.(drift);
     try {
       let applied: KubeObject;
@@ -98,7 +97,7 @@ export class ChildWriter {
         await this.takeBackList(obj, current, drift);
         applied = await applyObject(this.client, obj, { fieldManager: FIELD_MANAGER, force: true });
       }
-      this.written.set(key, { hash, resourceVersion: applied.metadata.resourceVersion });
+      this.written.set(key, hash, applied.metadata.resourceVersion);
       return true;
     } catch (err) {
       throw new Error(`could not apply ${desired.kind} ${name}: ${(err as Error).message}`, { cause: err });
@@ -159,9 +158,9 @@ function sortedEntries(data: Record<string, string> | undefined): [string, strin
  * resourceVersions are integers on kube-apiserver and the devcluster; anything else is treated as
  * "newer", which only costs a redundant apply.
  */
-function notNewerThan(current: KubeObject | undefined, written: string | undefined): boolean {
+function notNewerThan(current: KubeObject | undefined, written: string): boolean {
   if (!current) return true;
-  const a = Number(current.metadata.resourceVersion);
+  const a = versionNumber(current);
   const b = Number(written);
-  return Number.isSafeInteger(a) && Number.isSafeInteger(b) && a <= b;
+  return a > 0 && Number.isSafeInteger(b) && a <= b;
 }

@@ -1,9 +1,8 @@
 /** `kre operator install`: the CRDs applied and waited for until the API server serves them. */
-import { applyObject, KubeApiError, type KubeClient, type KubeObject } from '../kube/index.ts';
+import { applyObject, CRDS, KubeApiError, type KubeClient, type KubeObject } from '../kube/index.ts';
 import { customResourceDefinitions } from '../api/index.ts';
 import { FIELD_MANAGER } from './children.ts';
 
-const CRDS = { group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions', kind: 'CustomResourceDefinition', namespaced: false };
 
 export async function installCustomResourceDefinitions(client: KubeClient, opts: { timeoutMs?: number } = {}): Promise<string[]> {
   const names: string[] = [];

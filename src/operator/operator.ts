@@ -8,7 +8,14 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import {
+  CONFIGMAPS,
   Controller,
+  DEPLOYMENTS,
+  INGRESSES,
+  InformerCache,
+  SECRETS,
+  SERVICES,
+  STATEFULSETS,
   keyOf,
   LeaderElector,
   type KubeClient,
@@ -24,13 +31,6 @@ import { RuntimeReconciler } from './runtime-reconciler.ts';
 import { RuntimeVersionReconciler } from './version-reconciler.ts';
 
 export const LEASE_NAME = 'kre-operator';
-
-const STATEFULSETS = { group: 'apps', version: 'v1', plural: 'statefulsets', kind: 'StatefulSet', namespaced: true };
-const DEPLOYMENTS = { group: 'apps', version: 'v1', plural: 'deployments', kind: 'Deployment', namespaced: true };
-const SERVICES = { group: '', version: 'v1', plural: 'services', kind: 'Service', namespaced: true };
-const SECRETS = { group: '', version: 'v1', plural: 'secrets', kind: 'Secret', namespaced: true };
-const CONFIGMAPS = { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap', namespaced: true };
-const INGRESSES = { group: 'networking.k8s.io', version: 'v1', plural: 'ingresses', kind: 'Ingress', namespaced: true };
 
 /** What each controller renders: the kinds it watches for changes to its children. */
 export const RUNTIME_CHILD_KINDS = [STATEFULSETS, SERVICES, SECRETS, CONFIGMAPS, INGRESSES];
@@ -63,6 +63,7 @@ export interface Operator {
 }
 
 interface Running {
+  cache: InformerCache;
   controllers: Controller[];
   started: Promise<void>;
 }
@@ -78,28 +79,31 @@ export function startOperator(opts: OperatorOptions): Operator {
   let elector: LeaderElector | undefined;
 
   const startControllers = (): Running => {
-    const built = buildControllers(opts.client, opts.namespace, log, registry, opts.workers ?? 4);
+    // One cache for both controllers: a kind both watch (ConfigMaps) is watched once.
+    const cache = new InformerCache(opts.client, log);
+    const built = buildControllers(opts.client, cache, opts.namespace, log, registry, opts.workers ?? 4);
     synced = false;
     const started = (async () => {
-      // The Runtime reconciler reads the versions' cache (is the published one Running?): it is
-      // filled before the Runtimes are first reconciled, so that no status says a version is missing
-      // only because the cache has not seen it yet.
-      await built[1].primary.start().waitForSync();
-      await built[0].start();
-      await built[1].start();
+      // Every cache syncs before the first reconcile: the Runtime reconciler reads the versions'
+      // cache (is the published one Running?), and no status may say a version is missing only
+      // because the cache has not seen it yet.
+      await cache.start();
+      await Promise.all(built.map((c) => c.start()));
       synced = true;
       log.info({ namespace: opts.namespace ?? '(all)' }, 'reconciling');
     })().catch((err) => {
       if (!stopped) log.error({ err }, 'could not start the controllers');
     });
-    return { controllers: built, started };
+    return { cache, controllers: built, started };
   };
 
   const stopControllers = async () => {
     const r = running;
     running = undefined;
     synced = false;
-    if (r) await Promise.all(r.controllers.map((c) => c.stop()));
+    if (!r) return;
+    await Promise.all(r.controllers.map((c) => c.stop()));
+    await r.cache.stop();
   };
 
   let campaign: Promise<void> = Promise.resolve();
@@ -144,14 +148,21 @@ export function startOperator(opts: OperatorOptions): Operator {
   };
 }
 
-function buildControllers(client: KubeClient, namespace: string | undefined, log: Logger, registry: Registry, workers: number): [Controller, Controller] {
+function buildControllers(
+  client: KubeClient,
+  cache: InformerCache,
+  namespace: string | undefined,
+  log: Logger,
+  registry: Registry,
+  workers: number,
+): [Controller, Controller] {
   const watch = (kind: WatchedKind): WatchedKind => ({ ...kind, namespace, labelSelector: MANAGED_BY_SELECTOR });
   const events = new EventRecorder(client, log);
   // The reconcilers read the controllers' caches, so they are made after them; workers start later still.
 
   const runtimes: Controller = new Controller({
     name: 'runtime',
-    client,
+    cache,
     primary: { ...RUNTIMES, namespace },
     owns: RUNTIME_CHILD_KINDS.map(watch),
     reconciler: { reconcile: (key, ctx) => runtimeReconciler.reconcile(key, ctx) },
@@ -161,7 +172,7 @@ function buildControllers(client: KubeClient, namespace: string | undefined, log
   });
   const versions: Controller = new Controller({
     name: 'runtimeversion',
-    client,
+    cache,
     primary: { ...RUNTIME_VERSIONS, namespace },
     owns: VERSION_CHILD_KINDS.map(watch),
     reconciler: { reconcile: (key, ctx) => versionReconciler.reconcile(key, ctx) },
@@ -226,6 +237,6 @@ function childCache(controller: Controller, kinds: { kind: string }[]): ChildCac
 
 function writerFor(client: KubeClient, controller: Controller, cache: ChildCache): ChildWriter {
   const writer = new ChildWriter(client, cache);
-  for (const reflector of controller.owned) reflector.addHandlers({ onDelete: (obj) => writer.forget(obj) });
+  for (const informer of controller.owned) informer.addHandlers({ onDelete: (obj) => writer.forget(obj) });
   return writer;
 }

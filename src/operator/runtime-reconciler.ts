@@ -11,6 +11,7 @@ import {
   isAlreadyExists,
   isNotFound,
   type KubeClient,
+  SECRETS,
   type KubeObject,
   type ObjectStore,
   type ReconcileContext,
@@ -202,7 +203,7 @@ export class RuntimeReconciler implements Reconciler {
     if (ref) {
       let secret: KubeObject;
       try {
-        secret = await this.deps.client.get({ group: '', version: 'v1', plural: 'secrets', namespace, name: ref });
+        secret = await this.deps.client.get({ ...SECRETS, namespace, name: ref });
       } catch (err) {
         if (isNotFound(err)) return { missing: `spec.${component}.credentialsSecret: Secret ${ref} does not exist` };
         throw new Error(`could not read Secret ${ref}: ${(err as Error).message}`, { cause: err });
@@ -220,13 +221,13 @@ export class RuntimeReconciler implements Reconciler {
     const generated = component === 'mongo' ? generateMongoCredentials() : generateMinioCredentials();
     const secret = renderGeneratedCredentials(rt, name, generated as unknown as Record<string, string>);
     try {
-      const created = await this.deps.client.create({ group: '', version: 'v1', plural: 'secrets', namespace }, secret, { fieldManager: FIELD_MANAGER });
+      const created = await this.deps.client.create({ ...SECRETS, namespace }, secret, { fieldManager: FIELD_MANAGER });
       await this.deps.events.record(rt, 'Normal', 'CredentialsGenerated', `generated Secret ${name}`);
       return { secret: name, values: decode(created.data, keys) };
     } catch (err) {
       if (!isAlreadyExists(err)) throw new Error(`could not create Secret ${name}: ${(err as Error).message}`, { cause: err });
       // Created by an earlier reconcile the cache has not seen yet.
-      const current = await this.deps.client.get({ group: '', version: 'v1', plural: 'secrets', namespace, name });
+      const current = await this.deps.client.get({ ...SECRETS, namespace, name });
       return { secret: name, values: decode(current.data, keys) };
     }
   }
@@ -241,7 +242,7 @@ export class RuntimeReconciler implements Reconciler {
     if (kept.length === refs.length) return;
     try {
       await this.deps.client.patch(
-        { group: '', version: 'v1', plural: 'secrets', namespace: secret.metadata.namespace, name: secret.metadata.name ?? '' },
+        { ...SECRETS, namespace: secret.metadata.namespace, name: secret.metadata.name ?? '' },
         { metadata: { resourceVersion: secret.metadata.resourceVersion, ownerReferences: kept.length > 0 ? kept : null } },
         { type: 'merge', fieldManager: FIELD_MANAGER },
       );

@@ -1,20 +1,13 @@
 /** Helpers for the operator's tests and benchmark: objects to create and API writes to count. */
 import { startDevCluster, type DevCluster } from '../devcluster/index.ts';
-import { KubeClient, type KubeObject } from '../kube/index.ts';
+import { EVENTS, KubeClient, NAMESPACES, type KubeObject } from '../kube/index.ts';
 import { createLogger } from '../kube/index.ts';
 import { API_VERSION, RUNTIME_VERSIONS, RUNTIMES, type Condition } from '../api/index.ts';
 import { installCustomResourceDefinitions } from './install.ts';
 import { startOperator, type Operator } from './operator.ts';
 import { devclusterWrites } from '../devcluster/testing.ts';
 
-export const NAMESPACES = { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false };
-export const PODS = { group: '', version: 'v1', plural: 'pods', kind: 'Pod', namespaced: true };
-export const DEPLOYMENTS = { group: 'apps', version: 'v1', plural: 'deployments', kind: 'Deployment', namespaced: true };
-export const STATEFULSETS = { group: 'apps', version: 'v1', plural: 'statefulsets', kind: 'StatefulSet', namespaced: true };
-export const SERVICES = { group: '', version: 'v1', plural: 'services', kind: 'Service', namespaced: true };
-export const CONFIGMAPS = { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap', namespaced: true };
-export const SECRETS = { group: '', version: 'v1', plural: 'secrets', kind: 'Secret', namespaced: true };
-export const EVENTS = { group: '', version: 'v1', plural: 'events', kind: 'Event', namespaced: true };
+export { NAMESPACES, PODS, DEPLOYMENTS, STATEFULSETS, SERVICES, CONFIGMAPS, SECRETS, EVENTS } from '../kube/index.ts';
 
 export async function createNamespace(client: KubeClient, name: string): Promise<void> {
   await client.create(NAMESPACES, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });

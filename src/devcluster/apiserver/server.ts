@@ -44,6 +44,8 @@ export interface ApiServerOptions {
   nodes?: () => NodeAdmin | undefined;
   /** The most bytes one watcher may fall behind before it is closed; default 8 MiB. */
   watchBufferBytes?: number;
+  /** More metrics served on /metrics: those of the controllers run in this process, once started. */
+  moreMetrics?: () => Registry | undefined;
 }
 
 /**
@@ -277,8 +279,11 @@ export class ApiServer {
         res.end(doc);
         return;
       }
-      case '/metrics':
-        return send(res, 200, await this.metrics.metrics(), { 'Content-Type': this.metrics.contentType });
+      case '/metrics': {
+        const more = this.o.moreMetrics?.();
+        const text = (await this.metrics.metrics()) + (more ? await more.metrics() : '');
+        return send(res, 200, text, { 'Content-Type': this.metrics.contentType });
+      }
     }
     const m = /^\/openapi\/v3\/(?:api\/(v1)|apis\/([^/]+)\/([^/]+))$/.exec(path);
     if (m) {

@@ -1,18 +1,36 @@
 /**
- * What the controllers share: the client, the shared caches, the event recorder, and writes that
- * remember their answer in the cache they concern (see informers.ts), so that the next reconcile
- * sees its own writes even before the watch delivers them.
+ * What the controllers share: the client, the process's shared cache, the event recorder, the
+ * metrics registry, and writes that remember their answer in the informer they concern (see the
+ * kube core's informers.ts), so that the next reconcile sees its own writes even before the watch
+ * delivers them.
  */
 import type { Logger } from 'pino';
-import { canonicalJson, isAlreadyExists, isNotFound, objectKey, type DeleteOptions, type KubeClient, type KubeObject } from '../../kube/index.ts';
-import type { EventRecorder } from '../../kube/index.ts';
-import type { Informer, Informers } from './informers.ts';
+import type { Registry } from 'prom-client';
+import {
+  isAlreadyExists,
+  isNotFound,
+  type ControllerOptions,
+  type DeleteOptions,
+  type EventRecorder,
+  type Informer,
+  type InformerCache,
+  type KubeClient,
+  type KubeObject,
+} from '../../kube/index.ts';
+import { canonicalJson } from '../../kube/index.ts';
 
 export interface ControllerContext {
   client: KubeClient;
-  informers: Informers;
+  informers: InformerCache;
   events: EventRecorder;
   log: Logger;
+  /** Where the controllers count their reconciles (`kre_controller_*`). */
+  registry?: Registry;
+}
+
+/** What every controller of the devcluster runs with: the shared cache, its logger and metrics, a short backoff. */
+export function controllerOptions(ctx: ControllerContext, name: string, workers: number): Pick<ControllerOptions, 'name' | 'cache' | 'logger' | 'registry' | 'workers' | 'backoff'> {
+  return { name, cache: ctx.informers, logger: ctx.log, registry: ctx.registry, workers, backoff: { baseDelayMs: 50, maxDelayMs: 30_000 } };
 }
 
 function refOf(informer: Informer, obj: KubeObject) {
@@ -47,6 +65,13 @@ export async function deleteObject(ctx: ControllerContext, informer: Informer, o
   }
 }
 
+/** Replaces an object at the version read. */
+export async function updateObject(ctx: ControllerContext, informer: Informer, obj: KubeObject): Promise<KubeObject> {
+  const updated = await ctx.client.update(refOf(informer, obj), obj);
+  informer.wrote(updated);
+  return updated;
+}
+
 /**
  * Writes `status` through the status subresource, at the version read, unless it is already so.
  * Resolves to the object written, or undefined when nothing was.
@@ -56,36 +81,4 @@ export async function writeStatus(ctx: ControllerContext, informer: Informer, ob
   const updated = await ctx.client.update(refOf(informer, obj), { ...obj, status }, { subresource: 'status' });
   informer.wrote(updated);
   return updated;
-}
-
-/**
- * The versions of its objects a controller wrote itself (its status, its annotations): their watch
- * events tell it nothing new, so they do not make it reconcile again. Anyone else's write does.
- */
-export class OwnWrites {
-  private readonly versions = new Map<string, string>();
-
-  /** Remembers `obj` (the server's answer to a write) as this controller's. */
-  note(obj: KubeObject | undefined): void {
-    const rv = obj?.metadata?.resourceVersion;
-    if (obj && rv) this.versions.set(objectKey(obj), rv);
-  }
-
-  /** True, once, when `obj` is the version this controller wrote last. */
-  isOwn(obj: KubeObject): boolean {
-    const key = objectKey(obj);
-    const rv = this.versions.get(key);
-    if (rv === undefined) return false;
-    if (rv === obj.metadata.resourceVersion) {
-      this.versions.delete(key);
-      return true;
-    }
-    // A newer version is someone else's; an older one is still on its way.
-    if (Number(obj.metadata.resourceVersion) > Number(rv)) this.versions.delete(key);
-    return false;
-  }
-
-  forget(obj: KubeObject): void {
-    this.versions.delete(objectKey(obj));
-  }
 }

@@ -5,13 +5,25 @@
  * Each template is kept as a ControllerRevision `<name>-<hash>` (see revisions.ts), whose hash the
  * pods carry in their `controller-revision-hash` label.
  */
-import { generateNameSuffix, keyOf, splitKey, type KubeObject } from '../../kube/index.ts';
+import {
+  CONTROLLERREVISIONS,
+  DAEMONSETS,
+  NODES,
+  PODS,
+  Controller,
+  generateNameSuffix,
+  objectKey,
+  type Informer,
+  type KubeObject,
+  type ReconcileContext,
+  type ReconcileKey,
+  type ReconcileResult,
+  type Reconciler,
+} from '../../kube/index.ts';
 import { tolerates, matchesNodeSelector } from '../nodes/fit.ts';
-import { OwnWrites, createObject, deleteObject, writeStatus, type ControllerContext } from './context.ts';
+import { controllerOptions, createObject, deleteObject, writeStatus, type ControllerContext } from './context.ts';
 import { templateHash } from './hash.ts';
-import { ControlLoop } from './loop.ts';
-import { availability, controllerRef, isActive, isControlledBy, isReady, podFromTemplate } from './pods.ts';
-import { CONTROLLERREVISIONS, DAEMONSETS, NODES, PODS } from './resources.ts';
+import { availability, isActive, isReady, ownedBy, podFromTemplate } from './pods.ts';
 import { REVISION_HASH_LABEL, ensureRevision, truncateHistory } from './revisions.ts';
 
 /** Daemon pods tolerate the node conditions' taints, as the real controller adds to their template. */
@@ -42,94 +54,112 @@ export function daemonPodNode(pod: KubeObject): string | undefined {
   return undefined;
 }
 
-export function startDaemonSetController(ctx: ControllerContext): ControlLoop {
-  const sets = ctx.informers.for(DAEMONSETS);
-  const pods = ctx.informers.for(PODS);
-  const nodes = ctx.informers.for(NODES);
-  const revisions = ctx.informers.for(CONTROLLERREVISIONS);
-  const loop = new ControlLoop('daemonset', reconcile, ctx.log, 2);
+export function daemonSetController(ctx: ControllerContext): Controller {
+  const controller = new Controller({ ...controllerOptions(ctx, 'daemonset', 2), primary: DAEMONSETS, owns: [PODS], reconciler: new DaemonSetReconciler(ctx) });
+  // A node that comes, goes or changes its labels or taints concerns every set.
+  const everySet = () => controller.primary.list().forEach((s) => controller.enqueue(objectKey(s)));
+  const placement = (n: KubeObject) => JSON.stringify([n.metadata.labels, n.spec]);
+  ctx.informers.for(NODES).addHandlers({ onAdd: everySet, onDelete: everySet, onUpdate: (o, n) => placement(o) !== placement(n) && everySet() });
+  return controller;
+}
 
-  const enqueueObj = (s: KubeObject) => loop.enqueue(keyOf(s.metadata.namespace, s.metadata.name!));
-  const own = new OwnWrites();
-  sets.on({ onAdd: enqueueObj, onUpdate: (_o, s) => own.isOwn(s) || enqueueObj(s), onDelete: (s) => own.forget(s) });
-  const podChanged = (pod: KubeObject) => {
-    const ref = controllerRef(pod);
-    if (ref?.kind === 'DaemonSet') loop.enqueue(keyOf(pod.metadata.namespace, ref.name));
-  };
-  pods.on({ onAdd: podChanged, onUpdate: (_o, p) => podChanged(p), onDelete: podChanged });
-  const everySet = () => sets.list().forEach(enqueueObj);
-  nodes.on({ onAdd: everySet, onDelete: everySet, onUpdate: (o, n) => JSON.stringify([o.metadata.labels, o.spec]) !== JSON.stringify([n.metadata.labels, n.spec]) && everySet() });
+class DaemonSetReconciler implements Reconciler {
+  private readonly sets: Informer;
+  private readonly pods: Informer;
+  private readonly nodes: Informer;
+  private readonly revisions: Informer;
 
-  async function reconcile(key: string): Promise<{ requeueAfter?: number } | void> {
-    const { namespace, name } = splitKey(key);
-    const set = sets.get(namespace, name);
+  constructor(private readonly ctx: ControllerContext) {
+    this.sets = ctx.informers.for(DAEMONSETS);
+    this.pods = ctx.informers.for(PODS);
+    this.nodes = ctx.informers.for(NODES);
+    this.revisions = ctx.informers.for(CONTROLLERREVISIONS);
+  }
+
+  async reconcile({ namespace, name }: ReconcileKey, rc: ReconcileContext): Promise<ReconcileResult | void> {
+    const set = this.sets.get(namespace, name);
     if (!set || set.metadata.deletionTimestamp) return;
     const template = set.spec?.template ?? {};
     const collisionCount: number = set.status?.collisionCount ?? 0;
     const hash = templateHash(template, collisionCount);
-    const revision = await ensureRevision(ctx, revisions, set, hash);
+    const revision = await ensureRevision(this.ctx, this.revisions, set, hash);
     if (!revision) return { requeueAfter: 200 };
     if ('collision' in revision) {
-      own.note(await writeStatus(ctx, sets, set, { ...set.status, collisionCount: collisionCount + 1 }));
+      rc.ownWrite(await writeStatus(this.ctx, this.sets, set, { ...set.status, collisionCount: collisionCount + 1 }));
       return { requeueAfter: 50 };
     }
-    const probe = { metadata: {}, spec: { ...template.spec, tolerations: [...(template.spec?.tolerations ?? []), ...DAEMON_TOLERATIONS] } } as KubeObject;
-    const eligible = nodes.list().filter((n) => matchesNodeSelector(probe, n) && tolerates(probe.spec.tolerations, n.spec?.taints ?? [], ['NoSchedule', 'NoExecute']) === undefined);
-    const eligibleNames = new Set(eligible.map((n) => n.metadata.name!));
-    const owned = pods.list(namespace, set.spec?.selector).filter((p) => isControlledBy(p, set) && isActive(p));
+    const tolerations = [...(template.spec?.tolerations ?? []), ...DAEMON_TOLERATIONS];
+    const probe = { metadata: {}, spec: { ...template.spec, tolerations } } as KubeObject;
+    const eligible = new Set(
+      this.nodes
+        .list()
+        .filter((n) => matchesNodeSelector(probe, n) && tolerates(tolerations, n.spec?.taints ?? [], ['NoSchedule', 'NoExecute']) === undefined)
+        .map((n) => n.metadata.name!),
+    );
+    const owned = ownedBy(this.pods, set).filter(isActive);
+    await this.placePods(set, hash, tolerations, eligible, owned);
+    await this.rollOne(set, hash, eligible, owned);
+
+    const now = ownedBy(this.pods, set).filter(isActive);
+    const status = daemonSetStatus(set, hash, collisionCount, eligible, now);
+    const live = new Set([hash, ...now.map((p) => p.metadata.labels?.[REVISION_HASH_LABEL] ?? '')].map((h) => `${name}-${h}`));
+    await truncateHistory(this.ctx, this.revisions, set, live);
+    rc.ownWrite(await writeStatus(this.ctx, this.sets, set, status));
+    return (status.numberAvailable ?? 0) < (status.numberReady ?? 0) ? { requeueAfter: 1000 } : undefined;
+  }
+
+  /** One pod on each eligible node; pods on nodes gone or no longer eligible, and duplicates, go. */
+  private async placePods(set: KubeObject, hash: string, tolerations: unknown[], eligible: Set<string>, owned: KubeObject[]): Promise<void> {
+    const name = set.metadata.name!;
+    const template = set.spec?.template ?? {};
     const byNode = new Map<string, KubeObject[]>();
     for (const p of owned) {
       const node = daemonPodNode(p) ?? '';
       byNode.set(node, [...(byNode.get(node) ?? []), p]);
     }
     const work: Promise<unknown>[] = [];
-    for (const node of eligibleNames) {
+    for (const node of eligible) {
       if ((byNode.get(node) ?? []).length > 0) continue;
       const pod = podFromTemplate(template, set, `${name}-${generateNameSuffix()}`, {
         generateName: `${name}-`,
         labels: { [REVISION_HASH_LABEL]: hash, 'pod-template-generation': String(set.metadata.generation ?? 1) },
-        spec: { affinity: { ...(template.spec?.affinity ?? {}), ...nodeAffinity(node) }, tolerations: probe.spec.tolerations },
+        spec: { affinity: { ...(template.spec?.affinity ?? {}), ...nodeAffinity(node) }, tolerations },
       });
-      work.push(createObject(ctx, pods, pod));
+      work.push(createObject(this.ctx, this.pods, pod));
     }
-    // Pods on nodes that are gone or no longer eligible, and duplicates on one node.
     for (const [node, list] of byNode) {
-      const keep = eligibleNames.has(node) ? 1 : 0;
-      for (const p of list.slice(keep)) work.push(deleteObject(ctx, pods, p));
+      const keep = eligible.has(node) ? 1 : 0;
+      for (const p of list.slice(keep)) work.push(deleteObject(this.ctx, this.pods, p));
     }
     await Promise.all(work);
-
-    // Rolling update: one outdated pod at a time, when all the others are ready.
-    if (set.spec?.updateStrategy?.type !== 'OnDelete') {
-      const current = owned.filter((p) => eligibleNames.has(daemonPodNode(p) ?? ''));
-      const outdated = current.filter((p) => p.metadata.labels?.[REVISION_HASH_LABEL] !== hash);
-      if (outdated.length > 0 && current.every((p) => isReady(p) || outdated.includes(p))) {
-        const notReadyOutdated = outdated.find((p) => !isReady(p));
-        await deleteObject(ctx, pods, notReadyOutdated ?? outdated[0]);
-      }
-    }
-
-    const now = pods.list(namespace, set.spec?.selector).filter((p) => isControlledBy(p, set) && isActive(p));
-    const scheduled = now.filter((p) => p.spec?.nodeName && eligibleNames.has(p.spec.nodeName));
-    const ready = scheduled.filter(isReady).length;
-    const available = scheduled.filter((p) => availability(p, set.spec?.minReadySeconds ?? 0).available).length;
-    const status: Record<string, unknown> = {
-      currentNumberScheduled: scheduled.length,
-      numberMisscheduled: now.filter((p) => p.spec?.nodeName && !eligibleNames.has(p.spec.nodeName)).length,
-      desiredNumberScheduled: eligibleNames.size,
-      numberReady: ready,
-      observedGeneration: set.metadata.generation,
-      updatedNumberScheduled: scheduled.filter((p) => p.metadata.labels?.[REVISION_HASH_LABEL] === hash).length,
-      numberAvailable: available,
-      numberUnavailable: Math.max(0, eligibleNames.size - available),
-    };
-    if (collisionCount) status.collisionCount = collisionCount;
-    for (const k of ['updatedNumberScheduled', 'numberAvailable', 'numberUnavailable']) if (!status[k]) delete status[k];
-    const live = new Set([hash, ...now.map((p) => p.metadata.labels?.[REVISION_HASH_LABEL] ?? '')].map((h) => `${name}-${h}`));
-    await truncateHistory(ctx, revisions, set, live);
-    own.note(await writeStatus(ctx, sets, set, status));
-    return available < ready ? { requeueAfter: 1000 } : undefined;
   }
 
-  return loop;
+  /** Rolling update: one outdated pod at a time, when all the others are ready. */
+  private async rollOne(set: KubeObject, hash: string, eligible: Set<string>, owned: KubeObject[]): Promise<void> {
+    if (set.spec?.updateStrategy?.type === 'OnDelete') return;
+    const current = owned.filter((p) => eligible.has(daemonPodNode(p) ?? ''));
+    const outdated = current.filter((p) => p.metadata.labels?.[REVISION_HASH_LABEL] !== hash);
+    if (outdated.length > 0 && current.every((p) => isReady(p) || outdated.includes(p))) {
+      const notReadyOutdated = outdated.find((p) => !isReady(p));
+      await deleteObject(this.ctx, this.pods, notReadyOutdated ?? outdated[0]);
+    }
+  }
+}
+
+function daemonSetStatus(set: KubeObject, hash: string, collisionCount: number, eligible: Set<string>, now: KubeObject[]): Record<string, number | undefined> {
+  const scheduled = now.filter((p) => p.spec?.nodeName && eligible.has(p.spec.nodeName));
+  const available = scheduled.filter((p) => availability(p, set.spec?.minReadySeconds ?? 0).available).length;
+  const status: Record<string, number | undefined> = {
+    currentNumberScheduled: scheduled.length,
+    numberMisscheduled: now.filter((p) => p.spec?.nodeName && !eligible.has(p.spec.nodeName)).length,
+    desiredNumberScheduled: eligible.size,
+    numberReady: scheduled.filter(isReady).length,
+    observedGeneration: set.metadata.generation,
+    updatedNumberScheduled: scheduled.filter((p) => p.metadata.labels?.[REVISION_HASH_LABEL] === hash).length,
+    numberAvailable: available,
+    numberUnavailable: Math.max(0, eligible.size - available),
+  };
+  if (collisionCount) status.collisionCount = collisionCount;
+  for (const k of ['updatedNumberScheduled', 'numberAvailable', 'numberUnavailable']) if (!status[k]) delete status[k];
+  return status;
 }

@@ -5,12 +5,10 @@
  * observedGeneration, the replica counts, and the Available and Progressing conditions. A rollout
  * that makes no progress for `progressDeadlineSeconds` gets Progressing False, ProgressDeadlineExceeded.
  */
-import { keyOf, splitKey, type KubeObject } from '../../kube/index.ts';
-import { OwnWrites, createObject, deleteObject, patchObject, writeStatus, type ControllerContext } from './context.ts';
+import { DEPLOYMENTS, PODS, REPLICASETS, Controller, type Informer, type KubeObject, type ReconcileContext, type ReconcileKey, type ReconcileResult, type Reconciler } from '../../kube/index.ts';
+import { controllerOptions, createObject, deleteObject, patchObject, writeStatus, type ControllerContext } from './context.ts';
 import { templateHash } from './hash.ts';
-import { ControlLoop } from './loop.ts';
-import { availability, controllerRef, isActive, isControlledBy, isReady, nowTime, ownerReference, scaledValue, setCondition } from './pods.ts';
-import { DEPLOYMENTS, PODS, REPLICASETS } from './resources.ts';
+import { availability, isActive, isReady, nowTime, ownedBy, ownerReference, scaledValue, setCondition } from './pods.ts';
 
 const REVISION = 'deployment.kubernetes.io/revision';
 const DESIRED = 'deployment.kubernetes.io/desired-replicas';
@@ -27,166 +25,201 @@ function templateWithoutHash(template: any): any {
   return t;
 }
 
-export function startDeploymentController(ctx: ControllerContext): ControlLoop {
-  const deployments = ctx.informers.for(DEPLOYMENTS);
-  const replicaSets = ctx.informers.for(REPLICASETS);
-  const pods = ctx.informers.for(PODS);
+export function deploymentController(ctx: ControllerContext): Controller {
   // Workers wait on the API server most of the time (a create, then a status write): more of them
   // keep a burst of Deployments from queueing behind a few round trips.
-  const loop = new ControlLoop('deployment', reconcile, ctx.log, 16);
+  return new Controller({ ...controllerOptions(ctx, 'deployment', 16), primary: DEPLOYMENTS, owns: [REPLICASETS], reconciler: new DeploymentReconciler(ctx) });
+}
 
-  const enqueueObj = (d: KubeObject) => loop.enqueue(keyOf(d.metadata.namespace, d.metadata.name!));
-  const own = new OwnWrites();
-  deployments.on({ onAdd: enqueueObj, onUpdate: (_o, d) => own.isOwn(d) || enqueueObj(d), onDelete: (d) => own.forget(d) });
-  const rsChanged = (rs: KubeObject) => {
-    const ref = controllerRef(rs);
-    if (ref?.kind === 'Deployment') loop.enqueue(keyOf(rs.metadata.namespace, ref.name));
-  };
-  replicaSets.on({ onAdd: rsChanged, onUpdate: (_o, rs) => rsChanged(rs), onDelete: rsChanged });
+/** One reconcile's view of a Deployment: its ReplicaSets, their active pods, the rollout's bounds. */
+class Rollout {
+  readonly desired: number;
+  readonly minReadySeconds: number;
+  readonly rolling: boolean;
+  readonly maxSurge: number;
+  readonly maxUnavailable: number;
+  /** The template without the hash label, and its hash. */
+  readonly template: any;
+  readonly hash: string;
+  /** Every ReplicaSet the Deployment controls; the new one runs the current template. */
+  readonly all: KubeObject[];
+  newRS: KubeObject | undefined;
+  readonly olds: KubeObject[];
+  readonly maxOldRevision: number;
+  /** Active pods per ReplicaSet uid. */
+  readonly podsOf = new Map<string, KubeObject[]>();
+  /** The soonest a pod becomes available (minReadySeconds), for a requeue then. */
+  waitMs: number | undefined;
 
-  async function reconcile(key: string): Promise<{ requeueAfter?: number } | void> {
-    const { namespace, name } = splitKey(key);
-    const d = deployments.get(namespace, name);
-    if (!d || d.metadata.deletionTimestamp) return;
-    const desired: number = d.spec?.replicas ?? 1;
-    const minReadySeconds: number = d.spec?.minReadySeconds ?? 0;
-    const all = replicaSets.list(namespace, d.spec?.selector).filter((rs) => isControlledBy(rs, d));
-    const template = templateWithoutHash(d.spec?.template);
-    const hash = templateHash(template, d.status?.collisionCount ?? 0);
-    let newRS = all.find((rs) => rs.metadata.labels?.[HASH_LABEL] === hash) ?? all.find((rs) => sameTemplate(templateWithoutHash(rs.spec?.template), template));
-    const olds = all.filter((rs) => rs !== newRS).sort((a, b) => revisionOf(a) - revisionOf(b));
-    const maxOldRevision = Math.max(0, ...olds.map(revisionOf));
-    const rolling = d.spec?.strategy?.type !== 'Recreate';
-    const maxSurge = rolling ? scaledValue(d.spec?.strategy?.rollingUpdate?.maxSurge, desired, true, '25%') : 0;
-    let maxUnavailable = rolling ? scaledValue(d.spec?.strategy?.rollingUpdate?.maxUnavailable, desired, false, '25%') : desired;
-    if (rolling && maxSurge === 0 && maxUnavailable === 0) maxUnavailable = 1;
-
+  constructor(
+    readonly d: KubeObject,
+    private readonly pods: Informer,
+    replicaSets: Informer,
+  ) {
+    this.desired = d.spec?.replicas ?? 1;
+    this.minReadySeconds = d.spec?.minReadySeconds ?? 0;
+    this.all = ownedBy(replicaSets, d);
+    this.template = templateWithoutHash(d.spec?.template);
+    this.hash = templateHash(this.template, d.status?.collisionCount ?? 0);
+    this.newRS = this.all.find((rs) => rs.metadata.labels?.[HASH_LABEL] === this.hash) ?? this.all.find((rs) => sameTemplate(templateWithoutHash(rs.spec?.template), this.template));
+    this.olds = this.all.filter((rs) => rs !== this.newRS).sort((a, b) => revisionOf(a) - revisionOf(b));
+    this.maxOldRevision = Math.max(0, ...this.olds.map(revisionOf));
+    this.rolling = d.spec?.strategy?.type !== 'Recreate';
+    this.maxSurge = this.rolling ? scaledValue(d.spec?.strategy?.rollingUpdate?.maxSurge, this.desired, true, '25%') : 0;
+    let maxUnavailable = this.rolling ? scaledValue(d.spec?.strategy?.rollingUpdate?.maxUnavailable, this.desired, false, '25%') : this.desired;
+    if (this.rolling && this.maxSurge === 0 && maxUnavailable === 0) maxUnavailable = 1;
+    this.maxUnavailable = maxUnavailable;
     // Pods per ReplicaSet: available counts decide how far the old ones may go down.
-    const podsOf = new Map<string, KubeObject[]>();
-    for (const rs of all) podsOf.set(rs.metadata.uid!, pods.list(namespace, rs.spec?.selector).filter((p) => isControlledBy(p, rs) && isActive(p)));
-    let waitMs: number | undefined;
-    const availableIn = (rs: KubeObject) =>
-      (podsOf.get(rs.metadata.uid!) ?? []).filter((p) => {
-        const a = availability(p, minReadySeconds);
-        if (a.waitMs !== undefined) waitMs = Math.min(waitMs ?? Infinity, a.waitMs);
-        return a.available;
-      }).length;
+    for (const rs of this.all) this.podsOf.set(rs.metadata.uid!, ownedBy(pods, rs).filter(isActive));
+  }
 
-    const annotations = (replicas: number, revision: number) => ({
-      [DESIRED]: String(desired),
-      [MAX_REPLICAS]: String(desired + maxSurge),
-      [REVISION]: String(revision),
-    });
+  podsIn(rs: KubeObject): KubeObject[] {
+    return this.podsOf.get(rs.metadata.uid!) ?? [];
+  }
 
-    if (d.spec?.paused) {
-      // A paused Deployment only scales what exists; the template change waits.
-    } else if (!newRS) {
-      const total = olds.reduce((n, rs) => n + replicasOf(rs), 0);
-      let replicas = rolling ? Math.max(0, Math.min(desired, desired + maxSurge - total)) : olds.some((rs) => (podsOf.get(rs.metadata.uid!) ?? []).length > 0 || replicasOf(rs) > 0) ? 0 : desired;
-      if (olds.length === 0) replicas = desired;
-      const rsName = `${name}-${hash}`;
-      const rs: KubeObject = {
-        apiVersion: 'apps/v1',
-        kind: 'ReplicaSet',
-        metadata: {
-          name: rsName,
-          namespace,
-          labels: { ...(d.spec?.template?.metadata?.labels ?? {}), [HASH_LABEL]: hash },
-          annotations: annotations(replicas, maxOldRevision + 1),
-          ownerReferences: [ownerReference(d)],
-        },
-        spec: {
-          replicas,
-          minReadySeconds,
-          selector: { ...d.spec.selector, matchLabels: { ...(d.spec.selector?.matchLabels ?? {}), [HASH_LABEL]: hash } },
-          template: {
-            ...template,
-            metadata: { ...(template.metadata ?? {}), labels: { ...(template.metadata?.labels ?? {}), [HASH_LABEL]: hash } },
-          },
-        },
-      };
-      newRS = (await createObject(ctx, replicaSets, rs)) ?? replicaSets.get(namespace, rsName);
-      if (!newRS) return { requeueAfter: 200 };
-      podsOf.set(newRS.metadata.uid!, []);
-    } else {
-      // Scale the new ReplicaSet up within the surge (or straight to the size when it is alone).
-      const total = all.reduce((n, rs) => n + replicasOf(rs), 0);
-      let target = replicasOf(newRS);
-      if (olds.every((rs) => replicasOf(rs) === 0) && (rolling || olds.every((rs) => (podsOf.get(rs.metadata.uid!) ?? []).length === 0))) target = desired;
-      else if (target > desired) target = desired;
-      else if (rolling && target < desired) target = Math.min(desired, target + Math.max(0, desired + maxSurge - total));
-      const revision = revisionOf(newRS) > maxOldRevision ? revisionOf(newRS) : maxOldRevision + 1;
-      const wantAnnotations = annotations(target, revision);
-      const annotationsDiffer = Object.entries(wantAnnotations).some(([k, v]) => newRS!.metadata.annotations?.[k] !== v);
-      if (target !== replicasOf(newRS) || annotationsDiffer || (newRS.spec?.minReadySeconds ?? 0) !== minReadySeconds) {
-        newRS = await patchObject(ctx, replicaSets, newRS, { metadata: { annotations: wantAnnotations }, spec: { replicas: target, minReadySeconds } });
-      }
+  availableIn(rs: KubeObject): number {
+    return this.podsIn(rs).filter((p) => {
+      const a = availability(p, this.minReadySeconds);
+      if (a.waitMs !== undefined) this.waitMs = Math.min(this.waitMs ?? Infinity, a.waitMs);
+      return a.available;
+    }).length;
+  }
+
+  annotations(revision: number): Record<string, string> {
+    return { [DESIRED]: String(this.desired), [MAX_REPLICAS]: String(this.desired + this.maxSurge), [REVISION]: String(revision) };
+  }
+}
+
+class DeploymentReconciler implements Reconciler {
+  private readonly deployments: Informer;
+  private readonly replicaSets: Informer;
+  private readonly pods: Informer;
+
+  constructor(private readonly ctx: ControllerContext) {
+    this.deployments = ctx.informers.for(DEPLOYMENTS);
+    this.replicaSets = ctx.informers.for(REPLICASETS);
+    this.pods = ctx.informers.for(PODS);
+  }
+
+  async reconcile({ namespace, name }: ReconcileKey, rc: ReconcileContext): Promise<ReconcileResult | void> {
+    const d = this.deployments.get(namespace, name);
+    if (!d || d.metadata.deletionTimestamp) return;
+    const r = new Rollout(d, this.pods, this.replicaSets);
+    // A paused Deployment only scales what exists; the template change waits.
+    if (!d.spec?.paused) {
+      if (r.newRS) await this.scaleNew(r, r.newRS);
+      else if (!(await this.createNew(r))) return { requeueAfter: 200 };
+      await this.scaleDownOld(r, r.newRS!);
+      await this.deleteOldHistory(r);
     }
-
-    // Scale the old ReplicaSets down: unhealthy pods first, then as far as availability allows.
-    if (!d.spec?.paused && newRS) {
-      const newAvailable = availableIn(newRS);
-      const newUnavailable = Math.max(0, replicasOf(newRS) - newAvailable);
-      const minAvailable = desired - maxUnavailable;
-      let total = all.map((rs) => (rs.metadata.uid === newRS!.metadata.uid ? newRS! : rs)).reduce((n, rs) => n + replicasOf(rs), 0);
-      let cleanup = total - minAvailable - newUnavailable;
-      let availableTotal = newAvailable + olds.reduce((n, rs) => n + availableIn(rs), 0);
-      for (const rs of olds) {
-        let target = replicasOf(rs);
-        if (target === 0) continue;
-        if (!rolling) target = 0;
-        else {
-          const unhealthy = Math.max(0, target - availableIn(rs));
-          const dropUnhealthy = Math.min(unhealthy, Math.max(0, cleanup));
-          target -= dropUnhealthy;
-          cleanup -= dropUnhealthy;
-          total -= dropUnhealthy;
-          const dropAvailable = Math.min(target, Math.max(0, availableTotal - minAvailable));
-          target -= dropAvailable;
-          availableTotal -= dropAvailable;
-          total -= dropAvailable;
-        }
-        if (target !== replicasOf(rs)) await patchObject(ctx, replicaSets, rs, { spec: { replicas: target } });
-      }
-      // Old ReplicaSets beyond revisionHistoryLimit, scaled to zero, are deleted.
-      const limit = d.spec?.revisionHistoryLimit ?? 10;
-      const idle = olds.filter((rs) => replicasOf(rs) === 0 && (podsOf.get(rs.metadata.uid!) ?? []).length === 0);
-      for (const rs of idle.slice(0, Math.max(0, idle.length - limit))) await deleteObject(ctx, replicaSets, rs);
-    }
-
     // The Deployment's revision annotation follows its new ReplicaSet.
-    const revision = newRS?.metadata.annotations?.[REVISION];
+    const revision = r.newRS?.metadata.annotations?.[REVISION];
     if (revision && d.metadata.annotations?.[REVISION] !== revision) {
-      own.note(await patchObject(ctx, deployments, d, { metadata: { annotations: { [REVISION]: revision } } }));
+      rc.ownWrite(await patchObject(this.ctx, this.deployments, d, { metadata: { annotations: { [REVISION]: revision } } }));
     }
-    const current = deployments.get(namespace, name) ?? d;
-    const { status, deadlineMs } = deploymentStatus(current, newRS, all, podsOf, availableIn, desired, maxUnavailable);
-    own.note(await writeStatus(ctx, deployments, current, status));
-    if (deadlineMs !== undefined) waitMs = Math.min(waitMs ?? Infinity, deadlineMs);
+    const current = this.deployments.get(namespace, name) ?? d;
+    const { status, deadlineMs } = deploymentStatus(current, r);
+    rc.ownWrite(await writeStatus(this.ctx, this.deployments, current, status));
+    const waitMs = deadlineMs !== undefined ? Math.min(r.waitMs ?? Infinity, deadlineMs) : r.waitMs;
     return waitMs !== undefined ? { requeueAfter: waitMs } : undefined;
   }
 
-  return loop;
+  /** Creates the ReplicaSet of the current template; false when it is neither made nor seen yet. */
+  private async createNew(r: Rollout): Promise<boolean> {
+    const { d, hash, template, olds, desired } = r;
+    const namespace = d.metadata.namespace;
+    const total = olds.reduce((n, rs) => n + replicasOf(rs), 0);
+    let replicas = r.rolling ? Math.max(0, Math.min(desired, desired + r.maxSurge - total)) : olds.some((rs) => r.podsIn(rs).length > 0 || replicasOf(rs) > 0) ? 0 : desired;
+    if (olds.length === 0) replicas = desired;
+    const rsName = `${d.metadata.name}-${hash}`;
+    const rs: KubeObject = {
+      apiVersion: 'apps/v1',
+      kind: 'ReplicaSet',
+      metadata: {
+        name: rsName,
+        namespace,
+        labels: { ...(d.spec?.template?.metadata?.labels ?? {}), [HASH_LABEL]: hash },
+        annotations: r.annotations(r.maxOldRevision + 1),
+        ownerReferences: [ownerReference(d)],
+      },
+      spec: {
+        replicas,
+        minReadySeconds: r.minReadySeconds,
+        selector: { ...d.spec.selector, matchLabels: { ...(d.spec.selector?.matchLabels ?? {}), [HASH_LABEL]: hash } },
+        template: {
+          ...template,
+          metadata: { ...(template.metadata ?? {}), labels: { ...(template.metadata?.labels ?? {}), [HASH_LABEL]: hash } },
+        },
+      },
+    };
+    r.newRS = (await createObject(this.ctx, this.replicaSets, rs)) ?? this.replicaSets.get(namespace, rsName);
+    if (!r.newRS) return false;
+    r.podsOf.set(r.newRS.metadata.uid!, []);
+    return true;
+  }
+
+  /** Scales the new ReplicaSet up within the surge (or straight to the size when it is alone). */
+  private async scaleNew(r: Rollout, newRS: KubeObject): Promise<void> {
+    const { olds, desired } = r;
+    const total = r.all.reduce((n, rs) => n + replicasOf(rs), 0);
+    let target = replicasOf(newRS);
+    if (olds.every((rs) => replicasOf(rs) === 0) && (r.rolling || olds.every((rs) => r.podsIn(rs).length === 0))) target = desired;
+    else if (target > desired) target = desired;
+    else if (r.rolling && target < desired) target = Math.min(desired, target + Math.max(0, desired + r.maxSurge - total));
+    const revision = revisionOf(newRS) > r.maxOldRevision ? revisionOf(newRS) : r.maxOldRevision + 1;
+    const wantAnnotations = r.annotations(revision);
+    const annotationsDiffer = Object.entries(wantAnnotations).some(([k, v]) => newRS.metadata.annotations?.[k] !== v);
+    if (target !== replicasOf(newRS) || annotationsDiffer || (newRS.spec?.minReadySeconds ?? 0) !== r.minReadySeconds) {
+      r.newRS = await patchObject(this.ctx, this.replicaSets, newRS, { metadata: { annotations: wantAnnotations }, spec: { replicas: target, minReadySeconds: r.minReadySeconds } });
+    }
+  }
+
+  /** Scales the old ReplicaSets down: unhealthy pods first, then as far as availability allows. */
+  private async scaleDownOld(r: Rollout, newRS: KubeObject): Promise<void> {
+    const newAvailable = r.availableIn(newRS);
+    const newUnavailable = Math.max(0, replicasOf(newRS) - newAvailable);
+    const minAvailable = r.desired - r.maxUnavailable;
+    let total = r.all.map((rs) => (rs.metadata.uid === newRS.metadata.uid ? newRS : rs)).reduce((n, rs) => n + replicasOf(rs), 0);
+    let cleanup = total - minAvailable - newUnavailable;
+    let availableTotal = newAvailable + r.olds.reduce((n, rs) => n + r.availableIn(rs), 0);
+    for (const rs of r.olds) {
+      let target = replicasOf(rs);
+      if (target === 0) continue;
+      if (!r.rolling) target = 0;
+      else {
+        const unhealthy = Math.max(0, target - r.availableIn(rs));
+        const dropUnhealthy = Math.min(unhealthy, Math.max(0, cleanup));
+        target -= dropUnhealthy;
+        cleanup -= dropUnhealthy;
+        total -= dropUnhealthy;
+        const dropAvailable = Math.min(target, Math.max(0, availableTotal - minAvailable));
+        target -= dropAvailable;
+        availableTotal -= dropAvailable;
+        total -= dropAvailable;
+      }
+      if (target !== replicasOf(rs)) await patchObject(this.ctx, this.replicaSets, rs, { spec: { replicas: target } });
+    }
+  }
+
+  /** Old ReplicaSets beyond revisionHistoryLimit, scaled to zero, are deleted. */
+  private async deleteOldHistory(r: Rollout): Promise<void> {
+    const limit = r.d.spec?.revisionHistoryLimit ?? 10;
+    const idle = r.olds.filter((rs) => replicasOf(rs) === 0 && r.podsIn(rs).length === 0);
+    for (const rs of idle.slice(0, Math.max(0, idle.length - limit))) await deleteObject(this.ctx, this.replicaSets, rs);
+  }
 }
 
 function sameTemplate(a: unknown, b: unknown): boolean {
   return templateHash(a) === templateHash(b);
 }
 
-function deploymentStatus(
-  d: KubeObject,
-  newRS: KubeObject | undefined,
-  all: KubeObject[],
-  podsOf: Map<string, KubeObject[]>,
-  availableIn: (rs: KubeObject) => number,
-  desired: number,
-  maxUnavailable: number,
-): { status: Record<string, unknown>; deadlineMs?: number } {
-  const everyPod = all.flatMap((rs) => podsOf.get(rs.metadata.uid!) ?? []);
+function deploymentStatus(d: KubeObject, r: Rollout): { status: Record<string, unknown>; deadlineMs?: number } {
+  const { newRS, all, desired, maxUnavailable } = r;
+  const everyPod = all.flatMap((rs) => r.podsIn(rs));
   const replicas = everyPod.length;
-  const updated = newRS ? (podsOf.get(newRS.metadata.uid!) ?? []).length : 0;
+  const updated = newRS ? r.podsIn(newRS).length : 0;
   const ready = everyPod.filter(isReady).length;
-  const available = all.reduce((n, rs) => n + availableIn(rs), 0);
+  const available = all.reduce((n, rs) => n + r.availableIn(rs), 0);
   const unavailable = Math.max(0, desired - available);
   const status: Record<string, unknown> = {
     observedGeneration: d.metadata.generation,

@@ -4,11 +4,10 @@
  * `conditions.ready: false` in the slice) — rewritten whenever a pod's readiness or IP changes.
  * Terminating pods leave the Endpoints and show as terminating in the slice.
  */
-import { canonicalJson, generateNameSuffix, keyOf, splitKey, labelSelectorFromObject, type KubeObject } from '../../kube/index.ts';
-import { createObject, deleteObject, type ControllerContext } from './context.ts';
-import { ControlLoop } from './loop.ts';
+import { ENDPOINTS, ENDPOINTSLICES, PODS, SERVICES, Controller, generateNameSuffix, labelSelectorFromObject, objectKey, type Informer, type KubeObject, type ReconcileKey, type Reconciler } from '../../kube/index.ts';
+import { canonicalJson } from '../../kube/index.ts';
+import { controllerOptions, createObject, deleteObject, updateObject, type ControllerContext } from './context.ts';
 import { isFinished, isReady, isTerminating } from './pods.ts';
-import { ENDPOINTS, ENDPOINTSLICES, PODS, SERVICES } from './resources.ts';
 
 const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 const MANAGED_BY = 'endpointslice.kubernetes.io/managed-by';
@@ -22,64 +21,74 @@ function targetPort(port: any, pod: KubeObject): number | undefined {
   return undefined;
 }
 
-export function startEndpointsController(ctx: ControllerContext): ControlLoop {
-  const services = ctx.informers.for(SERVICES);
-  const pods = ctx.informers.for(PODS);
-  const endpoints = ctx.informers.for(ENDPOINTS);
-  const slices = ctx.informers.for(ENDPOINTSLICES);
-  const loop = new ControlLoop('endpoints', reconcile, ctx.log);
-
-  const enqueueObj = (s: KubeObject) => loop.enqueue(keyOf(s.metadata.namespace, s.metadata.name!));
-  services.on({ onAdd: enqueueObj, onUpdate: (_o, s) => enqueueObj(s), onDelete: enqueueObj });
+export function endpointsController(ctx: ControllerContext): Controller {
+  const controller = new Controller({ ...controllerOptions(ctx, 'endpoints', 4), primary: SERVICES, reconciler: new EndpointsReconciler(ctx) });
+  // A pod concerns the Services of its namespace whose selector matches it (before or after).
   const podChanged = (...versions: KubeObject[]) => {
-    const namespace = versions[0].metadata.namespace;
-    for (const svc of services.list(namespace)) {
+    for (const svc of controller.primary.list(versions[0].metadata.namespace)) {
       if (!svc.spec?.selector) continue;
       const sel = labelSelectorFromObject({ matchLabels: svc.spec.selector });
-      if (versions.some((p) => sel.matches(p.metadata.labels ?? {}))) enqueueObj(svc);
+      if (versions.some((p) => sel.matches(p.metadata.labels ?? {}))) controller.enqueue(objectKey(svc));
     }
   };
-  pods.on({
+  // Only what Endpoints show matters: IP, readiness, node, labels, deletion.
+  const view = (x: KubeObject) => canonicalJson([x.status?.podIP, isReady(x), x.spec?.nodeName, x.metadata.labels, x.metadata.deletionTimestamp, x.status?.phase]);
+  ctx.informers.for(PODS).addHandlers({
     onAdd: (p) => podChanged(p),
-    onUpdate: (o, p) => {
-      // Only what Endpoints show matters: IP, readiness, node, labels, deletion.
-      const view = (x: KubeObject) => canonicalJson([x.status?.podIP, isReady(x), x.spec?.nodeName, x.metadata.labels, x.metadata.deletionTimestamp, x.status?.phase]);
-      if (view(o) !== view(p)) podChanged(o, p);
-    },
+    onUpdate: (o, p) => view(o) !== view(p) && podChanged(o, p),
     onDelete: (p) => podChanged(p),
   });
+  return controller;
+}
 
-  async function reconcile(key: string): Promise<void> {
-    const { namespace, name } = splitKey(key);
-    const svc = services.get(namespace, name);
-    const existingSlices = slices.list(namespace, { matchLabels: { [SERVICE_NAME_LABEL]: name } });
+class EndpointsReconciler implements Reconciler {
+  private readonly services: Informer;
+  private readonly pods: Informer;
+  private readonly endpoints: Informer;
+  private readonly slices: Informer;
+
+  constructor(private readonly ctx: ControllerContext) {
+    this.services = ctx.informers.for(SERVICES);
+    this.pods = ctx.informers.for(PODS);
+    this.endpoints = ctx.informers.for(ENDPOINTS);
+    this.slices = ctx.informers.for(ENDPOINTSLICES);
+  }
+
+  async reconcile({ namespace, name }: ReconcileKey): Promise<void> {
+    const svc = this.services.get(namespace, name);
     if (!svc || !svc.spec?.selector) {
       // Without a selector the Endpoints are the user's; without the Service ours go (the slices
       // go with it by their owner reference).
-      const ep = endpoints.get(namespace, name);
-      if (!svc && ep?.metadata.labels?.['endpoints.kubernetes.io/managed-by'] === 'endpoint-controller') await deleteObject(ctx, endpoints, ep);
+      const ep = this.endpoints.get(namespace, name);
+      if (!svc && ep?.metadata.labels?.['endpoints.kubernetes.io/managed-by'] === 'endpoint-controller') await deleteObject(this.ctx, this.endpoints, ep);
       return;
     }
-    const selected = pods
+    const selected = this.pods
       .list(namespace, { matchLabels: svc.spec.selector })
       .filter((p) => p.status?.podIP && !isFinished(p))
       .sort((a, b) => (a.metadata.name! < b.metadata.name! ? -1 : 1));
-    const address = (p: KubeObject) => ({
-      ip: p.status.podIP,
-      ...(p.spec?.hostname && p.spec?.subdomain === name ? { hostname: p.spec.hostname } : {}),
-      nodeName: p.spec?.nodeName,
-      targetRef: { kind: 'Pod', namespace, name: p.metadata.name, uid: p.metadata.uid },
-    });
-    const publishNotReady = svc.spec.publishNotReadyAddresses === true;
-    const live = selected.filter((p) => !isTerminating(p));
-    const ready = live.filter((p) => publishNotReady || isReady(p));
-    const notReady = live.filter((p) => !publishNotReady && !isReady(p));
     const ports = (svc.spec.ports ?? []).map((port: any) => ({
       ...(port.name ? { name: port.name } : {}),
       port: (selected[0] && targetPort(port, selected[0])) ?? (typeof port.targetPort === 'number' ? port.targetPort : port.port),
       protocol: port.protocol ?? 'TCP',
       ...(port.appProtocol ? { appProtocol: port.appProtocol } : {}),
     }));
+    await this.syncEndpoints(svc, selected, ports);
+    await this.syncSlice(svc, selected, ports);
+  }
+
+  private async syncEndpoints(svc: KubeObject, selected: KubeObject[], ports: unknown[]): Promise<void> {
+    const { namespace, name } = svc.metadata;
+    const publishNotReady = svc.spec.publishNotReadyAddresses === true;
+    const address = (p: KubeObject) => ({
+      ip: p.status.podIP,
+      ...(p.spec?.hostname && p.spec?.subdomain === name ? { hostname: p.spec.hostname } : {}),
+      nodeName: p.spec?.nodeName,
+      targetRef: { kind: 'Pod', namespace, name: p.metadata.name, uid: p.metadata.uid },
+    });
+    const live = selected.filter((p) => !isTerminating(p));
+    const ready = live.filter((p) => publishNotReady || isReady(p));
+    const notReady = live.filter((p) => !publishNotReady && !isReady(p));
     const subsets =
       live.length === 0
         ? undefined
@@ -91,15 +100,17 @@ export function startEndpointsController(ctx: ControllerContext): ControlLoop {
             },
           ];
     const labels = { ...(svc.metadata.labels ?? {}), 'endpoints.kubernetes.io/managed-by': 'endpoint-controller' };
-    const owner = { apiVersion: 'v1', kind: 'Service', name, uid: svc.metadata.uid!, controller: true, blockOwnerDeletion: true };
-    const current = endpoints.get(namespace, name);
+    const current = this.endpoints.get(namespace, name!);
     const ep: KubeObject = { apiVersion: 'v1', kind: 'Endpoints', metadata: { name, namespace, labels }, ...(subsets ? { subsets } : {}) };
-    if (!current) await createObject(ctx, endpoints, ep);
+    if (!current) await createObject(this.ctx, this.endpoints, ep);
     else if (canonicalJson([current.subsets ?? null, current.metadata.labels]) !== canonicalJson([ep.subsets ?? null, labels])) {
-      const updated = await ctx.client.update({ ...ENDPOINTS, namespace, name }, { ...current, metadata: { ...current.metadata, labels }, subsets: ep.subsets });
-      endpoints.wrote(updated);
+      await updateObject(this.ctx, this.endpoints, { ...current, metadata: { ...current.metadata, labels }, subsets: ep.subsets });
     }
+  }
 
+  private async syncSlice(svc: KubeObject, selected: KubeObject[], ports: unknown[]): Promise<void> {
+    const { namespace, name } = svc.metadata;
+    const publishNotReady = svc.spec.publishNotReadyAddresses === true;
     const sliceEndpoints = selected.map((p) => ({
       addresses: [p.status.podIP],
       conditions: { ready: !isTerminating(p) && (publishNotReady || isReady(p)), serving: publishNotReady || isReady(p), terminating: isTerminating(p) },
@@ -107,22 +118,20 @@ export function startEndpointsController(ctx: ControllerContext): ControlLoop {
       targetRef: { kind: 'Pod', namespace, name: p.metadata.name, uid: p.metadata.uid },
       nodeName: p.spec?.nodeName,
     }));
-    const sliceLabels = { ...(svc.metadata.labels ?? {}), [SERVICE_NAME_LABEL]: name, [MANAGED_BY]: 'endpointslice-controller.k8s.io' };
+    const sliceLabels = { ...(svc.metadata.labels ?? {}), [SERVICE_NAME_LABEL]: name!, [MANAGED_BY]: 'endpointslice-controller.k8s.io' };
     const body = { addressType: 'IPv4', endpoints: sliceEndpoints, ports };
-    const [slice, ...others] = existingSlices;
-    for (const extra of others) await deleteObject(ctx, slices, extra);
+    const [slice, ...others] = this.slices.list(namespace, { matchLabels: { [SERVICE_NAME_LABEL]: name! } });
+    for (const extra of others) await deleteObject(this.ctx, this.slices, extra);
     if (!slice) {
-      await createObject(ctx, slices, {
+      const owner = { apiVersion: 'v1', kind: 'Service', name: name!, uid: svc.metadata.uid!, controller: true, blockOwnerDeletion: true };
+      await createObject(this.ctx, this.slices, {
         apiVersion: 'discovery.k8s.io/v1',
         kind: 'EndpointSlice',
         metadata: { name: `${name}-${generateNameSuffix()}`, generateName: `${name}-`, namespace, labels: sliceLabels, ownerReferences: [owner] },
         ...body,
       });
     } else if (canonicalJson([slice.endpoints ?? [], slice.ports ?? [], slice.metadata.labels]) !== canonicalJson([body.endpoints, body.ports, sliceLabels])) {
-      const updated = await ctx.client.update({ ...ENDPOINTSLICES, namespace, name: slice.metadata.name! }, { ...slice, ...body, metadata: { ...slice.metadata, labels: sliceLabels } });
-      slices.wrote(updated);
+      await updateObject(this.ctx, this.slices, { ...slice, ...body, metadata: { ...slice.metadata, labels: sliceLabels } });
     }
   }
-
-  return loop;
 }

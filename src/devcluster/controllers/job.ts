@@ -4,68 +4,76 @@
  * simulated run time. Status: active, succeeded, failed, startTime, completionTime and the
  * SuccessCriteriaMet/Complete (or FailureTarget/Failed) conditions `kubectl wait` reads.
  */
-import { generateNameSuffix, keyOf, splitKey, type KubeObject } from '../../kube/index.ts';
-import { OwnWrites, createObject, writeStatus, type ControllerContext } from './context.ts';
-import { ControlLoop } from './loop.ts';
-import { controllerRef, isControlledBy, isReady, isTerminating, nowTime, podFromTemplate, setCondition } from './pods.ts';
-import { JOBS, PODS } from './resources.ts';
+import { JOBS, PODS, Controller, generateNameSuffix, type Informer, type KubeObject, type ReconcileContext, type ReconcileKey, type Reconciler } from '../../kube/index.ts';
+import { controllerOptions, createObject, writeStatus, type ControllerContext } from './context.ts';
+import { isReady, isTerminating, nowTime, ownedBy, podFromTemplate, setCondition } from './pods.ts';
 
-export function startJobController(ctx: ControllerContext): ControlLoop {
-  const jobs = ctx.informers.for(JOBS);
-  const pods = ctx.informers.for(PODS);
-  const loop = new ControlLoop('job', reconcile, ctx.log);
+export function jobController(ctx: ControllerContext): Controller {
+  return new Controller({ ...controllerOptions(ctx, 'job', 4), primary: JOBS, owns: [PODS], reconciler: new JobReconciler(ctx) });
+}
 
-  const enqueueObj = (j: KubeObject) => loop.enqueue(keyOf(j.metadata.namespace, j.metadata.name!));
-  const own = new OwnWrites();
-  jobs.on({ onAdd: enqueueObj, onUpdate: (_o, j) => own.isOwn(j) || enqueueObj(j), onDelete: (j) => own.forget(j) });
-  const podChanged = (pod: KubeObject) => {
-    const ref = controllerRef(pod);
-    if (ref?.kind === 'Job') loop.enqueue(keyOf(pod.metadata.namespace, ref.name));
-  };
-  pods.on({ onAdd: podChanged, onUpdate: (_o, p) => podChanged(p), onDelete: podChanged });
+class JobReconciler implements Reconciler {
+  private readonly jobs: Informer;
+  private readonly pods: Informer;
 
-  async function reconcile(key: string): Promise<void> {
-    const { namespace, name } = splitKey(key);
-    const job = jobs.get(namespace, name);
+  constructor(private readonly ctx: ControllerContext) {
+    this.jobs = ctx.informers.for(JOBS);
+    this.pods = ctx.informers.for(PODS);
+  }
+
+  async reconcile({ namespace, name }: ReconcileKey, rc: ReconcileContext): Promise<void> {
+    const job = this.jobs.get(namespace, name);
     if (!job || job.metadata.deletionTimestamp) return;
     const finished = (job.status?.conditions ?? []).some((c: any) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True');
-    const owned = pods.list(namespace, job.spec?.selector).filter((p) => isControlledBy(p, job));
-    const succeeded = owned.filter((p) => p.status?.phase === 'Succeeded').length;
-    const failed = owned.filter((p) => p.status?.phase === 'Failed').length;
-    const active = owned.filter((p) => !isTerminating(p) && p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed');
-    const parallelism: number = job.spec?.parallelism ?? 1;
-    const completions: number | undefined = job.spec?.completions ?? undefined;
-    const backoffLimit: number = job.spec?.backoffLimit ?? 6;
-    const complete = completions !== undefined ? succeeded >= completions : succeeded > 0 && active.length === 0;
-    const failedForGood = failed > backoffLimit;
-
-    if (!finished && !complete && !failedForGood && !job.spec?.suspend) {
-      const wanted = Math.max(0, Math.min(parallelism, completions !== undefined ? completions - succeeded : parallelism) - active.length);
+    const owned = ownedBy(this.pods, job);
+    const counts = countPods(job, owned);
+    if (!finished && !counts.complete && !counts.failedForGood && !job.spec?.suspend) {
+      const completions: number | undefined = job.spec?.completions ?? undefined;
+      const parallelism: number = job.spec?.parallelism ?? 1;
+      const wanted = Math.max(0, Math.min(parallelism, completions !== undefined ? completions - counts.succeeded : parallelism) - counts.active.length);
       const creates = Array.from({ length: wanted }, () =>
-        createObject(ctx, pods, podFromTemplate(job.spec.template, job, `${name}-${generateNameSuffix()}`, { generateName: `${name}-` })),
+        createObject(this.ctx, this.pods, podFromTemplate(job.spec.template, job, `${name}-${generateNameSuffix()}`, { generateName: `${name}-` })),
       );
       await Promise.all(creates);
     }
-
-    const status: Record<string, any> = { ...job.status };
-    status.startTime ??= nowTime();
-    status.active = active.length;
-    status.ready = active.filter(isReady).length;
-    status.succeeded = succeeded;
-    status.failed = failed;
-    status.terminating = owned.filter(isTerminating).length;
-    status.uncountedTerminatedPods = {};
-    if (!finished && complete) {
-      status.conditions = setCondition(status.conditions, { type: 'SuccessCriteriaMet', status: 'True', reason: 'CompletionsReached', message: 'Reached expected number of succeeded pods' });
-      status.conditions = setCondition(status.conditions, { type: 'Complete', status: 'True', reason: 'CompletionsReached', message: 'Reached expected number of succeeded pods' });
-      status.completionTime = nowTime();
-    } else if (!finished && failedForGood) {
-      status.conditions = setCondition(status.conditions, { type: 'FailureTarget', status: 'True', reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' });
-      status.conditions = setCondition(status.conditions, { type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' });
-    }
-    for (const k of ['active', 'succeeded', 'failed']) if (!status[k]) delete status[k];
-    own.note(await writeStatus(ctx, jobs, job, status));
+    rc.ownWrite(await writeStatus(this.ctx, this.jobs, job, jobStatus(job, owned, counts, finished)));
   }
+}
 
-  return loop;
+interface PodCounts {
+  succeeded: number;
+  failed: number;
+  active: KubeObject[];
+  complete: boolean;
+  failedForGood: boolean;
+}
+
+function countPods(job: KubeObject, owned: KubeObject[]): PodCounts {
+  const succeeded = owned.filter((p) => p.status?.phase === 'Succeeded').length;
+  const failed = owned.filter((p) => p.status?.phase === 'Failed').length;
+  const active = owned.filter((p) => !isTerminating(p) && p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed');
+  const completions: number | undefined = job.spec?.completions ?? undefined;
+  const complete = completions !== undefined ? succeeded >= completions : succeeded > 0 && active.length === 0;
+  return { succeeded, failed, active, complete, failedForGood: failed > (job.spec?.backoffLimit ?? 6) };
+}
+
+function jobStatus(job: KubeObject, owned: KubeObject[], counts: PodCounts, finished: boolean): Record<string, any> {
+  const status: Record<string, any> = { ...job.status };
+  status.startTime ??= nowTime();
+  status.active = counts.active.length;
+  status.ready = counts.active.filter(isReady).length;
+  status.succeeded = counts.succeeded;
+  status.failed = counts.failed;
+  status.terminating = owned.filter(isTerminating).length;
+  status.uncountedTerminatedPods = {};
+  if (!finished && counts.complete) {
+    status.conditions = setCondition(status.conditions, { type: 'SuccessCriteriaMet', status: 'True', reason: 'CompletionsReached', message: 'Reached expected number of succeeded pods' });
+    status.conditions = setCondition(status.conditions, { type: 'Complete', status: 'True', reason: 'CompletionsReached', message: 'Reached expected number of succeeded pods' });
+    status.completionTime = nowTime();
+  } else if (!finished && counts.failedForGood) {
+    status.conditions = setCondition(status.conditions, { type: 'FailureTarget', status: 'True', reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' });
+    status.conditions = setCondition(status.conditions, { type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' });
+  }
+  for (const k of ['active', 'succeeded', 'failed']) if (!status[k]) delete status[k];
+  return status;
 }

@@ -18,13 +18,9 @@
  * the server adds by default) — at once when nothing tolerates it, never when a toleration has no
  * `tolerationSeconds`. The kubelet being away, the pods stay Terminating until it comes back.
  */
-import type { KubeObject } from '../../kube/index.ts';
-import type { ControllerContext } from './context.ts';
-import type { Informer } from './informers.ts';
-import { ControlLoop } from './loop.ts';
-import { deleteObject } from './context.ts';
+import { LEASES, NODES, PODS, BY_NODE, Controller, type Informer, type KubeObject, type ReconcileKey, type ReconcileResult, type Reconciler } from '../../kube/index.ts';
+import { controllerOptions, deleteObject, type ControllerContext } from './context.ts';
 import { nowTime } from './pods.ts';
-import { LEASES, NODES, PODS } from './resources.ts';
 
 export const UNREACHABLE_TAINT = 'node.kubernetes.io/unreachable';
 /** Put on every new node by a real server's TaintNodesByCondition admission; gone once the node is Ready. */
@@ -49,8 +45,17 @@ function readyOf(node: KubeObject): any {
   return ((node.status?.conditions ?? []) as any[]).find((c) => c.type === 'Ready');
 }
 
-export class NodeLifecycleController {
-  readonly loop: ControlLoop;
+export function nodeLifecycleController(ctx: ControllerContext, o: NodeLifecycleOptions = {}): Controller {
+  const controller = new Controller({ ...controllerOptions(ctx, 'node-lifecycle', 2), primary: NODES, reconciler: new NodeLifecycleReconciler(ctx, o) });
+  // A node's lease is its heartbeat.
+  const byLease = (l: KubeObject) => {
+    if (l.metadata.namespace === LEASE_NAMESPACE) controller.enqueue(l.metadata.name!);
+  };
+  ctx.informers.for(LEASES).addHandlers({ onAdd: byLease, onUpdate: (_o, l) => byLease(l), onDelete: byLease });
+  return controller;
+}
+
+class NodeLifecycleReconciler implements Reconciler {
   private readonly nodes: Informer;
   private readonly leases: Informer;
   private readonly pods: Informer;
@@ -65,16 +70,9 @@ export class NodeLifecycleController {
     this.nodes = ctx.informers.for(NODES);
     this.leases = ctx.informers.for(LEASES);
     this.pods = ctx.informers.for(PODS);
-    this.loop = new ControlLoop('node-lifecycle', (key) => this.reconcile(key), ctx.log, 2);
-    const byNode = (n: KubeObject) => this.loop.enqueue(n.metadata.name!);
-    this.nodes.on({ onAdd: byNode, onUpdate: (_o, n) => byNode(n), onDelete: byNode });
-    const byLease = (l: KubeObject) => {
-      if (l.metadata.namespace === LEASE_NAMESPACE) this.loop.enqueue(l.metadata.name!);
-    };
-    this.leases.on({ onAdd: byLease, onUpdate: (_o, l) => byLease(l), onDelete: byLease });
   }
 
-  private async reconcile(name: string): Promise<{ requeueAfter?: number } | void> {
+  async reconcile({ name }: ReconcileKey): Promise<ReconcileResult | void> {
     const node = this.nodes.get(undefined, name);
     if (!node) {
       this.probes.delete(name);
@@ -99,6 +97,10 @@ export class NodeLifecycleController {
     return next !== undefined ? { requeueAfter: Math.max(50, next - Date.now() + 50) } : undefined;
   }
 
+  private podsOn(nodeName: string): KubeObject[] {
+    return this.pods.index('node', BY_NODE).list(nodeName);
+  }
+
   /** Deletes the node's pods whose toleration of the NoExecute unreachable taint has run out; resolves to the next such time. */
   private async evict(nodeName: string): Promise<number | undefined> {
     const node = this.nodes.get(undefined, nodeName);
@@ -107,8 +109,8 @@ export class NodeLifecycleController {
     const since = Date.parse(taint.timeAdded ?? '') || Date.now();
     const now = Date.now();
     let next: number | undefined;
-    for (const pod of this.pods.list()) {
-      if (pod.spec?.nodeName !== nodeName || pod.metadata.deletionTimestamp) continue;
+    for (const pod of this.podsOn(nodeName)) {
+      if (pod.metadata.deletionTimestamp) continue;
       const at = evictionTime(pod, taint, since);
       if (at === undefined) continue;
       if (at > now) {
@@ -167,8 +169,8 @@ export class NodeLifecycleController {
 
   /** The pods of the node: Ready False, as the real controller's MarkPodsNotReady. */
   private async markPodsNotReady(nodeName: string): Promise<void> {
-    for (const pod of this.pods.list()) {
-      if (pod.spec?.nodeName !== nodeName || pod.metadata.deletionTimestamp) continue;
+    for (const pod of this.podsOn(nodeName)) {
+      if (pod.metadata.deletionTimestamp) continue;
       const conditions = (pod.status?.conditions ?? []) as any[];
       const i = conditions.findIndex((c) => c.type === 'Ready');
       if (i < 0 || conditions[i].status === 'False') continue;
@@ -198,8 +200,4 @@ export function evictionTime(pod: KubeObject, taint: { key: string; value?: stri
   if (matching.length === 0) return since;
   if (matching.some((t) => t.tolerationSeconds === undefined || t.tolerationSeconds === null)) return undefined;
   return since + Math.max(0, Math.min(...matching.map((t) => Number(t.tolerationSeconds)))) * 1000;
-}
-
-export function startNodeLifecycleController(ctx: ControllerContext, o: NodeLifecycleOptions = {}): ControlLoop {
-  return new NodeLifecycleController(ctx, o).loop;
 }

@@ -2,7 +2,7 @@
  * What every workload controller asks of pods: which of them count (active, ready, available),
  * who controls them, and a new pod made from a template.
  */
-import type { KubeObject } from '../../kube/index.ts';
+import { BY_CONTROLLER, labelSelectorFromObject, type Informer, type KubeObject } from '../../kube/index.ts';
 
 export function isTerminating(pod: KubeObject): boolean {
   return Boolean(pod.metadata.deletionTimestamp);
@@ -49,6 +49,15 @@ export function controllerRef(obj: KubeObject): { kind: string; name: string; ui
 
 export function isControlledBy(obj: KubeObject, owner: KubeObject): boolean {
   return controllerRef(obj)?.uid === owner.metadata.uid;
+}
+
+/**
+ * The objects of `informer` that `owner` controls and its selector still selects (one whose labels
+ * left the selector is no longer counted), from the index by controller.
+ */
+export function ownedBy(informer: Informer, owner: KubeObject): KubeObject[] {
+  const selector = owner.spec?.selector ? labelSelectorFromObject(owner.spec.selector) : undefined;
+  return informer.index('controller', BY_CONTROLLER).list(owner.metadata.uid ?? '').filter((o) => !selector || selector.matches(o.metadata.labels ?? {}));
 }
 
 export function ownerReference(owner: KubeObject) {

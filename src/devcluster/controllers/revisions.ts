@@ -6,11 +6,10 @@
  * `revision` grows with every change (a template that comes back gets the next number again).
  * `kubectl rollout history` and `kubectl rollout undo` read them.
  */
+import type { Informer, KubeObject } from '../../kube/index.ts';
 import { canonicalJson } from '../../kube/index.ts';
-import type { KubeObject } from '../../kube/index.ts';
 import { createObject, deleteObject, patchObject, type ControllerContext } from './context.ts';
-import type { Informer } from './informers.ts';
-import { isControlledBy, ownerReference } from './pods.ts';
+import { isControlledBy, ownedBy, ownerReference } from './pods.ts';
 
 export const REVISION_HASH_LABEL = 'controller-revision-hash';
 
@@ -21,10 +20,7 @@ export function revisionData(set: KubeObject): unknown {
 
 /** The set's ControllerRevisions, oldest first. */
 export function revisionsOf(revisions: Informer, set: KubeObject): KubeObject[] {
-  return revisions
-    .list(set.metadata.namespace, set.spec?.selector)
-    .filter((r) => isControlledBy(r, set))
-    .sort((a, b) => (a.revision ?? 0) - (b.revision ?? 0));
+  return ownedBy(revisions, set).sort((a, b) => (a.revision ?? 0) - (b.revision ?? 0));
 }
 
 /**

@@ -7,12 +7,10 @@
  * Each template is kept as a ControllerRevision (see revisions.ts): the status names the current
  * and the update revision, and the pods' `controller-revision-hash` label the one they run.
  */
-import { keyOf, splitKey, type KubeObject } from '../../kube/index.ts';
-import { OwnWrites, createObject, deleteObject, writeStatus, type ControllerContext } from './context.ts';
+import { CONTROLLERREVISIONS, PODS, PVCS, STATEFULSETS, Controller, type Informer, type KubeObject, type ReconcileContext, type ReconcileKey, type ReconcileResult, type Reconciler } from '../../kube/index.ts';
+import { controllerOptions, createObject, deleteObject, writeStatus, type ControllerContext } from './context.ts';
 import { templateHash } from './hash.ts';
-import { ControlLoop } from './loop.ts';
-import { availability, controllerRef, isControlledBy, isFinished, isReady, isRunningAndReady, isTerminating, podFromTemplate } from './pods.ts';
-import { CONTROLLERREVISIONS, PODS, PVCS, STATEFULSETS } from './resources.ts';
+import { availability, isFinished, isReady, isRunningAndReady, isTerminating, ownedBy, podFromTemplate } from './pods.ts';
 import { REVISION_HASH_LABEL as REVISION_LABEL, ensureRevision, truncateHistory } from './revisions.ts';
 
 export function statefulPodName(set: KubeObject, ordinal: number): string {
@@ -23,27 +21,28 @@ export function claimName(claim: string, set: KubeObject, ordinal: number): stri
   return `${claim}-${set.metadata.name}-${ordinal}`;
 }
 
-export function startStatefulSetController(ctx: ControllerContext): ControlLoop {
-  const sets = ctx.informers.for(STATEFULSETS);
-  const pods = ctx.informers.for(PODS);
-  const claims = ctx.informers.for(PVCS);
-  const revisions = ctx.informers.for(CONTROLLERREVISIONS);
-  const loop = new ControlLoop('statefulset', reconcile, ctx.log);
+export function statefulSetController(ctx: ControllerContext): Controller {
+  return new Controller({ ...controllerOptions(ctx, 'statefulset', 4), primary: STATEFULSETS, owns: [PODS], reconciler: new StatefulSetReconciler(ctx) });
+}
 
-  const enqueueObj = (s: KubeObject) => loop.enqueue(keyOf(s.metadata.namespace, s.metadata.name!));
-  const own = new OwnWrites();
-  sets.on({ onAdd: enqueueObj, onUpdate: (_o, s) => own.isOwn(s) || enqueueObj(s), onDelete: (s) => own.forget(s) });
-  const podChanged = (pod: KubeObject) => {
-    const ref = controllerRef(pod);
-    if (ref?.kind === 'StatefulSet') loop.enqueue(keyOf(pod.metadata.namespace, ref.name));
-  };
-  pods.on({ onAdd: podChanged, onUpdate: (_o, p) => podChanged(p), onDelete: podChanged });
+class StatefulSetReconciler implements Reconciler {
+  private readonly sets: Informer;
+  private readonly pods: Informer;
+  private readonly claims: Informer;
+  private readonly revisions: Informer;
 
-  async function ensureClaims(set: KubeObject, ordinal: number): Promise<void> {
+  constructor(private readonly ctx: ControllerContext) {
+    this.sets = ctx.informers.for(STATEFULSETS);
+    this.pods = ctx.informers.for(PODS);
+    this.claims = ctx.informers.for(PVCS);
+    this.revisions = ctx.informers.for(CONTROLLERREVISIONS);
+  }
+
+  private async ensureClaims(set: KubeObject, ordinal: number): Promise<void> {
     for (const tpl of set.spec?.volumeClaimTemplates ?? []) {
       const name = claimName(tpl.metadata.name, set, ordinal);
-      if (claims.get(set.metadata.namespace, name)) continue;
-      const created = await createObject(ctx, claims, {
+      if (this.claims.get(set.metadata.namespace, name)) continue;
+      const created = await createObject(this.ctx, this.claims, {
         apiVersion: 'v1',
         kind: 'PersistentVolumeClaim',
         metadata: {
@@ -56,7 +55,7 @@ export function startStatefulSetController(ctx: ControllerContext): ControlLoop 
       });
       if (!created) continue;
       // No provisioner here: the claim is bound as soon as it exists.
-      const bound = await ctx.client.update(
+      const bound = await this.ctx.client.update(
         { ...PVCS, namespace: set.metadata.namespace, name },
         {
           ...created,
@@ -68,11 +67,11 @@ export function startStatefulSetController(ctx: ControllerContext): ControlLoop 
         },
         { subresource: 'status' },
       );
-      claims.wrote(bound);
+      this.claims.wrote(bound);
     }
   }
 
-  function newPod(set: KubeObject, ordinal: number, revision: string): KubeObject {
+  private newPod(set: KubeObject, ordinal: number, revision: string): KubeObject {
     const name = statefulPodName(set, ordinal);
     const claimVolumes = (set.spec?.volumeClaimTemplates ?? []).map((tpl: any) => ({
       name: tpl.metadata.name,
@@ -91,66 +90,92 @@ export function startStatefulSetController(ctx: ControllerContext): ControlLoop 
     });
   }
 
-  async function reconcile(key: string): Promise<{ requeueAfter?: number } | void> {
-    const { namespace, name } = splitKey(key);
-    const set = sets.get(namespace, name);
+  async reconcile({ namespace, name }: ReconcileKey, rc: ReconcileContext): Promise<ReconcileResult | void> {
+    const set = this.sets.get(namespace, name);
     if (!set || set.metadata.deletionTimestamp) return;
-    const replicas: number = set.spec?.replicas ?? 1;
-    const parallel = set.spec?.podManagementPolicy === 'Parallel';
     const collisionCount: number = set.status?.collisionCount ?? 0;
     const hash = templateHash(set.spec?.template, collisionCount);
     const updateRevision = `${name}-${hash}`;
-    const revision = await ensureRevision(ctx, revisions, set, hash);
+    const revision = await ensureRevision(this.ctx, this.revisions, set, hash);
     if (!revision) return { requeueAfter: 200 };
     if ('collision' in revision) {
-      own.note(await writeStatus(ctx, sets, set, { ...set.status, collisionCount: collisionCount + 1 }));
+      rc.ownWrite(await writeStatus(this.ctx, this.sets, set, { ...set.status, collisionCount: collisionCount + 1 }));
       return { requeueAfter: 50 };
     }
-    const owned = pods.list(namespace, set.spec?.selector).filter((p) => isControlledBy(p, set));
+    const { byOrdinal, extra } = this.podsByOrdinal(set);
+    await this.createInOrder(set, byOrdinal, updateRevision);
+    const excess = await this.scaleDown(set, byOrdinal, extra);
+    if (excess === 0) await this.rollOne(set, byOrdinal, updateRevision);
+    const { status, waitMs } = await this.status(set, updateRevision, collisionCount);
+    rc.ownWrite(await writeStatus(this.ctx, this.sets, set, status));
+    return waitMs !== undefined ? { requeueAfter: waitMs } : undefined;
+  }
+
+  /** The set's pods by ordinal within `replicas`, and those beyond (or with no ordinal). */
+  private podsByOrdinal(set: KubeObject): { byOrdinal: Map<number, KubeObject>; extra: KubeObject[] } {
+    const name = set.metadata.name!;
+    const replicas: number = set.spec?.replicas ?? 1;
     const byOrdinal = new Map<number, KubeObject>();
     const extra: KubeObject[] = [];
-    for (const p of owned) {
+    for (const p of ownedBy(this.pods, set)) {
       const m = new RegExp(`^${escapeRegExp(name)}-(\\d+)$`).exec(p.metadata.name ?? '');
       const ordinal = m ? Number(m[1]) : -1;
       if (ordinal >= 0 && ordinal < replicas) byOrdinal.set(ordinal, p);
       else extra.push(p);
     }
+    return { byOrdinal, extra };
+  }
 
-    // Create (or replace finished pods) in ordinal order.
+  /** Creates missing pods (and replaces finished ones) in ordinal order; OrderedReady waits for each. */
+  private async createInOrder(set: KubeObject, byOrdinal: Map<number, KubeObject>, updateRevision: string): Promise<void> {
+    const parallel = set.spec?.podManagementPolicy === 'Parallel';
+    const replicas: number = set.spec?.replicas ?? 1;
     for (let i = 0; i < replicas; i++) {
       const pod = byOrdinal.get(i);
       if (pod && isFinished(pod) && !isTerminating(pod)) {
-        await deleteObject(ctx, pods, pod);
+        await deleteObject(this.ctx, this.pods, pod);
         if (!parallel) break;
         continue;
       }
       if (!pod) {
-        await ensureClaims(set, i);
-        await createObject(ctx, pods, newPod(set, i, updateRevision));
+        await this.ensureClaims(set, i);
+        await createObject(this.ctx, this.pods, this.newPod(set, i, updateRevision));
         if (!parallel) break;
         continue;
       }
       if (!parallel && (isTerminating(pod) || !isRunningAndReady(pod))) break;
     }
+  }
 
-    // Scale down from the highest ordinal; one at a time unless Parallel.
+  /** Scales down from the highest ordinal, one at a time unless Parallel; resolves to the pods still in excess. */
+  private async scaleDown(set: KubeObject, byOrdinal: Map<number, KubeObject>, extra: KubeObject[]): Promise<number> {
+    const name = set.metadata.name!;
+    const parallel = set.spec?.podManagementPolicy === 'Parallel';
     const excess = extra.filter((p) => !isTerminating(p)).sort((a, b) => ordinalOf(b, name) - ordinalOf(a, name));
     if (excess.length > 0) {
       const orderedWait = !parallel && (extra.some(isTerminating) || [...byOrdinal.values()].some((p) => !isRunningAndReady(p)));
-      if (!orderedWait) await Promise.all((parallel ? excess : excess.slice(0, 1)).map((p) => deleteObject(ctx, pods, p)));
+      if (!orderedWait) await Promise.all((parallel ? excess : excess.slice(0, 1)).map((p) => deleteObject(this.ctx, this.pods, p)));
     }
+    return excess.length;
+  }
 
-    // Rolling update: the highest outdated ordinal at or above the partition, when all are ready.
+  /** Rolling update: the highest outdated ordinal at or above the partition, when all are ready. */
+  private async rollOne(set: KubeObject, byOrdinal: Map<number, KubeObject>, updateRevision: string): Promise<void> {
     const strategy = set.spec?.updateStrategy ?? { type: 'RollingUpdate' };
-    if (strategy.type !== 'OnDelete' && excess.length === 0) {
-      const partition: number = strategy.rollingUpdate?.partition ?? 0;
-      const current = [...byOrdinal.entries()].sort((a, b) => b[0] - a[0]);
-      const allReady = current.length === replicas && current.every(([, p]) => isRunningAndReady(p) && !isTerminating(p));
-      const outdated = current.find(([i, p]) => i >= partition && p.metadata.labels?.[REVISION_LABEL] !== updateRevision && !isTerminating(p));
-      if (outdated && (allReady || parallel)) await deleteObject(ctx, pods, outdated[1]);
-    }
+    if (strategy.type === 'OnDelete') return;
+    const parallel = set.spec?.podManagementPolicy === 'Parallel';
+    const replicas: number = set.spec?.replicas ?? 1;
+    const partition: number = strategy.rollingUpdate?.partition ?? 0;
+    const current = [...byOrdinal.entries()].sort((a, b) => b[0] - a[0]);
+    const allReady = current.length === replicas && current.every(([, p]) => isRunningAndReady(p) && !isTerminating(p));
+    const outdated = current.find(([i, p]) => i >= partition && p.metadata.labels?.[REVISION_LABEL] !== updateRevision && !isTerminating(p));
+    if (outdated && (allReady || parallel)) await deleteObject(this.ctx, this.pods, outdated[1]);
+  }
 
-    const now = pods.list(namespace, set.spec?.selector).filter((p) => isControlledBy(p, set) && !isTerminating(p));
+  /** The status from the pods as they are now; old revisions beyond the history limit go first. */
+  private async status(set: KubeObject, updateRevision: string, collisionCount: number): Promise<{ status: Record<string, unknown>; waitMs?: number }> {
+    const replicas: number = set.spec?.replicas ?? 1;
+    const now = ownedBy(this.pods, set).filter((p) => !isTerminating(p));
     const minReadySeconds = set.spec?.minReadySeconds ?? 0;
     const updated = now.filter((p) => p.metadata.labels?.[REVISION_LABEL] === updateRevision).length;
     const ready = now.filter(isReady).length;
@@ -163,8 +188,8 @@ export function startStatefulSetController(ctx: ControllerContext): ControlLoop 
     // The current revision catches up once every replica runs the update.
     const rolledOut = updated === replicas && ready === replicas;
     const previous = set.status?.currentRevision;
-    const currentRevision = rolledOut || !previous || !revisions.get(namespace, previous) ? updateRevision : previous;
-    await truncateHistory(ctx, revisions, set, new Set([currentRevision, updateRevision, ...now.map((p) => p.metadata.labels?.[REVISION_LABEL] ?? '')]));
+    const currentRevision = rolledOut || !previous || !this.revisions.get(set.metadata.namespace, previous) ? updateRevision : previous;
+    await truncateHistory(this.ctx, this.revisions, set, new Set([currentRevision, updateRevision, ...now.map((p) => p.metadata.labels?.[REVISION_LABEL] ?? '')]));
     const status: Record<string, unknown> = {
       observedGeneration: set.metadata.generation,
       replicas: now.length,
@@ -177,11 +202,8 @@ export function startStatefulSetController(ctx: ControllerContext): ControlLoop 
       availableReplicas: available,
     };
     for (const k of ['readyReplicas', 'currentReplicas', 'updatedReplicas']) if (!status[k]) delete status[k];
-    own.note(await writeStatus(ctx, sets, set, status));
-    return waitMs !== undefined ? { requeueAfter: waitMs } : undefined;
+    return { status, waitMs };
   }
-
-  return loop;
 }
 
 function ordinalOf(pod: KubeObject, setName: string): number {

@@ -6,7 +6,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startDevCluster, type DevCluster } from '../index.ts';
-import { eventually, kubectlFor } from '../testing.ts';
+import { eventually, kubectlFor, rawRequest } from '../testing.ts';
 
 let cluster: DevCluster;
 
@@ -291,4 +291,18 @@ test('a Deployment whose pods never become ready exceeds its progress deadline, 
   assert.equal(progressing.status, 'False');
   assert.equal(progressing.reason, 'ProgressDeadlineExceeded');
   assert.match(progressing.message, /^ReplicaSet "stuck-[a-z0-9]+" has timed out progressing\.$/);
+});
+
+test("the controllers, the scheduler and the kubelets count their reconciles by outcome on the devcluster's /metrics", async () => {
+  const res = await rawRequest(cluster, 'GET', '/metrics');
+  assert.equal(res.status, 200);
+  const count = (controller: string, result: string) => {
+    const line = res.text.split('\n').find((l) => l.startsWith(`kre_controller_reconcile_total{controller="${controller}",result="${result}"}`));
+    return line ? Number(line.split(' ').pop()) : 0;
+  };
+  // The tests above rolled Deployments out, ran a Job and scheduled pods onto every node.
+  for (const controller of ['deployment', 'replicaset', 'statefulset', 'daemonset', 'job', 'endpoints', 'scheduler', 'kubelet/kre-node-1']) {
+    assert.ok(count(controller, 'success') + count(controller, 'requeue') > 0, `${controller} counted its reconciles`);
+  }
+  assert.match(res.text, /^kre_controller_reconcile_duration_seconds_count\{controller="deployment"\} [1-9]/m);
 });

@@ -5,18 +5,16 @@
  * against any API server.
  */
 import type { Logger } from 'pino';
-import type { KubeClient } from '../../kube/index.ts';
+import { Registry } from 'prom-client';
+import { EventRecorder, InformerCache, type Controller, type KubeClient } from '../../kube/index.ts';
 import { createControllers } from '../controllers/index.ts';
-import { EventRecorder } from '../../kube/index.ts';
-import { Informers } from '../controllers/informers.ts';
-import type { ControlLoop } from '../controllers/loop.ts';
 import { Kubelet } from './kubelet.ts';
 import { NodeFaults } from './faults.ts';
 import { nodeName } from './node-object.ts';
 import { Scheduler } from './scheduler.ts';
 import { parseQuantity } from '../../kube/index.ts';
 import { CgroupRoots, type NodeResourcesOptions } from './node-resources.ts';
-import { startNodeLifecycleController } from '../controllers/node-lifecycle.ts';
+import { nodeLifecycleController } from '../controllers/node-lifecycle.ts';
 
 export { nodeName } from './node-object.ts';
 export { Kubelet } from './kubelet.ts';
@@ -55,37 +53,38 @@ export interface WorkloadOptions {
    * stop) when /dev/shm is writable, else to `<stateDir>/nodes/<node>/cgroup`.
    */
   resources?: Partial<Omit<NodeResourcesOptions, 'nodeName' | 'pods' | 'onOomKill' | 'cgroupRoot'>> & { stateDir?: string; cgroupRoot?: string };
+  /** Where the controllers, the scheduler and the kubelets count their reconciles; a new one when unset. */
+  registry?: Registry;
 }
 
 export interface Workloads {
   kubelets: Kubelet[];
   /** Faults of the simulated nodes. */
   nodes: NodeFaults;
+  /** The reconcile metrics (`kre_controller_*`, by controller and outcome). */
+  registry: Registry;
   stop(): Promise<void>;
 }
 
 export async function startWorkloads(opts: WorkloadOptions): Promise<Workloads> {
-  const informers = new Informers(opts.client, opts.log);
-  const loops: ControlLoop[] = [];
+  const informers = new InformerCache(opts.client, opts.log);
+  const registry = opts.registry ?? new Registry();
+  const controllers: Controller[] = [];
   const recorders: EventRecorder[] = [];
   if (opts.controllers !== false) {
-    const { ctx, loops: controllerLoops } = createControllers(opts.client, informers, opts.log);
-    loops.push(...controllerLoops);
-    loops.push(startNodeLifecycleController(ctx, { gracePeriodMs: opts.nodeGracePeriodMs }));
+    const { ctx, controllers: workloadControllers } = createControllers(opts.client, informers, opts.log, registry);
+    controllers.push(...workloadControllers);
+    controllers.push(nodeLifecycleController(ctx, { gracePeriodMs: opts.nodeGracePeriodMs }));
     recorders.push(ctx.events);
   }
-  const ctx = { client: opts.client, informers, log: opts.log, events: new EventRecorder(opts.client, { component: 'default-scheduler' }, opts.log) };
+  const ctx = { client: opts.client, informers, log: opts.log, registry, events: new EventRecorder(opts.client, { component: 'default-scheduler' }, opts.log) };
   recorders.push(ctx.events);
   if (opts.controllers === false && opts.nodeLifecycle) {
     const lifecycleCtx = { ...ctx, events: new EventRecorder(opts.client, { component: 'node-controller' }, opts.log) };
     recorders.push(lifecycleCtx.events);
-    loops.push(startNodeLifecycleController(lifecycleCtx, { gracePeriodMs: opts.nodeGracePeriodMs }));
+    controllers.push(nodeLifecycleController(lifecycleCtx, { gracePeriodMs: opts.nodeGracePeriodMs }));
   }
-  let scheduler: Scheduler | undefined;
-  if (opts.scheduler ?? opts.nodes > 0) {
-    scheduler = new Scheduler(ctx);
-    loops.push(scheduler.loop);
-  }
+  if (opts.scheduler ?? opts.nodes > 0) controllers.push(new Scheduler(ctx).controller);
   const roots = new CgroupRoots({ explicit: opts.resources?.cgroupRoot, stateDir: opts.resources?.stateDir });
   const leaseRenewMs = Math.min(10_000, Math.max(100, Math.floor((opts.nodeGracePeriodMs ?? 40_000) / 4)));
   const kubelets = Array.from({ length: opts.nodes }, (_, i) =>
@@ -106,8 +105,7 @@ export async function startWorkloads(opts: WorkloadOptions): Promise<Workloads> 
   const started = (async () => {
     await Promise.all(kubelets.map((k) => k.register()));
     await informers.start(stop.signal);
-    for (const loop of loops) loop.start();
-    for (const k of kubelets) k.start();
+    await Promise.all([...controllers.map((c) => c.start()), ...kubelets.map((k) => k.start())]);
   })();
   try {
     await started;
@@ -121,10 +119,11 @@ export async function startWorkloads(opts: WorkloadOptions): Promise<Workloads> 
   return {
     kubelets,
     nodes: new NodeFaults(kubelets),
+    registry,
     async stop() {
       stop.abort();
       for (const r of recorders) r.close();
-      await Promise.all([...kubelets.map((k) => k.stop()), ...loops.map((l) => l.stop())]);
+      await Promise.all([...kubelets.map((k) => k.stop()), ...controllers.map((c) => c.stop())]);
       await informers.stop();
       roots.remove();
     },

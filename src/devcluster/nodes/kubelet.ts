@@ -9,16 +9,32 @@
  * makes its endpoints hang or refuse connections, as a kubelet cut off from the network; when it
  * comes back it reports the node Ready and every pod's status again.
  */
-import { canonicalJson, isNotFound, microTime, objectKey, splitKey, isConflict, type KubeObject } from '../../kube/index.ts';
-import type { ControllerContext } from '../controllers/context.ts';
-import { EventRecorder } from '../../kube/index.ts';
-import { ControlLoop } from '../controllers/loop.ts';
+import {
+  CONFIGMAPS,
+  LEASES,
+  NODES,
+  PODS,
+  SECRETS,
+  BY_NODE,
+  Controller,
+  EventRecorder,
+  isConflict,
+  isNotFound,
+  keyOf,
+  microTime,
+  objectKey,
+  type Index,
+  type Informer,
+  type KubeObject,
+  type ReconcileKey,
+  type ReconcileResult,
+} from '../../kube/index.ts';
+import { canonicalJson } from '../../kube/index.ts';
+import { controllerOptions, type ControllerContext } from '../controllers/context.ts';
 import { nowTime } from '../controllers/pods.ts';
-import { CONFIGMAPS, LEASES, NODES, PODS, SECRETS } from '../controllers/resources.ts';
 import { internalIP, nodeObject, nodeStatus, type NodeShape } from './node-object.ts';
 import { syncPod, type PodRun } from './pod-lifecycle.ts';
 import { missingPodConfig } from './pod-config.ts';
-import { PodsByNode } from './pods-by-node.ts';
 // Node resources (usage, cgroup files, kubelet endpoints, metrics.k8s.io): wiring.
 import { NodeResources, type NodeResourcesOptions } from './node-resources.ts';
 import type { OomKill } from './usage-model.ts';
@@ -31,8 +47,10 @@ const STATUS_REPORT_MS = 60_000;
 
 export class Kubelet {
   readonly name: string;
-  private readonly podIndex: PodsByNode;
-  private readonly loop: ControlLoop;
+  /** The shared pod cache, and its index by node: the kubelets of a process share one watch. */
+  private readonly pods: Informer;
+  private readonly podsByNode: Index;
+  private readonly controller: Controller;
   private readonly runs = new Map<string, PodRun>();
   /** The status last written per pod: a server that normalizes it differently must not cause rewrites. */
   private readonly written = new Map<string, string>();
@@ -55,9 +73,15 @@ export class Kubelet {
   ) {
     this.name = shape.name;
     this.events = new EventRecorder(ctx.client, { component: 'kubelet', host: shape.name }, ctx.log);
-    this.podIndex = PodsByNode.of(ctx.informers.for(PODS));
-    this.loop = new ControlLoop(`kubelet/${shape.name}`, (key) => this.sync(key), ctx.log.child({ node: shape.name }), 2);
-    this.podIndex.subscribe(shape.name, (key) => this.loop.enqueue(key));
+    this.pods = ctx.informers.for(PODS);
+    this.podsByNode = this.pods.index('node', BY_NODE);
+    this.controller = new Controller({
+      ...controllerOptions(ctx, `kubelet/${shape.name}`, 2),
+      logger: ctx.log.child({ node: shape.name }),
+      reconciler: { reconcile: (key) => this.sync(key) },
+    });
+    // Each kubelet hears of its own pods only (of both nodes, should a pod's nodeName change).
+    this.podsByNode.subscribe(shape.name, (key) => this.controller.enqueue(key));
   }
 
   /** Registers the node and starts the heartbeats; the pods start with the shared informers. */
@@ -88,8 +112,8 @@ export class Kubelet {
     this.heartbeat.unref();
   }
 
-  start(): void {
-    this.loop.start();
+  start(): Promise<void> {
+    return this.controller.start();
   }
 
   async stop(): Promise<void> {
@@ -97,7 +121,7 @@ export class Kubelet {
     clearInterval(this.heartbeat);
     await this.resources?.stop();
     this.events.close();
-    await this.loop.stop();
+    await this.controller.stop();
   }
 
   /**
@@ -111,7 +135,7 @@ export class Kubelet {
     if (on || !was) return;
     // Back: every pod's status is reported again, whatever was written before.
     this.written.clear();
-    for (const p of this.listPods()) this.loop.enqueue(objectKey(p));
+    for (const p of this.listPods()) this.controller.enqueue(objectKey(p));
     await this.beat();
   }
 
@@ -122,12 +146,13 @@ export class Kubelet {
 
   /** A pod this kubelet runs, as its cache has it. */
   pod(namespace: string, name: string): KubeObject | undefined {
-    return this.podIndex.get(this.name, namespace, name);
+    const pod = this.pods.get(namespace, name);
+    return pod?.spec?.nodeName === this.name ? pod : undefined;
   }
 
   /** The pods bound to this node. */
   listPods(): KubeObject[] {
-    return this.podIndex.list(this.name);
+    return this.podsByNode.list(this.name);
   }
 
   /** Where the kubelet's endpoints listen and the certificate to trust, once started. */
@@ -152,7 +177,7 @@ export class Kubelet {
     c.terminated = { exitCode, reason, startedAt: c.startedAt, finishedAt: now, containerID: c.containerID };
     c.restartCount++;
     c.restartAt = now + 1000;
-    this.loop.enqueue(key);
+    this.controller.enqueue(key);
     return true;
   }
 
@@ -234,11 +259,11 @@ export class Kubelet {
     if (n >= 2) this.freeIPs.push(n);
   }
 
-  private async sync(key: string): Promise<{ requeueAfter?: number } | void> {
+  private async sync({ namespace, name }: ReconcileKey): Promise<ReconcileResult | void> {
     // Cut off: nothing is reported; every pod is synced again when the kubelet comes back.
     if (this.fault) return;
-    const { namespace, name } = splitKey(key);
-    const pod = this.podIndex.get(this.name, namespace, name);
+    const key = keyOf(namespace, name);
+    const pod = this.pod(namespace!, name);
     const runKey = key;
     const previous = this.runs.get(runKey);
     if (!pod || (previous && previous.uid !== pod.metadata.uid)) {
@@ -258,7 +283,7 @@ export class Kubelet {
       try {
         this.written.set(runKey, statusText);
         const updated = await this.ctx.client.patch({ ...PODS, namespace, name }, { status: result.status }, { type: 'merge', subresource: 'status' });
-        this.podIndex.informer.wrote(updated);
+        this.pods.wrote(updated);
       } catch (err) {
         this.written.delete(runKey);
         if (!isNotFound(err)) throw err;

@@ -13,11 +13,9 @@
  * pods that are not bound frees nothing and moves nothing. Waiting pods are also tried again every
  * 5 minutes without a change (podMaxInUnschedulablePodsDuration).
  */
-import { objectKey, resourcePath, splitKey, type KubeObject } from '../../kube/index.ts';
-import type { ControllerContext } from '../controllers/context.ts';
-import { ControlLoop } from '../controllers/loop.ts';
+import { NODES, PODS, Controller, keyOf, objectKey, resourcePath, type Informer, type KubeObject, type ReconcileKey, type ReconcileResult } from '../../kube/index.ts';
+import { controllerOptions, type ControllerContext } from '../controllers/context.ts';
 import { setCondition } from '../controllers/pods.ts';
-import { NODES, PODS } from '../controllers/resources.ts';
 import { allocatable, podRequests, unfitReasons, unschedulableMessage, ZERO, type Resources } from './fit.ts';
 
 export const SCHEDULER_NAME = 'default-scheduler';
@@ -46,7 +44,8 @@ export const MAX_BACKOFF_MS = 10_000;
 export const UNSCHEDULABLE_FLUSH_MS = 5 * 60_000;
 
 export class Scheduler {
-  readonly loop: ControlLoop;
+  /** Fed by the pod and node events below, each pod after its own backoff. */
+  readonly controller: Controller;
   /** Pod key → where it is counted and what it takes. */
   private readonly placed = new Map<string, { node: string; res: Resources }>();
   private readonly used = new Map<string, Resources>();
@@ -54,14 +53,14 @@ export class Scheduler {
   private readonly backoff = new Map<string, { attempts: number; failedAt: number }>();
   /** Failed pods waiting for a cluster change (kube-scheduler's unschedulable pods). */
   private readonly parked = new Set<string>();
-  private readonly pods;
-  private readonly nodes;
+  private readonly pods: Informer;
+  private readonly nodes: Informer;
 
   constructor(private readonly ctx: ControllerContext) {
     this.pods = ctx.informers.for(PODS);
     this.nodes = ctx.informers.for(NODES);
-    this.loop = new ControlLoop('scheduler', (key) => this.schedule(key), ctx.log, 8);
-    this.pods.on({
+    this.controller = new Controller({ ...controllerOptions(ctx, 'scheduler', 8), reconciler: { reconcile: (key) => this.schedule(key) } });
+    this.pods.addHandlers({
       onAdd: (p) => this.podSeen(p),
       onUpdate: (_o, p) => this.podSeen(p),
       onDelete: (p) => {
@@ -72,7 +71,7 @@ export class Scheduler {
         if (heldRoom) this.clusterChanged();
       },
     });
-    this.nodes.on({ onAdd: () => this.clusterChanged(), onUpdate: (o, n) => this.nodeChanged(o, n) });
+    this.nodes.addHandlers({ onAdd: () => this.clusterChanged(), onUpdate: (o, n) => this.nodeChanged(o, n) });
   }
 
   /** Pods waiting now for a change (for tests and metrics). */
@@ -102,7 +101,7 @@ export class Scheduler {
     }
     // A waiting pod's own updates (the status written when it failed) do not make room.
     if (this.parked.has(key)) return;
-    this.loop.queue.addAfter(key, this.backoffLeft(key));
+    this.controller.enqueueAfter(key, this.backoffLeft(key));
   }
 
   /** A pod that is bound or gone leaves the queues' bookkeeping. */
@@ -121,7 +120,7 @@ export class Scheduler {
 
   /** Something that can make room happened: every waiting pod is tried again after its backoff. */
   private clusterChanged(): void {
-    for (const key of this.parked) this.loop.queue.addAfter(key, this.backoffLeft(key));
+    for (const key of this.parked) this.controller.enqueueAfter(key, this.backoffLeft(key));
     this.parked.clear();
   }
 
@@ -140,8 +139,8 @@ export class Scheduler {
     this.used.set(current.node, add(this.used.get(current.node) ?? ZERO, current.res, -1));
   }
 
-  private async schedule(key: string): Promise<{ requeueAfter?: number } | void> {
-    const { namespace, name } = splitKey(key);
+  private async schedule({ namespace, name }: ReconcileKey): Promise<ReconcileResult | void> {
+    const key = keyOf(namespace, name);
     const pod = this.pods.get(namespace, name);
     if (!pod || !wantsScheduling(pod) || this.placed.has(key)) {
       this.forget(key);
@@ -197,12 +196,12 @@ export class Scheduler {
     return { requeueAfter: UNSCHEDULABLE_FLUSH_MS };
   }
 
-  start(): void {
-    this.loop.start();
+  start(): Promise<void> {
+    return this.controller.start();
   }
 
   stop(): Promise<void> {
-    return this.loop.stop();
+    return this.controller.stop();
   }
 }
 
