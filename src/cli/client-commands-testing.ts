@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { CommanderError } from 'commander';
 import { TOKEN } from '../client/testing.ts';
-import { output } from './client-options.ts';
+import { output } from './output.ts';
 import { buildProgram } from './main.ts';
 import { UsageError } from './usage.ts';
 

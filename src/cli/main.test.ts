@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { after, describe, test } from 'node:test';
 
 const bin = new URL('../../bin/kre.js', import.meta.url).pathname;
@@ -18,6 +19,27 @@ function kre(args: string[]): Promise<{ code: number; stdout: string; stderr: st
   });
 }
 
+/**
+ * The URL of every module `kre args…` resolves through the ESM loader (which every `import` of the
+ * build goes through, CommonJS packages such as @grpc/grpc-js included), written on fd 3 by a
+ * resolve hook registered before bin/kre.js starts.
+ */
+function modulesLoadedBy(args: string[]): Promise<string[]> {
+  const hook = join(work, 'log-resolve.mjs');
+  const register = join(work, 'register-log-resolve.mjs');
+  writeFileSync(hook, "import { writeSync } from 'node:fs';\nexport async function resolve(specifier, context, next) {\n  const resolved = await next(specifier, context);\n  writeSync(3, resolved.url + '\\n');\n  return resolved;\n}\n");
+  writeFileSync(register, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hook).href)});\n`);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', pathToFileURL(register).href, bin, ...args], { env: { ...process.env, HOME: work, KUBECONFIG: '' }, stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
+    let urls = '';
+    let stderr = '';
+    child.stdio[3]!.on('data', (d: Buffer) => (urls += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(urls.split('\n').filter(Boolean)) : reject(new Error(`kre ${args.join(' ')} exited ${code}: ${stderr}`))));
+  });
+}
+
 describe('the kre command', () => {
   test('--help lists every part with its description', async () => {
     const { code, stdout } = await kre(['--help']);
@@ -26,6 +48,16 @@ describe('the kre command', () => {
     const dev = await kre(['dev', '--help']);
     assert.equal(dev.code, 0);
     assert.match(dev.stdout, /--monitor-listen <host:port>/);
+  });
+
+  test('--help loads no part: neither gRPC, the Kubernetes client, zod nor yaml', async () => {
+    for (const args of [['--help'], ['version', 'metrics', '--help'], ['runtime', 'create', '--help']]) {
+      const urls = await modulesLoadedBy(args);
+      assert.ok(urls.some((u) => u.endsWith('/dist/cli/main.js')) && urls.some((u) => u.includes('/node_modules/commander/')), `the hook saw kre start: ${urls.join(' ')}`);
+      for (const pkg of ['@grpc/grpc-js', '@kubernetes/client-node', 'zod', 'yaml']) {
+        assert.deepEqual(urls.filter((u) => u.includes(`/node_modules/${pkg}/`)), [], `kre ${args.join(' ')} loads ${pkg}`);
+      }
+    }
   });
 
   test('an unknown command exits 2 naming it, whatever follows it', async () => {

@@ -5,7 +5,7 @@
  * output can be checked exactly.
  */
 import type { MetricsPoint } from '../client/index.ts';
-import { table } from './client-options.ts';
+import { table } from './output.ts';
 
 const MIB = 1024 * 1024;
 const EIGHTHS = [' ', '▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
