@@ -86,3 +86,13 @@ export class Entry {
     return JSON.parse(this.served(source).toString()) as KubeObject;
   }
 }
+
+/** Entries made for parsed objects, so that the stream's cache and the store's views share one. */
+const entries = new WeakMap<KubeObject, Entry>();
+
+/** The entry of a parsed object, made once per object (entries are immutable, objects are not changed once received). */
+export function entryOf(object: KubeObject): Entry {
+  let e = entries.get(object);
+  if (!e) entries.set(object, (e = new Entry(object)));
+  return e;
+}
