@@ -7,7 +7,7 @@
  */
 import { keyOf, objectKey, parseLabelSelector, type KubeObject } from '../kube/index.ts';
 import { changeCounts, countCorrections, coveredBySnapshot } from './aggregate.ts';
-import { Entry } from './entry.ts';
+import { entryOf, type Entry } from './entry.ts';
 import { EntryIndex } from './entry-index.ts';
 import type { ViewChange } from './watch-hub.ts';
 import type { CachedObject, Corrections, Freshness, MonitorStore, QueryResult, Source, StoreQuery, StreamChange, VerifiedList, View } from './store.ts';
@@ -69,7 +69,7 @@ class ResourceState {
         if (held?.resourceVersion === rv) return held;
       }
     }
-    return new Entry(object);
+    return entryOf(object);
   }
 }
 

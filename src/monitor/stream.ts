@@ -8,11 +8,13 @@
  * per resource in the order heard, on one promise chain. The backlog is bounded: when it is full
  * the pending facts are not queued one by one any more but collapsed into one snapshot of the
  * reflector's own cache (which is exactly what the stream knows), written once the backlog drains.
+ * That cache keeps the entries the store's views share, not parsed objects (see stream-cache.ts).
  */
 import type { Logger } from 'pino';
 import type { KubeClient, KubeObject } from '../kube/index.ts';
 import { Reflector, type ObjectEventType } from '../kube/index.ts';
 import { tracked, type ListTarget } from './kube-calls.ts';
+import { StreamCache } from './stream-cache.ts';
 
 export type StreamEventType = ObjectEventType;
 
@@ -70,6 +72,7 @@ export class Stream {
       quietWatchMs: o.quietWatchMs,
       minWatchTimeoutSeconds: o.minWatchTimeoutSeconds,
       backoff: o.backoff,
+      store: new StreamCache(),
       onList: (items, rv, at) =>
         this.enqueue(async () => {
           await o.listed(items, rv, at);
