@@ -18,7 +18,7 @@ import { hostname } from 'node:os';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { isAlreadyExists, KubeClient, leaseTimingsMs, parseHostPort } from '../kube/index.ts';
-import { LeaderElector } from '../kube/index.ts';
+import { Campaign } from '../kube/index.ts';
 import { configuredResources, type MonitorConfig } from './config.ts';
 import { Canary, streamDelaySeconds } from './delay.ts';
 import { MonitorHttp } from './http.ts';
@@ -178,9 +178,7 @@ export async function startMonitor(o: StartMonitorOptions): Promise<Monitor> {
   const address = parseHostPort(config.listen)!;
   const url = await http.listen(address.host, address.port);
 
-  let stopping = false;
-  let elector: LeaderElector | undefined;
-  let campaigning: Promise<void> | undefined;
+  let campaign: Campaign | undefined;
   if (!redis) {
     await startWriting();
     writing = true;
@@ -188,40 +186,36 @@ export async function startMonitor(o: StartMonitorOptions): Promise<Monitor> {
     const r = config.redis!;
     const leaderStore = redis;
     await ensureNamespace(client, config.namespace, logger);
-    const campaign = async (): Promise<void> => {
+    let term: Promise<void> = Promise.resolve();
+    campaign = new Campaign({
+      client,
+      namespace: config.namespace,
+      name: `kre-monitor-${r.group}`,
+      identity,
+      ...leaseTimingsMs(r),
+      logger,
       // A replica that cannot reach Redis does not campaign: as the writer it could publish nothing.
-      while (!stopping && !leaderStore.status().up) await new Promise((r) => setTimeout(r, 200));
-      if (stopping) return;
-      let term: Promise<void> = Promise.resolve();
-      elector = new LeaderElector({
-        client,
-        namespace: config.namespace,
-        name: `kre-monitor-${r.group}`,
-        identity,
-        ...leaseTimingsMs(r),
-        logger,
-        onStartedLeading: (signal) => {
-          leaderStore.becomeWriter();
-          term = (async () => {
-            await startWriting(signal);
-            if (signal.aborted) return;
-            await leaderStore.publish();
-            if (signal.aborted) return;
-            writing = true;
-            logger?.info({ identity }, 'writing to redis');
-          })().catch((err: Error) => logger?.error({ err: err.message }, 'could not start writing'));
-        },
-      });
-      return elector.run().then(async () => {
+      mayCampaign: () => leaderStore.status().up,
+      onStartedLeading: (signal) => {
+        leaderStore.becomeWriter();
+        term = (async () => {
+          await startWriting(signal);
+          if (signal.aborted) return;
+          await leaderStore.publish();
+          if (signal.aborted) return;
+          writing = true;
+          logger?.info({ identity }, 'writing to redis');
+        })().catch((err: Error) => logger?.error({ err: err.message }, 'could not start writing'));
+      },
+      onStoppedLeading: async () => {
         // Leadership ended (lost, or stopping): stop writing at once, then wind the streams down.
         writing = false;
         leaderStore.becomeReader();
         await term;
+        term = Promise.resolve();
         await stopWriting();
-        if (!stopping) return campaign();
-      });
-    };
-    campaigning = campaign();
+      },
+    });
   }
   started = true;
 
@@ -240,12 +234,10 @@ export async function startMonitor(o: StartMonitorOptions): Promise<Monitor> {
       return w.verifier.verifyNow();
     },
     async stop({ releaseLease = true } = {}) {
-      stopping = true;
       started = false;
       await http.close();
       if (redis) {
-        await elector?.stop({ release: releaseLease });
-        await campaigning;
+        await campaign?.stop({ release: releaseLease });
       } else {
         await stopWriting();
       }
