@@ -59,7 +59,7 @@ export {
   type WatchedKind,
 } from './controller.ts';
 export * from './resources.ts';
-export { LeaderElector, microTime, type LeaderElectionOptions, type Lease, type LeaseSpec } from './leader-election.ts';
+export { Campaign, LeaderElector, microTime, type CampaignOptions, type LeaderElectionOptions, type Lease, type LeaseSpec } from './leader-election.ts';
 export { applyObject, addFinalizer, removeFinalizer, updateStatusWithRetry, setControllerOwner } from './apply.ts';
 export * from './selectors.ts';
 export * from './quantity.ts';

@@ -2,8 +2,8 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { devclusterOnly, startTestApiServer, type TestApiServer } from '../../test/support/apiserver.ts';
-import { KubeClient } from './client.ts';
-import { LeaderElector, microTime, type Lease } from './leader-election.ts';
+import { isConflict, KubeClient } from './client.ts';
+import { Campaign, LeaderElector, microTime, type Lease } from './leader-election.ts';
 import { LEASES } from './resources.ts';
 
 const TIMING = { leaseDurationMs: 2000, renewDeadlineMs: 1000, retryPeriodMs: 200 };
@@ -120,5 +120,50 @@ describe('LeaderElector against an API server', () => {
       cluster().faults.clear();
       await electors[0].stop();
     }
+  });
+  test('a campaign waits until it may stand, and stands again after losing the Lease', async () => {
+    const name = `lease-${++leases}`;
+    const ref = { ...LEASES, namespace: 'default', name };
+    const events: string[] = [];
+    let may = false;
+    const campaign = new Campaign({
+      ...TIMING,
+      client,
+      namespace: 'default',
+      name,
+      identity: 'campaigner',
+      mayCampaignPollMs: 50,
+      mayCampaign: () => may,
+      onStartedLeading: () => void events.push('started'),
+      onStoppedLeading: async () => {
+        await sleep(50);
+        events.push('stopped');
+      },
+    });
+    try {
+      await sleep(TIMING.retryPeriodMs * 2);
+      await assert.rejects(client.get<Lease>(ref), 'no Lease while it may not stand');
+      assert.equal(campaign.isLeader(), false);
+      may = true;
+      await until('it leads', () => campaign.isLeader(), 3000);
+
+      // Another holder takes the Lease; the campaign cannot renew, ends its term and stands again.
+      for (;;) {
+        const lease = await client.get<Lease>(ref);
+        try {
+          await client.update<Lease>(ref, { ...lease, spec: { ...lease.spec, holderIdentity: 'intruder', leaseDurationSeconds: 1, renewTime: microTime() } });
+          break;
+        } catch (err) {
+          if (!isConflict(err)) throw err;
+        }
+      }
+      await until('the term ends', () => events.includes('stopped'), TIMING.renewDeadlineMs + TIMING.retryPeriodMs * 2 + 500);
+      await until('it leads again', () => campaign.isLeader(), TIMING.leaseDurationMs * 2 + 1000);
+      assert.deepEqual(events, ['started', 'stopped', 'started']);
+    } finally {
+      await campaign.stop();
+    }
+    assert.deepEqual(events, ['started', 'stopped', 'started', 'stopped'], 'stop() waits for the term to wind down');
+    assert.equal((await client.get<Lease>(ref)).spec?.holderIdentity, '', 'released on stop');
   });
 });

@@ -251,3 +251,55 @@ function withDeadline<T>(p: Promise<T>, ms: number, fallback: T): Promise<T> {
     );
   });
 }
+
+export interface CampaignOptions extends Omit<LeaderElectionOptions, 'onStoppedLeading'> {
+  /**
+   * Asked before each election: while it says no, the candidate does not stand (for example a
+   * replica that cannot reach the store a leader writes to). Asked again every `mayCampaignPollMs`.
+   */
+  mayCampaign?(): boolean;
+  mayCampaignPollMs?: number;
+  /**
+   * Called when a term ends (the Lease lost, or stopping) and awaited before standing again, so
+   * that one term's work has wound down before the next can begin.
+   */
+  onStoppedLeading?(): void | Promise<void>;
+}
+
+/**
+ * Stands for election again and again until stopped: a LeaderElector runs one term, after which a
+ * long-running part (operator, monitor) wants to stand again rather than exit.
+ */
+export class Campaign {
+  private stopped = false;
+  private elector: LeaderElector | undefined;
+  private readonly stopController = new AbortController();
+  private readonly done: Promise<void>;
+
+  constructor(private readonly opts: CampaignOptions) {
+    this.done = this.standUntilStopped();
+  }
+
+  isLeader(): boolean {
+    return this.elector?.isLeader() ?? false;
+  }
+
+  /** Stops standing; ends a term in progress (releasing the Lease unless `release` is false) and waits for its end. */
+  async stop(opts: { release?: boolean } = {}): Promise<void> {
+    this.stopped = true;
+    this.stopController.abort();
+    await this.elector?.stop(opts);
+    await this.done;
+  }
+
+  private async standUntilStopped(): Promise<void> {
+    const { mayCampaign, mayCampaignPollMs = 200, onStoppedLeading, ...electorOpts } = this.opts;
+    while (!this.stopped) {
+      while (!this.stopped && mayCampaign && !mayCampaign()) await sleep(mayCampaignPollMs, this.stopController.signal);
+      if (this.stopped) return;
+      this.elector = new LeaderElector(electorOpts);
+      await this.elector.run();
+      await onStoppedLeading?.();
+    }
+  }
+}

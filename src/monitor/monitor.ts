@@ -18,18 +18,16 @@ import { hostname } from 'node:os';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { isAlreadyExists, KubeClient, leaseTimingsMs, parseHostPort } from '../kube/index.ts';
-import { LeaderElector } from '../kube/index.ts';
+import { Campaign } from '../kube/index.ts';
 import { configuredResources, type MonitorConfig } from './config.ts';
-import { Canary, streamDelaySeconds } from './delay.ts';
 import { MonitorHttp } from './http.ts';
 import { MemoryStore } from './memory-store.ts';
 import { MonitorMetrics } from './metrics.ts';
 import { createRedisClient, readTlsFiles, redactRedisUrl, RedisStore } from './redis-store.ts';
-import { resolveResources, resourceId, type MonitoredResource } from './resources.ts';
+import { resolveResources } from './resources.ts';
 import type { Corrections, MonitorStore } from './store.ts';
-import { Stream } from './stream.ts';
 import { selfSignedCertificate } from '../kube/tls.ts';
-import { Verifier } from './verify.ts';
+import { ResourceWriting, type ResourceWatch } from './writing.ts';
 
 export interface StartMonitorOptions {
   config: MonitorConfig;
@@ -42,12 +40,7 @@ export interface StartMonitorOptions {
   redisPassword?: string;
 }
 
-export interface ResourceWatch {
-  resource: MonitoredResource;
-  id: string;
-  stream: Stream;
-  verifier: Verifier;
-}
+export type { ResourceWatch } from './writing.ts';
 
 export interface Readiness {
   ready: boolean;
@@ -83,18 +76,7 @@ export async function startMonitor(o: StartMonitorOptions): Promise<Monitor> {
   const kc = o.kubeConfig;
   const client = new KubeClient(kc, { userAgent: 'kre-monitor' });
   const identity = config.redis?.identity ?? `${hostname()}-${randomBytes(3).toString('hex')}`;
-  let redis: RedisStore | undefined;
-  if (config.redis && !o.store) {
-    const r = config.redis;
-    redis = new RedisStore({
-      client: createRedisClient({ url: r.url, username: r.username, password: o.redisPassword, ...readTlsFiles(r) }),
-      prefix: `kre:monitor:${r.group}`,
-      identity,
-      logger,
-    });
-    logger?.info({ redis: redactRedisUrl(r.url), group: r.group, identity }, 'using redis');
-    await redis.connect();
-  }
+  const redis = config.redis && !o.store ? await connectRedis(config.redis, identity, o.redisPassword, logger) : undefined;
   const store = o.store ?? redis ?? new MemoryStore();
   const watches = new Map<string, ResourceWatch>();
   const metrics = new MonitorMetrics(
@@ -107,121 +89,27 @@ export async function startMonitor(o: StartMonitorOptions): Promise<Monitor> {
   const { extra, verifyEveryMs } = configuredResources(config);
   const resources = await resolveResources(client, extra, verifyEveryMs, config.defaultResources);
 
-  // The writer measures stream delay with its canary; one per term, since a stopped canary stays stopped.
-  let canary: Canary | undefined;
-
-  /** Streams and verifiers for every resource, started; resolves when all listed and verified once. */
-  const startWriting = async (signal?: AbortSignal) => {
-    for (const resource of resources) {
-      const id = resourceId(resource);
-      const target = { client, resource, id, pageSize: config.pageSize, record, logger };
-      const stream = new Stream({
-        ...target,
-        listed: (items, rv, at) => store.streamListed(id, items, rv, at),
-        bookmark: (rv, at) => store.streamProgress(id, rv, at),
-        event: async (type, obj, at) => {
-          const delay = streamDelaySeconds(type, obj, at);
-          if (delay !== undefined) metrics.streamDelay.observe({ resource: id, event: type }, delay);
-          const rv = obj.metadata.resourceVersion ?? '';
-          await store.streamEvent(id, { type: type === 'DELETED' ? 'delete' : 'upsert', object: obj, resourceVersion: rv, receivedAt: at });
-        },
-      });
-      const verifier = new Verifier({ ...target, store, everyMs: resource.verifyEveryMs });
-      watches.set(id, { resource, id, stream, verifier });
-    }
-    for (const w of watches.values()) w.stream.start();
-    await untilAborted(Promise.all([...watches.values()].flatMap((w) => [w.stream.ready, w.verifier.start()])), signal);
-    if (signal?.aborted) return;
-    canary =
-      config.canaryIntervalSeconds > 0
-        ? new Canary({ client, namespace: config.namespace, everyMs: config.canaryIntervalSeconds * 1000, record, logger, observe: (ms) => metrics.canaryDelay.observe(ms) })
-        : undefined;
-    // The canary is a measure, not a condition of serving: a monitor without write rights still serves.
-    await canary?.start().catch((err: Error) => logger?.warn({ err: err.message, namespace: config.namespace }, 'canary not started'));
-  };
-  const stopWriting = async () => {
-    await canary?.stop();
-    canary = undefined;
-    await Promise.all([...watches.values()].flatMap((w) => [w.stream.stop(), w.verifier.stop()]));
-    watches.clear();
-  };
+  const writer = new ResourceWriting({ client, config, resources, store, metrics, watches, record, logger });
 
   let started = false;
   let writing = false;
-  const synced = () => watches.size > 0 && [...watches.values()].every((w) => w.stream.synced && w.verifier.stats.verifications > 0);
   function isWriter(): boolean {
     return writing;
   }
-  const readiness = (): Readiness => {
-    if (!started) return { ready: false, reason: 'starting' };
-    if (!redis) return synced() ? { ready: true } : { ready: false, reason: 'not every resource has been listed and verified yet' };
-    const st = redis.status();
-    if (writing) {
-      if (!synced()) return { ready: false, reason: 'not every resource has been listed and verified yet' };
-      // The writer without Redis stays ready (200): it still follows every resource and answers
-      // from its memory exactly what it would answer with Redis, and it is then the only replica
-      // that can answer at all. Taking it out of rotation would turn a Redis outage into a
-      // monitor outage. It says so in the body and in kre_monitor_redis_up / _degraded instead.
-      return st.up ? { ready: true } : { ready: true, degraded: `${st.reason}; serving from memory` };
-    }
-    if (!st.up) return { ready: false, reason: st.reason };
-    if (!st.writerSeen) return { ready: false, reason: 'no writer has published to redis yet' };
-    return { ready: true };
-  };
+  const readiness = (): Readiness => (started ? readinessOf(writer.synced(), redis?.status(), writing) : { ready: false, reason: 'starting' });
 
-  const tls = !config.tls
-    ? undefined
-    : 'selfSigned' in config.tls
-      ? await selfSignedCertificate()
-      : { cert: readFileSync(config.tls.certFile, 'utf8'), key: readFileSync(config.tls.keyFile, 'utf8') };
+  const tls = await serverTls(config);
   const http = new MonitorHttp({ store, resources, token: o.token, metrics, ready: () => readiness().ready, readiness, logger, tls, podLabelsAllowlist: config.kubeStateMetrics.podLabelsAllowlist });
   const address = parseHostPort(config.listen)!;
   const url = await http.listen(address.host, address.port);
 
-  let stopping = false;
-  let elector: LeaderElector | undefined;
-  let campaigning: Promise<void> | undefined;
+  let campaign: Campaign | undefined;
   if (!redis) {
-    await startWriting();
+    await writer.start();
     writing = true;
   } else {
-    const r = config.redis!;
-    const leaderStore = redis;
     await ensureNamespace(client, config.namespace, logger);
-    const campaign = async (): Promise<void> => {
-      // A replica that cannot reach Redis does not campaign: as the writer it could publish nothing.
-      while (!stopping && !leaderStore.status().up) await new Promise((r) => setTimeout(r, 200));
-      if (stopping) return;
-      let term: Promise<void> = Promise.resolve();
-      elector = new LeaderElector({
-        client,
-        namespace: config.namespace,
-        name: `kre-monitor-${r.group}`,
-        identity,
-        ...leaseTimingsMs(r),
-        logger,
-        onStartedLeading: (signal) => {
-          leaderStore.becomeWriter();
-          term = (async () => {
-            await startWriting(signal);
-            if (signal.aborted) return;
-            await leaderStore.publish();
-            if (signal.aborted) return;
-            writing = true;
-            logger?.info({ identity }, 'writing to redis');
-          })().catch((err: Error) => logger?.error({ err: err.message }, 'could not start writing'));
-        },
-      });
-      return elector.run().then(async () => {
-        // Leadership ended (lost, or stopping): stop writing at once, then wind the streams down.
-        writing = false;
-        leaderStore.becomeReader();
-        await term;
-        await stopWriting();
-        if (!stopping) return campaign();
-      });
-    };
-    campaigning = campaign();
+    campaign = campaignToWrite({ client, config, redis, writer, identity, logger, setWriting: (w) => (writing = w) });
   }
   started = true;
 
@@ -240,14 +128,12 @@ export async function startMonitor(o: StartMonitorOptions): Promise<Monitor> {
       return w.verifier.verifyNow();
     },
     async stop({ releaseLease = true } = {}) {
-      stopping = true;
       started = false;
       await http.close();
       if (redis) {
-        await elector?.stop({ release: releaseLease });
-        await campaigning;
+        await campaign?.stop({ release: releaseLease });
       } else {
-        await stopWriting();
+        await writer.stop();
       }
       await redis?.close();
       client.close();
@@ -264,15 +150,84 @@ async function ensureNamespace(client: KubeClient, namespace: string, logger?: L
   }
 }
 
-/** Waits for `p`, or until `signal` aborts. */
-async function untilAborted(p: Promise<unknown>, signal?: AbortSignal): Promise<void> {
-  if (!signal) {
-    await p;
-    return;
-  }
-  if (signal.aborted) return;
-  await new Promise<void>((resolve, reject) => {
-    signal.addEventListener('abort', () => resolve(), { once: true });
-    p.then(() => resolve(), reject);
+/**
+ * The replica stands for the group's Lease while it reaches Redis; holding it, it starts writing
+ * and says it writes once it has published its full state; losing it, it stops writing at once.
+ */
+function campaignToWrite(o: {
+  client: KubeClient;
+  config: MonitorConfig;
+  redis: RedisStore;
+  writer: ResourceWriting;
+  identity: string;
+  logger?: Logger;
+  setWriting(writing: boolean): void;
+}): Campaign {
+  const { redis, writer, identity, logger } = o;
+  const r = o.config.redis!;
+  let term: Promise<void> = Promise.resolve();
+  return new Campaign({
+    client: o.client,
+    namespace: o.config.namespace,
+    name: `kre-monitor-${r.group}`,
+    identity,
+    ...leaseTimingsMs(r),
+    logger,
+    // A replica that cannot reach Redis does not campaign: as the writer it could publish nothing.
+    mayCampaign: () => redis.status().up,
+    onStartedLeading: (signal) => {
+      redis.becomeWriter();
+      term = (async () => {
+        await writer.start(signal);
+        if (signal.aborted) return;
+        await redis.publish();
+        if (signal.aborted) return;
+        o.setWriting(true);
+        logger?.info({ identity }, 'writing to redis');
+      })().catch((err: Error) => logger?.error({ err: err.message }, 'could not start writing'));
+    },
+    onStoppedLeading: async () => {
+      // Leadership ended (lost, or stopping): stop writing at once, then wind the streams down.
+      o.setWriting(false);
+      redis.becomeReader();
+      await term;
+      term = Promise.resolve();
+      await writer.stop();
+    },
   });
+}
+
+async function connectRedis(r: NonNullable<MonitorConfig['redis']>, identity: string, password: string | undefined, logger?: Logger): Promise<RedisStore> {
+  const redis = new RedisStore({
+    client: createRedisClient({ url: r.url, username: r.username, password, ...readTlsFiles(r) }),
+    prefix: `kre:monitor:${r.group}`,
+    identity,
+    logger,
+  });
+  logger?.info({ redis: redactRedisUrl(r.url), group: r.group, identity }, 'using redis');
+  await redis.connect();
+  return redis;
+}
+
+async function serverTls(config: MonitorConfig): Promise<{ cert: string; key: string } | undefined> {
+  if (!config.tls) return undefined;
+  if ('selfSigned' in config.tls) return selfSignedCertificate();
+  return { cert: readFileSync(config.tls.certFile, 'utf8'), key: readFileSync(config.tls.keyFile, 'utf8') };
+}
+
+/** A started replica's readiness; `redis` is the shared store's status, absent without Redis. */
+function readinessOf(synced: boolean, redis: ReturnType<RedisStore['status']> | undefined, writing: boolean): Readiness {
+  const notSynced: Readiness = { ready: false, reason: 'not every resource has been listed and verified yet' };
+  if (!redis) return synced ? { ready: true } : notSynced;
+  if (writing) {
+    if (!synced) return notSynced;
+    // The writer without Redis stays ready (200): it still follows every resource and answers
+    // from its memory exactly what it would answer with Redis, and it is then the only replica
+    // that can answer at all. Taking it out of rotation would turn a Redis outage into a
+    // monitor outage. It says so in the body and in kre_monitor_redis_up / _degraded instead.
+    return redis.up ? { ready: true } : { ready: true, degraded: `${redis.reason}; serving from memory` };
+  }
+  if (!redis.up) return { ready: false, reason: redis.reason };
+  if (!redis.writerSeen) return { ready: false, reason: 'no writer has published to redis yet' };
+  return { ready: true };
 }

@@ -17,7 +17,7 @@ import {
   SERVICES,
   STATEFULSETS,
   keyOf,
-  LeaderElector,
+  Campaign,
   type KubeClient,
   type KubeObject,
   type ObjectStore,
@@ -76,7 +76,6 @@ export function startOperator(opts: OperatorOptions): Operator {
   let running: Running | undefined;
   let synced = false;
   let stopped = false;
-  let elector: LeaderElector | undefined;
 
   const startControllers = (): Running => {
     // One cache for both controllers: a kind both watch (ConfigMaps) is watched once.
@@ -106,32 +105,26 @@ export function startOperator(opts: OperatorOptions): Operator {
     await r.cache.stop();
   };
 
-  let campaign: Promise<void> = Promise.resolve();
+  let campaign: Campaign | undefined;
   if (!election) {
     running = startControllers();
   } else {
-    const leaseNamespace = election.namespace ?? opts.namespace ?? 'default';
     // Losing the Lease ends one term; the instance then stands for election again.
-    campaign = (async () => {
-      while (!stopped) {
-        elector = new LeaderElector({
-          client: opts.client,
-          namespace: leaseNamespace,
-          name: election.name ?? LEASE_NAME,
-          identity,
-          leaseDurationMs: election.leaseDurationMs,
-          renewDeadlineMs: election.renewDeadlineMs,
-          retryPeriodMs: election.retryPeriodMs,
-          logger: log,
-          onStartedLeading: (signal) => {
-            running = startControllers();
-            signal.addEventListener('abort', () => void stopControllers(), { once: true });
-          },
-        });
-        await elector.run();
-        await stopControllers();
-      }
-    })();
+    campaign = new Campaign({
+      client: opts.client,
+      namespace: election.namespace ?? opts.namespace ?? 'default',
+      name: election.name ?? LEASE_NAME,
+      identity,
+      leaseDurationMs: election.leaseDurationMs,
+      renewDeadlineMs: election.renewDeadlineMs,
+      retryPeriodMs: election.retryPeriodMs,
+      logger: log,
+      onStartedLeading: (signal) => {
+        running = startControllers();
+        signal.addEventListener('abort', () => void stopControllers(), { once: true });
+      },
+      onStoppedLeading: stopControllers,
+    });
   }
 
   return {
@@ -142,8 +135,7 @@ export function startOperator(opts: OperatorOptions): Operator {
     async stop() {
       stopped = true;
       await stopControllers();
-      await elector?.stop();
-      await campaign;
+      await campaign?.stop();
     },
   };
 }
