@@ -253,6 +253,7 @@ export class InformerCache {
   /** Resolves once `informers` (default: all) have synced. */
   async waitForSync(informers: Informer[] = [...this.informers.values()], signal?: AbortSignal): Promise<void> {
     const stop = signal ? AbortSignal.any([signal, this.stopController.signal]) : this.stopController.signal;
+    setMaxListeners(0, stop);
     await Promise.all(informers.map((i) => i.reflector.waitForSync(stop)));
   }
 
