@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { Logger } from 'pino';
-import { KubeClient, Reflector, type KubeObject } from '../kube/index.ts';
+import { KubeClient, PODS, Reflector, type KubeObject } from '../kube/index.ts';
 
 export interface PodsAnswer {
   pods: readonly any[];
@@ -183,7 +183,6 @@ export function parsePodList(body: string): any[] {
   return doc.items;
 }
 
-const PODS = { group: '', version: 'v1', plural: 'pods', kind: 'Pod', namespaced: true };
 
 /** The node's pods from the API server: one reflector with `spec.nodeName=<node>`. */
 export class ApiServerPodSource implements PodSource {

@@ -5,7 +5,7 @@
  */
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { RUNTIMES, RuntimeConditions, type Condition } from '../api/index.ts';
-import { applyObject, isAlreadyExists, isNotFound, type KubeObject } from '../kube/index.ts';
+import { applyObject, isAlreadyExists, isNotFound, NAMESPACES, SECRETS, type KubeObject } from '../kube/index.ts';
 import type { ComponentStatus, Request, RuntimeServiceServer, RuntimeStatusResponse } from '../gen/runtime/runtime.ts';
 import { FIELD_MANAGER, waitFor, type ServiceDeps } from './deps.ts';
 import { failedPrecondition, invalidArgument, ManagerError, notFound } from './errors.ts';
@@ -14,8 +14,6 @@ import { serverStream, unary, type CallContext } from './handlers.ts';
 import { namespaceOf, required, str } from './request-fields.ts';
 import { renderCredentialSecrets, renderNamespace, renderOperatorObjects, renderRuntime, type RuntimeRequest } from './runtime-objects.ts';
 
-const NAMESPACES = { group: '', version: 'v1', plural: 'namespaces', namespaced: false };
-const SECRETS = { group: '', version: 'v1', plural: 'secrets', namespaced: true };
 
 /** The runtime's components as the operator reports them, by condition type, in the seed's words. */
 const COMPONENTS: [string, string][] = [

@@ -6,7 +6,7 @@
  * workload itself.
  */
 import { API_VERSION, RUNTIMES, type Condition, type RuntimeVersionStatus } from '../api/index.ts';
-import { applyObject, type KubeObject } from '../kube/index.ts';
+import { applyObject, SECRETS, type KubeObject } from '../kube/index.ts';
 import type { NodeStatus, Request, VersionServiceServer, VersionStatusRequest, VersionStatusResponse } from '../gen/version/version.ts';
 import { FIELD_MANAGER, waitFor, type ServiceDeps } from './deps.ts';
 import { failedPrecondition, notFound } from './errors.ts';
@@ -17,7 +17,6 @@ import { MANAGED_BY } from './runtime-objects.ts';
 import { mongoUriSecretName, parseConfig, parseVersionRef, parseVersionSpec, versionNameOf, type VersionRef } from './version-request.ts';
 
 
-const SECRETS = { group: '', version: 'v1', plural: 'secrets', namespaced: true };
 
 function renderVersion(ref: VersionRef, spec: unknown): KubeObject {
   return { apiVersion: API_VERSION, kind: 'RuntimeVersion', metadata: { name: ref.name, namespace: ref.namespace, labels: { ...MANAGED_BY } }, spec };

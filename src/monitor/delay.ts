@@ -10,7 +10,7 @@
  *   write time (milliseconds) in an annotation, and measures when the MODIFIED event arrives.
  */
 import type { Logger } from 'pino';
-import { isAlreadyExists, isNotFound, type KubeClient, type KubeObject } from '../kube/index.ts';
+import { CONFIGMAPS, isAlreadyExists, isNotFound, NAMESPACES, type KubeClient, type KubeObject } from '../kube/index.ts';
 import { tracked, type RecordApiCall } from './kube-calls.ts';
 import { Stream } from './stream.ts';
 
@@ -32,8 +32,6 @@ export function streamDelaySeconds(type: string, obj: KubeObject, receivedAt: nu
   return Math.max(0, (receivedAt - at) / 1000);
 }
 
-const CONFIGMAPS = { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap', namespaced: true };
-const NAMESPACES = { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false };
 
 export interface CanaryOptions {
   client: KubeClient;
