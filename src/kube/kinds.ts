@@ -351,6 +351,7 @@ export interface JobStatus {
   startTime?: string;
   completionTime?: string;
   completedIndexes?: string;
+  uncountedTerminatedPods?: { succeeded?: string[]; failed?: string[] };
   conditions?: Condition[];
 }
 
