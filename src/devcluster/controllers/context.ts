@@ -14,6 +14,7 @@ import {
   type EventRecorder,
   type Informer,
   type InformerCache,
+  type InformerKind,
   type KubeClient,
   type KubeObject,
 } from '../../kube/index.ts';
@@ -31,6 +32,14 @@ export interface ControllerContext {
 /** What every controller of the devcluster runs with: the shared cache, its logger and metrics, a short backoff. */
 export function controllerOptions(ctx: ControllerContext, name: string, workers: number): Pick<ControllerOptions, 'name' | 'cache' | 'logger' | 'registry' | 'workers' | 'backoff'> {
   return { name, cache: ctx.informers, logger: ctx.log, registry: ctx.registry, workers, backoff: { baseDelayMs: 50, maxDelayMs: 30_000 } };
+}
+
+/**
+ * The shared cache's informers of the kinds a reconciler reads, by the names it reads them by:
+ * `informersOf(ctx, { jobs: JOBS, pods: PODS }).jobs`.
+ */
+export function informersOf<K extends string>(ctx: ControllerContext, kinds: Record<K, InformerKind>): Record<K, Informer> {
+  return Object.fromEntries(Object.entries<InformerKind>(kinds).map(([name, kind]) => [name, ctx.informers.for(kind)])) as Record<K, Informer>;
 }
 
 function refOf(informer: Informer, obj: KubeObject) {
@@ -58,7 +67,7 @@ export async function patchObject(ctx: ControllerContext, informer: Informer, ob
 export async function deleteObject(ctx: ControllerContext, informer: Informer, obj: KubeObject, opts: DeleteOptions = {}): Promise<void> {
   try {
     const answer = await ctx.client.delete(refOf(informer, obj), { preconditions: { uid: obj.metadata.uid }, ...opts });
-    informer.deleted(obj, (answer as KubeObject)?.metadata ? (answer as KubeObject) : undefined);
+    informer.deleted(obj, answer && 'metadata' in answer && answer.metadata ? answer : undefined);
   } catch (err) {
     if (!isNotFound(err)) throw err;
     informer.deleted(obj);

@@ -13,21 +13,26 @@ import {
   Controller,
   generateNameSuffix,
   objectKey,
-  type Informer,
+  type DaemonSet,
+  type DaemonSetStatus,
   type KubeObject,
+  type Node,
+  type Pod,
+  type PodTemplateSpec,
   type ReconcileContext,
   type ReconcileKey,
   type ReconcileResult,
   type Reconciler,
+  type Toleration,
 } from '../../kube/index.ts';
 import { tolerates, matchesNodeSelector } from '../nodes/fit.ts';
-import { controllerOptions, createObject, deleteObject, writeStatus, type ControllerContext } from './context.ts';
+import { controllerOptions, createObject, deleteObject, informersOf, writeStatus, type ControllerContext } from './context.ts';
 import { templateHash } from './hash.ts';
 import { availability, isActive, isReady, ownedBy, podFromTemplate } from './pods.ts';
 import { REVISION_HASH_LABEL, ensureRevision, truncateHistory } from './revisions.ts';
 
 /** Daemon pods tolerate the node conditions' taints, as the real controller adds to their template. */
-const DAEMON_TOLERATIONS = [
+const DAEMON_TOLERATIONS: Toleration[] = [
   { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute' },
   { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute' },
   { key: 'node.kubernetes.io/disk-pressure', operator: 'Exists', effect: 'NoSchedule' },
@@ -47,7 +52,7 @@ function nodeAffinity(nodeName: string) {
 }
 
 /** The node a daemon pod is for: its affinity's `metadata.name`, or where it is bound. */
-export function daemonPodNode(pod: KubeObject): string | undefined {
+export function daemonPodNode(pod: Pod): string | undefined {
   if (pod.spec?.nodeName) return pod.spec.nodeName;
   const terms = pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
   for (const t of terms) for (const f of t.matchFields ?? []) if (f.key === 'metadata.name' && f.operator === 'In') return f.values?.[0];
@@ -64,55 +69,50 @@ export function daemonSetController(ctx: ControllerContext): Controller {
 }
 
 class DaemonSetReconciler implements Reconciler {
-  private readonly sets: Informer;
-  private readonly pods: Informer;
-  private readonly nodes: Informer;
-  private readonly revisions: Informer;
+  private readonly cache;
 
   constructor(private readonly ctx: ControllerContext) {
-    this.sets = ctx.informers.for(DAEMONSETS);
-    this.pods = ctx.informers.for(PODS);
-    this.nodes = ctx.informers.for(NODES);
-    this.revisions = ctx.informers.for(CONTROLLERREVISIONS);
+    this.cache = informersOf(ctx, { sets: DAEMONSETS, pods: PODS, nodes: NODES, revisions: CONTROLLERREVISIONS });
   }
 
   async reconcile({ namespace, name }: ReconcileKey, rc: ReconcileContext): Promise<ReconcileResult | void> {
-    const set = this.sets.get(namespace, name);
+    const set: DaemonSet | undefined = this.cache.sets.get(namespace, name);
     if (!set || set.metadata.deletionTimestamp) return;
-    const template = set.spec?.template ?? {};
-    const collisionCount: number = set.status?.collisionCount ?? 0;
+    const template: PodTemplateSpec = set.spec?.template ?? {};
+    const collisionCount = set.status?.collisionCount ?? 0;
     const hash = templateHash(template, collisionCount);
-    const revision = await ensureRevision(this.ctx, this.revisions, set, hash);
+    const revision = await ensureRevision(this.ctx, this.cache.revisions, set, hash);
     if (!revision) return { requeueAfter: 200 };
     if ('collision' in revision) {
-      rc.ownWrite(await writeStatus(this.ctx, this.sets, set, { ...set.status, collisionCount: collisionCount + 1 }));
+      rc.ownWrite(await writeStatus(this.ctx, this.cache.sets, set, { ...set.status, collisionCount: collisionCount + 1 }));
       return { requeueAfter: 50 };
     }
     const tolerations = [...(template.spec?.tolerations ?? []), ...DAEMON_TOLERATIONS];
-    const probe = { metadata: {}, spec: { ...template.spec, tolerations } } as KubeObject;
+    // The template with the daemon tolerations, as the pod will be, to ask which nodes it fits.
+    const probe: KubeObject = { metadata: {}, spec: { ...template.spec, tolerations } };
+    const nodes: Node[] = this.cache.nodes.list();
     const eligible = new Set(
-      this.nodes
-        .list()
+      nodes
         .filter((n) => matchesNodeSelector(probe, n) && tolerates(tolerations, n.spec?.taints ?? [], ['NoSchedule', 'NoExecute']) === undefined)
         .map((n) => n.metadata.name!),
     );
-    const owned = ownedBy(this.pods, set).filter(isActive);
+    const owned: Pod[] = ownedBy(this.cache.pods, set).filter(isActive);
     await this.placePods(set, hash, tolerations, eligible, owned);
     await this.rollOne(set, hash, eligible, owned);
 
-    const now = ownedBy(this.pods, set).filter(isActive);
+    const now: Pod[] = ownedBy(this.cache.pods, set).filter(isActive);
     const status = daemonSetStatus(set, hash, collisionCount, eligible, now);
     const live = new Set([hash, ...now.map((p) => p.metadata.labels?.[REVISION_HASH_LABEL] ?? '')].map((h) => `${name}-${h}`));
-    await truncateHistory(this.ctx, this.revisions, set, live);
-    rc.ownWrite(await writeStatus(this.ctx, this.sets, set, status));
+    await truncateHistory(this.ctx, this.cache.revisions, set, live);
+    rc.ownWrite(await writeStatus(this.ctx, this.cache.sets, set, status));
     return (status.numberAvailable ?? 0) < (status.numberReady ?? 0) ? { requeueAfter: 1000 } : undefined;
   }
 
   /** One pod on each eligible node; pods on nodes gone or no longer eligible, and duplicates, go. */
-  private async placePods(set: KubeObject, hash: string, tolerations: unknown[], eligible: Set<string>, owned: KubeObject[]): Promise<void> {
+  private async placePods(set: DaemonSet, hash: string, tolerations: Toleration[], eligible: Set<string>, owned: Pod[]): Promise<void> {
     const name = set.metadata.name!;
-    const template = set.spec?.template ?? {};
-    const byNode = new Map<string, KubeObject[]>();
+    const template: PodTemplateSpec = set.spec?.template ?? {};
+    const byNode = new Map<string, Pod[]>();
     for (const p of owned) {
       const node = daemonPodNode(p) ?? '';
       byNode.set(node, [...(byNode.get(node) ?? []), p]);
@@ -125,31 +125,31 @@ class DaemonSetReconciler implements Reconciler {
         labels: { [REVISION_HASH_LABEL]: hash, 'pod-template-generation': String(set.metadata.generation ?? 1) },
         spec: { affinity: { ...(template.spec?.affinity ?? {}), ...nodeAffinity(node) }, tolerations },
       });
-      work.push(createObject(this.ctx, this.pods, pod));
+      work.push(createObject(this.ctx, this.cache.pods, pod));
     }
     for (const [node, list] of byNode) {
       const keep = eligible.has(node) ? 1 : 0;
-      for (const p of list.slice(keep)) work.push(deleteObject(this.ctx, this.pods, p));
+      for (const p of list.slice(keep)) work.push(deleteObject(this.ctx, this.cache.pods, p));
     }
     await Promise.all(work);
   }
 
   /** Rolling update: one outdated pod at a time, when all the others are ready. */
-  private async rollOne(set: KubeObject, hash: string, eligible: Set<string>, owned: KubeObject[]): Promise<void> {
+  private async rollOne(set: DaemonSet, hash: string, eligible: Set<string>, owned: Pod[]): Promise<void> {
     if (set.spec?.updateStrategy?.type === 'OnDelete') return;
     const current = owned.filter((p) => eligible.has(daemonPodNode(p) ?? ''));
     const outdated = current.filter((p) => p.metadata.labels?.[REVISION_HASH_LABEL] !== hash);
     if (outdated.length > 0 && current.every((p) => isReady(p) || outdated.includes(p))) {
       const notReadyOutdated = outdated.find((p) => !isReady(p));
-      await deleteObject(this.ctx, this.pods, notReadyOutdated ?? outdated[0]);
+      await deleteObject(this.ctx, this.cache.pods, notReadyOutdated ?? outdated[0]);
     }
   }
 }
 
-function daemonSetStatus(set: KubeObject, hash: string, collisionCount: number, eligible: Set<string>, now: KubeObject[]): Record<string, number | undefined> {
+function daemonSetStatus(set: DaemonSet, hash: string, collisionCount: number, eligible: Set<string>, now: Pod[]): DaemonSetStatus {
   const scheduled = now.filter((p) => p.spec?.nodeName && eligible.has(p.spec.nodeName));
   const available = scheduled.filter((p) => availability(p, set.spec?.minReadySeconds ?? 0).available).length;
-  const status: Record<string, number | undefined> = {
+  const status: DaemonSetStatus = {
     currentNumberScheduled: scheduled.length,
     numberMisscheduled: now.filter((p) => p.spec?.nodeName && !eligible.has(p.spec.nodeName)).length,
     desiredNumberScheduled: eligible.size,
@@ -160,6 +160,6 @@ function daemonSetStatus(set: KubeObject, hash: string, collisionCount: number, 
     numberUnavailable: Math.max(0, eligible.size - available),
   };
   if (collisionCount) status.collisionCount = collisionCount;
-  for (const k of ['updatedNumberScheduled', 'numberAvailable', 'numberUnavailable']) if (!status[k]) delete status[k];
+  for (const k of ['updatedNumberScheduled', 'numberAvailable', 'numberUnavailable'] as const) if (!status[k]) delete status[k];
   return status;
 }

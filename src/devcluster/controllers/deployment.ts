@@ -5,8 +5,8 @@
  * observedGeneration, the replica counts, and the Available and Progressing conditions. A rollout
  * that makes no progress for `progressDeadlineSeconds` gets Progressing False, ProgressDeadlineExceeded.
  */
-import { DEPLOYMENTS, PODS, REPLICASETS, Controller, type Informer, type KubeObject, type ReconcileContext, type ReconcileKey, type ReconcileResult, type Reconciler } from '../../kube/index.ts';
-import { controllerOptions, createObject, deleteObject, patchObject, writeStatus, type ControllerContext } from './context.ts';
+import { DEPLOYMENTS, PODS, REPLICASETS, Controller, type Condition, type Deployment, type DeploymentStatus, type Informer, type KubeObject, type Pod, type PodTemplateSpec, type ReconcileContext, type ReconcileKey, type ReconcileResult, type Reconciler, type ReplicaSet } from '../../kube/index.ts';
+import { controllerOptions, createObject, deleteObject, informersOf, patchObject, writeStatus, type ControllerContext } from './context.ts';
 import { templateHash } from './hash.ts';
 import { availability, isActive, isReady, nowTime, ownedBy, ownerReference, scaledValue, setCondition } from './pods.ts';
 
@@ -16,10 +16,10 @@ const MAX_REPLICAS = 'deployment.kubernetes.io/max-replicas';
 const HASH_LABEL = 'pod-template-hash';
 
 const revisionOf = (rs: KubeObject): number => Number(rs.metadata.annotations?.[REVISION] ?? 0) || 0;
-const replicasOf = (rs: KubeObject): number => rs.spec?.replicas ?? 0;
+const replicasOf = (rs: ReplicaSet): number => rs.spec?.replicas ?? 0;
 
 /** The template without the hash label, which is what the hash and the comparison are about. */
-function templateWithoutHash(template: any): any {
+function templateWithoutHash(template: PodTemplateSpec | undefined): PodTemplateSpec {
   const t = structuredClone(template ?? {});
   if (t.metadata?.labels) delete t.metadata.labels[HASH_LABEL];
   return t;
@@ -39,20 +39,20 @@ class Rollout {
   readonly maxSurge: number;
   readonly maxUnavailable: number;
   /** The template without the hash label, and its hash. */
-  readonly template: any;
+  readonly template: PodTemplateSpec;
   readonly hash: string;
   /** Every ReplicaSet the Deployment controls; the new one runs the current template. */
-  readonly all: KubeObject[];
-  newRS: KubeObject | undefined;
-  readonly olds: KubeObject[];
+  readonly all: ReplicaSet[];
+  newRS: ReplicaSet | undefined;
+  readonly olds: ReplicaSet[];
   readonly maxOldRevision: number;
   /** Active pods per ReplicaSet uid. */
-  readonly podsOf = new Map<string, KubeObject[]>();
+  readonly podsOf = new Map<string, Pod[]>();
   /** The soonest a pod becomes available (minReadySeconds), for a requeue then. */
   waitMs: number | undefined;
 
   constructor(
-    readonly d: KubeObject,
+    readonly d: Deployment,
     private readonly pods: Informer,
     replicaSets: Informer,
   ) {
@@ -73,11 +73,11 @@ class Rollout {
     for (const rs of this.all) this.podsOf.set(rs.metadata.uid!, ownedBy(pods, rs).filter(isActive));
   }
 
-  podsIn(rs: KubeObject): KubeObject[] {
+  podsIn(rs: ReplicaSet): Pod[] {
     return this.podsOf.get(rs.metadata.uid!) ?? [];
   }
 
-  availableIn(rs: KubeObject): number {
+  availableIn(rs: ReplicaSet): number {
     return this.podsIn(rs).filter((p) => {
       const a = availability(p, this.minReadySeconds);
       if (a.waitMs !== undefined) this.waitMs = Math.min(this.waitMs ?? Infinity, a.waitMs);
@@ -91,20 +91,16 @@ class Rollout {
 }
 
 class DeploymentReconciler implements Reconciler {
-  private readonly deployments: Informer;
-  private readonly replicaSets: Informer;
-  private readonly pods: Informer;
+  private readonly cache;
 
   constructor(private readonly ctx: ControllerContext) {
-    this.deployments = ctx.informers.for(DEPLOYMENTS);
-    this.replicaSets = ctx.informers.for(REPLICASETS);
-    this.pods = ctx.informers.for(PODS);
+    this.cache = informersOf(ctx, { deployments: DEPLOYMENTS, replicaSets: REPLICASETS, pods: PODS });
   }
 
   async reconcile({ namespace, name }: ReconcileKey, rc: ReconcileContext): Promise<ReconcileResult | void> {
-    const d = this.deployments.get(namespace, name);
+    const d: Deployment | undefined = this.cache.deployments.get(namespace, name);
     if (!d || d.metadata.deletionTimestamp) return;
-    const r = new Rollout(d, this.pods, this.replicaSets);
+    const r = new Rollout(d, this.cache.pods, this.cache.replicaSets);
     // A paused Deployment only scales what exists; the template change waits.
     if (!d.spec?.paused) {
       if (r.newRS) await this.scaleNew(r, r.newRS);
@@ -115,11 +111,11 @@ class DeploymentReconciler implements Reconciler {
     // The Deployment's revision annotation follows its new ReplicaSet.
     const revision = r.newRS?.metadata.annotations?.[REVISION];
     if (revision && d.metadata.annotations?.[REVISION] !== revision) {
-      rc.ownWrite(await patchObject(this.ctx, this.deployments, d, { metadata: { annotations: { [REVISION]: revision } } }));
+      rc.ownWrite(await patchObject(this.ctx, this.cache.deployments, d, { metadata: { annotations: { [REVISION]: revision } } }));
     }
-    const current = this.deployments.get(namespace, name) ?? d;
+    const current: Deployment = this.cache.deployments.get(namespace, name) ?? d;
     const { status, deadlineMs } = deploymentStatus(current, r);
-    rc.ownWrite(await writeStatus(this.ctx, this.deployments, current, status));
+    rc.ownWrite(await writeStatus(this.ctx, this.cache.deployments, current, status));
     const waitMs = deadlineMs !== undefined ? Math.min(r.waitMs ?? Infinity, deadlineMs) : r.waitMs;
     return waitMs !== undefined ? { requeueAfter: waitMs } : undefined;
   }
@@ -132,7 +128,7 @@ class DeploymentReconciler implements Reconciler {
     let replicas = r.rolling ? Math.max(0, Math.min(desired, desired + r.maxSurge - total)) : olds.some((rs) => r.podsIn(rs).length > 0 || replicasOf(rs) > 0) ? 0 : desired;
     if (olds.length === 0) replicas = desired;
     const rsName = `${d.metadata.name}-${hash}`;
-    const rs: KubeObject = {
+    const rs: ReplicaSet = {
       apiVersion: 'apps/v1',
       kind: 'ReplicaSet',
       metadata: {
@@ -145,21 +141,21 @@ class DeploymentReconciler implements Reconciler {
       spec: {
         replicas,
         minReadySeconds: r.minReadySeconds,
-        selector: { ...d.spec.selector, matchLabels: { ...(d.spec.selector?.matchLabels ?? {}), [HASH_LABEL]: hash } },
+        selector: { ...d.spec?.selector, matchLabels: { ...(d.spec?.selector?.matchLabels ?? {}), [HASH_LABEL]: hash } },
         template: {
           ...template,
           metadata: { ...(template.metadata ?? {}), labels: { ...(template.metadata?.labels ?? {}), [HASH_LABEL]: hash } },
         },
       },
     };
-    r.newRS = (await createObject(this.ctx, this.replicaSets, rs)) ?? this.replicaSets.get(namespace, rsName);
+    r.newRS = (await createObject(this.ctx, this.cache.replicaSets, rs)) ?? this.cache.replicaSets.get(namespace, rsName);
     if (!r.newRS) return false;
     r.podsOf.set(r.newRS.metadata.uid!, []);
     return true;
   }
 
   /** Scales the new ReplicaSet up within the surge (or straight to the size when it is alone). */
-  private async scaleNew(r: Rollout, newRS: KubeObject): Promise<void> {
+  private async scaleNew(r: Rollout, newRS: ReplicaSet): Promise<void> {
     const { olds, desired } = r;
     const total = r.all.reduce((n, rs) => n + replicasOf(rs), 0);
     let target = replicasOf(newRS);
@@ -170,12 +166,12 @@ class DeploymentReconciler implements Reconciler {
     const wantAnnotations = r.annotations(revision);
     const annotationsDiffer = Object.entries(wantAnnotations).some(([k, v]) => newRS.metadata.annotations?.[k] !== v);
     if (target !== replicasOf(newRS) || annotationsDiffer || (newRS.spec?.minReadySeconds ?? 0) !== r.minReadySeconds) {
-      r.newRS = await patchObject(this.ctx, this.replicaSets, newRS, { metadata: { annotations: wantAnnotations }, spec: { replicas: target, minReadySeconds: r.minReadySeconds } });
+      r.newRS = await patchObject(this.ctx, this.cache.replicaSets, newRS, { metadata: { annotations: wantAnnotations }, spec: { replicas: target, minReadySeconds: r.minReadySeconds } });
     }
   }
 
   /** Scales the old ReplicaSets down: unhealthy pods first, then as far as availability allows. */
-  private async scaleDownOld(r: Rollout, newRS: KubeObject): Promise<void> {
+  private async scaleDownOld(r: Rollout, newRS: ReplicaSet): Promise<void> {
     const newAvailable = r.availableIn(newRS);
     const newUnavailable = Math.max(0, replicasOf(newRS) - newAvailable);
     const minAvailable = r.desired - r.maxUnavailable;
@@ -197,7 +193,7 @@ class DeploymentReconciler implements Reconciler {
         availableTotal -= dropAvailable;
         total -= dropAvailable;
       }
-      if (target !== replicasOf(rs)) await patchObject(this.ctx, this.replicaSets, rs, { spec: { replicas: target } });
+      if (target !== replicasOf(rs)) await patchObject(this.ctx, this.cache.replicaSets, rs, { spec: { replicas: target } });
     }
   }
 
@@ -205,7 +201,7 @@ class DeploymentReconciler implements Reconciler {
   private async deleteOldHistory(r: Rollout): Promise<void> {
     const limit = r.d.spec?.revisionHistoryLimit ?? 10;
     const idle = r.olds.filter((rs) => replicasOf(rs) === 0 && r.podsIn(rs).length === 0);
-    for (const rs of idle.slice(0, Math.max(0, idle.length - limit))) await deleteObject(this.ctx, this.replicaSets, rs);
+    for (const rs of idle.slice(0, Math.max(0, idle.length - limit))) await deleteObject(this.ctx, this.cache.replicaSets, rs);
   }
 }
 
@@ -213,7 +209,7 @@ function sameTemplate(a: unknown, b: unknown): boolean {
   return templateHash(a) === templateHash(b);
 }
 
-function deploymentStatus(d: KubeObject, r: Rollout): { status: Record<string, unknown>; deadlineMs?: number } {
+function deploymentStatus(d: Deployment, r: Rollout): { status: DeploymentStatus; deadlineMs?: number } {
   const { newRS, all, desired, maxUnavailable } = r;
   const everyPod = all.flatMap((rs) => r.podsIn(rs));
   const replicas = everyPod.length;
@@ -221,7 +217,7 @@ function deploymentStatus(d: KubeObject, r: Rollout): { status: Record<string, u
   const ready = everyPod.filter(isReady).length;
   const available = all.reduce((n, rs) => n + r.availableIn(rs), 0);
   const unavailable = Math.max(0, desired - available);
-  const status: Record<string, unknown> = {
+  const status: DeploymentStatus = {
     observedGeneration: d.metadata.generation,
     replicas,
     updatedReplicas: updated,
@@ -230,8 +226,8 @@ function deploymentStatus(d: KubeObject, r: Rollout): { status: Record<string, u
     unavailableReplicas: unavailable,
   };
   if (d.status?.collisionCount) status.collisionCount = d.status.collisionCount;
-  for (const k of ['replicas', 'updatedReplicas', 'readyReplicas', 'availableReplicas', 'unavailableReplicas']) if (!status[k]) delete status[k];
-  let conditions = d.status?.conditions ?? [];
+  for (const k of ['replicas', 'updatedReplicas', 'readyReplicas', 'availableReplicas', 'unavailableReplicas'] as const) if (!status[k]) delete status[k];
+  let conditions: Condition[] = d.status?.conditions ?? [];
   conditions = setCondition(
     conditions,
     available >= desired - maxUnavailable
@@ -241,19 +237,19 @@ function deploymentStatus(d: KubeObject, r: Rollout): { status: Record<string, u
   );
   const rsName = newRS?.metadata.name ?? '';
   const complete = newRS && updated === desired && replicas === desired && available === desired;
-  const old = d.status ?? {};
+  const old: DeploymentStatus = d.status ?? {};
   // Progress, as the real controller counts it: more updated, ready or available pods, fewer old ones.
   const progressed =
     updated > (old.updatedReplicas ?? 0) ||
     replicas - updated < (old.replicas ?? 0) - (old.updatedReplicas ?? 0) ||
     ready > (old.readyReplicas ?? 0) ||
     available > (old.availableReplicas ?? 0);
-  const before = conditions.find((c: any) => c.type === 'Progressing');
+  const before = conditions.find((c) => c.type === 'Progressing');
   const progressing = { type: 'Progressing', status: 'True', reason: 'ReplicaSetUpdated', message: `ReplicaSet "${rsName}" is progressing.` };
   const timedOut = { type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: `ReplicaSet "${rsName}" has timed out progressing.` };
   // A rollout that timed out stays so until it progresses or the template changes.
   const timedOutBefore = before?.reason === timedOut.reason && before?.message === timedOut.message;
-  const deadlineSeconds: number | undefined = d.spec?.paused ? undefined : d.spec?.progressDeadlineSeconds;
+  const deadlineSeconds = d.spec?.paused ? undefined : d.spec?.progressDeadlineSeconds;
   let deadlineMs: number | undefined;
   // A complete rollout that only scales stays complete, as the real controller leaves it.
   const stillComplete = newRS && replicas === updated && before?.reason === 'NewReplicaSetAvailable' && before?.message?.includes(`"${rsName}"`);
@@ -268,16 +264,16 @@ function deploymentStatus(d: KubeObject, r: Rollout): { status: Record<string, u
   } else if (progressed || (!timedOutBefore && (before?.reason !== progressing.reason || before?.message !== progressing.message))) {
     conditions = setCondition(conditions, progressing, { withUpdateTime: true });
     // Progress restarts the clock, which is the condition's lastUpdateTime.
-    if (progressed) conditions = conditions.map((c: any) => (c.type === 'Progressing' ? { ...c, lastUpdateTime: nowTime() } : c));
+    if (progressed) conditions = conditions.map((c) => (c.type === 'Progressing' ? { ...c, lastUpdateTime: nowTime() } : c));
     if (deadlineSeconds !== undefined) deadlineMs = deadlineSeconds * 1000 + 100;
   } else if (deadlineSeconds !== undefined && !timedOutBefore) {
-    const since = Date.parse(before.lastUpdateTime ?? before.lastTransitionTime ?? '') || Date.now();
+    const since = Date.parse(before?.lastUpdateTime ?? before?.lastTransitionTime ?? '') || Date.now();
     const left = since + deadlineSeconds * 1000 - Date.now();
     if (left <= 0) conditions = setCondition(conditions, timedOut, { withUpdateTime: true });
     else deadlineMs = left + 100;
   }
   // The real controller lists Available before Progressing.
-  status.conditions = conditions.sort((a: any, b: any) => order(a.type) - order(b.type));
+  status.conditions = conditions.sort((a, b) => order(a.type) - order(b.type));
   return { status, deadlineMs };
 }
 

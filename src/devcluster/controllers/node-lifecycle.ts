@@ -18,8 +18,8 @@
  * the server adds by default) — at once when nothing tolerates it, never when a toleration has no
  * `tolerationSeconds`. The kubelet being away, the pods stay Terminating until it comes back.
  */
-import { LEASES, NODES, PODS, BY_NODE, Controller, type Informer, type KubeObject, type ReconcileKey, type ReconcileResult, type Reconciler } from '../../kube/index.ts';
-import { controllerOptions, deleteObject, type ControllerContext } from './context.ts';
+import { LEASES, NODES, PODS, BY_NODE, Controller, type Condition, type KubeObject, type Lease, type Node, type Pod, type ReconcileKey, type ReconcileResult, type Reconciler, type Taint, type Toleration } from '../../kube/index.ts';
+import { controllerOptions, deleteObject, informersOf, type ControllerContext } from './context.ts';
 import { nowTime } from './pods.ts';
 
 export const UNREACHABLE_TAINT = 'node.kubernetes.io/unreachable';
@@ -41,8 +41,8 @@ interface Probe {
   at: number;
 }
 
-function readyOf(node: KubeObject): any {
-  return ((node.status?.conditions ?? []) as any[]).find((c) => c.type === 'Ready');
+function readyOf(node: Node): Condition | undefined {
+  return (node.status?.conditions ?? []).find((c) => c.type === 'Ready');
 }
 
 export function nodeLifecycleController(ctx: ControllerContext, o: NodeLifecycleOptions = {}): Controller {
@@ -56,9 +56,7 @@ export function nodeLifecycleController(ctx: ControllerContext, o: NodeLifecycle
 }
 
 class NodeLifecycleReconciler implements Reconciler {
-  private readonly nodes: Informer;
-  private readonly leases: Informer;
-  private readonly pods: Informer;
+  private readonly cache;
   private readonly probes = new Map<string, Probe>();
   private readonly graceMs: number;
 
@@ -67,18 +65,16 @@ class NodeLifecycleReconciler implements Reconciler {
     o: NodeLifecycleOptions = {},
   ) {
     this.graceMs = o.gracePeriodMs ?? DEFAULT_GRACE_MS;
-    this.nodes = ctx.informers.for(NODES);
-    this.leases = ctx.informers.for(LEASES);
-    this.pods = ctx.informers.for(PODS);
+    this.cache = informersOf(ctx, { nodes: NODES, leases: LEASES, pods: PODS });
   }
 
   async reconcile({ name }: ReconcileKey): Promise<ReconcileResult | void> {
-    const node = this.nodes.get(undefined, name);
+    const node: Node | undefined = this.cache.nodes.get(undefined, name);
     if (!node) {
       this.probes.delete(name);
       return;
     }
-    const lease = this.leases.get(LEASE_NAMESPACE, name);
+    const lease: Lease | undefined = this.cache.leases.get(LEASE_NAMESPACE, name);
     const ready = readyOf(node);
     const seen = `${lease?.spec?.renewTime ?? ''}|${ready?.lastHeartbeatTime ?? ''}`;
     const now = Date.now();
@@ -97,14 +93,14 @@ class NodeLifecycleReconciler implements Reconciler {
     return next !== undefined ? { requeueAfter: Math.max(50, next - Date.now() + 50) } : undefined;
   }
 
-  private podsOn(nodeName: string): KubeObject[] {
-    return this.pods.index('node', BY_NODE).list(nodeName);
+  private podsOn(nodeName: string): Pod[] {
+    return this.cache.pods.index('node', BY_NODE).list(nodeName);
   }
 
   /** Deletes the node's pods whose toleration of the NoExecute unreachable taint has run out; resolves to the next such time. */
   private async evict(nodeName: string): Promise<number | undefined> {
-    const node = this.nodes.get(undefined, nodeName);
-    const taint = ((node?.spec?.taints ?? []) as any[]).find((t) => t.key === UNREACHABLE_TAINT && t.effect === 'NoExecute');
+    const node: Node | undefined = this.cache.nodes.get(undefined, nodeName);
+    const taint = (node?.spec?.taints ?? []).find((t) => t.key === UNREACHABLE_TAINT && t.effect === 'NoExecute');
     if (!taint) return undefined;
     const since = Date.parse(taint.timeAdded ?? '') || Date.now();
     const now = Date.now();
@@ -118,13 +114,13 @@ class NodeLifecycleReconciler implements Reconciler {
         continue;
       }
       this.ctx.events.record(pod, 'Normal', 'TaintManagerEviction', `Marking for deletion Pod ${pod.metadata.namespace}/${pod.metadata.name}`);
-      await deleteObject(this.ctx, this.pods, pod);
+      await deleteObject(this.ctx, this.cache.pods, pod);
     }
     return next;
   }
 
-  private async markUnknown(node: KubeObject): Promise<void> {
-    const conditions = (node.status?.conditions ?? []) as any[];
+  private async markUnknown(node: Node): Promise<void> {
+    const conditions = node.status?.conditions ?? [];
     if (conditions.length > 0 && conditions.every((c) => c.status === 'Unknown')) return;
     const now = nowTime();
     const types = ['Ready', 'MemoryPressure', 'DiskPressure', 'PIDPressure'];
@@ -135,13 +131,13 @@ class NodeLifecycleReconciler implements Reconciler {
     });
     const others = conditions.filter((c) => !types.includes(c.type));
     const updated = await this.ctx.client.patch({ ...NODES, name: node.metadata.name! }, { status: { conditions: [...others, ...next] } }, { type: 'merge', subresource: 'status' });
-    this.nodes.wrote(updated);
+    this.cache.nodes.wrote(updated);
     this.ctx.events.record(node, 'Normal', 'NodeNotReady', `Node ${node.metadata.name} status is now: NodeNotReady`);
   }
 
-  private async addTaints(node: KubeObject): Promise<void> {
-    const current = this.nodes.get(undefined, node.metadata.name!) ?? node;
-    const taints = (current.spec?.taints ?? []) as any[];
+  private async addTaints(node: Node): Promise<void> {
+    const current: Node = this.cache.nodes.get(undefined, node.metadata.name!) ?? node;
+    const taints = current.spec?.taints ?? [];
     const has = (effect: string) => taints.some((t) => t.key === UNREACHABLE_TAINT && t.effect === effect);
     if (has('NoSchedule') && has('NoExecute')) return;
     const next = [...taints];
@@ -150,28 +146,28 @@ class NodeLifecycleReconciler implements Reconciler {
     await this.writeTaints(current, next);
   }
 
-  private async removeTaints(node: KubeObject): Promise<void> {
-    const taints = (node.spec?.taints ?? []) as any[];
-    const gone = (t: any) => t.key === UNREACHABLE_TAINT || t.key === NOT_READY_TAINT;
+  private async removeTaints(node: Node): Promise<void> {
+    const taints = node.spec?.taints ?? [];
+    const gone = (t: Taint) => t.key === UNREACHABLE_TAINT || t.key === NOT_READY_TAINT;
     if (!taints.some(gone)) return;
     await this.writeTaints(node, taints.filter((t) => !gone(t)));
   }
 
   /** Replaces the taints at the version read: a conflict retries with the newer node. */
-  private async writeTaints(node: KubeObject, taints: any[]): Promise<void> {
+  private async writeTaints(node: Node, taints: Taint[]): Promise<void> {
     const patch = [
       { op: 'test', path: '/metadata/resourceVersion', value: node.metadata.resourceVersion },
       node.spec?.taints ? { op: 'replace', path: '/spec/taints', value: taints } : { op: 'add', path: '/spec/taints', value: taints },
     ];
     const updated = await this.ctx.client.patch({ ...NODES, name: node.metadata.name! }, patch, { type: 'json' });
-    this.nodes.wrote(updated);
+    this.cache.nodes.wrote(updated);
   }
 
   /** The pods of the node: Ready False, as the real controller's MarkPodsNotReady. */
   private async markPodsNotReady(nodeName: string): Promise<void> {
     for (const pod of this.podsOn(nodeName)) {
       if (pod.metadata.deletionTimestamp) continue;
-      const conditions = (pod.status?.conditions ?? []) as any[];
+      const conditions = pod.status?.conditions ?? [];
       const i = conditions.findIndex((c) => c.type === 'Ready');
       if (i < 0 || conditions[i].status === 'False') continue;
       const next = conditions.map((c, j) => (j === i ? { ...c, status: 'False', lastTransitionTime: nowTime() } : c));
@@ -180,7 +176,7 @@ class NodeLifecycleReconciler implements Reconciler {
         { metadata: { resourceVersion: pod.metadata.resourceVersion }, status: { conditions: next } },
         { type: 'merge', subresource: 'status' },
       );
-      this.pods.wrote(updated);
+      this.cache.pods.wrote(updated);
       this.ctx.events.record(pod, 'Warning', 'NodeNotReady', 'Node is not ready');
     }
   }
@@ -191,8 +187,8 @@ class NodeLifecycleReconciler implements Reconciler {
  * when no toleration matches, at the shortest matching `tolerationSeconds`, or never (undefined)
  * when a matching toleration has none.
  */
-export function evictionTime(pod: KubeObject, taint: { key: string; value?: string; effect: string }, since: number): number | undefined {
-  const matching = ((pod.spec?.tolerations ?? []) as any[]).filter((t) => {
+export function evictionTime(pod: { spec?: { tolerations?: Toleration[] } }, taint: { key: string; value?: string; effect: string }, since: number): number | undefined {
+  const matching = (pod.spec?.tolerations ?? []).filter((t) => {
     if (t.effect && t.effect !== taint.effect) return false;
     if (t.operator === 'Exists') return !t.key || t.key === taint.key;
     return t.key === taint.key && (t.value ?? '') === (taint.value ?? '');

@@ -2,31 +2,48 @@
  * What every workload controller asks of pods: which of them count (active, ready, available),
  * who controls them, and a new pod made from a template.
  */
-import { BY_CONTROLLER, labelSelectorFromObject, type Informer, type KubeObject } from '../../kube/index.ts';
+import {
+  BY_CONTROLLER,
+  labelSelectorFromObject,
+  type Condition,
+  type DaemonSet,
+  type Deployment,
+  type Informer,
+  type Job,
+  type KubeObject,
+  type Pod,
+  type PodSpec,
+  type PodTemplateSpec,
+  type ReplicaSet,
+  type StatefulSet,
+} from '../../kube/index.ts';
 
-export function isTerminating(pod: KubeObject): boolean {
+/** The kinds whose controllers own pods (or ReplicaSets) through a selector. */
+export type Workload = Deployment | ReplicaSet | StatefulSet | DaemonSet | Job;
+
+export function isTerminating(pod: Pod): boolean {
   return Boolean(pod.metadata.deletionTimestamp);
 }
 
-export function isFinished(pod: KubeObject): boolean {
+export function isFinished(pod: Pod): boolean {
   const phase = pod.status?.phase;
   return phase === 'Succeeded' || phase === 'Failed';
 }
 
 /** A pod that a controller counts as one of its replicas: neither finished nor being deleted. */
-export function isActive(pod: KubeObject): boolean {
+export function isActive(pod: Pod): boolean {
   return !isTerminating(pod) && !isFinished(pod);
 }
 
-export function readyCondition(pod: KubeObject): { status: string; lastTransitionTime?: string } | undefined {
-  return (pod.status?.conditions ?? []).find((c: { type: string }) => c.type === 'Ready');
+export function readyCondition(pod: Pod): Condition | undefined {
+  return (pod.status?.conditions ?? []).find((c) => c.type === 'Ready');
 }
 
-export function isReady(pod: KubeObject): boolean {
+export function isReady(pod: Pod): boolean {
   return readyCondition(pod)?.status === 'True';
 }
 
-export function isRunningAndReady(pod: KubeObject): boolean {
+export function isRunningAndReady(pod: Pod): boolean {
   return pod.status?.phase === 'Running' && isReady(pod);
 }
 
@@ -34,7 +51,7 @@ export function isRunningAndReady(pod: KubeObject): boolean {
  * Ready for at least `minReadySeconds`. When it is ready but not yet long enough, `wait` says
  * in how many ms it will be, so the controller can look again then.
  */
-export function availability(pod: KubeObject, minReadySeconds: number, now = Date.now()): { available: boolean; waitMs?: number } {
+export function availability(pod: Pod, minReadySeconds: number, now = Date.now()): { available: boolean; waitMs?: number } {
   const ready = readyCondition(pod);
   if (ready?.status !== 'True') return { available: false };
   if (!minReadySeconds) return { available: true };
@@ -55,7 +72,7 @@ export function isControlledBy(obj: KubeObject, owner: KubeObject): boolean {
  * The objects of `informer` that `owner` controls and its selector still selects (one whose labels
  * left the selector is no longer counted), from the index by controller.
  */
-export function ownedBy(informer: Informer, owner: KubeObject): KubeObject[] {
+export function ownedBy(informer: Informer, owner: Workload): KubeObject[] {
   const selector = owner.spec?.selector ? labelSelectorFromObject(owner.spec.selector) : undefined;
   return informer.index('controller', BY_CONTROLLER).list(owner.metadata.uid ?? '').filter((o) => !selector || selector.matches(o.metadata.labels ?? {}));
 }
@@ -73,10 +90,10 @@ export function ownerReference(owner: KubeObject) {
 
 /** A pod from a workload's template, owned by the workload (the controller owner reference). */
 export function podFromTemplate(
-  template: any,
+  template: PodTemplateSpec | undefined,
   owner: KubeObject,
   name: string,
-  opts: { labels?: Record<string, string>; generateName?: string; spec?: Record<string, unknown> } = {},
+  opts: { labels?: Record<string, string>; generateName?: string; spec?: Partial<PodSpec> } = {},
 ): KubeObject {
   const meta = template?.metadata ?? {};
   return {
@@ -114,16 +131,16 @@ export function nowTime(date = new Date()): string {
  * `lastUpdateTime` (where the kind has it) kept while nothing about the condition changes.
  */
 export function setCondition(
-  conditions: any[] | undefined,
+  conditions: Condition[] | undefined,
   next: { type: string; status: string; reason?: string; message?: string },
   opts: { withUpdateTime?: boolean } = {},
-): any[] {
+): Condition[] {
   const list = [...(conditions ?? [])];
   const i = list.findIndex((c) => c.type === next.type);
   const old = i >= 0 ? list[i] : undefined;
   const now = nowTime();
   const same = old && old.status === next.status && old.reason === next.reason && old.message === next.message;
-  const cond: any = { type: next.type, status: next.status };
+  const cond: Condition = { type: next.type, status: next.status };
   if (opts.withUpdateTime) cond.lastUpdateTime = same ? old.lastUpdateTime : now;
   cond.lastTransitionTime = old && old.status === next.status ? old.lastTransitionTime : now;
   if (next.reason) cond.reason = next.reason;

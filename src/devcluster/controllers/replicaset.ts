@@ -8,20 +8,21 @@ import {
   REPLICASETS,
   Controller,
   generateNameSuffix,
-  type Informer,
-  type KubeObject,
+  type Pod,
   type ReconcileContext,
   type ReconcileKey,
   type ReconcileResult,
   type Reconciler,
+  type ReplicaSet,
+  type ReplicaSetStatus,
 } from '../../kube/index.ts';
-import { controllerOptions, createObject, deleteObject, writeStatus, type ControllerContext } from './context.ts';
+import { controllerOptions, createObject, deleteObject, informersOf, writeStatus, type ControllerContext } from './context.ts';
 import { availability, isActive, isReady, ownedBy, podFromTemplate } from './pods.ts';
 
 /** Pods a reconcile creates or deletes at most, as the real controller's burst. */
 const BURST = 500;
 
-function deletionRank(pod: KubeObject): number[] {
+function deletionRank(pod: Pod): number[] {
   return [
     pod.spec?.nodeName ? 1 : 0,
     pod.status?.phase === 'Pending' ? 0 : pod.status?.phase === 'Unknown' ? 1 : 2,
@@ -38,40 +39,38 @@ export function replicaSetController(ctx: ControllerContext): Controller {
 }
 
 class ReplicaSetReconciler implements Reconciler {
-  private readonly replicaSets: Informer;
-  private readonly pods: Informer;
+  private readonly cache;
 
   constructor(private readonly ctx: ControllerContext) {
-    this.replicaSets = ctx.informers.for(REPLICASETS);
-    this.pods = ctx.informers.for(PODS);
+    this.cache = informersOf(ctx, { replicaSets: REPLICASETS, pods: PODS });
   }
 
   async reconcile({ namespace, name }: ReconcileKey, rc: ReconcileContext): Promise<ReconcileResult | void> {
-    const rs = this.replicaSets.get(namespace, name);
+    const rs: ReplicaSet | undefined = this.cache.replicaSets.get(namespace, name);
     if (!rs || rs.metadata.deletionTimestamp) return;
-    await this.scale(rs, ownedBy(this.pods, rs).filter(isActive));
-    const { status, waitMs } = replicaSetStatus(rs, ownedBy(this.pods, rs).filter(isActive));
-    rc.ownWrite(await writeStatus(this.ctx, this.replicaSets, rs, status));
+    await this.scale(rs, ownedBy(this.cache.pods, rs).filter(isActive));
+    const { status, waitMs } = replicaSetStatus(rs, ownedBy(this.cache.pods, rs).filter(isActive));
+    rc.ownWrite(await writeStatus(this.ctx, this.cache.replicaSets, rs, status));
     return waitMs !== undefined ? { requeueAfter: waitMs } : undefined;
   }
 
   /** Creates or deletes pods towards `spec.replicas`, at most a burst at a time. */
-  private async scale(rs: KubeObject, active: KubeObject[]): Promise<void> {
+  private async scale(rs: ReplicaSet, active: Pod[]): Promise<void> {
     const name = rs.metadata.name!;
     const diff = (rs.spec?.replicas ?? 1) - active.length;
     if (diff > 0) {
       const creates = Array.from({ length: Math.min(diff, BURST) }, () =>
-        createObject(this.ctx, this.pods, podFromTemplate(rs.spec.template, rs, `${name}-${generateNameSuffix()}`, { generateName: `${name}-` })),
+        createObject(this.ctx, this.cache.pods, podFromTemplate(rs.spec?.template, rs, `${name}-${generateNameSuffix()}`, { generateName: `${name}-` })),
       );
       await Promise.all(creates);
     } else if (diff < 0) {
       const victims = [...active].sort((a, b) => compareRanks(deletionRank(a), deletionRank(b))).slice(0, Math.min(-diff, BURST));
-      await Promise.all(victims.map((p) => deleteObject(this.ctx, this.pods, p)));
+      await Promise.all(victims.map((p) => deleteObject(this.ctx, this.cache.pods, p)));
     }
   }
 }
 
-function replicaSetStatus(rs: KubeObject, current: KubeObject[]): { status: Record<string, unknown>; waitMs?: number } {
+function replicaSetStatus(rs: ReplicaSet, current: Pod[]): { status: ReplicaSetStatus; waitMs?: number } {
   const minReadySeconds = rs.spec?.minReadySeconds ?? 0;
   let available = 0;
   let waitMs: number | undefined;
@@ -80,7 +79,7 @@ function replicaSetStatus(rs: KubeObject, current: KubeObject[]): { status: Reco
     if (a.available) available++;
     else if (a.waitMs !== undefined) waitMs = Math.min(waitMs ?? Infinity, a.waitMs);
   }
-  const status: Record<string, unknown> = {
+  const status: ReplicaSetStatus = {
     ...rs.status,
     replicas: current.length,
     fullyLabeledReplicas: current.length,

@@ -7,8 +7,8 @@
  * Each template is kept as a ControllerRevision (see revisions.ts): the status names the current
  * and the update revision, and the pods' `controller-revision-hash` label the one they run.
  */
-import { CONTROLLERREVISIONS, PODS, PVCS, STATEFULSETS, Controller, type Informer, type KubeObject, type ReconcileContext, type ReconcileKey, type ReconcileResult, type Reconciler } from '../../kube/index.ts';
-import { controllerOptions, createObject, deleteObject, writeStatus, type ControllerContext } from './context.ts';
+import { CONTROLLERREVISIONS, PODS, PVCS, STATEFULSETS, Controller, type KubeObject, type PersistentVolumeClaim, type Pod, type ReconcileContext, type ReconcileKey, type ReconcileResult, type Reconciler, type StatefulSet, type StatefulSetStatus } from '../../kube/index.ts';
+import { controllerOptions, createObject, deleteObject, informersOf, writeStatus, type ControllerContext } from './context.ts';
 import { templateHash } from './hash.ts';
 import { availability, isFinished, isReady, isRunningAndReady, isTerminating, ownedBy, podFromTemplate } from './pods.ts';
 import { REVISION_HASH_LABEL as REVISION_LABEL, ensureRevision, truncateHistory } from './revisions.ts';
@@ -26,23 +26,17 @@ export function statefulSetController(ctx: ControllerContext): Controller {
 }
 
 class StatefulSetReconciler implements Reconciler {
-  private readonly sets: Informer;
-  private readonly pods: Informer;
-  private readonly claims: Informer;
-  private readonly revisions: Informer;
+  private readonly cache;
 
   constructor(private readonly ctx: ControllerContext) {
-    this.sets = ctx.informers.for(STATEFULSETS);
-    this.pods = ctx.informers.for(PODS);
-    this.claims = ctx.informers.for(PVCS);
-    this.revisions = ctx.informers.for(CONTROLLERREVISIONS);
+    this.cache = informersOf(ctx, { sets: STATEFULSETS, pods: PODS, claims: PVCS, revisions: CONTROLLERREVISIONS });
   }
 
-  private async ensureClaims(set: KubeObject, ordinal: number): Promise<void> {
+  private async ensureClaims(set: StatefulSet, ordinal: number): Promise<void> {
     for (const tpl of set.spec?.volumeClaimTemplates ?? []) {
-      const name = claimName(tpl.metadata.name, set, ordinal);
-      if (this.claims.get(set.metadata.namespace, name)) continue;
-      const created = await createObject(this.ctx, this.claims, {
+      const name = claimName(tpl.metadata.name!, set, ordinal);
+      if (this.cache.claims.get(set.metadata.namespace, name)) continue;
+      const created: PersistentVolumeClaim | undefined = await createObject(this.ctx, this.cache.claims, {
         apiVersion: 'v1',
         kind: 'PersistentVolumeClaim',
         metadata: {
@@ -67,19 +61,19 @@ class StatefulSetReconciler implements Reconciler {
         },
         { subresource: 'status' },
       );
-      this.claims.wrote(bound);
+      this.cache.claims.wrote(bound);
     }
   }
 
-  private newPod(set: KubeObject, ordinal: number, revision: string): KubeObject {
+  private newPod(set: StatefulSet, ordinal: number, revision: string): KubeObject {
     const name = statefulPodName(set, ordinal);
-    const claimVolumes = (set.spec?.volumeClaimTemplates ?? []).map((tpl: any) => ({
-      name: tpl.metadata.name,
-      persistentVolumeClaim: { claimName: claimName(tpl.metadata.name, set, ordinal) },
+    const claimVolumes = (set.spec?.volumeClaimTemplates ?? []).map((tpl) => ({
+      name: tpl.metadata.name!,
+      persistentVolumeClaim: { claimName: claimName(tpl.metadata.name!, set, ordinal) },
     }));
-    const claimNames = new Set(claimVolumes.map((v: { name: string }) => v.name));
-    const volumes = [...claimVolumes, ...(set.spec?.template?.spec?.volumes ?? []).filter((v: { name: string }) => !claimNames.has(v.name))];
-    return podFromTemplate(set.spec.template, set, name, {
+    const claimNames = new Set(claimVolumes.map((v) => v.name));
+    const volumes = [...claimVolumes, ...(set.spec?.template?.spec?.volumes ?? []).filter((v) => !claimNames.has(v.name))];
+    return podFromTemplate(set.spec?.template, set, name, {
       generateName: `${set.metadata.name}-`,
       labels: {
         [REVISION_LABEL]: revision,
@@ -91,15 +85,15 @@ class StatefulSetReconciler implements Reconciler {
   }
 
   async reconcile({ namespace, name }: ReconcileKey, rc: ReconcileContext): Promise<ReconcileResult | void> {
-    const set = this.sets.get(namespace, name);
+    const set: StatefulSet | undefined = this.cache.sets.get(namespace, name);
     if (!set || set.metadata.deletionTimestamp) return;
-    const collisionCount: number = set.status?.collisionCount ?? 0;
+    const collisionCount = set.status?.collisionCount ?? 0;
     const hash = templateHash(set.spec?.template, collisionCount);
     const updateRevision = `${name}-${hash}`;
-    const revision = await ensureRevision(this.ctx, this.revisions, set, hash);
+    const revision = await ensureRevision(this.ctx, this.cache.revisions, set, hash);
     if (!revision) return { requeueAfter: 200 };
     if ('collision' in revision) {
-      rc.ownWrite(await writeStatus(this.ctx, this.sets, set, { ...set.status, collisionCount: collisionCount + 1 }));
+      rc.ownWrite(await writeStatus(this.ctx, this.cache.sets, set, { ...set.status, collisionCount: collisionCount + 1 }));
       return { requeueAfter: 50 };
     }
     const { byOrdinal, extra } = this.podsByOrdinal(set);
@@ -107,17 +101,17 @@ class StatefulSetReconciler implements Reconciler {
     const excess = await this.scaleDown(set, byOrdinal, extra);
     if (excess === 0) await this.rollOne(set, byOrdinal, updateRevision);
     const { status, waitMs } = await this.status(set, updateRevision, collisionCount);
-    rc.ownWrite(await writeStatus(this.ctx, this.sets, set, status));
+    rc.ownWrite(await writeStatus(this.ctx, this.cache.sets, set, status));
     return waitMs !== undefined ? { requeueAfter: waitMs } : undefined;
   }
 
   /** The set's pods by ordinal within `replicas`, and those beyond (or with no ordinal). */
-  private podsByOrdinal(set: KubeObject): { byOrdinal: Map<number, KubeObject>; extra: KubeObject[] } {
+  private podsByOrdinal(set: StatefulSet): { byOrdinal: Map<number, Pod>; extra: Pod[] } {
     const name = set.metadata.name!;
-    const replicas: number = set.spec?.replicas ?? 1;
-    const byOrdinal = new Map<number, KubeObject>();
-    const extra: KubeObject[] = [];
-    for (const p of ownedBy(this.pods, set)) {
+    const replicas = set.spec?.replicas ?? 1;
+    const byOrdinal = new Map<number, Pod>();
+    const extra: Pod[] = [];
+    for (const p of ownedBy(this.cache.pods, set)) {
       const m = new RegExp(`^${escapeRegExp(name)}-(\\d+)$`).exec(p.metadata.name ?? '');
       const ordinal = m ? Number(m[1]) : -1;
       if (ordinal >= 0 && ordinal < replicas) byOrdinal.set(ordinal, p);
@@ -127,19 +121,19 @@ class StatefulSetReconciler implements Reconciler {
   }
 
   /** Creates missing pods (and replaces finished ones) in ordinal order; OrderedReady waits for each. */
-  private async createInOrder(set: KubeObject, byOrdinal: Map<number, KubeObject>, updateRevision: string): Promise<void> {
+  private async createInOrder(set: StatefulSet, byOrdinal: Map<number, Pod>, updateRevision: string): Promise<void> {
     const parallel = set.spec?.podManagementPolicy === 'Parallel';
-    const replicas: number = set.spec?.replicas ?? 1;
+    const replicas = set.spec?.replicas ?? 1;
     for (let i = 0; i < replicas; i++) {
       const pod = byOrdinal.get(i);
       if (pod && isFinished(pod) && !isTerminating(pod)) {
-        await deleteObject(this.ctx, this.pods, pod);
+        await deleteObject(this.ctx, this.cache.pods, pod);
         if (!parallel) break;
         continue;
       }
       if (!pod) {
         await this.ensureClaims(set, i);
-        await createObject(this.ctx, this.pods, this.newPod(set, i, updateRevision));
+        await createObject(this.ctx, this.cache.pods, this.newPod(set, i, updateRevision));
         if (!parallel) break;
         continue;
       }
@@ -148,34 +142,35 @@ class StatefulSetReconciler implements Reconciler {
   }
 
   /** Scales down from the highest ordinal, one at a time unless Parallel; resolves to the pods still in excess. */
-  private async scaleDown(set: KubeObject, byOrdinal: Map<number, KubeObject>, extra: KubeObject[]): Promise<number> {
+  private async scaleDown(set: StatefulSet, byOrdinal: Map<number, Pod>, extra: Pod[]): Promise<number> {
     const name = set.metadata.name!;
     const parallel = set.spec?.podManagementPolicy === 'Parallel';
     const excess = extra.filter((p) => !isTerminating(p)).sort((a, b) => ordinalOf(b, name) - ordinalOf(a, name));
     if (excess.length > 0) {
       const orderedWait = !parallel && (extra.some(isTerminating) || [...byOrdinal.values()].some((p) => !isRunningAndReady(p)));
-      if (!orderedWait) await Promise.all((parallel ? excess : excess.slice(0, 1)).map((p) => deleteObject(this.ctx, this.pods, p)));
+      if (!orderedWait) await Promise.all((parallel ? excess : excess.slice(0, 1)).map((p) => deleteObject(this.ctx, this.cache.pods, p)));
     }
     return excess.length;
   }
 
   /** Rolling update: the highest outdated ordinal at or above the partition, when all are ready. */
-  private async rollOne(set: KubeObject, byOrdinal: Map<number, KubeObject>, updateRevision: string): Promise<void> {
-    const strategy = set.spec?.updateStrategy ?? { type: 'RollingUpdate' };
-    if (strategy.type === 'OnDelete') return;
+  private async rollOne(set: StatefulSet, byOrdinal: Map<number, Pod>, updateRevision: string): Promise<void> {
+    // Without a strategy a set rolls its pods, RollingUpdate being the default.
+    const strategy = set.spec?.updateStrategy;
+    if (strategy?.type === 'OnDelete') return;
     const parallel = set.spec?.podManagementPolicy === 'Parallel';
-    const replicas: number = set.spec?.replicas ?? 1;
-    const partition: number = strategy.rollingUpdate?.partition ?? 0;
+    const replicas = set.spec?.replicas ?? 1;
+    const partition = strategy?.rollingUpdate?.partition ?? 0;
     const current = [...byOrdinal.entries()].sort((a, b) => b[0] - a[0]);
     const allReady = current.length === replicas && current.every(([, p]) => isRunningAndReady(p) && !isTerminating(p));
     const outdated = current.find(([i, p]) => i >= partition && p.metadata.labels?.[REVISION_LABEL] !== updateRevision && !isTerminating(p));
-    if (outdated && (allReady || parallel)) await deleteObject(this.ctx, this.pods, outdated[1]);
+    if (outdated && (allReady || parallel)) await deleteObject(this.ctx, this.cache.pods, outdated[1]);
   }
 
   /** The status from the pods as they are now; old revisions beyond the history limit go first. */
-  private async status(set: KubeObject, updateRevision: string, collisionCount: number): Promise<{ status: Record<string, unknown>; waitMs?: number }> {
-    const replicas: number = set.spec?.replicas ?? 1;
-    const now = ownedBy(this.pods, set).filter((p) => !isTerminating(p));
+  private async status(set: StatefulSet, updateRevision: string, collisionCount: number): Promise<{ status: StatefulSetStatus; waitMs?: number }> {
+    const replicas = set.spec?.replicas ?? 1;
+    const now: Pod[] = ownedBy(this.cache.pods, set).filter((p) => !isTerminating(p));
     const minReadySeconds = set.spec?.minReadySeconds ?? 0;
     const updated = now.filter((p) => p.metadata.labels?.[REVISION_LABEL] === updateRevision).length;
     const ready = now.filter(isReady).length;
@@ -188,9 +183,9 @@ class StatefulSetReconciler implements Reconciler {
     // The current revision catches up once every replica runs the update.
     const rolledOut = updated === replicas && ready === replicas;
     const previous = set.status?.currentRevision;
-    const currentRevision = rolledOut || !previous || !this.revisions.get(set.metadata.namespace, previous) ? updateRevision : previous;
-    await truncateHistory(this.ctx, this.revisions, set, new Set([currentRevision, updateRevision, ...now.map((p) => p.metadata.labels?.[REVISION_LABEL] ?? '')]));
-    const status: Record<string, unknown> = {
+    const currentRevision = rolledOut || !previous || !this.cache.revisions.get(set.metadata.namespace, previous) ? updateRevision : previous;
+    await truncateHistory(this.ctx, this.cache.revisions, set, new Set([currentRevision, updateRevision, ...now.map((p) => p.metadata.labels?.[REVISION_LABEL] ?? '')]));
+    const status: StatefulSetStatus = {
       observedGeneration: set.metadata.generation,
       replicas: now.length,
       readyReplicas: ready,
@@ -201,7 +196,7 @@ class StatefulSetReconciler implements Reconciler {
       collisionCount,
       availableReplicas: available,
     };
-    for (const k of ['readyReplicas', 'currentReplicas', 'updatedReplicas']) if (!status[k]) delete status[k];
+    for (const k of ['readyReplicas', 'currentReplicas', 'updatedReplicas'] as const) if (!status[k]) delete status[k];
     return { status, waitMs };
   }
 }
