@@ -5,6 +5,21 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import type {
+  Condition,
+  ControllerRevision,
+  DaemonSet,
+  Deployment,
+  Endpoints,
+  Job,
+  KubeList,
+  KubeObject,
+  PersistentVolumeClaim,
+  Pod,
+  PodTemplateSpec,
+  ReplicaSet,
+  StatefulSet,
+} from '../../kube/index.ts';
 import { startDevCluster, type DevCluster } from '../index.ts';
 import { eventually, kubectlFor, rawRequest } from '../testing.ts';
 
@@ -12,8 +27,27 @@ let cluster: DevCluster;
 
 const { run: kubectl, ok } = kubectlFor(() => cluster.kubeconfigPath);
 
-async function json(args: string[]): Promise<any> {
+/** What `kubectl get … -o json` prints, read as `T`. */
+async function get<T>(args: string[]): Promise<T> {
   return JSON.parse(await ok([...args, '-o', 'json']));
+}
+
+/** The items of the list `kubectl get … -o json` prints. */
+async function items<T extends KubeObject>(args: string[]): Promise<T[]> {
+  return (await get<KubeList<T>>(args)).items;
+}
+
+function condition(conditions: Condition[] | undefined, type: string): Condition | undefined {
+  return conditions?.find((c) => c.type === type);
+}
+
+/** A ControllerRevision of a set: the patch that puts its pod template back. */
+interface TemplateRevision extends ControllerRevision {
+  data: { spec: { template: PodTemplateSpec & { $patch?: string } } };
+}
+
+interface EndpointSlice extends KubeObject {
+  endpoints?: { conditions: { ready?: boolean } }[];
 }
 
 before(async () => {
@@ -26,38 +60,38 @@ after(async () => {
 test('kubectl rollout status returns once the pods run, and an image change rolls every pod onto a new ReplicaSet', async () => {
   await ok(['create', 'deployment', 'web', '--image=registry.example/web:1', '--replicas=3']);
   await ok(['rollout', 'status', 'deployment/web', '--timeout=60s']);
-  const pods = await json(['get', 'pods', '-l', 'app=web']);
-  assert.equal(pods.items.length, 3);
-  const rs = (await json(['get', 'rs', '-l', 'app=web'])).items;
+  const pods = await items<Pod>(['get', 'pods', '-l', 'app=web']);
+  assert.equal(pods.length, 3);
+  const rs = await items<ReplicaSet>(['get', 'rs', '-l', 'app=web']);
   assert.equal(rs.length, 1);
-  const hash = rs[0].metadata.labels['pod-template-hash'];
-  assert.match(rs[0].metadata.name, new RegExp(`^web-${hash}$`));
+  const hash = rs[0].metadata.labels?.['pod-template-hash'] ?? '';
+  assert.match(rs[0].metadata.name ?? '', new RegExp(`^web-${hash}$`));
   assert.match(hash, /^[bcdfghjklmnpqrstvwxz2456789]{6,10}$/);
-  assert.equal(rs[0].metadata.annotations['deployment.kubernetes.io/revision'], '1');
-  for (const pod of pods.items) {
-    assert.equal(pod.status.phase, 'Running');
-    assert.match(pod.metadata.name, new RegExp(`^web-${hash}-[bcdfghjklmnpqrstvwxz2456789]{5}$`));
-    assert.equal(pod.metadata.ownerReferences[0].name, rs[0].metadata.name);
-    assert.match(pod.status.containerStatuses[0].containerID, /^containerd:\/\/[0-9a-f]{64}$/);
-    assert.match(pod.status.podIP, /^10\.244\.\d+\.\d+$/);
+  assert.equal(rs[0].metadata.annotations?.['deployment.kubernetes.io/revision'], '1');
+  for (const pod of pods) {
+    assert.equal(pod.status?.phase, 'Running');
+    assert.match(pod.metadata.name ?? '', new RegExp(`^web-${hash}-[bcdfghjklmnpqrstvwxz2456789]{5}$`));
+    assert.equal(pod.metadata.ownerReferences?.[0].name, rs[0].metadata.name);
+    assert.match(pod.status?.containerStatuses?.[0].containerID ?? '', /^containerd:\/\/[0-9a-f]{64}$/);
+    assert.match(pod.status?.podIP ?? '', /^10\.244\.\d+\.\d+$/);
   }
 
   await ok(['set', 'image', 'deployment/web', 'web=registry.example/web:2']);
   await ok(['rollout', 'status', 'deployment/web', '--timeout=90s']);
-  const d = await json(['get', 'deployment', 'web']);
-  assert.equal(d.metadata.annotations['deployment.kubernetes.io/revision'], '2');
-  assert.equal(d.status.updatedReplicas, 3);
-  assert.equal(d.status.availableReplicas, 3);
-  assert.equal(d.status.conditions.find((c: any) => c.type === 'Progressing').reason, 'NewReplicaSetAvailable');
-  assert.equal(d.status.conditions.find((c: any) => c.type === 'Available').reason, 'MinimumReplicasAvailable');
+  const d = await get<Deployment>(['get', 'deployment', 'web']);
+  assert.equal(d.metadata.annotations?.['deployment.kubernetes.io/revision'], '2');
+  assert.equal(d.status?.updatedReplicas, 3);
+  assert.equal(d.status?.availableReplicas, 3);
+  assert.equal(condition(d.status?.conditions, 'Progressing')?.reason, 'NewReplicaSetAvailable');
+  assert.equal(condition(d.status?.conditions, 'Available')?.reason, 'MinimumReplicasAvailable');
   const after = await eventually(async () => {
-    const list = (await json(['get', 'pods', '-l', 'app=web'])).items;
-    return list.length === 3 && list.every((p: any) => p.spec.containers[0].image === 'registry.example/web:2') && list;
+    const list = await items<Pod>(['get', 'pods', '-l', 'app=web']);
+    return list.length === 3 && list.every((p) => p.spec?.containers[0].image === 'registry.example/web:2') && list;
   }, 60_000, 'the old pods to be gone');
-  const newHash = after[0].metadata.labels['pod-template-hash'];
+  const newHash = after[0].metadata.labels?.['pod-template-hash'];
   assert.notEqual(newHash, hash);
-  const oldRS = (await json(['get', 'rs', `web-${hash}`]));
-  assert.equal(oldRS.spec.replicas, 0);
+  const oldRS = await get<ReplicaSet>(['get', 'rs', `web-${hash}`]);
+  assert.equal(oldRS.spec?.replicas, 0);
 });
 
 test('kubectl scale changes the number of pods', async () => {
@@ -65,14 +99,14 @@ test('kubectl scale changes the number of pods', async () => {
   await ok(['rollout', 'status', 'deployment/scaled', '--timeout=60s']);
   await ok(['scale', 'deployment/scaled', '--replicas=5']);
   await ok(['rollout', 'status', 'deployment/scaled', '--timeout=60s']);
-  await eventually(async () => (await json(['get', 'pods', '-l', 'app=scaled'])).items.filter((p: any) => p.status.phase === 'Running').length === 5, 60_000, '5 pods');
+  await eventually(async () => (await items<Pod>(['get', 'pods', '-l', 'app=scaled'])).filter((p) => p.status?.phase === 'Running').length === 5, 60_000, '5 pods');
   await ok(['scale', 'deployment/scaled', '--replicas=2']);
-  await eventually(async () => (await json(['get', 'pods', '-l', 'app=scaled'])).items.length === 2, 60_000, '2 pods');
+  await eventually(async () => (await items<Pod>(['get', 'pods', '-l', 'app=scaled'])).length === 2, 60_000, '2 pods');
   const d = await eventually(async () => {
-    const obj = await json(['get', 'deployment', 'scaled']);
-    return obj.status.replicas === 2 && obj.status.availableReplicas === 2 && obj;
+    const obj = await get<Deployment>(['get', 'deployment', 'scaled']);
+    return obj.status?.replicas === 2 && obj.status.availableReplicas === 2 && obj;
   }, 30_000, 'status of 2 replicas');
-  assert.equal(d.status.observedGeneration, d.metadata.generation);
+  assert.equal(d.status?.observedGeneration, d.metadata.generation);
 });
 
 test('a StatefulSet creates kre-mongo-0, waits for it to be Ready, then kre-mongo-1, with their claims', async () => {
@@ -92,29 +126,29 @@ test('a StatefulSet creates kre-mongo-0, waits for it to be Ready, then kre-mong
     },
   }));
   const both = await eventually(async () => {
-    const list = (await json(['get', 'pods', '-l', 'app=kre-mongo'])).items;
-    return list.length === 2 && list.every((p: any) => p.status.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True')) && list;
+    const list = await items<Pod>(['get', 'pods', '-l', 'app=kre-mongo']);
+    return list.length === 2 && list.every((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) && list;
   }, 60_000, 'two ready mongo pods');
-  const byName = new Map<string, any>(both.map((p: any) => [p.metadata.name, p]));
+  const byName = new Map(both.map((p) => [p.metadata.name, p]));
   const first = byName.get('kre-mongo-0');
   const second = byName.get('kre-mongo-1');
   assert.ok(first && second, `pod names: ${[...byName.keys()]}`);
-  const readyAt = Date.parse(first.status.conditions.find((c: any) => c.type === 'Ready').lastTransitionTime);
-  assert.ok(Date.parse(second.metadata.creationTimestamp) >= readyAt, 'kre-mongo-1 was created before kre-mongo-0 was Ready');
-  assert.equal(first.metadata.labels['statefulset.kubernetes.io/pod-name'], 'kre-mongo-0');
-  assert.equal(second.metadata.labels['apps.kubernetes.io/pod-index'], '1');
-  assert.equal(first.spec.hostname, 'kre-mongo-0');
-  assert.equal(first.spec.subdomain, 'kre-mongo');
+  const readyAt = Date.parse(condition(first.status?.conditions, 'Ready')?.lastTransitionTime ?? '');
+  assert.ok(Date.parse(second.metadata.creationTimestamp ?? '') >= readyAt, 'kre-mongo-1 was created before kre-mongo-0 was Ready');
+  assert.equal(first.metadata.labels?.['statefulset.kubernetes.io/pod-name'], 'kre-mongo-0');
+  assert.equal(second.metadata.labels?.['apps.kubernetes.io/pod-index'], '1');
+  assert.equal(first.spec?.hostname, 'kre-mongo-0');
+  assert.equal(first.spec?.subdomain, 'kre-mongo');
   const set = await eventually(async () => {
-    const s = await json(['get', 'statefulset', 'kre-mongo']);
-    return s.status.readyReplicas === 2 && s;
+    const s = await get<StatefulSet>(['get', 'statefulset', 'kre-mongo']);
+    return s.status?.readyReplicas === 2 && s;
   }, 30_000, 'the StatefulSet status');
-  assert.equal(first.metadata.labels['controller-revision-hash'], set.status.updateRevision);
-  assert.equal(set.status.currentRevision, set.status.updateRevision);
-  assert.equal(set.status.availableReplicas, 2);
-  const claims = (await json(['get', 'pvc'])).items.map((c: any) => [c.metadata.name, c.status.phase]).sort();
+  assert.equal(first.metadata.labels?.['controller-revision-hash'], set.status?.updateRevision);
+  assert.equal(set.status?.currentRevision, set.status?.updateRevision);
+  assert.equal(set.status?.availableReplicas, 2);
+  const claims = (await items<PersistentVolumeClaim>(['get', 'pvc'])).map((c) => [c.metadata.name, c.status?.phase]).sort();
   assert.deepEqual(claims, [['data-kre-mongo-0', 'Bound'], ['data-kre-mongo-1', 'Bound']]);
-  assert.equal(first.spec.volumes.find((v: any) => v.name === 'data').persistentVolumeClaim.claimName, 'data-kre-mongo-0');
+  assert.equal(first.spec?.volumes?.find((v) => v.name === 'data')?.persistentVolumeClaim?.claimName, 'data-kre-mongo-0');
 });
 
 test('a DaemonSet runs one pod on every node', async () => {
@@ -128,13 +162,13 @@ test('a DaemonSet runs one pod on every node', async () => {
     },
   }));
   const pods = await eventually(async () => {
-    const list = (await json(['get', 'pods', '-l', 'app=agent'])).items;
-    return list.length === 3 && list.every((p: any) => p.status.phase === 'Running') && list;
+    const list = await items<Pod>(['get', 'pods', '-l', 'app=agent']);
+    return list.length === 3 && list.every((p) => p.status?.phase === 'Running') && list;
   }, 60_000, 'a daemon pod per node');
-  assert.deepEqual(pods.map((p: any) => p.spec.nodeName).sort(), ['kre-node-1', 'kre-node-2', 'kre-node-3']);
+  assert.deepEqual(pods.map((p) => p.spec?.nodeName).sort(), ['kre-node-1', 'kre-node-2', 'kre-node-3']);
   await eventually(async () => {
-    const ds = await json(['get', 'daemonset', 'agent']);
-    return ds.status.desiredNumberScheduled === 3 && ds.status.numberReady === 3;
+    const ds = await get<DaemonSet>(['get', 'daemonset', 'agent']);
+    return ds.status?.desiredNumberScheduled === 3 && ds.status.numberReady === 3;
   }, 30_000, 'the DaemonSet status');
 });
 
@@ -159,20 +193,20 @@ test('Endpoints list the ready pods, and the not-ready ones apart, as readiness 
     ],
   }));
   const ep = await eventually(async () => {
-    const e = await json(['get', 'endpoints', 'api']);
+    const e = await get<Endpoints>(['get', 'endpoints', 'api']);
     const s = e.subsets?.[0];
     return s?.addresses?.length === 1 && s?.notReadyAddresses?.length === 1 && e;
   }, 60_000, 'one ready and one not-ready address');
-  assert.deepEqual(ep.subsets[0].ports, [{ name: 'http', port: 8080, protocol: 'TCP' }]);
-  assert.match(ep.subsets[0].addresses[0].targetRef.name, /^api-ready-/);
-  const slices = (await json(['get', 'endpointslices', '-l', 'kubernetes.io/service-name=api'])).items;
+  assert.deepEqual(ep.subsets?.[0].ports, [{ name: 'http', port: 8080, protocol: 'TCP' }]);
+  assert.match(ep.subsets?.[0].addresses?.[0].targetRef?.name ?? '', /^api-ready-/);
+  const slices = await items<EndpointSlice>(['get', 'endpointslices', '-l', 'kubernetes.io/service-name=api']);
   assert.equal(slices.length, 1);
-  assert.deepEqual(slices[0].endpoints.map((e: any) => e.conditions.ready).sort(), [false, true]);
+  assert.deepEqual(slices[0].endpoints?.map((e) => e.conditions.ready).sort(), [false, true]);
 
   // The never-ready variant is replaced by one that becomes ready: both addresses are ready then.
   await ok(['patch', 'deployment', 'api-never', '--type=json', '-p', JSON.stringify([{ op: 'remove', path: '/spec/template/metadata/annotations/kre.konstellation.io~1never-ready' }])]);
   await eventually(async () => {
-    const s = (await json(['get', 'endpoints', 'api'])).subsets?.[0];
+    const s = (await get<Endpoints>(['get', 'endpoints', 'api'])).subsets?.[0];
     return s?.addresses?.length === 2 && !s.notReadyAddresses;
   }, 60_000, 'two ready addresses');
 });
@@ -180,15 +214,15 @@ test('Endpoints list the ready pods, and the not-ready ones apart, as readiness 
 test('a Job runs its pods to completion', async () => {
   await ok(['create', 'job', 'once', '--image=busybox:1', '--', 'true']);
   const job = await eventually(async () => {
-    const j = await json(['get', 'job', 'once']);
-    return j.status.conditions?.some((c: any) => c.type === 'Complete' && c.status === 'True') && j;
+    const j = await get<Job>(['get', 'job', 'once']);
+    return j.status?.conditions?.some((c) => c.type === 'Complete' && c.status === 'True') && j;
   }, 60_000, 'the Job to complete');
-  assert.equal(job.status.succeeded, 1);
-  assert.ok(job.status.completionTime);
-  const pods = (await json(['get', 'pods', '-l', 'job-name=once'])).items;
+  assert.equal(job.status?.succeeded, 1);
+  assert.ok(job.status?.completionTime);
+  const pods = await items<Pod>(['get', 'pods', '-l', 'job-name=once']);
   assert.equal(pods.length, 1);
-  assert.equal(pods[0].status.phase, 'Succeeded');
-  assert.equal(pods[0].status.containerStatuses[0].state.terminated.reason, 'Completed');
+  assert.equal(pods[0].status?.phase, 'Succeeded');
+  assert.equal(pods[0].status?.containerStatuses?.[0].state?.terminated?.reason, 'Completed');
   await ok(['wait', '--for=condition=complete', 'job/once', '--timeout=10s']);
 });
 
@@ -221,19 +255,19 @@ test('a StatefulSet keeps its templates as ControllerRevisions that kubectl roll
   await ok(['rollout', 'status', 'statefulset/hist-sts', '--timeout=90s']);
   assert.deepEqual(await historyRevisions('statefulset/hist-sts'), [1, 2]);
 
-  const set = await json(['get', 'statefulset', 'hist-sts']);
-  const revisions = (await json(['get', 'controllerrevisions', '-l', 'app=hist-sts'])).items.sort((a: any, b: any) => a.revision - b.revision);
+  const set = await get<StatefulSet>(['get', 'statefulset', 'hist-sts']);
+  const revisions = (await items<TemplateRevision>(['get', 'controllerrevisions', '-l', 'app=hist-sts'])).sort((a, b) => a.revision - b.revision);
   assert.equal(revisions.length, 2);
   const [first, second] = revisions;
-  assert.equal(second.metadata.name, set.status.updateRevision);
-  assert.equal(set.status.currentRevision, set.status.updateRevision);
-  assert.equal(second.metadata.name, `hist-sts-${second.metadata.labels['controller-revision-hash']}`);
-  assert.deepEqual(second.metadata.ownerReferences.map((r: any) => [r.kind, r.name, r.uid, r.controller]), [['StatefulSet', 'hist-sts', set.metadata.uid, true]]);
-  assert.equal(first.data.spec.template.spec.containers[0].image, 'hist:1');
-  assert.equal(second.data.spec.template.spec.containers[0].image, 'hist:2');
+  assert.equal(second.metadata.name, set.status?.updateRevision);
+  assert.equal(set.status?.currentRevision, set.status?.updateRevision);
+  assert.equal(second.metadata.name, `hist-sts-${second.metadata.labels?.['controller-revision-hash']}`);
+  assert.deepEqual(second.metadata.ownerReferences?.map((r) => [r.kind, r.name, r.uid, r.controller]), [['StatefulSet', 'hist-sts', set.metadata.uid, true]]);
+  assert.equal(first.data.spec.template.spec?.containers[0].image, 'hist:1');
+  assert.equal(second.data.spec.template.spec?.containers[0].image, 'hist:2');
   assert.equal(second.data.spec.template.$patch, 'replace');
-  const pods = (await json(['get', 'pods', '-l', 'app=hist-sts'])).items;
-  assert.deepEqual(pods.map((p: any) => p.metadata.labels['controller-revision-hash']), [second.metadata.name, second.metadata.name]);
+  const pods = await items<Pod>(['get', 'pods', '-l', 'app=hist-sts']);
+  assert.deepEqual(pods.map((p) => p.metadata.labels?.['controller-revision-hash']), [second.metadata.name, second.metadata.name]);
 
   // A third template: with a history of one, the first revision goes.
   await ok(['set', 'image', 'statefulset/hist-sts', 'app=hist:3']);
@@ -255,17 +289,17 @@ test('a DaemonSet keeps its templates as ControllerRevisions that kubectl rollou
   await ok(['set', 'image', 'daemonset/hist-ds', 'agent=hist-agent:2']);
   await ok(['rollout', 'status', 'daemonset/hist-ds', '--timeout=90s']);
   assert.deepEqual(await historyRevisions('daemonset/hist-ds'), [1, 2]);
-  const ds = await json(['get', 'daemonset', 'hist-ds']);
-  const revisions = (await json(['get', 'controllerrevisions', '-l', 'app=hist-ds'])).items.sort((a: any, b: any) => a.revision - b.revision);
-  assert.deepEqual(revisions.map((r: any) => r.revision), [1, 2]);
+  const ds = await get<DaemonSet>(['get', 'daemonset', 'hist-ds']);
+  const revisions = (await items<TemplateRevision>(['get', 'controllerrevisions', '-l', 'app=hist-ds'])).sort((a, b) => a.revision - b.revision);
+  assert.deepEqual(revisions.map((r) => r.revision), [1, 2]);
   const latest = revisions[1];
-  assert.equal(latest.metadata.ownerReferences[0].uid, ds.metadata.uid);
-  assert.equal(latest.data.spec.template.spec.containers[0].image, 'hist-agent:2');
+  assert.equal(latest.metadata.ownerReferences?.[0].uid, ds.metadata.uid);
+  assert.equal(latest.data.spec.template.spec?.containers[0].image, 'hist-agent:2');
   const pods = await eventually(async () => {
-    const list = (await json(['get', 'pods', '-l', 'app=hist-ds'])).items;
-    return list.length === 3 && list.every((p: any) => p.spec.containers[0].image === 'hist-agent:2') && list;
+    const list = await items<Pod>(['get', 'pods', '-l', 'app=hist-ds']);
+    return list.length === 3 && list.every((p) => p.spec?.containers[0].image === 'hist-agent:2') && list;
   }, 60_000, 'the old daemon pods to be gone');
-  for (const p of pods) assert.equal(`hist-ds-${p.metadata.labels['controller-revision-hash']}`, latest.metadata.name);
+  for (const p of pods) assert.equal(`hist-ds-${p.metadata.labels?.['controller-revision-hash']}`, latest.metadata.name);
 });
 
 test('a Deployment whose pods never become ready exceeds its progress deadline, and kubectl rollout status says so', async () => {
@@ -286,11 +320,11 @@ test('a Deployment whose pods never become ready exceeds its progress deadline, 
   const r = await kubectl(['rollout', 'status', 'deployment/stuck', '--timeout=60s']);
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /exceeded its progress deadline/);
-  const d = await json(['get', 'deployment', 'stuck']);
-  const progressing = d.status.conditions.find((c: any) => c.type === 'Progressing');
-  assert.equal(progressing.status, 'False');
-  assert.equal(progressing.reason, 'ProgressDeadlineExceeded');
-  assert.match(progressing.message, /^ReplicaSet "stuck-[a-z0-9]+" has timed out progressing\.$/);
+  const d = await get<Deployment>(['get', 'deployment', 'stuck']);
+  const progressing = condition(d.status?.conditions, 'Progressing');
+  assert.equal(progressing?.status, 'False');
+  assert.equal(progressing?.reason, 'ProgressDeadlineExceeded');
+  assert.match(progressing?.message ?? '', /^ReplicaSet "stuck-[a-z0-9]+" has timed out progressing\.$/);
 });
 
 test("the controllers, the scheduler and the kubelets count their reconciles by outcome on the devcluster's /metrics", async () => {
