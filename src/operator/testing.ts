@@ -1,4 +1,5 @@
 /** Helpers for the operator's tests and benchmark: objects to create and API writes to count. */
+import { after, before } from 'node:test';
 import { startDevCluster, type DevCluster } from '../devcluster/index.ts';
 import { EVENTS, KubeClient, NAMESPACES, type KubeObject } from '../kube/index.ts';
 import { createLogger } from '../kube/index.ts';
@@ -122,6 +123,38 @@ export class OperatorTestbed {
   async eventsAbout(namespace: string, name: string): Promise<KubeObject[]> {
     return (await this.client.list({ ...EVENTS, namespace })).items.filter((e) => e.involvedObject.name === name);
   }
+}
+
+/** The testbed of a describe's tests, read inside them once it has started. */
+export interface SharedTestbed {
+  readonly client: KubeClient;
+  readonly operator: Operator;
+  eventsAbout(namespace: string, name: string): Promise<KubeObject[]>;
+}
+
+/**
+ * One OperatorTestbed for the tests of the enclosing describe, its operator silent: started
+ * before the first and stopped after the last, so the tests share its API server and operator.
+ */
+export function sharedTestbed(): SharedTestbed {
+  let bed: OperatorTestbed | undefined;
+  before(async () => {
+    bed = await OperatorTestbed.start('silent');
+  });
+  after(() => bed?.stop());
+  const started = (): OperatorTestbed => {
+    if (!bed) throw new Error('the testbed has not started');
+    return bed;
+  };
+  return {
+    get client() {
+      return started().client;
+    },
+    get operator() {
+      return started().operator;
+    },
+    eventsAbout: (namespace, name) => started().eventsAbout(namespace, name),
+  };
 }
 
 export function conditionOf(obj: KubeObject, type: string): Condition | undefined {
