@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { eventually } from '../devcluster/testing.ts';
-import { RUNTIME_VERSIONS, RUNTIMES } from '../api/index.ts';
+import type { PersistentVolumeClaim, Secret } from '../kube/index.ts';
+import { RUNTIME_VERSIONS, RUNTIMES, type RuntimeObject } from '../api/index.ts';
 import {
   conditionOf as condition,
   createNamespace,
@@ -36,7 +37,7 @@ describe('the operator says what is wrong with a Runtime', () => {
     const name = `runtime-${'x'.repeat(240)}`;
     await bed.client.create({ ...RUNTIMES, namespace: 'long-name' }, runtimeObject('long-name', name, { developmentMode: true }));
     const failed = await eventually(async () => {
-      const r = await bed.client.get(runtimeRef('long-name', name));
+      const r = await bed.client.get<RuntimeObject>(runtimeRef('long-name', name));
       return r.status?.phase === 'Failed' && r;
     }, 30_000, 'Runtime Failed');
     const invalid = condition(failed, 'InvalidSpec');
@@ -47,7 +48,7 @@ describe('the operator says what is wrong with a Runtime', () => {
       const es = await bed.eventsAbout('long-name', name);
       return es.length > 0 && es;
     }, 30_000, 'an event about the Runtime');
-    assert.ok(events.some((e) => e.type === 'Warning' && e.reason === 'InvalidSpec' && /63 characters/.test(e.message)));
+    assert.ok(events.some((e) => e.type === 'Warning' && e.reason === 'InvalidSpec' && /63 characters/.test(e.message ?? '')));
     // Nothing was created for it, and the reconcile gave up instead of retrying.
     assert.deepEqual((await bed.client.list({ ...SECRETS, namespace: 'long-name' })).items.map((s) => s.metadata.name), []);
     assert.ok((await counter('kre_controller_reconcile_total', 'result="terminal"')) >= 1);
@@ -57,14 +58,14 @@ describe('the operator says what is wrong with a Runtime', () => {
 
     // A change of the spec is looked at again.
     const patched = await bed.client.patch(runtimeRef('long-name', name), { spec: { nats: { replicas: 1 } } });
-    await eventually(async () => (await bed.client.get(runtimeRef('long-name', name))).status?.observedGeneration === patched.metadata.generation, 30_000, 'the new generation observed');
+    await eventually(async () => (await bed.client.get<RuntimeObject>(runtimeRef('long-name', name))).status?.observedGeneration === patched.metadata.generation, 30_000, 'the new generation observed');
   });
 
   test('a published version that does not exist or is not Running is reported, and Published once it runs', async () => {
     await createNamespace(bed.client, 'publish');
     await bed.client.create({ ...RUNTIMES, namespace: 'publish' }, runtimeObject('publish', 'publish', { developmentMode: true, publishedVersion: 'v9' }));
     const missing = await eventually(async () => {
-      const r = await bed.client.get(runtimeRef('publish', 'publish'));
+      const r = await bed.client.get<RuntimeObject>(runtimeRef('publish', 'publish'));
       return condition(r, 'Published')?.reason === 'VersionNotFound' && r;
     }, WAIT, 'Published=False VersionNotFound');
     assert.equal(condition(missing, 'Published')?.status, 'False');
@@ -73,30 +74,30 @@ describe('the operator says what is wrong with a Runtime', () => {
 
     await bed.client.create({ ...RUNTIME_VERSIONS, namespace: 'publish' }, versionObject('publish', 'v9', { greeting: ['parse'] }, { state: 'Stopped' }));
     const notReady = await eventually(async () => {
-      const r = await bed.client.get(runtimeRef('publish', 'publish'));
+      const r = await bed.client.get<RuntimeObject>(runtimeRef('publish', 'publish'));
       return condition(r, 'Published')?.reason === 'VersionNotReady' && /v9 is Stopped/.test(condition(r, 'Published')?.message ?? '') && r;
     }, WAIT, 'Published=False VersionNotReady, v9 Stopped');
     assert.equal(condition(notReady, 'Published')?.status, 'False');
     await eventually(async () => (await bed.eventsAbout('publish', 'publish')).some((e) => e.reason === 'VersionNotReady'), WAIT, 'a VersionNotReady event');
 
     await bed.client.patch(versionRef('publish', 'v9'), { spec: { state: 'Started' } });
-    await eventually(async () => condition(await bed.client.get(runtimeRef('publish', 'publish')), 'Published')?.status === 'True', WAIT, 'Published=True');
+    await eventually(async () => condition(await bed.client.get<RuntimeObject>(runtimeRef('publish', 'publish')), 'Published')?.status === 'True', WAIT, 'Published=True');
     assert.ok((await bed.eventsAbout('publish', 'publish')).some((e) => e.type === 'Normal' && e.reason === 'Published'));
   });
 
   test('a deleted Runtime leaves its volumes and their credentials, and the same name comes back to the same data', async () => {
     await createNamespace(bed.client, 'keep');
     await bed.client.create({ ...RUNTIMES, namespace: 'keep' }, runtimeObject('keep', 'keep', { developmentMode: true }));
-    await eventually(async () => (await bed.client.get(runtimeRef('keep', 'keep'))).status?.phase === 'Running', WAIT, 'Runtime keep Running');
-    const secret = async (name: string) => (await bed.client.get({ ...SECRETS, namespace: 'keep', name })).data as Record<string, string>;
+    await eventually(async () => (await bed.client.get<RuntimeObject>(runtimeRef('keep', 'keep'))).status?.phase === 'Running', WAIT, 'Runtime keep Running');
+    const secret = async (name: string) => (await bed.client.get<Secret>({ ...SECRETS, namespace: 'keep', name })).data ?? {};
     const mongo = await secret('kre-mongo-credentials');
     const minio = await secret('kre-minio-credentials');
-    const claims = async () => new Map((await bed.client.list({ ...PVCS, namespace: 'keep' })).items.map((c) => [c.metadata.name, c.metadata.uid]));
+    const claims = async () => new Map((await bed.client.list<PersistentVolumeClaim>({ ...PVCS, namespace: 'keep' })).items.map((c) => [c.metadata.name, c.metadata.uid]));
     const before = await claims();
     assert.ok(before.has('data-kre-mongo-0') && before.has('kre-minio-pvc-kre-minio-0'), `claims: ${[...before.keys()].join(', ')}`);
 
     // Credentials generated by an earlier operator were owned by their Runtime: they are released.
-    const rt = await bed.client.get(runtimeRef('keep', 'keep'));
+    const rt = await bed.client.get<RuntimeObject>(runtimeRef('keep', 'keep'));
     const ownerReferences = [{ apiVersion: rt.apiVersion, kind: 'Runtime', name: 'keep', uid: rt.metadata.uid, controller: true, blockOwnerDeletion: true }];
     await bed.client.patch({ ...SECRETS, namespace: 'keep', name: 'kre-minio-credentials' }, { metadata: { ownerReferences } });
     await eventually(async () => !(await bed.client.get({ ...SECRETS, namespace: 'keep', name: 'kre-minio-credentials' })).metadata.ownerReferences, WAIT, 'the credentials released');
@@ -110,7 +111,7 @@ describe('the operator says what is wrong with a Runtime', () => {
     assert.deepEqual(await secret('kre-minio-credentials'), minio);
 
     await bed.client.create({ ...RUNTIMES, namespace: 'keep' }, runtimeObject('keep', 'keep', { developmentMode: true }));
-    await eventually(async () => (await bed.client.get(runtimeRef('keep', 'keep'))).status?.phase === 'Running', WAIT, 'Runtime keep Running again');
+    await eventually(async () => (await bed.client.get<RuntimeObject>(runtimeRef('keep', 'keep'))).status?.phase === 'Running', WAIT, 'Runtime keep Running again');
     assert.deepEqual(await secret('kre-mongo-credentials'), mongo);
     assert.deepEqual(await secret('kre-minio-credentials'), minio);
     assert.deepEqual(await claims(), before);

@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { eventually } from '../devcluster/testing.ts';
-import { KubeApiError } from '../kube/index.ts';
-import { RUNTIME_VERSIONS, RUNTIMES } from '../api/index.ts';
+import { KubeApiError, type CustomResourceDefinition } from '../kube/index.ts';
+import { RUNTIME_VERSIONS, RUNTIMES, type RuntimeObject, type RuntimeVersionObject } from '../api/index.ts';
 import { installCustomResourceDefinitions } from './install.ts';
 import {
   conditionOf as condition,
@@ -21,6 +21,13 @@ import {
 } from './testing.ts';
 
 const WAIT = 90_000;
+/** The part of a CRD's JSON Schema the test edits: objects' properties, arrays' items, strings' pattern. */
+interface Schema {
+  properties?: Record<string, Schema>;
+  items?: Schema;
+  pattern?: string;
+}
+
 const CRDS = { group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions', kind: 'CustomResourceDefinition', namespaced: false };
 
 describe('the operator says what is wrong with a RuntimeVersion', () => {
@@ -33,7 +40,7 @@ describe('the operator says what is wrong with a RuntimeVersion', () => {
     v.spec.workflows[0].nodes[0].id = 'i'.repeat(24);
     await bed.client.create({ ...RUNTIME_VERSIONS, namespace: 'long-name' }, v);
     const failed = await eventually(async () => {
-      const got = await bed.client.get(versionRef('long-name', 'v-nineteen-chars-xx'));
+      const got = await bed.client.get<RuntimeVersionObject>(versionRef('long-name', 'v-nineteen-chars-xx'));
       return got.status?.phase === 'Failed' && got;
     }, 30_000, 'RuntimeVersion Failed');
     assert.match(condition(failed, 'InvalidSpec')?.message ?? '', /spec\.workflows\[0\]\.nodes\[0\]: .* longer than 46 characters/);
@@ -44,7 +51,7 @@ describe('the operator says what is wrong with a RuntimeVersion', () => {
     await createNamespace(bed.client, 'lonely');
     await bed.client.create({ ...RUNTIME_VERSIONS, namespace: 'lonely' }, versionObject('lonely', 'v1', { greeting: ['parse'] }));
     const waiting = await eventually(async () => {
-      const v = await bed.client.get(versionRef('lonely', 'v1'));
+      const v = await bed.client.get<RuntimeVersionObject>(versionRef('lonely', 'v1'));
       return v.status?.phase === 'Waiting' && v;
     }, WAIT, 'v1 Waiting');
     assert.equal(condition(waiting, 'RuntimeReady')?.status, 'False');
@@ -55,11 +62,11 @@ describe('the operator says what is wrong with a RuntimeVersion', () => {
 
     await bed.client.create({ ...RUNTIMES, namespace: 'lonely' }, runtimeObject('lonely', 'lonely', { developmentMode: true }));
     const running = await eventually(async () => {
-      const v = await bed.client.get(versionRef('lonely', 'v1'));
+      const v = await bed.client.get<RuntimeVersionObject>(versionRef('lonely', 'v1'));
       return v.status?.phase === 'Running' && v;
     }, WAIT, 'v1 Running');
     assert.equal(condition(running, 'RuntimeReady')?.status, 'True');
-    assert.equal((await bed.client.get(runtimeRef('lonely', 'lonely'))).status.phase, 'Running');
+    assert.equal((await bed.client.get<RuntimeObject>(runtimeRef('lonely', 'lonely'))).status?.phase, 'Running');
   });
 
   test('configuration keys named like the operator’s own settings are refused by the server, and by the operator', async () => {
@@ -74,8 +81,9 @@ describe('the operator says what is wrong with a RuntimeVersion', () => {
 
     // A version stored before the rule (a CRD without it) is refused by the operator, naming the key.
     const crdRef = { ...CRDS, name: 'runtimeversions.kre.konstellation.io' };
-    const crd = await bed.client.get(crdRef);
-    delete crd.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties.config.items.properties.key.pattern;
+    const crd = await bed.client.get<CustomResourceDefinition>(crdRef);
+    const schema = crd.spec?.versions[0].schema?.openAPIV3Schema as Schema | undefined;
+    delete schema?.properties?.spec.properties?.config.items?.properties?.key.pattern;
     await bed.client.update(crdRef, crd);
     // The rule comes back only once the status is written: kube-apiserver lets a status write through
     // when the spec it leaves unchanged breaks a newer rule (validation ratcheting); the devcluster
@@ -83,12 +91,12 @@ describe('the operator says what is wrong with a RuntimeVersion', () => {
     try {
       await eventually(async () => bed.client.create({ ...RUNTIME_VERSIONS, namespace: 'lonely' }, bad), 30_000, 'the version stored under the old CRD');
       const failed = await eventually(async () => {
-        const v = await bed.client.get(versionRef('lonely', 'v2'));
+        const v = await bed.client.get<RuntimeVersionObject>(versionRef('lonely', 'v2'));
         return v.status?.phase === 'Failed' && v;
       }, WAIT, 'v2 Failed');
       assert.match(condition(failed, 'InvalidSpec')?.message ?? '', /spec\.config\[1\]\.key: KRT_NATS_OUTPUT is set by the operator/);
       assert.equal((await bed.client.list({ ...DEPLOYMENTS, namespace: 'lonely' }, { labelSelector: 'version-name=v2' })).items.length, 0);
-      await eventually(async () => (await bed.eventsAbout('lonely', 'v2')).some((e) => e.reason === 'InvalidSpec' && /KRT_NATS_OUTPUT/.test(e.message)), WAIT, 'an InvalidSpec event');
+      await eventually(async () => (await bed.eventsAbout('lonely', 'v2')).some((e) => e.reason === 'InvalidSpec' && /KRT_NATS_OUTPUT/.test(e.message ?? '')), WAIT, 'an InvalidSpec event');
     } finally {
       await installCustomResourceDefinitions(bed.client);
     }
