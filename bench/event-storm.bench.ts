@@ -6,7 +6,7 @@
  * grows with N is quadratic work. `KRE_BENCH_SIZES=500,2000` picks the sizes (default 500,1000,2000).
  */
 import { startDevCluster } from '../src/devcluster/index.ts';
-import { KubeClient, type KubeObject } from '../src/kube/index.ts';
+import { KubeClient, type Pod } from '../src/kube/index.ts';
 import { sleep } from '../src/kube/sleep.ts';
 
 const SIZES = (process.env.KRE_BENCH_SIZES ?? '500,1000,2000').split(',').map(Number).filter((n) => n > 0);
@@ -49,15 +49,15 @@ async function storm(n: number): Promise<{ writes: number; events: number; cpu: 
     );
     // Every pod has been tried once: bound, or marked Unschedulable.
     for (;;) {
-      const pods = (await client.list({ ...PODS, namespace: ns })).items as KubeObject[];
-      if (pods.every((p) => p.spec?.nodeName || (p.status?.conditions ?? []).some((c: any) => c.type === 'PodScheduled'))) break;
+      const pods = (await client.list<Pod>({ ...PODS, namespace: ns })).items;
+      if (pods.every((p) => p.spec?.nodeName || (p.status?.conditions ?? []).some((c) => c.type === 'PodScheduled'))) break;
       await sleep(500);
     }
     await sleep(QUIET_MS);
     const before = await writes(() => cluster.metrics());
     const cpuBefore = process.cpuUsage();
     const start = performance.now();
-    const pending = ((await client.list({ ...PODS, namespace: ns })).items as KubeObject[]).filter((p) => !p.spec?.nodeName);
+    const pending = (await client.list<Pod>({ ...PODS, namespace: ns })).items.filter((p) => !p.spec?.nodeName);
     await inBatches(pending, 16, (p) => client.delete({ ...PODS, namespace: ns, name: p.metadata.name! }));
     let last = before.all;
     let lastChange = performance.now();

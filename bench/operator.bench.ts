@@ -10,9 +10,9 @@
  */
 import { Registry } from 'prom-client';
 import { startDevCluster, type DevCluster } from '../src/devcluster/index.ts';
-import { KubeClient, applyObject, type KubeObject } from '../src/kube/index.ts';
+import { KubeClient, applyObject, type StatefulSet } from '../src/kube/index.ts';
 import { createLogger } from '../src/kube/logger.ts';
-import { RUNTIME_VERSIONS, RUNTIMES, RuntimeSpec, type Runtime } from '../src/api/index.ts';
+import { API_VERSION, RUNTIME_VERSIONS, RUNTIMES, RuntimeSpec, type Runtime, type RuntimeObject, type RuntimeVersionObject } from '../src/api/index.ts';
 import { installCustomResourceDefinitions, startOperator } from '../src/operator/index.ts';
 import { renderRuntimeWorkloads } from '../src/operator/runtime-objects.ts';
 import { createNamespace, operatorWrites, runtimeObject, runtimeRef, settledWrites, STATEFULSETS, versionObject } from '../src/operator/testing.ts';
@@ -47,14 +47,14 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 
 async function timeToRunning(_cluster: DevCluster, client: KubeClient): Promise<void> {
   // Baseline: the same children applied by hand, waited for as the operator waits for them.
   await createNamespace(client, 'bench-direct');
-  const rt: Runtime = { ...(runtimeObject('bench-direct', 'bench-direct') as Runtime), spec: RuntimeSpec.parse({ developmentMode: true }) };
+  const rt: Runtime = { ...runtimeObject('bench-direct', 'bench-direct'), apiVersion: API_VERSION, kind: 'Runtime', spec: RuntimeSpec.parse({ developmentMode: true }) };
   rt.metadata.uid = 'none';
   const children = renderRuntimeWorkloads(rt, { mongo: 'm', minio: 'n' }).map((o) => ({ ...o, metadata: { ...o.metadata, ownerReferences: undefined } }));
   const t0 = performance.now();
-  for (const obj of children) await applyObject(client, obj as KubeObject, { fieldManager: 'bench', force: true });
+  for (const obj of children) await applyObject(client, obj, { fieldManager: 'bench', force: true });
   await waitFor('the StatefulSets applied by hand', async () => {
-    const sets = (await client.list({ ...STATEFULSETS, namespace: 'bench-direct' })).items;
-    return sets.length === 3 && sets.every((s) => (s.status?.readyReplicas ?? 0) >= s.spec.replicas);
+    const sets = (await client.list<StatefulSet>({ ...STATEFULSETS, namespace: 'bench-direct' })).items;
+    return sets.length === 3 && sets.every((s) => (s.status?.readyReplicas ?? 0) >= (s.spec?.replicas ?? 1));
   });
   const direct = performance.now() - t0;
 
@@ -63,7 +63,7 @@ async function timeToRunning(_cluster: DevCluster, client: KubeClient): Promise<
   await waitFor('the operator', async () => op.leading());
   const t1 = performance.now();
   await client.create({ ...RUNTIMES, namespace: 'bench-one' }, runtimeObject('bench-one', 'bench-one', { developmentMode: true }));
-  await waitFor('Runtime Running', async () => (await client.get(runtimeRef('bench-one', 'bench-one'))).status?.phase === 'Running');
+  await waitFor('Runtime Running', async () => (await client.get<RuntimeObject>(runtimeRef('bench-one', 'bench-one'))).status?.phase === 'Running');
   const withOperator = performance.now() - t1;
   await op.stop();
   console.log(`Runtime applied to phase Running (development mode, 4 pods): ${withOperator.toFixed(0)} ms`);
@@ -90,8 +90,8 @@ async function convergence(cluster: DevCluster, client: KubeClient, counts: numb
     }
     created += count;
     await waitFor(`${count} Runtimes and their versions Running`, async () => {
-      const runtimes = (await client.list(RUNTIMES)).items.filter((r) => namespaces.includes(r.metadata.namespace ?? ''));
-      const versions = (await client.list(RUNTIME_VERSIONS)).items.filter((r) => namespaces.includes(r.metadata.namespace ?? ''));
+      const runtimes = (await client.list<RuntimeObject>(RUNTIMES)).items.filter((r) => namespaces.includes(r.metadata.namespace ?? ''));
+      const versions = (await client.list<RuntimeVersionObject>(RUNTIME_VERSIONS)).items.filter((r) => namespaces.includes(r.metadata.namespace ?? ''));
       return runtimes.every((r) => r.status?.phase === 'Running') && versions.length === count * VERSIONS_PER_RUNTIME && versions.every((v) => v.status?.phase === 'Running');
     }, 1_800_000);
     const elapsed = performance.now() - t0;

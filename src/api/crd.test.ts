@@ -7,12 +7,17 @@ import { startDevCluster, type DevCluster } from '../devcluster/index.ts';
 import { eventually } from '../devcluster/testing.ts';
 import { applyObject, KubeApiError, KubeClient } from '../kube/index.ts';
 import { customResourceDefinitions, toStructuralSchema } from './crd.ts';
-import { RUNTIMES, RuntimeSpec } from './runtime.ts';
+import { RUNTIMES, RuntimeSpec, type Runtime } from './runtime.ts';
 import { RUNTIME_VERSIONS } from './runtime-version.ts';
 import { checkRuntime, checkRuntimeVersion, schemaProblems, workflowChain } from './rules.ts';
 import { configKey } from './fields.ts';
 
 const run = promisify(execFile);
+
+interface Schema {
+  properties?: Record<string, Schema>;
+  default?: unknown;
+}
 
 describe('toStructuralSchema', () => {
   test('keeps types, bounds, patterns and defaults, and drops what OpenAPI v3 lacks', () => {
@@ -40,9 +45,10 @@ describe('toStructuralSchema', () => {
     const spec = RuntimeSpec.parse({});
     assert.equal(spec.nats.replicas, 2);
     assert.equal(spec.minio.storage.size, '10Gi');
-    const crdSpec = (customResourceDefinitions()[0].spec.versions[0].schema.openAPIV3Schema.properties.spec) as any;
-    assert.equal(crdSpec.properties.nats.properties.replicas.default, 2);
-    assert.equal(crdSpec.properties.minio.properties.storage.properties.size.default, '10Gi');
+    // The CRD's schema is JSON Schema as toStructuralSchema made it: nested `properties` all the way down.
+    const crdSpec = customResourceDefinitions()[0].spec?.versions[0].schema?.openAPIV3Schema?.properties as Record<string, Schema>;
+    assert.equal(crdSpec.spec.properties?.nats.properties?.replicas.default, 2);
+    assert.equal(crdSpec.spec.properties?.minio.properties?.storage.properties?.size.default, '10Gi');
   });
 });
 
@@ -139,7 +145,7 @@ describe('the CRDs on a devcluster', () => {
   };
 
   test('the server fills the defaults', async () => {
-    const rt = await client.create({ ...RUNTIMES, namespace: 'default' }, { apiVersion: 'kre.konstellation.io/v1alpha1', kind: 'Runtime', metadata: { name: 'defaults' }, spec: {} });
+    const rt = await client.create<Runtime>({ ...RUNTIMES, namespace: 'default' }, { apiVersion: 'kre.konstellation.io/v1alpha1', kind: 'Runtime', metadata: { name: 'defaults' }, spec: {} });
     assert.equal(rt.spec.developmentMode, false);
     assert.equal(rt.spec.nats.replicas, 2);
     assert.equal(rt.spec.mongo.storage.size, '5Gi');

@@ -3,7 +3,7 @@
  * Schema output, reduced to the structural subset of OpenAPI v3 that the API server accepts.
  */
 import { z } from 'zod';
-import type { KubeObject } from '../kube/index.ts';
+import type { CustomResourceDefinition } from '../kube/index.ts';
 import { GROUP, RUNTIMES, RuntimeSpec, RuntimeStatus, VERSION } from './runtime.ts';
 import { RUNTIME_VERSIONS, RuntimeVersionSpec, RuntimeVersionStatus } from './runtime-version.ts';
 
@@ -68,7 +68,7 @@ function customResourceDefinition(
   status: z.ZodType,
   columns: PrinterColumn[],
   description: string,
-): KubeObject {
+): CustomResourceDefinition {
   return {
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',
@@ -104,7 +104,7 @@ function customResourceDefinition(
   };
 }
 
-export function runtimeCRD(): KubeObject {
+export function runtimeCRD(): CustomResourceDefinition {
   return customResourceDefinition(
     { plural: RUNTIMES.plural, kind: RUNTIMES.kind, singular: 'runtime', shortNames: ['krt'] },
     RuntimeSpec,
@@ -119,7 +119,7 @@ export function runtimeCRD(): KubeObject {
   );
 }
 
-export function runtimeVersionCRD(): KubeObject {
+export function runtimeVersionCRD(): CustomResourceDefinition {
   return customResourceDefinition(
     { plural: RUNTIME_VERSIONS.plural, kind: RUNTIME_VERSIONS.kind, singular: 'runtimeversion', shortNames: ['krv'] },
     RuntimeVersionSpec,
@@ -136,6 +136,6 @@ export function runtimeVersionCRD(): KubeObject {
 }
 
 /** Both CRDs, in the order they are installed. */
-export function customResourceDefinitions(): KubeObject[] {
+export function customResourceDefinitions(): CustomResourceDefinition[] {
   return [runtimeCRD(), runtimeVersionCRD()];
 }

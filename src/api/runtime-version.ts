@@ -3,7 +3,7 @@
  * configuration and its workflows of nodes joined by NATS subjects — started or stopped.
  */
 import { z } from 'zod';
-import type { ObjectMeta } from '../kube/index.ts';
+import type { KubeObject } from '../kube/index.ts';
 import { condition, configKey, dnsLabel, fileKey, imageReference, secretReference } from './fields.ts';
 import { API_VERSION, GROUP, VERSION } from './runtime.ts';
 
@@ -65,6 +65,8 @@ export const RuntimeVersionSpec = z.object({
     .describe("the version's KRT_MONGO_DB_NAME; none: the runtime's spec.mongo.dbName"),
 });
 export type RuntimeVersionSpec = z.infer<typeof RuntimeVersionSpec>;
+/** A RuntimeVersion's spec as written: the fields with defaults may be left out. */
+export type RuntimeVersionSpecInput = z.input<typeof RuntimeVersionSpec>;
 
 export const VersionPhase = z.enum(['Starting', 'Running', 'Degraded', 'Stopping', 'Stopped', 'Failed', 'Waiting']);
 export type VersionPhase = z.infer<typeof VersionPhase>;
@@ -91,11 +93,20 @@ export const RuntimeVersionStatus = z.object({
 });
 export type RuntimeVersionStatus = z.infer<typeof RuntimeVersionStatus>;
 
-export interface RuntimeVersion {
+export interface RuntimeVersion extends KubeObject {
   apiVersion: typeof API_VERSION;
   kind: 'RuntimeVersion';
-  metadata: ObjectMeta;
   spec: RuntimeVersionSpec;
+  status?: RuntimeVersionStatus;
+}
+
+/**
+ * A RuntimeVersion as written to and read from the API server, its spec not parsed yet: the spec
+ * as written, the status as the CRD's schema let it through. Any `KubeObject` is assignable to it;
+ * a `RuntimeVersion` is what `RuntimeVersionSpec` makes of it.
+ */
+export interface RuntimeVersionObject extends KubeObject {
+  spec?: RuntimeVersionSpecInput;
   status?: RuntimeVersionStatus;
 }
 

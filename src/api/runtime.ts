@@ -3,7 +3,7 @@
  * MinIO) and which version is published. One per namespace.
  */
 import { z } from 'zod';
-import type { ObjectMeta } from '../kube/index.ts';
+import type { KubeObject } from '../kube/index.ts';
 import { condition, dnsSubdomain, hostName, imageReference, secretReference, storage, versionName } from './fields.ts';
 
 export const GROUP = 'kre.konstellation.io';
@@ -54,6 +54,8 @@ export const RuntimeSpec = z.object({
     .prefault({}),
 });
 export type RuntimeSpec = z.infer<typeof RuntimeSpec>;
+/** A Runtime's spec as written: the fields with defaults may be left out. */
+export type RuntimeSpecInput = z.input<typeof RuntimeSpec>;
 
 export const RuntimePhase = z.enum(['Creating', 'Running', 'Degraded', 'Failed']);
 export type RuntimePhase = z.infer<typeof RuntimePhase>;
@@ -66,11 +68,20 @@ export const RuntimeStatus = z.object({
 });
 export type RuntimeStatus = z.infer<typeof RuntimeStatus>;
 
-export interface Runtime {
+export interface Runtime extends KubeObject {
   apiVersion: typeof API_VERSION;
   kind: 'Runtime';
-  metadata: ObjectMeta;
   spec: RuntimeSpec;
+  status?: RuntimeStatus;
+}
+
+/**
+ * A Runtime as written to and read from the API server, its spec not parsed yet: the spec as
+ * written, the status as the CRD's schema let it through. Any `KubeObject` is assignable to it; a
+ * `Runtime` is what `RuntimeSpec` makes of it.
+ */
+export interface RuntimeObject extends KubeObject {
+  spec?: RuntimeSpecInput;
   status?: RuntimeStatus;
 }
 

@@ -8,13 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { status } from '@grpc/grpc-js';
-import { RUNTIME_VERSIONS, RUNTIMES } from '../api/index.ts';
+import { RUNTIME_VERSIONS, RUNTIMES, type Runtime, type RuntimeVersion } from '../api/index.ts';
 import { eventually } from '../devcluster/testing.ts';
 import type { RuntimeStatusResponse } from '../gen/runtime/runtime.ts';
 import type { VersionStatusResponse } from '../gen/version/version.ts';
 import type { Harness } from '../manager/testing.ts';
 import { startClientHarness, TOKEN, type ClientHarness } from './testing.ts';
-import { createLogger } from '../kube/index.ts';
+import { createLogger, type ConfigMap, type Service } from '../kube/index.ts';
 import { parseManagerConfig } from '../manager/config.ts';
 import { startManager } from '../manager/server.ts';
 import {
@@ -76,8 +76,9 @@ describe('the kre client library against the manager', () => {
     assert.equal(await runtimeStatus(conn, 'demo'), undefined, 'no such runtime yet');
     const created = await createRuntime(conn, 'Demo');
     assert.deepEqual(created, { name: 'Demo', namespace: 'kre-demo', created: true, message: "Runtime 'Demo' created" });
-    const rt = await h.kube.get({ ...RUNTIMES, namespace: 'kre-demo', name: 'kre-demo' });
-    assert.deepEqual(rt.spec.mongo.credentialsSecret, { name: rt.spec.mongo.credentialsSecret.name }, 'credentials by Secret reference');
+    // The server fills the defaults: what it returns is a whole Runtime.
+    const rt = await h.kube.get<Runtime>({ ...RUNTIMES, namespace: 'kre-demo', name: 'kre-demo' });
+    assert.deepEqual(rt.spec.mongo.credentialsSecret, { name: rt.spec.mongo.credentialsSecret?.name }, 'credentials by Secret reference');
     // A second create leaves the runtime as it is: fresh credentials would not match its data.
     assert.deepEqual(await createRuntime(conn, 'Demo'), { name: 'Demo', namespace: 'kre-demo', created: false, message: "Runtime 'Demo' already exists" });
 
@@ -101,11 +102,11 @@ describe('the kre client library against the manager', () => {
     const pkg = await readKrt(EXAMPLE);
     const { version, message } = await startVersion(conn, 'demo', pkg, [{ key: 'GREETING_LANGUAGE', value: 'es' }]);
     assert.equal(message, "Version 'greeter-v1' started");
-    const obj = await h.kube.get({ ...RUNTIME_VERSIONS, namespace: 'kre-demo', name: 'greeter-v1' });
+    const obj = await h.kube.get<RuntimeVersion>({ ...RUNTIME_VERSIONS, namespace: 'kre-demo', name: 'greeter-v1' });
     assert.equal(obj.spec.versionId, version.id);
     assert.deepEqual(obj.spec.config, [{ key: 'GREETING_LANGUAGE', value: 'es' }, { key: 'MODEL_PATH', value: '' }]);
     assert.deepEqual(
-      obj.spec.workflows.map((wf: { name: string; nodes: { id: string; name: string }[]; edges: { fromNode: string; toNode: string }[] }) => [wf.name, wf.nodes.map((n) => `${n.id}:${n.name}`), wf.edges.map((e) => `${e.fromNode}>${e.toNode}`)]),
+      obj.spec.workflows.map((wf) => [wf.name, wf.nodes.map((n) => `${n.id}:${n.name}`), wf.edges.map((e) => `${e.fromNode}>${e.toNode}`)]),
       [
         ['greeting', ['w0n0:parse', 'w0n1:greet'], ['w0n0>w0n1']],
         ['farewell', ['w1n0:parse', 'w1n1:farewell'], ['w1n0>w1n1']],
@@ -128,7 +129,7 @@ describe('the kre client library against the manager', () => {
 
   test('version start from a packed .krt of the same directory sends the same version', async () => {
     const { file } = await packKrt(EXAMPLE, join(dir, 'greeter-v1.krt'));
-    const before = await h.kube.get({ ...RUNTIME_VERSIONS, namespace: 'kre-demo', name: 'greeter-v1' });
+    const before = await h.kube.get<RuntimeVersion>({ ...RUNTIME_VERSIONS, namespace: 'kre-demo', name: 'greeter-v1' });
     const { version } = await startVersion(conn, 'demo', await readKrt(file), [{ key: 'GREETING_LANGUAGE', value: 'es' }]);
     assert.equal(version.id, before.spec.versionId);
     const after = await h.kube.get({ ...RUNTIME_VERSIONS, namespace: 'kre-demo', name: 'greeter-v1' });
@@ -137,8 +138,8 @@ describe('the kre client library against the manager', () => {
 
   test('publish makes the active-entrypoint Service select the version; unpublish removes it', async () => {
     assert.equal(await versionAction(conn, 'publish', 'demo', 'greeter-v1'), "Version 'greeter-v1' published");
-    const svc = await eventually(() => h.kube.get({ ...SERVICES, namespace: 'kre-demo', name: 'active-entrypoint' }).catch(() => undefined), WAIT, 'the active-entrypoint Service');
-    assert.deepEqual(svc.spec.selector, { type: 'entrypoint', 'version-name': 'greeter-v1' });
+    const svc = await eventually(() => h.kube.get<Service>({ ...SERVICES, namespace: 'kre-demo', name: 'active-entrypoint' }).catch(() => undefined), WAIT, 'the active-entrypoint Service');
+    assert.deepEqual(svc.spec?.selector, { type: 'entrypoint', 'version-name': 'greeter-v1' });
     await eventually(async () => (await versionStatus(conn, 'demo', 'greeter-v1')).published, WAIT, 'status published');
     const stopWhilePublished = await failure(versionAction(conn, 'stop', 'demo', 'greeter-v1'), status.FAILED_PRECONDITION);
     assert.match(stopWhilePublished.message, /is published: unpublish it before stopping it/);
@@ -180,7 +181,7 @@ describe('the kre client library against the manager', () => {
   // After the metrics: a new configuration rolls the pods, and a point taken mid-roll counts fewer of them.
   test('config sets the values; a key the manager refuses comes back with its field', async () => {
     assert.equal(await updateConfig(conn, 'demo', 'greeter-v1', [{ key: 'GREETING_LANGUAGE', value: 'fr' }, { key: 'MODEL_PATH', value: '/models/2' }]), "Version 'greeter-v1' config updated");
-    await eventually(async () => (await h.kube.get({ ...CONFIGMAPS, namespace: 'kre-demo', name: 'greeter-v1-global' })).data?.GREETING_LANGUAGE === 'fr', WAIT, 'the new value in greeter-v1-global');
+    await eventually(async () => (await h.kube.get<ConfigMap>({ ...CONFIGMAPS, namespace: 'kre-demo', name: 'greeter-v1-global' })).data?.GREETING_LANGUAGE === 'fr', WAIT, 'the new value in greeter-v1-global');
     const err = await failure(updateConfig(conn, 'demo', 'greeter-v1', [{ key: 'bad-key', value: '1' }]), status.INVALID_ARGUMENT);
     assert.equal(err.field, 'version.config[0].key');
     assert.match(err.message, /^invalid version\.config\[0\]\.key: version\.config\[0\]\.key: "bad-key" is not a configuration variable/);

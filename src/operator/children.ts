@@ -17,6 +17,7 @@ import {
   type KubeClient,
   type KubeObject,
   type ObjectStore,
+  type Secret,
 } from '../kube/index.ts';
 import { findDrift, type Drift } from './drift.ts';
 
@@ -146,7 +147,8 @@ export class ChildWriter {
 
 function sameSecretData(desired: KubeObject, current: KubeObject): boolean {
   if (desired.kind !== 'Secret') return true;
-  return JSON.stringify(sortedEntries(desired.data)) === JSON.stringify(sortedEntries(current.data));
+  const [want, have]: Secret[] = [desired, current];
+  return JSON.stringify(sortedEntries(want.data)) === JSON.stringify(sortedEntries(have.data));
 }
 
 function sortedEntries(data: Record<string, string> | undefined): [string, string][] {

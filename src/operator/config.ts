@@ -37,21 +37,27 @@ export interface ConfigSources {
 
 export function loadOperatorConfig(sources: ConfigSources): OperatorConfig {
   const env = sources.env ?? process.env;
-  const fromFile: Record<string, any> = sources.file ? readConfigFile(sources.file) : {};
+  const fromFile: Record<string, unknown> = sources.file ? readConfigFile(sources.file) : {};
   const flags = sources.flags ?? {};
   const pick = <T>(...values: (T | undefined)[]) => values.find((v) => v !== undefined && v !== '');
   const boolEnv = (v: string | undefined) => (v === undefined || v === '' ? undefined : v === 'true' || v === '1');
+  // The file's leaderElection mapping, under the flags and the environment; anything else in its
+  // place is left for the schema to refuse.
+  const election = fromFile.leaderElection ?? {};
+  const fileElection: Record<string, unknown> | undefined = typeof election === 'object' && !Array.isArray(election) ? { ...election } : undefined;
   const input = {
     ...fromFile,
     kubeconfig: pick(flags.kubeconfig, fromFile.kubeconfig),
     namespace: pick(flags.namespace, env.KRE_OPERATOR_NAMESPACE, env.WATCH_NAMESPACE, fromFile.namespace),
     listen: pick(flags.listen, env.KRE_OPERATOR_LISTEN, fromFile.listen),
-    workers: pick<string | number>(flags.workers, env.KRE_OPERATOR_WORKERS, fromFile.workers),
-    leaderElection: {
-      ...fromFile.leaderElection,
-      enabled: pick(flags.leaderElect === false ? false : undefined, boolEnv(env.KRE_OPERATOR_LEADER_ELECTION), fromFile.leaderElection?.enabled),
-      namespace: pick(flags.leaseNamespace, env.KRE_OPERATOR_LEASE_NAMESPACE, fromFile.leaderElection?.namespace, env.POD_NAMESPACE),
-    },
+    workers: pick<unknown>(flags.workers, env.KRE_OPERATOR_WORKERS, fromFile.workers),
+    leaderElection: fileElection
+      ? {
+          ...fileElection,
+          enabled: pick(flags.leaderElect === false ? false : undefined, boolEnv(env.KRE_OPERATOR_LEADER_ELECTION), fileElection.enabled),
+          namespace: pick(flags.leaseNamespace, env.KRE_OPERATOR_LEASE_NAMESPACE, fileElection.namespace, env.POD_NAMESPACE),
+        }
+      : election,
   };
   return parseConfig(OperatorConfig, input);
 }

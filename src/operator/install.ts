@@ -1,5 +1,5 @@
 /** `kre operator install`: the CRDs applied and waited for until the API server serves them. */
-import { applyObject, CRDS, KubeApiError, type KubeClient, type KubeObject } from '../kube/index.ts';
+import { applyObject, CRDS, KubeApiError, type CustomResourceDefinition, type KubeClient } from '../kube/index.ts';
 import { customResourceDefinitions } from '../api/index.ts';
 import { FIELD_MANAGER } from './children.ts';
 
@@ -17,8 +17,8 @@ export async function installCustomResourceDefinitions(client: KubeClient, opts:
   const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
   for (const name of names) {
     for (;;) {
-      const crd = await client.get<KubeObject>({ ...CRDS, name });
-      const established = (crd.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Established' && c.status === 'True');
+      const crd = await client.get<CustomResourceDefinition>({ ...CRDS, name });
+      const established = (crd.status?.conditions ?? []).some((c) => c.type === 'Established' && c.status === 'True');
       // Established is not yet served: a real server answers 429 "storage is (re)initializing"
       // (or 404) for a moment after, so a list of the resource must go through.
       if (established && (await served(client, crd))) break;
@@ -29,8 +29,9 @@ export async function installCustomResourceDefinitions(client: KubeClient, opts:
   return names;
 }
 
-async function served(client: KubeClient, crd: KubeObject): Promise<boolean> {
-  const { group, names, versions } = crd.spec as { group: string; names: { plural: string }; versions: { name: string; served: boolean }[] };
+async function served(client: KubeClient, crd: CustomResourceDefinition): Promise<boolean> {
+  if (!crd.spec) return true;
+  const { group, names, versions } = crd.spec;
   const version = versions.find((v) => v.served)?.name;
   if (!version) return true;
   try {

@@ -8,8 +8,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { eventually } from '../devcluster/testing.ts';
-import { KubeClient } from '../kube/index.ts';
-import { RUNTIMES, RUNTIME_VERSIONS } from '../api/index.ts';
+import { KubeClient, type Event } from '../kube/index.ts';
+import { RUNTIMES, RUNTIME_VERSIONS, type RuntimeObject, type RuntimeVersionObject } from '../api/index.ts';
 import { installCustomResourceDefinitions } from './install.ts';
 import { startOperator } from './operator.ts';
 import { createNamespace, runtimeObject, runtimeRef, versionObject, versionRef, STATEFULSETS } from './testing.ts';
@@ -48,10 +48,10 @@ describe('the operator under the RBAC of deploy/', realOnly('rbac'), () => {
 
   test('with the rules of deploy/, it reconciles a Runtime and a RuntimeVersion and is never refused', async () => {
     const lines = await runOperator(async (_log, ns, admin) => {
-      const rt = await admin.get(runtimeRef(ns, ns));
-      const v = await admin.get(versionRef(ns, 'v1'));
+      const rt = await admin.get<RuntimeObject>(runtimeRef(ns, ns));
+      const v = await admin.get<RuntimeVersionObject>(versionRef(ns, 'v1'));
       const mongo = await admin.get({ ...STATEFULSETS, namespace: ns, name: 'kre-mongo' }).catch(() => undefined);
-      const events = await admin.list({ group: '', version: 'v1', plural: 'events', namespace: ns });
+      const events = await admin.list<Event>({ group: '', version: 'v1', plural: 'events', namespace: ns });
       // With no nodes the Runtime never runs, so the version waits for it (phase Waiting) and makes
       // no Deployment; the operator still lists and watches Deployments, which the rule removal shows.
       return (

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { RuntimeSpec, RuntimeVersionSpec, type Runtime, type RuntimeVersion } from '../api/index.ts';
+import { API_VERSION, RuntimeSpec, RuntimeVersionSpec, type Runtime, type RuntimeSpecInput, type RuntimeVersion, type RuntimeVersionSpecInput } from '../api/index.ts';
+import type { KubeObject, StatefulSet } from '../kube/index.ts';
 import { renderDeployManifests } from './deploy.ts';
 import { renderedHash } from './children.ts';
 import {
@@ -17,46 +18,48 @@ import {
 import { nodeEnvironment, renderNodeDeployment, renderVersionObjects } from './version-objects.ts';
 import { versionObject } from './testing.ts';
 
-const runtime = (spec: Record<string, unknown> = {}): Runtime => ({
+const runtime = (spec: RuntimeSpecInput = {}): Runtime => ({
   apiVersion: 'kre.konstellation.io/v1alpha1',
   kind: 'Runtime',
   metadata: { name: 'demo', namespace: 'kre-demo', uid: 'uid-1' },
   spec: RuntimeSpec.parse(spec),
 });
 
-const version = (workflows: Record<string, string[]>, extra: Record<string, unknown> = {}): RuntimeVersion => {
+const version = (workflows: Record<string, string[]>, extra: Partial<RuntimeVersionSpecInput> = {}): RuntimeVersion => {
   const obj = versionObject('kre-demo', 'v1', workflows, extra);
-  return { ...(obj as RuntimeVersion), metadata: { ...obj.metadata, uid: 'uid-2' }, spec: RuntimeVersionSpec.parse(obj.spec) };
+  return { ...obj, apiVersion: API_VERSION, kind: 'RuntimeVersion', metadata: { ...obj.metadata, uid: 'uid-2' }, spec: RuntimeVersionSpec.parse(obj.spec) };
 };
+
+const isStatefulSet = (o: KubeObject): o is StatefulSet => o.kind === 'StatefulSet';
 
 describe('Runtime children', () => {
   test('MongoDB: three members, one in development mode, labelled as the seed selects them', () => {
     const prod = renderMongoStatefulSet(runtime(), 'kre-mongo-credentials');
-    assert.equal(prod.spec.replicas, 3);
-    assert.deepEqual(prod.spec.selector.matchLabels, { 'kre-app': 'kre-mongo' });
-    assert.equal(prod.spec.serviceName, 'kre-mongo');
-    assert.equal(renderMongoStatefulSet(runtime({ developmentMode: true }), 's').spec.replicas, 1);
-    assert.equal(renderMongoStatefulSet(runtime({ developmentMode: true, mongo: { replicas: 5 } }), 's').spec.replicas, 5);
+    assert.equal(prod.spec?.replicas, 3);
+    assert.deepEqual(prod.spec?.selector.matchLabels, { 'kre-app': 'kre-mongo' });
+    assert.equal(prod.spec?.serviceName, 'kre-mongo');
+    assert.equal(renderMongoStatefulSet(runtime({ developmentMode: true }), 's').spec?.replicas, 1);
+    assert.equal(renderMongoStatefulSet(runtime({ developmentMode: true, mongo: { replicas: 5 } }), 's').spec?.replicas, 5);
     assert.deepEqual(prod.metadata.ownerReferences, [{ apiVersion: 'kre.konstellation.io/v1alpha1', kind: 'Runtime', name: 'demo', uid: 'uid-1', controller: true, blockOwnerDeletion: true }]);
   });
 
   test('NATS: members joined by routes through the headless Service, and a config change rolls them', () => {
     const rt = runtime({ nats: { replicas: 3 } });
     assert.match(natsConfig(rt), /nats:\/\/kre-nats-0\.kre-nats-cluster:6222\n {4}nats:\/\/kre-nats-1\.kre-nats-cluster:6222\n {4}nats:\/\/kre-nats-2/);
-    const a = renderNatsStatefulSet(runtime()).spec.template.metadata.annotations[CONFIG_HASH];
-    const b = renderNatsStatefulSet(rt).spec.template.metadata.annotations[CONFIG_HASH];
+    const a = renderNatsStatefulSet(runtime()).spec?.template.metadata?.annotations?.[CONFIG_HASH];
+    const b = renderNatsStatefulSet(rt).spec?.template.metadata?.annotations?.[CONFIG_HASH];
     assert.notEqual(a, b);
   });
 
   test('storage classes: the component own, else the shared one', () => {
-    const sts = renderRuntimeWorkloads(runtime({ sharedStorageClass: 'shared', minio: { storage: { storageClass: 'fast' } } }), { mongo: 'm', minio: 'n' }).filter((o) => o.kind === 'StatefulSet');
-    assert.deepEqual(sts.map((s) => s.spec.volumeClaimTemplates[0].spec.storageClassName), ['shared', 'shared', 'fast']);
+    const sts = renderRuntimeWorkloads(runtime({ sharedStorageClass: 'shared', minio: { storage: { storageClass: 'fast' } } }), { mongo: 'm', minio: 'n' }).filter(isStatefulSet);
+    assert.deepEqual(sts.map((s) => s.spec?.volumeClaimTemplates?.[0].spec?.storageClassName), ['shared', 'shared', 'fast']);
   });
 
   test('the active-entrypoint Service only when a version is published', () => {
     assert.equal(renderActiveEntrypointService(runtime()), undefined);
     const svc = renderActiveEntrypointService(runtime({ publishedVersion: 'v2' }))!;
-    assert.deepEqual(svc.spec.selector, { type: 'entrypoint', 'version-name': 'v2' });
+    assert.deepEqual(svc.spec?.selector, { type: 'entrypoint', 'version-name': 'v2' });
   });
 
   test('no credential reaches an object but a Secret, and the rendered hash of a Secret ignores its data', () => {
@@ -101,7 +104,7 @@ describe('RuntimeVersion children', () => {
 
   test("a version's own MongoDB connection Secret and database name replace the runtime's", () => {
     const uriSecret = (v: RuntimeVersion) =>
-      renderNodeDeployment(v, v.spec.workflows[0], v.spec.workflows[0].nodes[0], { mongoDbName: 'data' }).spec.template.spec.containers[0].env.find((e: { name: string }) => e.name === 'KRT_MONGO_URI').valueFrom.secretKeyRef;
+      renderNodeDeployment(v, v.spec.workflows[0], v.spec.workflows[0].nodes[0], { mongoDbName: 'data' }).spec?.template.spec?.containers[0].env?.find((e) => e.name === 'KRT_MONGO_URI')?.valueFrom?.secretKeyRef;
     assert.deepEqual(uriSecret(version({ a: ['x'] })), { name: 'kre-mongo-connection', key: 'uri' });
     const own = version({ a: ['x'] }, { mongoUriSecret: { name: 'v1-mongo-uri' }, mongoDbName: 'models' });
     assert.deepEqual(uriSecret(own), { name: 'v1-mongo-uri', key: 'uri' });
@@ -109,8 +112,9 @@ describe('RuntimeVersion children', () => {
   });
 
   test('the config hash changes with the configuration and nothing else', () => {
-    const hash = (v: RuntimeVersion) => renderNodeDeployment(v, v.spec.workflows[0], v.spec.workflows[0].nodes[0], { mongoDbName: 'data' }).spec.template.metadata.annotations[CONFIG_HASH];
+    const hash = (v: RuntimeVersion) => renderNodeDeployment(v, v.spec.workflows[0], v.spec.workflows[0].nodes[0], { mongoDbName: 'data' }).spec?.template.metadata?.annotations?.[CONFIG_HASH];
     const base = version({ a: ['x'] });
+    assert.ok(hash(base));
     assert.equal(hash(base), hash(version({ a: ['x'] })));
     assert.notEqual(hash(base), hash(version({ a: ['x'] }, { config: [{ key: 'MODEL_PATH', value: 'other' }] })));
     assert.notEqual(hash(base), hash(version({ a: ['x'] }, { configFiles: [{ key: 'model.yaml', value: 'a: 1' }] })));

@@ -4,9 +4,9 @@ import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { startTestApiServer, type TestApiServer } from '../../test/support/apiserver.ts';
 import { eventually } from '../devcluster/testing.ts';
-import { KubeClient, LEASES } from '../kube/index.ts';
+import { KubeClient, LEASES, type Lease, type Service } from '../kube/index.ts';
 import { createLogger } from '../kube/logger.ts';
-import { RUNTIME_VERSIONS, RUNTIMES } from '../api/index.ts';
+import { RUNTIME_VERSIONS, RUNTIMES, type RuntimeObject, type RuntimeVersionObject } from '../api/index.ts';
 import { startOperator, type Operator } from './operator.ts';
 import { createNamespace, DEPLOYMENTS, runtimeObject, runtimeRef, SECRETS, STATEFULSETS, versionObject, versionRef } from './testing.ts';
 
@@ -53,18 +53,18 @@ describe('kre operator on an API server', () => {
       assert.equal((await fetch(livez)).status, 200);
       await eventually(async () => (await fetch(readyz)).status === 200, 30_000, '/readyz 200');
       await client.create({ ...RUNTIMES, namespace: 'kre-cli' }, runtimeObject('kre-cli', 'kre-cli', { developmentMode: true }));
-      await eventually(async () => (await client.get(runtimeRef('kre-cli', 'kre-cli'))).status?.phase === 'Running', WAIT, 'Runtime Running');
+      await eventually(async () => (await client.get<RuntimeObject>(runtimeRef('kre-cli', 'kre-cli'))).status?.phase === 'Running', WAIT, 'Runtime Running');
       const text = await (await fetch(metrics)).text();
       assert.match(text, /kre_controller_reconcile_total\{controller="runtime",result="success"\} \d+/);
-      const lease = await client.get({ ...LEASES, namespace: 'kre-cli', name: 'kre-operator' });
-      assert.ok(lease.spec.holderIdentity);
+      const lease = await client.get<Lease>({ ...LEASES, namespace: 'kre-cli', name: 'kre-operator' });
+      assert.ok(lease.spec?.holderIdentity);
     } finally {
       child.kill('SIGTERM');
     }
     assert.equal(await exited, 0, out);
     assert.match(out, /"msg":"stopped"/);
     // A clean stop releases the Lease, so a successor need not wait for it to expire.
-    assert.equal((await client.get({ ...LEASES, namespace: 'kre-cli', name: 'kre-operator' })).spec.holderIdentity, '');
+    assert.equal((await client.get<Lease>({ ...LEASES, namespace: 'kre-cli', name: 'kre-operator' })).spec?.holderIdentity, '');
   });
 
   test('bad configuration exits 2 naming the field', async () => {
@@ -98,11 +98,11 @@ describe('kre operator on an API server', () => {
       await new Promise((r) => setTimeout(r, 1000));
       assert.equal(standby.leading(), false);
       await client.create({ ...RUNTIMES, namespace: 'kre-le' }, runtimeObject('kre-le', 'kre-le', { developmentMode: true }));
-      await eventually(async () => (await client.get(runtimeRef('kre-le', 'kre-le'))).status?.phase === 'Running', WAIT, 'Runtime Running');
+      await eventually(async () => (await client.get<RuntimeObject>(runtimeRef('kre-le', 'kre-le'))).status?.phase === 'Running', WAIT, 'Runtime Running');
       await leader.stop();
       await eventually(() => standby.leading(), 30_000, 'the standby leading');
       await client.patch(runtimeRef('kre-le', 'kre-le'), { spec: { publishedVersion: 'v1' } });
-      await eventually(async () => (await client.get({ group: '', version: 'v1', plural: 'services', namespace: 'kre-le', name: 'active-entrypoint' })).spec.selector['version-name'] === 'v1', WAIT, 'the new leader reconciling');
+      await eventually(async () => (await client.get<Service>({ group: '', version: 'v1', plural: 'services', namespace: 'kre-le', name: 'active-entrypoint' })).spec?.selector?.['version-name'] === 'v1', WAIT, 'the new leader reconciling');
     } finally {
       await a.stop();
       await b.stop();
@@ -120,8 +120,8 @@ describe('kre operator on an API server', () => {
     const generated = (await client.list({ ...SECRETS, namespace: 'kre-restart' })).items.find((s) => s.metadata.name === 'kre-mongo-credentials');
     op = startOperator({ client, namespace: 'kre-restart', logger: quiet(), leaderElection: false });
     try {
-      await eventually(async () => (await client.get(runtimeRef('kre-restart', 'kre-restart'))).status?.phase === 'Running', WAIT, 'Runtime Running');
-      await eventually(async () => (await client.get(versionRef('kre-restart', 'v1'))).status?.phase === 'Running', WAIT, 'version Running');
+      await eventually(async () => (await client.get<RuntimeObject>(runtimeRef('kre-restart', 'kre-restart'))).status?.phase === 'Running', WAIT, 'Runtime Running');
+      await eventually(async () => (await client.get<RuntimeVersionObject>(versionRef('kre-restart', 'v1'))).status?.phase === 'Running', WAIT, 'version Running');
       const names = async (type: typeof STATEFULSETS) => (await client.list({ ...type, namespace: 'kre-restart' })).items.map((o) => o.metadata.name).sort();
       assert.deepEqual(await names(STATEFULSETS), ['kre-minio', 'kre-mongo', 'kre-nats']);
       assert.deepEqual(await names(DEPLOYMENTS), ['v1-entrypoint', 'v1-greet-gregreet', 'v1-parse-greparse', 'v1-score-scoscore']);

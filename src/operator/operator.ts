@@ -24,7 +24,7 @@ import {
   type WatchedKind,
 } from '../kube/index.ts';
 import { createLogger } from '../kube/index.ts';
-import { RUNTIME_VERSIONS, RUNTIMES } from '../api/index.ts';
+import { RUNTIME_VERSIONS, RUNTIMES, type RuntimeVersionObject } from '../api/index.ts';
 import { ChildCache, ChildWriter, MANAGED_BY_SELECTOR } from './children.ts';
 import { EventRecorder } from './events.ts';
 import { RuntimeReconciler } from './runtime-reconciler.ts';
@@ -207,7 +207,7 @@ function buildControllers(
   };
   versions.primary.addHandlers({
     onAdd: onVersion,
-    onUpdate: (old, v) => {
+    onUpdate: (old: RuntimeVersionObject, v: RuntimeVersionObject) => {
       if (old.status?.phase !== v.status?.phase) onVersion(v);
     },
     onDelete: onVersion,

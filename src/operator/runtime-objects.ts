@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { API_VERSION, RUNTIME_LABEL, type Runtime } from '../api/index.ts';
-import { setControllerOwner, type KubeObject } from '../kube/index.ts';
+import { setControllerOwner, type KubeObject, type Secret, type Service, type StatefulSet } from '../kube/index.ts';
 import { MANAGED_BY, sha256 } from './children.ts';
 
 export const MONGO = 'kre-mongo';
@@ -63,7 +63,7 @@ function renderService(
   name: string,
   labels: Record<string, string>,
   spec: { selector?: Record<string, string>; ports: ReturnType<typeof tcpPort>[]; headless?: boolean; publishNotReadyAddresses?: boolean },
-): KubeObject {
+): Service {
   return owned(rt, {
     apiVersion: 'v1',
     kind: 'Service',
@@ -107,7 +107,7 @@ function randomToken(length: number): string {
   return Array.from(bytes, (b) => alphabet[b % alphabet.length]).join('');
 }
 
-function renderSecret(rt: Runtime, name: string, values: Record<string, string>): KubeObject {
+function renderSecret(rt: Runtime, name: string, values: Record<string, string>): Secret {
   return {
     apiVersion: 'v1',
     kind: 'Secret',
@@ -122,7 +122,7 @@ function renderSecret(rt: Runtime, name: string, values: Record<string, string>)
  * StatefulSet's claims are kept when it goes), and their data opens only with these credentials,
  * so the Secret stays with the volumes and a Runtime created again in the namespace reuses both.
  */
-export function renderGeneratedCredentials(rt: Runtime, name: string, values: Record<string, string>): KubeObject {
+export function renderGeneratedCredentials(rt: Runtime, name: string, values: Record<string, string>): Secret {
   return renderSecret(rt, name, values);
 }
 
@@ -130,7 +130,7 @@ export function mongoHosts(rt: Runtime): string[] {
   return Array.from({ length: mongoReplicas(rt) }, (_, i) => `${MONGO}-${i}.${MONGO}:27017`);
 }
 
-export function renderMongoConnectionSecret(rt: Runtime, creds: MongoCredentials): KubeObject {
+export function renderMongoConnectionSecret(rt: Runtime, creds: MongoCredentials): Secret {
   const user = encodeURIComponent(creds.username);
   const password = encodeURIComponent(creds.password);
   const uri = `mongodb://${user}:${password}@${mongoHosts(rt).join(',')}/admin?replicaSet=${MONGO_REPLICA_SET}&authSource=admin`;
@@ -156,7 +156,7 @@ const MONGO_INITIATE = `[ "\${HOSTNAME##*-}" = "0" ] || exit 0
 for i in $(seq 1 60); do mongo --quiet -u "$MONGO_INITDB_ROOT_USERNAME" -p "$MONGO_INITDB_ROOT_PASSWORD" --authenticationDatabase admin --eval 'db.adminCommand("ping")' && break; sleep 2; done
 mongo --quiet -u "$MONGO_INITDB_ROOT_USERNAME" -p "$MONGO_INITDB_ROOT_PASSWORD" --authenticationDatabase admin --eval "rs.status().ok || rs.initiate({_id: '${MONGO_REPLICA_SET}', members: [$MEMBERS]})"`;
 
-export function renderMongoStatefulSet(rt: Runtime, credentialsSecret: string): KubeObject {
+export function renderMongoStatefulSet(rt: Runtime, credentialsSecret: string): StatefulSet {
   const mongo = rt.spec.mongo;
   const replicas = mongoReplicas(rt);
   const members = mongoHosts(rt)
@@ -258,7 +258,7 @@ export function renderNatsServices(rt: Runtime): KubeObject[] {
   ];
 }
 
-export function renderNatsStatefulSet(rt: Runtime): KubeObject {
+export function renderNatsStatefulSet(rt: Runtime): StatefulSet {
   const nats = rt.spec.nats;
   return owned(rt, {
     apiVersion: 'apps/v1',
@@ -303,7 +303,7 @@ export function renderMinioService(rt: Runtime): KubeObject {
   return renderService(rt, MINIO, MINIO_LABELS, { headless: true, ports: [tcpPort('minio', 9000)] });
 }
 
-export function renderMinioStatefulSet(rt: Runtime, credentialsSecret: string): KubeObject {
+export function renderMinioStatefulSet(rt: Runtime, credentialsSecret: string): StatefulSet {
   const minio = rt.spec.minio;
   return owned(rt, {
     apiVersion: 'apps/v1',
@@ -339,7 +339,7 @@ export function renderMinioStatefulSet(rt: Runtime, credentialsSecret: string): 
 }
 
 /** The Service in front of the published version's entrypoint; none when nothing is published. */
-export function renderActiveEntrypointService(rt: Runtime): KubeObject | undefined {
+export function renderActiveEntrypointService(rt: Runtime): Service | undefined {
   const version = rt.spec.publishedVersion;
   if (!version) return undefined;
   return renderService(rt, ACTIVE_ENTRYPOINT, { type: 'entrypoint' }, {

@@ -14,6 +14,8 @@ import {
   SECRETS,
   type KubeObject,
   type ObjectStore,
+  type Secret,
+  type StatefulSet,
   type ReconcileContext,
   type ReconcileKey,
   type ReconcileResult,
@@ -29,7 +31,9 @@ import {
   RuntimeSpec,
   schemaProblems,
   type Runtime,
+  type RuntimeObject,
   type RuntimePhase,
+  type RuntimeVersionObject,
 } from '../api/index.ts';
 import { ChildCache, ChildWriter, FIELD_MANAGER } from './children.ts';
 import type { ConditionUpdate } from './conditions.ts';
@@ -47,7 +51,6 @@ import {
   renderGeneratedCredentials,
   renderMongoConnectionSecret,
   renderRuntimeWorkloads,
-  type MongoCredentials,
 } from './runtime-objects.ts';
 import { problemsMessage, StatusWriter, type StatusEvent } from './status.ts';
 
@@ -65,7 +68,7 @@ export interface RuntimeReconcilerDeps {
 }
 
 /** The Runtime the operator acts on in a namespace: the oldest, then the first by name. */
-export function activeRuntime(runtimes: KubeObject[]): KubeObject | undefined {
+export function activeRuntime(runtimes: RuntimeObject[]): RuntimeObject | undefined {
   return runtimes
     .filter((r) => !r.metadata.deletionTimestamp)
     .sort((a, b) => (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? '') || (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''))[0];
@@ -85,7 +88,7 @@ export class RuntimeReconciler implements Reconciler {
 
   async reconcile(key: ReconcileKey, ctx: ReconcileContext): Promise<ReconcileResult | void> {
     const namespace = key.namespace ?? '';
-    const cached = this.deps.runtimes.get(namespace, key.name);
+    const cached: RuntimeObject | undefined = this.deps.runtimes.get(namespace, key.name);
     if (!cached || cached.metadata.deletionTimestamp) return;
 
     const active = activeRuntime(this.deps.runtimes.list({ namespace }));
@@ -109,13 +112,13 @@ export class RuntimeReconciler implements Reconciler {
         events: [{ type: 'Warning', reason: 'InvalidSpec', message, condition: RuntimeConditions.invalidSpec }],
       });
     }
-    const rt: Runtime = { ...(cached as Runtime), spec: parsed.data };
+    // The store holds the runtimes resource: apiVersion and kind are those of a Runtime.
+    const rt: Runtime = { ...cached, apiVersion: API_VERSION, kind: 'Runtime', spec: parsed.data };
 
     const mongo = await this.credentials(rt, 'mongo');
     const minio = await this.credentials(rt, 'minio');
-    const missing = [mongo, minio].filter((c) => 'missing' in c).map((c) => (c as { missing: string }).missing);
-    if (missing.length > 0) {
-      const message = missing.join('; ');
+    if ('missing' in mongo || 'missing' in minio) {
+      const message = [mongo, minio].flatMap((c) => ('missing' in c ? [c.missing] : [])).join('; ');
       await this.status.write(rt, {
         phase: 'Creating',
         conditions: [{ type: RuntimeConditions.invalidSpec, status: 'False' }, { type: 'CredentialsReady', status: 'False', reason: 'SecretMissing', message }],
@@ -123,12 +126,11 @@ export class RuntimeReconciler implements Reconciler {
       });
       return { requeueAfter: MISSING_SECRET_RETRY_MS };
     }
-    const mongoCreds = mongo as { secret: string; values: Record<string, string> };
-    const minioCreds = minio as { secret: string; values: Record<string, string> };
+    const { username, password, sharedKey } = mongo.values;
 
     const desired = [
-      renderMongoConnectionSecret(rt, mongoCreds.values as unknown as MongoCredentials),
-      ...renderRuntimeWorkloads(rt, { mongo: mongoCreds.secret, minio: minioCreds.secret }),
+      renderMongoConnectionSecret(rt, { username, password, sharedKey }),
+      ...renderRuntimeWorkloads(rt, { mongo: mongo.secret, minio: minio.secret }),
     ];
     // Unpublishing removes the Service (and the Ingress) of the previous published version.
     const obsolete = ['Service', 'Ingress']
@@ -173,8 +175,8 @@ export class RuntimeReconciler implements Reconciler {
     const name = rt.spec.publishedVersion;
     if (!name) return undefined;
     const namespace = rt.metadata.namespace ?? '';
-    const version = this.deps.versions.get(namespace, name);
-    const phase = version?.status?.phase as string | undefined;
+    const version: RuntimeVersionObject | undefined = this.deps.versions.get(namespace, name);
+    const phase = version?.status?.phase;
     const type = RuntimeConditions.published;
     let condition: ConditionUpdate;
     if (!version || version.metadata.deletionTimestamp) {
@@ -201,9 +203,9 @@ export class RuntimeReconciler implements Reconciler {
     const namespace = rt.metadata.namespace ?? '';
     const ref = rt.spec[component].credentialsSecret?.name;
     if (ref) {
-      let secret: KubeObject;
+      let secret: Secret;
       try {
-        secret = await this.deps.client.get({ ...SECRETS, namespace, name: ref });
+        secret = await this.deps.client.get<Secret>({ ...SECRETS, namespace, name: ref });
       } catch (err) {
         if (isNotFound(err)) return { missing: `spec.${component}.credentialsSecret: Secret ${ref} does not exist` };
         throw new Error(`could not read Secret ${ref}: ${(err as Error).message}`, { cause: err });
@@ -213,21 +215,21 @@ export class RuntimeReconciler implements Reconciler {
       return { secret: ref, values: decode(secret.data, keys) };
     }
     const name = component === 'mongo' ? MONGO_CREDENTIALS : MINIO_CREDENTIALS;
-    const existing = this.deps.children.get('Secret', namespace, name);
+    const existing: Secret | undefined = this.deps.children.get('Secret', namespace, name);
     if (existing && keys.every((k) => existing.data?.[k])) {
       await this.releaseCredentials(existing);
       return { secret: name, values: decode(existing.data, keys) };
     }
     const generated = component === 'mongo' ? generateMongoCredentials() : generateMinioCredentials();
-    const secret = renderGeneratedCredentials(rt, name, generated as unknown as Record<string, string>);
+    const secret = renderGeneratedCredentials(rt, name, { ...generated });
     try {
-      const created = await this.deps.client.create({ ...SECRETS, namespace }, secret, { fieldManager: FIELD_MANAGER });
+      const created = await this.deps.client.create<Secret>({ ...SECRETS, namespace }, secret, { fieldManager: FIELD_MANAGER });
       await this.deps.events.record(rt, 'Normal', 'CredentialsGenerated', `generated Secret ${name}`);
       return { secret: name, values: decode(created.data, keys) };
     } catch (err) {
       if (!isAlreadyExists(err)) throw new Error(`could not create Secret ${name}: ${(err as Error).message}`, { cause: err });
       // Created by an earlier reconcile the cache has not seen yet.
-      const current = await this.deps.client.get({ ...SECRETS, namespace, name });
+      const current = await this.deps.client.get<Secret>({ ...SECRETS, namespace, name });
       return { secret: name, values: decode(current.data, keys) };
     }
   }
@@ -254,7 +256,7 @@ export class RuntimeReconciler implements Reconciler {
   private componentStates(rt: Runtime): ComponentState[] {
     const namespace = rt.metadata.namespace ?? '';
     const state = (type: string, name: string, want: number): ComponentState => {
-      const sts = this.deps.children.get('StatefulSet', namespace, name);
+      const sts: StatefulSet | undefined = this.deps.children.get('StatefulSet', namespace, name);
       const readyReplicas = sts?.status?.readyReplicas ?? 0;
       const current = sts && (sts.status?.observedGeneration ?? 0) >= (sts.metadata.generation ?? 0);
       const ready = Boolean(current) && readyReplicas >= want && (sts?.status?.updatedReplicas ?? want) >= want;

@@ -1,8 +1,18 @@
 /** Helpers for the operator's tests and benchmark: objects to create and API writes to count. */
+import { after, before } from 'node:test';
 import { startDevCluster, type DevCluster } from '../devcluster/index.ts';
-import { EVENTS, KubeClient, NAMESPACES, type KubeObject } from '../kube/index.ts';
+import { EVENTS, KubeClient, NAMESPACES, type Event, type Pod } from '../kube/index.ts';
 import { createLogger } from '../kube/index.ts';
-import { API_VERSION, RUNTIME_VERSIONS, RUNTIMES, type Condition } from '../api/index.ts';
+import {
+  API_VERSION,
+  RUNTIME_VERSIONS,
+  RUNTIMES,
+  type Condition,
+  type RuntimeObject,
+  type RuntimeSpecInput,
+  type RuntimeVersionObject,
+  type RuntimeVersionSpecInput,
+} from '../api/index.ts';
 import { installCustomResourceDefinitions } from './install.ts';
 import { startOperator, type Operator } from './operator.ts';
 import { devclusterWrites } from '../devcluster/testing.ts';
@@ -13,12 +23,17 @@ export async function createNamespace(client: KubeClient, name: string): Promise
   await client.create(NAMESPACES, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
 }
 
-export function runtimeObject(namespace: string, name: string, spec: Record<string, unknown> = {}): KubeObject {
+export function runtimeObject(namespace: string, name: string, spec: RuntimeSpecInput = {}): RuntimeObject & { spec: RuntimeSpecInput } {
   return { apiVersion: API_VERSION, kind: 'Runtime', metadata: { name, namespace }, spec };
 }
 
 /** A version with one workflow per entry of `workflows`, each a chain of the named nodes. */
-export function versionObject(namespace: string, name: string, workflows: Record<string, string[]>, extra: Record<string, unknown> = {}): KubeObject {
+export function versionObject(
+  namespace: string,
+  name: string,
+  workflows: Record<string, string[]>,
+  extra: Partial<RuntimeVersionSpecInput> = {},
+): RuntimeVersionObject & { spec: RuntimeVersionSpecInput } {
   return {
     apiVersion: API_VERSION,
     kind: 'RuntimeVersion',
@@ -76,8 +91,8 @@ export async function settledWrites(cluster: WriteCounter, quietMs = 1500, timeo
   }
 }
 
-export function isReadyPod(pod: KubeObject): boolean {
-  return pod.status?.phase === 'Running' && (pod.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True');
+export function isReadyPod(pod: Pod): boolean {
+  return pod.status?.phase === 'Running' && (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
 }
 
 /** A devcluster with the CRDs installed and one operator reconciling it, without leader election. */
@@ -119,11 +134,43 @@ export class OperatorTestbed {
   }
 
   /** The events about the object `name` in `namespace`. */
-  async eventsAbout(namespace: string, name: string): Promise<KubeObject[]> {
-    return (await this.client.list({ ...EVENTS, namespace })).items.filter((e) => e.involvedObject.name === name);
+  async eventsAbout(namespace: string, name: string): Promise<Event[]> {
+    return (await this.client.list<Event>({ ...EVENTS, namespace })).items.filter((e) => e.involvedObject.name === name);
   }
 }
 
-export function conditionOf(obj: KubeObject, type: string): Condition | undefined {
-  return (obj.status?.conditions as Condition[] | undefined)?.find((c) => c.type === type);
+/** The testbed of a describe's tests, read inside them once it has started. */
+export interface SharedTestbed {
+  readonly client: KubeClient;
+  readonly operator: Operator;
+  eventsAbout(namespace: string, name: string): Promise<Event[]>;
+}
+
+/**
+ * One OperatorTestbed for the tests of the enclosing describe, its operator silent: started
+ * before the first and stopped after the last, so the tests share its API server and operator.
+ */
+export function sharedTestbed(): SharedTestbed {
+  let bed: OperatorTestbed | undefined;
+  before(async () => {
+    bed = await OperatorTestbed.start('silent');
+  });
+  after(() => bed?.stop());
+  const started = (): OperatorTestbed => {
+    if (!bed) throw new Error('the testbed has not started');
+    return bed;
+  };
+  return {
+    get client() {
+      return started().client;
+    },
+    get operator() {
+      return started().operator;
+    },
+    eventsAbout: (namespace, name) => started().eventsAbout(namespace, name),
+  };
+}
+
+export function conditionOf(obj: RuntimeObject | RuntimeVersionObject, type: string): Condition | undefined {
+  return obj.status?.conditions?.find((c) => c.type === type);
 }

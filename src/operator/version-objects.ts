@@ -7,7 +7,7 @@
  * the Deployment instead of deleting them.
  */
 import { API_VERSION, workflowChain, type RuntimeVersion, type Workflow, type WorkflowNode } from '../api/index.ts';
-import { setControllerOwner, type KubeObject } from '../kube/index.ts';
+import { setControllerOwner, type Deployment, type KubeObject } from '../kube/index.ts';
 import { MANAGED_BY, sha256 } from './children.ts';
 import { CONFIG_HASH, MONGO_CONNECTION, MONGO_CONNECTION_KEY, NATS } from './runtime-objects.ts';
 
@@ -112,7 +112,7 @@ const mongoUriEnv = (v: RuntimeVersion) => ({
   valueFrom: { secretKeyRef: { name: v.spec.mongoUriSecret?.name ?? MONGO_CONNECTION, key: MONGO_CONNECTION_KEY } },
 });
 
-export function renderNodeDeployment(v: RuntimeVersion, wf: Workflow, node: WorkflowNode, ctx: VersionContext): KubeObject {
+export function renderNodeDeployment(v: RuntimeVersion, wf: Workflow, node: WorkflowNode, ctx: VersionContext): Deployment {
   const version = v.metadata.name ?? '';
   const name = nodeWorkloadName(version, node);
   const labels = nodeLabels(v, node);
@@ -144,7 +144,7 @@ export function renderNodeDeployment(v: RuntimeVersion, wf: Workflow, node: Work
   });
 }
 
-export function renderEntrypointDeployment(v: RuntimeVersion): KubeObject {
+export function renderEntrypointDeployment(v: RuntimeVersion): Deployment {
   const version = v.metadata.name ?? '';
   const labels = { type: 'entrypoint', ...versionLabels(v) };
   const subjects = Object.fromEntries(v.spec.workflows.map((wf) => [wf.entrypoint, entrypointSubject(version, wf)]));

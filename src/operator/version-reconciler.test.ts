@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startTestApiServer, type TestApiServer } from '../../test/support/apiserver.ts';
 import { eventually } from '../devcluster/testing.ts';
-import { KubeClient, type KubeObject } from '../kube/index.ts';
+import { KubeClient, type ConfigMap, type Deployment, type Event } from '../kube/index.ts';
 import { createLogger } from '../kube/logger.ts';
-import { RUNTIME_VERSIONS, RUNTIMES } from '../api/index.ts';
+import { RUNTIME_VERSIONS, RUNTIMES, type RuntimeObject, type RuntimeVersionObject } from '../api/index.ts';
 import { installCustomResourceDefinitions } from './install.ts';
 import { startOperator, type Operator } from './operator.ts';
 import { CONFIG_HASH } from './runtime-objects.ts';
@@ -46,10 +46,10 @@ describe('RuntimeVersionReconciler on an API server', () => {
   });
 
   const deployments = async (version: string) =>
-    (await client.list({ ...DEPLOYMENTS, namespace: NS }, { labelSelector: `version-name=${version}` })).items;
+    (await client.list<Deployment>({ ...DEPLOYMENTS, namespace: NS }, { labelSelector: `version-name=${version}` })).items;
   /** The operator's writes, its status writes included: a reconcile that changes nothing writes no status on either server. */
   const writes = async (counts?: Record<string, number>) => counts ?? (await operatorWritesByResource(server));
-  const version = (name: string) => client.get(versionRef(NS, name));
+  const version = (name: string) => client.get<RuntimeVersionObject>(versionRef(NS, name));
 
   test('a version with two workflows gets a Deployment and a ConfigMap per node, the entrypoint, and the NATS subjects of its edges', async () => {
     await client.create({ ...RUNTIME_VERSIONS, namespace: NS }, versionObject(NS, 'v1', { greeting: ['parse', 'greet', 'reply'], scoring: ['score'] }));
@@ -57,11 +57,11 @@ describe('RuntimeVersionReconciler on an API server', () => {
       const v = await version('v1');
       return v.status?.phase === 'Running' && v;
     }, WAIT, 'v1 Running');
-    assert.equal(v1.status.ready, '5/5');
-    assert.equal(v1.status.published, true);
-    assert.equal(v1.status.entrypointReady, true);
+    assert.equal(v1.status?.ready, '5/5');
+    assert.equal(v1.status?.published, true);
+    assert.equal(v1.status?.entrypointReady, true);
     assert.deepEqual(
-      v1.status.nodes.map((n: { deployment: string; ready: boolean }) => `${n.deployment}:${n.ready}`),
+      v1.status?.nodes?.map((n) => `${n.deployment}:${n.ready}`),
       ['v1-parse-greparse:true', 'v1-greet-gregreet:true', 'v1-reply-grereply:true', 'v1-score-scoscore:true'],
     );
 
@@ -76,11 +76,11 @@ describe('RuntimeVersionReconciler on an API server', () => {
       'app.kubernetes.io/managed-by': 'kre-operator',
       'app.kubernetes.io/part-of': 'kre',
     });
-    const container = greet.spec.template.spec.containers[0];
-    assert.deepEqual(container.envFrom, [{ configMapRef: { name: 'v1-global' } }, { configMapRef: { name: 'v1-greet-gregreet' } }]);
-    assert.deepEqual(container.env, [{ name: 'KRT_MONGO_URI', valueFrom: { secretKeyRef: { name: 'kre-mongo-connection', key: 'uri' } } }]);
+    const container = greet.spec?.template.spec?.containers[0];
+    assert.deepEqual(container?.envFrom, [{ configMapRef: { name: 'v1-global' } }, { configMapRef: { name: 'v1-greet-gregreet' } }]);
+    assert.deepEqual(container?.env, [{ name: 'KRT_MONGO_URI', valueFrom: { secretKeyRef: { name: 'kre-mongo-connection', key: 'uri' } } }]);
 
-    const cm = async (name: string) => (await client.get({ ...CONFIGMAPS, namespace: NS, name })).data;
+    const cm = async (name: string) => (await client.get<ConfigMap>({ ...CONFIGMAPS, namespace: NS, name })).data ?? {};
     const subjects = async (name: string) => {
       const d = await cm(name);
       return [d.KRT_NATS_INPUT, d.KRT_NATS_OUTPUT];
@@ -101,8 +101,8 @@ describe('RuntimeVersionReconciler on an API server', () => {
     await cm('v1-conf-files');
 
     const entrypoint = (await deployments('v1')).find((d) => d.metadata.name === 'v1-entrypoint')!;
-    assert.deepEqual(entrypoint.spec.template.metadata.labels, { type: 'entrypoint', 'version-name': 'v1' });
-    assert.deepEqual(entrypoint.spec.template.spec.containers[0].ports.map((p: { containerPort: number }) => p.containerPort), [9000, 80]);
+    assert.deepEqual(entrypoint.spec?.template.metadata?.labels, { type: 'entrypoint', 'version-name': 'v1' });
+    assert.deepEqual(entrypoint.spec?.template.spec?.containers[0].ports?.map((p) => p.containerPort), [9000, 80]);
     const epPods = (await client.list({ ...PODS, namespace: NS }, { labelSelector: 'type=entrypoint,version-name=v1' })).items;
     assert.equal(epPods.length, 1);
   });
@@ -113,25 +113,25 @@ describe('RuntimeVersionReconciler on an API server', () => {
     await client.patch(versionRef(NS, 'v1'), { spec: { config: [{ key: 'MODEL_PATH', value: '/models/v2' }] } });
     await eventually(async () => {
       const v = await version('v1');
-      return v.status?.observedGeneration === v1.metadata.generation! + 1 && v.status.phase === 'Running';
+      return v.status?.observedGeneration === v1.metadata.generation! + 1 && v.status?.phase === 'Running';
     }, WAIT, 'v1 Running after the config change');
     await eventually(async () => {
       for (const d of await deployments('v1')) {
         const old = before.get(d.metadata.name)!;
         if (d.metadata.uid !== old.metadata.uid) throw new Error(`${d.metadata.name} was recreated`);
         if (d.metadata.generation !== old.metadata.generation! + 1) return false;
-        if (d.spec.template.metadata.annotations[CONFIG_HASH] === old.spec.template.metadata.annotations[CONFIG_HASH]) return false;
+        if (d.spec?.template.metadata?.annotations?.[CONFIG_HASH] === old.spec?.template.metadata?.annotations?.[CONFIG_HASH]) return false;
       }
       return true;
     }, WAIT, 'every Deployment of v1 rolled');
-    const global = await client.get({ ...CONFIGMAPS, namespace: NS, name: 'v1-global' });
-    assert.equal(global.data.MODEL_PATH, '/models/v2');
+    const global = await client.get<ConfigMap>({ ...CONFIGMAPS, namespace: NS, name: 'v1-global' });
+    assert.equal(global.data?.MODEL_PATH, '/models/v2');
   });
 
   test('a second version is not published until the Runtime says so; publishing switches', async () => {
     await client.create({ ...RUNTIME_VERSIONS, namespace: NS }, versionObject(NS, 'v2', { greeting: ['parse'] }));
     await eventually(async () => (await version('v2')).status?.phase === 'Running', WAIT, 'v2 Running');
-    assert.equal((await version('v2')).status.published, false);
+    assert.equal((await version('v2')).status?.published, false);
     await client.patch(runtimeRef(NS, NS), { spec: { publishedVersion: 'v2' } });
     await eventually(async () => (await version('v2')).status?.published === true && (await version('v1')).status?.published === false, WAIT, 'v2 published');
   });
@@ -149,7 +149,7 @@ describe('RuntimeVersionReconciler on an API server', () => {
 
   test('an unchanged version reconciled again makes no write', async () => {
     // Quiet only once the Runtime too has finished starting (its readiness probes take seconds).
-    await eventually(async () => (await client.get(runtimeRef(NS, NS))).status?.phase === 'Running', WAIT, 'Runtime Running');
+    await eventually(async () => (await client.get<RuntimeObject>(runtimeRef(NS, NS))).status?.phase === 'Running', WAIT, 'Runtime Running');
     const before = await writes(await settledWrites(server));
     await client.patch(versionRef(NS, 'v1'), { metadata: { annotations: { touched: '1' } } });
     await client.patch(runtimeRef(NS, NS), { metadata: { annotations: { touched: '1' } } });
@@ -161,9 +161,9 @@ describe('RuntimeVersionReconciler on an API server', () => {
     const deploymentRef = { ...DEPLOYMENTS, namespace: NS, name: 'v1-greet-gregreet' };
     const configRef = { ...CONFIGMAPS, namespace: NS, name: 'v1-greet-gregreet' };
     await client.patch(deploymentRef, { spec: { replicas: 0 } }, { subresource: 'scale', type: 'merge' });
-    await eventually(async () => (await client.get(deploymentRef)).spec.replicas === 1, WAIT, 'Deployment scaled back');
+    await eventually(async () => (await client.get<Deployment>(deploymentRef)).spec?.replicas === 1, WAIT, 'Deployment scaled back');
     await client.patch(configRef, { data: { KRT_NATS_OUTPUT: 'elsewhere' }, metadata: { labels: { owner: 'someone' } } });
-    await eventually(async () => (await client.get(configRef)).data.KRT_NATS_OUTPUT === 'greeting-edge-1', WAIT, 'ConfigMap set back');
+    await eventually(async () => (await client.get<ConfigMap>(configRef)).data?.KRT_NATS_OUTPUT === 'greeting-edge-1', WAIT, 'ConfigMap set back');
     assert.equal((await client.get(configRef)).metadata.labels?.owner, 'someone');
     await eventually(async () => (await version('v1')).status?.phase === 'Running', WAIT, 'v1 Running');
 
@@ -178,21 +178,21 @@ describe('RuntimeVersionReconciler on an API server', () => {
   });
 
   test('edges to missing nodes and duplicate node names are flagged InvalidSpec, and no child is touched', async () => {
-    const bad: KubeObject = versionObject(NS, 'v3', { greeting: ['parse', 'greet'] });
-    bad.spec.workflows[0].edges[0].toNode = 'nowhere';
+    const bad = versionObject(NS, 'v3', { greeting: ['parse', 'greet'] });
+    bad.spec.workflows[0].edges![0].toNode = 'nowhere';
     bad.spec.workflows[0].nodes.push({ ...bad.spec.workflows[0].nodes[0], id: 'other' });
     await client.create({ ...RUNTIME_VERSIONS, namespace: NS }, bad);
     const v3 = await eventually(async () => {
       const v = await version('v3');
       return v.status?.phase === 'Failed' && v;
     }, WAIT, 'v3 Failed');
-    const invalid = v3.status.conditions.find((c: { type: string }) => c.type === 'InvalidSpec');
-    assert.equal(invalid.status, 'True');
-    assert.match(invalid.message, /spec\.workflows\[0\]\.edges\[0\]\.toNode: no node with id "nowhere"/);
-    assert.match(invalid.message, /spec\.workflows\[0\]\.nodes\[2\]\.name: node name "parse" is also used by spec\.workflows\[0\]\.nodes\[0\]/);
+    const invalid = v3.status?.conditions?.find((c) => c.type === 'InvalidSpec');
+    assert.equal(invalid?.status, 'True');
+    assert.match(invalid?.message ?? '', /spec\.workflows\[0\]\.edges\[0\]\.toNode: no node with id "nowhere"/);
+    assert.match(invalid?.message ?? '', /spec\.workflows\[0\]\.nodes\[2\]\.name: node name "parse" is also used by spec\.workflows\[0\]\.nodes\[0\]/);
     assert.equal((await deployments('v3')).length, 0);
-    const events = (await client.list({ ...EVENTS, namespace: NS })).items.filter((e) => e.involvedObject.name === 'v3' && e.reason === 'InvalidSpec');
+    const events = (await client.list<Event>({ ...EVENTS, namespace: NS })).items.filter((e) => e.involvedObject.name === 'v3' && e.reason === 'InvalidSpec');
     assert.equal(events.length, 1);
-    assert.match(events[0].message, /toNode/);
+    assert.match(events[0].message ?? '', /toNode/);
   });
 });

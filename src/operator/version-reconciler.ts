@@ -11,6 +11,7 @@
  * No finalizer: the children are owned by the version and go with it.
  */
 import {
+  type Deployment,
   type KubeClient,
   type ObjectStore,
   type ReconcileContext,
@@ -19,6 +20,7 @@ import {
   type Reconciler,
 } from '../kube/index.ts';
 import {
+  API_VERSION,
   checkRuntimeVersion,
   RUNTIME_VERSIONS,
   RuntimeSpec,
@@ -27,7 +29,7 @@ import {
   schemaProblems,
   type NodeStatus,
   type RuntimeVersion,
-  type RuntimeVersionStatus,
+  type RuntimeVersionObject,
   type VersionPhase,
 } from '../api/index.ts';
 import { ChildCache, ChildWriter } from './children.ts';
@@ -57,7 +59,7 @@ export class RuntimeVersionReconciler implements Reconciler {
 
   async reconcile(key: ReconcileKey, ctx: ReconcileContext): Promise<ReconcileResult | void> {
     const namespace = key.namespace ?? '';
-    const cached = this.deps.versions.get(namespace, key.name);
+    const cached: RuntimeVersionObject | undefined = this.deps.versions.get(namespace, key.name);
     if (!cached || cached.metadata.deletionTimestamp) return;
     const published = this.publishedVersion(namespace) === key.name;
 
@@ -72,7 +74,8 @@ export class RuntimeVersionReconciler implements Reconciler {
         events: [{ type: 'Warning', reason: 'InvalidSpec', message, condition: RuntimeVersionConditions.invalidSpec }],
       });
     }
-    const v: RuntimeVersion = { ...(cached as RuntimeVersion), spec: parsed.data };
+    // The store holds the runtimeversions resource: apiVersion and kind are those of a RuntimeVersion.
+    const v: RuntimeVersion = { ...cached, apiVersion: API_VERSION, kind: 'RuntimeVersion', spec: parsed.data };
     const owned = CHILD_KINDS.flatMap((kind) => this.deps.children.ownedBy(kind, namespace, v.metadata.uid ?? ''));
 
     if (v.spec.state === 'Stopped') {
@@ -129,7 +132,7 @@ export class RuntimeVersionReconciler implements Reconciler {
     const entrypointReady = this.deploymentReadiness(namespace, entrypointName(key.name), 1).ready;
     const readyCount = nodes.filter((n) => n.ready).length + (entrypointReady ? 1 : 0);
     const all = nodes.length + 1;
-    const previous = (v.status as RuntimeVersionStatus | undefined)?.phase;
+    const previous = v.status?.phase;
     const phase: VersionPhase = readyCount === all ? 'Running' : previous === 'Running' || previous === 'Degraded' ? 'Degraded' : 'Starting';
     const notReady = [...nodes.filter((n) => !n.ready).map((n) => n.deployment), ...(entrypointReady ? [] : [entrypointName(key.name)])];
     await this.status.write(v, {
@@ -151,7 +154,7 @@ export class RuntimeVersionReconciler implements Reconciler {
     const type = RuntimeVersionConditions.runtimeReady;
     const rt = activeRuntime(this.deps.runtimes.list({ namespace }));
     if (!rt) return { type, status: 'False', reason: 'RuntimeNotFound', message: `no Runtime in namespace ${namespace}: waiting for one to run MongoDB, NATS and MinIO` };
-    const phase = (rt.status as { phase?: string } | undefined)?.phase;
+    const phase = rt.status?.phase;
     if (phase !== 'Running') {
       return { type, status: 'False', reason: 'RuntimeNotRunning', message: `Runtime ${rt.metadata.name} is ${phase ?? 'not reconciled yet'}: waiting for it to be Running` };
     }
@@ -159,7 +162,7 @@ export class RuntimeVersionReconciler implements Reconciler {
   }
 
   private publishedVersion(namespace: string): string | undefined {
-    return (activeRuntime(this.deps.runtimes.list({ namespace }))?.spec as { publishedVersion?: string } | undefined)?.publishedVersion;
+    return activeRuntime(this.deps.runtimes.list({ namespace }))?.spec?.publishedVersion;
   }
 
   private mongoDbName(namespace: string): string {
@@ -169,7 +172,7 @@ export class RuntimeVersionReconciler implements Reconciler {
   }
 
   private deploymentReadiness(namespace: string, name: string, want: number): { replicas: number; readyReplicas: number; ready: boolean } {
-    const d = this.deps.children.get('Deployment', namespace, name);
+    const d: Deployment | undefined = this.deps.children.get('Deployment', namespace, name);
     const readyReplicas = d?.status?.readyReplicas ?? 0;
     const current = d !== undefined && (d.status?.observedGeneration ?? 0) >= (d.metadata.generation ?? 0);
     const updated = d?.status?.updatedReplicas ?? 0;
