@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { eventually } from './testing.ts';
+import { eventually, type ReadyLine } from './testing.ts';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
@@ -22,7 +22,7 @@ const kubeconfigPath = join(work, 'elsewhere', 'devcluster.kubeconfig');
 
 interface Running {
   child: ChildProcess;
-  ready: Record<string, any>;
+  ready: ReadyLine;
   stderr(): string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
@@ -34,7 +34,7 @@ async function startProcess(args: string[]): Promise<Running> {
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
   const lines = createInterface({ input: child.stdout! });
-  const ready = await new Promise<Record<string, any>>((resolve, reject) => {
+  const ready = await new Promise<ReadyLine>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`not ready after 60 s; stderr: ${stderr}`)), 60_000);
     lines.on('line', (line) => {
       if (!line.includes('"msg":"ready"')) return;
@@ -110,7 +110,7 @@ test('SIGINT stops it with status 0', async () => {
 
 test('a bad --listen exits 2 with a message naming it', async () => {
   for (const listen of ['nonsense', '127.0.0.1:99999']) {
-    const err: any = await run(process.execPath, [KRE, 'devcluster', '--state-dir', join(work, 'bad'), '--listen', listen], { cwd: ROOT, env: { ...process.env, HOME: home } }).then(
+    const err: { code?: number; stderr: string } = await run(process.execPath, [KRE, 'devcluster', '--state-dir', join(work, 'bad'), '--listen', listen], { cwd: ROOT, env: { ...process.env, HOME: home } }).then(
       () => assert.fail(`--listen ${listen} was accepted`),
       (e) => e,
     );

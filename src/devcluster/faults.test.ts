@@ -119,7 +119,7 @@ describe('watch faults', () => {
       }
       if (created >= 30) await Promise.race([w.closed, w.until((e) => e.length > 0 && e[e.length - 1].object.metadata.name === 'c29').catch(() => {})]);
       for (const e of w.events) {
-        seen.add(e.object.metadata.name);
+        seen.add(e.object.metadata.name ?? '');
         last = e.object.metadata.resourceVersion;
       }
       w.close();
@@ -151,7 +151,7 @@ describe('request faults', () => {
     assert.equal(res.headers['retry-after'], '1');
     assert.equal(res.json().kind, 'Status');
     assert.equal(res.json().reason, 'TooManyRequests');
-    await assert.rejects(core.listNamespacedConfigMap({ namespace: 'errors' }), (err: any) => err.code === 429);
+    await assert.rejects(core.listNamespacedConfigMap({ namespace: 'errors' }), (err: { code?: number }) => err.code === 429);
     assert.equal((await rawRequest(cluster, 'GET', '/api/v1/namespaces/errors/secrets')).status, 200);
     // The simulated nodes are clients too, so their requests may be answered 429 as well.
     assert.ok((await injected('throttle', 'configmaps')) >= 2);
@@ -172,7 +172,7 @@ describe('request faults', () => {
     for (let i = 0; i < 10; i++) assert.equal((await rawRequest(cluster, 'GET', '/kre-admin/faults')).status, 200);
     await assert.rejects(async () => {
       for (let i = 0; i < 40; i++) await core.listNamespacedPod({ namespace: 'errors' });
-    }, (err: any) => err.code === 500);
+    }, (err: { code?: number }) => err.code === 500);
   });
 
   test('latency is added to every request', async () => {
@@ -203,7 +203,7 @@ describe('history', () => {
     assert.equal(w.events.length, 1);
     assert.equal(w.events[0].type, 'ERROR');
     assert.equal(w.events[0].object.code, 410);
-    await assert.rejects(core.listNamespacedConfigMap({ namespace: 'expiry', limit: 2, _continue: page.metadata?._continue }), (err: any) => err.code === 410);
+    await assert.rejects(core.listNamespacedConfigMap({ namespace: 'expiry', limit: 2, _continue: page.metadata?._continue }), (err: { code?: number }) => err.code === 410);
     assert.equal((await injected('expire_history')) - before, 1);
     cluster.faults.expireHistory();
     assert.equal((await injected('expire_history')) - before, 2);

@@ -9,8 +9,9 @@ import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Deployment, KubeObject } from '../kube/index.ts';
 import { startDevCluster, type DevCluster } from './index.ts';
-import { eventually, rawRequest } from './testing.ts';
+import { eventually, managedFields, rawRequest } from './testing.ts';
 
 let cluster: DevCluster;
 let tmpHome: string;
@@ -19,7 +20,7 @@ const NS = 'ksem';
 function kubectl(args: string[], opts: { input?: string } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = execFile('kubectl', args, { env: { ...process.env, KUBECONFIG: cluster.kubeconfigPath, HOME: tmpHome }, timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as any).code ?? 1) : 0, stdout, stderr });
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
     });
     if (opts.input !== undefined) child.stdin!.end(opts.input);
   });
@@ -37,7 +38,15 @@ async function fails(args: string[], opts: { input?: string } = {}): Promise<str
   return r.stderr;
 }
 
-const getJson = async (...args: string[]) => JSON.parse(await ok([...args, '-o', 'json']));
+/** `kubectl get … -o json`, read as the kind the caller names. */
+const getJson = async <T extends KubeObject = KubeObject>(...args: string[]): Promise<T> => JSON.parse(await ok([...args, '-o', 'json']));
+const containersOf = (d: Deployment) => d.spec?.template.spec?.containers ?? [];
+
+/** The test's custom resource. */
+interface Model extends KubeObject {
+  spec?: { framework?: string; uri?: string; replicas?: number };
+  status?: { phase?: string; replicas?: number };
+}
 
 before(async () => {
   tmpHome = mkdtempSync(join(tmpdir(), 'kre-kubectl-sem-home-'));
@@ -74,21 +83,21 @@ describe('kubectl patch and apply', () => {
 `),
     });
     await ok(['-n', NS, 'patch', 'deployment', 'kp', '-p', '{"spec":{"template":{"spec":{"containers":[{"name":"app","image":"app:2","env":[{"name":"B","value":"2"}]}]}}}}']);
-    let d = await getJson('-n', NS, 'get', 'deployment', 'kp');
-    const containers = d.spec.template.spec.containers;
-    assert.deepEqual(containers.map((c: any) => c.name), ['app', 'side'], 'merged by name');
+    let d = await getJson<Deployment>('-n', NS, 'get', 'deployment', 'kp');
+    const containers = containersOf(d);
+    assert.deepEqual(containers.map((c) => c.name), ['app', 'side'], 'merged by name');
     assert.equal(containers[0].image, 'app:2');
-    assert.deepEqual(containers[0].env.map((e: any) => e.name).sort(), ['A', 'B']);
+    assert.deepEqual(containers[0].env?.map((e) => e.name).sort(), ['A', 'B']);
 
     await ok(['-n', NS, 'patch', 'deployment', 'kp', '--type', 'merge', '-p', '{"spec":{"replicas":3}}']);
     await ok(['-n', NS, 'patch', 'deployment', 'kp', '--type', 'json', '-p', '[{"op":"replace","path":"/spec/template/spec/containers/1/image","value":"side:2"}]']);
     d = await getJson('-n', NS, 'get', 'deployment', 'kp');
-    assert.equal(d.spec.replicas, 3);
-    assert.equal(d.spec.template.spec.containers[1].image, 'side:2');
+    assert.equal(d.spec?.replicas, 3);
+    assert.equal(containersOf(d)[1].image, 'side:2');
 
     await ok(['-n', NS, 'patch', 'deployment', 'kp', '-p', '{"spec":{"template":{"spec":{"containers":[{"name":"side","$patch":"delete"}]}}}}']);
     d = await getJson('-n', NS, 'get', 'deployment', 'kp');
-    assert.deepEqual(d.spec.template.spec.containers.map((c: any) => c.name), ['app']);
+    assert.deepEqual(containersOf(d).map((c) => c.name), ['app']);
 
     const bad = await fails(['-n', NS, 'patch', 'deployment', 'kp', '--type', 'merge', '-p', '{"spec":{"replicas":-2}}']);
     assert.match(bad, /is invalid: spec\.replicas: Invalid value: -2/);
@@ -112,13 +121,13 @@ describe('kubectl patch and apply', () => {
 `),
     });
     assert.match(out, /deployment.apps\/twice configured/);
-    const d = await getJson('-n', NS, 'get', 'deployment', 'twice');
-    assert.deepEqual(d.spec.template.spec.containers.map((c: any) => c.name), ['app']);
-    assert.equal(d.spec.template.spec.containers[0].image, 'app:2');
-    assert.deepEqual(d.spec.template.spec.containers[0].env, [{ name: 'KEEP', value: '1' }]);
-    assert.equal(d.metadata.labels.extra, 'yes');
-    const last = JSON.parse(d.metadata.annotations['kubectl.kubernetes.io/last-applied-configuration']);
-    assert.equal(last.spec.template.spec.containers.length, 1);
+    const d = await getJson<Deployment>('-n', NS, 'get', 'deployment', 'twice');
+    assert.deepEqual(containersOf(d).map((c) => c.name), ['app']);
+    assert.equal(containersOf(d)[0].image, 'app:2');
+    assert.deepEqual(containersOf(d)[0].env, [{ name: 'KEEP', value: '1' }]);
+    assert.equal(d.metadata.labels?.extra, 'yes');
+    const last: Deployment = JSON.parse(d.metadata.annotations?.['kubectl.kubernetes.io/last-applied-configuration'] ?? '{}');
+    assert.equal(containersOf(last).length, 1);
   });
 
   test('apply --server-side, a conflict with kubectl scale and another manager, then --force-conflicts', async () => {
@@ -132,8 +141,8 @@ describe('kubectl patch and apply', () => {
     assert.match(conflict, /conflict/i);
     assert.match(conflict, /\.spec\.replicas/);
     assert.match(await ok(['apply', '--server-side', '--force-conflicts', '-f', '-'], { input: manifest(2, 'app:1') }), /serverside-applied/);
-    let d = await getJson('-n', NS, 'get', 'deployment', 'ssa', '--show-managed-fields');
-    assert.equal(d.spec.replicas, 2);
+    let d = await getJson<Deployment>('-n', NS, 'get', 'deployment', 'ssa', '--show-managed-fields');
+    assert.equal(d.spec?.replicas, 2);
 
     await ok(['-n', NS, 'set', 'image', 'deployment/ssa', 'app=app:9']);
     const imageConflict = await fails(['apply', '--server-side', '-f', '-'], { input: manifest(2, 'app:2') });
@@ -141,9 +150,9 @@ describe('kubectl patch and apply', () => {
     assert.match(imageConflict, /\.spec\.template\.spec\.containers\[name="app"\]\.image/);
     await ok(['apply', '--server-side', '--force-conflicts', '-f', '-'], { input: manifest(2, 'app:2') });
     d = await getJson('-n', NS, 'get', 'deployment', 'ssa', '--show-managed-fields');
-    assert.equal(d.spec.template.spec.containers[0].image, 'app:2');
-    const applier = d.metadata.managedFields.find((m: any) => m.manager === 'kubectl' && m.operation === 'Apply');
-    assert.ok(applier.fieldsV1['f:spec']['f:replicas'], 'the applier owns replicas again');
+    assert.equal(containersOf(d)[0].image, 'app:2');
+    const applier = managedFields(d).find((m) => m.manager === 'kubectl' && m.operation === 'Apply');
+    assert.ok(applier?.fieldsV1?.['f:spec']?.['f:replicas'], 'the applier owns replicas again');
   });
 
   test('validation errors reach the user with their fields; unknown fields are refused by kubectl\'s strict default', async () => {
@@ -201,8 +210,8 @@ describe('kubectl and custom resources', () => {
 
     const model = (name: string, spec: string) => `apiVersion: serving.kre.io/v1alpha1\nkind: Model\nmetadata: {name: ${name}, namespace: ${NS}}\nspec: ${spec}\n`;
     assert.match(await ok(['apply', '-f', '-'], { input: model('resnet', '{framework: onnx, uri: "s3://models/resnet"}') }), /model.serving.kre.io\/resnet created/);
-    const created = await getJson('-n', NS, 'get', 'model', 'resnet');
-    assert.equal(created.spec.replicas, 1, 'defaulted');
+    const created = await getJson<Model>('-n', NS, 'get', 'model', 'resnet');
+    assert.equal(created.spec?.replicas, 1, 'defaulted');
 
     const invalid = await fails(['apply', '-f', '-'], { input: model('bad', '{framework: tf, replicas: -1, uri: "http://x"}') });
     assert.match(invalid, /The Model "bad" is invalid/);
@@ -227,7 +236,7 @@ describe('kubectl and custom resources', () => {
     await ok(['-n', NS, 'patch', 'model', 'resnet', '--type', 'merge', '--subresource', 'status', '-p', '{"status":{"phase":"Serving","replicas":4}}']);
     assert.match(await ok(['-n', NS, 'get', 'models']), /^resnet\s+onnx\s+4\s+Serving\s+\S+$/m);
     await ok(['-n', NS, 'patch', 'model', 'resnet', '--type', 'merge', '-p', '{"status":{"phase":"Ignored"}}']);
-    assert.equal((await getJson('-n', NS, 'get', 'model', 'resnet')).status.phase, 'Serving');
+    assert.equal((await getJson<Model>('-n', NS, 'get', 'model', 'resnet')).status?.phase, 'Serving');
     const strategic = await fails(['-n', NS, 'patch', 'model', 'resnet', '--type', 'strategic', '-p', '{"spec":{"replicas":2}}']);
     assert.match(strategic, /UnsupportedMediaType|415|not supported/i);
 

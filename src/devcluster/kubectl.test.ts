@@ -8,7 +8,9 @@ import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ConfigMap } from '../kube/index.ts';
 import { startDevCluster, type DevCluster } from './index.ts';
+import { managedFields } from './testing.ts';
 
 let cluster: DevCluster;
 const BUNDLED = '/usr/lib/google-cloud-sdk/bin';
@@ -16,7 +18,7 @@ const BUNDLED = '/usr/lib/google-cloud-sdk/bin';
 function kubectl(args: string[], opts: { bin?: string; input?: string } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = execFile(opts.bin ?? 'kubectl', args, { env: { ...process.env, KUBECONFIG: cluster.kubeconfigPath, HOME: tmpHome }, timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as any).code ?? 1) : 0, stdout, stderr });
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
     });
     if (opts.input !== undefined) child.stdin!.end(opts.input);
   });
@@ -124,8 +126,8 @@ metadata: {name: ssa, namespace: shop}
 data: {a: "1"}
 `;
     assert.match(await ok(['apply', '--server-side', '-f', '-'], { input: doc }), /configmap\/ssa serverside-applied/);
-    const cm = JSON.parse(await ok(['-n', 'shop', 'get', 'cm', 'ssa', '-o', 'json', '--show-managed-fields']));
-    assert.ok(cm.metadata.managedFields.some((m: any) => m.manager === 'kubectl' && m.operation === 'Apply'));
+    const cm: ConfigMap = JSON.parse(await ok(['-n', 'shop', 'get', 'cm', 'ssa', '-o', 'json', '--show-managed-fields']));
+    assert.ok(managedFields(cm).some((m) => m.manager === 'kubectl' && m.operation === 'Apply'));
   });
 
   test('label, get -w sees the change, delete, wait --for=delete', async () => {

@@ -62,7 +62,7 @@ describe('in process, with a state dir', () => {
     assert.equal(got.metadata?.uid, cm.metadata?.uid);
     assert.equal(got.metadata?.resourceVersion, cm.metadata?.resourceVersion);
     assert.deepEqual(got.data, { a: '1' });
-    await assert.rejects(core.readNamespacedSecret({ namespace: 'kept', name: 's' }), (err: any) => err.code === 404);
+    await assert.rejects(core.readNamespacedSecret({ namespace: 'kept', name: 's' }), (err: { code?: number }) => err.code === 404);
     assert.ok(Number(secret.metadata?.resourceVersion) < rvBefore);
     assert.ok((await currentRv(core)) >= rvBefore, 'the resourceVersion does not go backwards');
     const next = await core.createNamespacedConfigMap({ namespace: 'kept', body: { metadata: { name: 'after-restart' }, data: {} } });

@@ -125,10 +125,13 @@ const KNOWN_DIFFERENCES: Array<[RegExp, string, 'varies'?]> = [
 const TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
 
+/** A JSON object or array, whose members are read by key. */
+const isJsonObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null;
+
 /** The answer with what differs by nature masked. */
-function mask(value: any, key = '', generated = new Set<string>()): any {
+function mask(value: unknown, key = '', generated = new Set<string>()): unknown {
   if (Array.isArray(value)) return value.map((v) => mask(v, key, generated));
-  if (value && typeof value === 'object') {
+  if (isJsonObject(value)) {
     if (typeof value.generateName === 'string' && typeof value.name === 'string') generated.add(value.name);
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {
@@ -173,9 +176,9 @@ async function send(server: Pick<DevCluster, 'url' | 'token' | 'caCert'>, k: Cas
 }
 
 /** Paths at which two JSON values differ, with both values. */
-function differences(a: any, b: any, path = ''): string[] {
+function differences(a: unknown, b: unknown, path = ''): string[] {
   if (JSON.stringify(a) === JSON.stringify(b)) return [];
-  if (a && b && typeof a === 'object' && typeof b === 'object' && Array.isArray(a) === Array.isArray(b)) {
+  if (isJsonObject(a) && isJsonObject(b) && Array.isArray(a) === Array.isArray(b)) {
     const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
     return [...keys].flatMap((k) => differences(a[k], b[k], `${path}${Array.isArray(a) ? `[${k}]` : `.${k}`}`));
   }
@@ -189,9 +192,9 @@ function differences(a: any, b: any, path = ''): string[] {
  * (every map sorted on a real server) is part of the answer. Built-in kinds are left out: a real
  * server writes their fields in its Go structs' order, which the devcluster does not follow.
  */
-function orderDifferences(a: any, b: any, path = ''): string[] {
-  if (!a || !b || typeof a !== 'object' || typeof b !== 'object' || Array.isArray(a) !== Array.isArray(b)) return [];
-  if (Array.isArray(a)) return a.slice(0, b.length).flatMap((v, i) => orderDifferences(v, b[i], `${path}[${i}]`));
+function orderDifferences(a: unknown, b: unknown, path = ''): string[] {
+  if (!isJsonObject(a) || !isJsonObject(b) || Array.isArray(a) !== Array.isArray(b)) return [];
+  if (Array.isArray(a) && Array.isArray(b)) return a.slice(0, b.length).flatMap((v, i) => orderDifferences(v, b[i], `${path}[${i}]`));
   const inA = Object.keys(a).filter((k) => k in b);
   const inB = Object.keys(b).filter((k) => k in a);
   const here = inA.join(',') === inB.join(',') ? [] : [`${path || '(body)'}: key order devcluster ${inA.join(',')}, real ${inB.join(',')}`];
@@ -199,7 +202,7 @@ function orderDifferences(a: any, b: any, path = ''): string[] {
 }
 
 /** A custom resource, or a list of them, of the CRD the cases create. */
-const isCustomResource = (body: any) => body?.apiVersion === crd.spec.group + '/v1';
+const isCustomResource = (body: unknown) => isJsonObject(body) && body.apiVersion === crd.spec.group + '/v1';
 
 const available = realApiServerAvailable();
 // The plain pass runs it where the real server exists; the real-server pass requires it.

@@ -6,8 +6,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as k8s from '@kubernetes/client-node';
+import type { Container, ConfigMap, CustomResourceDefinition, Deployment, KubeList, KubeObject, Pod, Secret, Service, StatefulSet } from '../kube/index.ts';
 import { startDevCluster, type DevCluster } from './index.ts';
-import { eventually, rawRequest, type RawResponse } from './testing.ts';
+import { eventually, managedFields, rawRequest, type RawResponse, type StatusBody } from './testing.ts';
 
 let cluster: DevCluster;
 let core: k8s.CoreV1Api;
@@ -30,19 +31,20 @@ after(async () => {
   await cluster.stop();
 });
 
-const req = (method: string, path: string, body?: unknown, headers?: Record<string, string>) => rawRequest(cluster, method, path, body as any, headers);
+const req = (method: string, path: string, body?: string | object, headers?: Record<string, string>) => rawRequest(cluster, method, path, body, headers);
 
-function expectStatus(r: RawResponse, code: number, what: string): any {
+/** Expects the answer `code` and returns its body as `T`: the kind the test asked for, or a Status. */
+function expectStatus<T = StatusBody>(r: RawResponse, code: number, what: string): T {
   assert.equal(r.status, code, `${what}: expected ${code}, got ${r.status}: ${r.text}`);
-  return r.json();
+  return r.json<T>();
 }
 
 /** Expects a 422 Invalid whose causes name `field` (a cause's field equals it or starts with it). */
-function expectInvalid(r: RawResponse, field: string, what = field): any {
+function expectInvalid(r: RawResponse, field: string, what = field): StatusBody {
   const status = expectStatus(r, 422, what);
   assert.equal(status.kind, 'Status');
   assert.equal(status.reason, 'Invalid');
-  const causes: any[] = status.details?.causes ?? [];
+  const causes = status.details?.causes ?? [];
   assert.ok(causes.some((c) => c.field === field || c.field?.startsWith(field)), `${what}: no cause on ${field}: ${JSON.stringify(causes)}`);
   return status;
 }
@@ -50,7 +52,43 @@ function expectInvalid(r: RawResponse, field: string, what = field): any {
 const deployPath = (name = '') => `/apis/apps/v1/namespaces/${NS}/deployments${name ? `/${name}` : ''}`;
 const cmPath = (name = '') => `/api/v1/namespaces/${NS}/configmaps${name ? `/${name}` : ''}`;
 
-function deployment(name: string, containers: any[] = [{ name: 'app', image: 'app:1', env: [{ name: 'A', value: '1' }, { name: 'B', value: '2' }] }, { name: 'sidecar', image: 'side:1' }]) {
+const containerNames = (d: Deployment) => (d.spec?.template.spec?.containers ?? []).map((c) => c.name);
+const containerNamed = (d: Deployment, name: string) => d.spec?.template.spec?.containers.find((c) => c.name === name);
+/** The causes a Status lists (none without details). */
+const causesOf = (s: StatusBody) => s.details?.causes ?? [];
+
+/** A custom resource of the test's CRD. */
+interface Widget extends KubeObject {
+  spec?: { size?: string; replicas?: number; unknownField?: unknown; extra?: unknown };
+  status?: { phase?: string; replicas?: number; observedGeneration?: number };
+}
+
+/** The scale subresource. */
+interface Scale extends KubeObject {
+  spec?: { replicas?: number };
+  status?: { replicas?: number };
+}
+
+/** Discovery's list of the resources of one group version. */
+interface ApiResourceList {
+  resources: { name: string; shortNames?: string[] }[];
+}
+
+/** What the test reads of an OpenAPI v3 schema. */
+interface OpenApiSchema {
+  properties?: Record<string, OpenApiSchema>;
+  'x-kubernetes-group-version-kind'?: { group: string; version: string; kind: string }[];
+}
+
+/** The events of a finished watch, one JSON object a line. */
+function watchEvents(r: RawResponse): { type: string; object: KubeObject }[] {
+  return r.text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
+}
+
+function deployment(name: string, containers: Container[] = [{ name: 'app', image: 'app:1', env: [{ name: 'A', value: '1' }, { name: 'B', value: '2' }] }, { name: 'sidecar', image: 'side:1' }]) {
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -63,8 +101,8 @@ describe('patches', () => {
   test('JSON patch, merge patch and strategic merge patch on a Deployment', async () => {
     expectStatus(await req('POST', deployPath(), deployment('patched')), 201, 'create');
 
-    let d = expectStatus(await req('PATCH', deployPath('patched'), [{ op: 'replace', path: '/spec/replicas', value: 3 }, { op: 'add', path: '/metadata/labels', value: { tier: 'web' } }], JSON_PATCH), 200, 'json patch');
-    assert.equal(d.spec.replicas, 3);
+    let d = expectStatus<Deployment>(await req('PATCH', deployPath('patched'), [{ op: 'replace', path: '/spec/replicas', value: 3 }, { op: 'add', path: '/metadata/labels', value: { tier: 'web' } }], JSON_PATCH), 200, 'json patch');
+    assert.equal(d.spec?.replicas, 3);
     assert.deepEqual(d.metadata.labels, { tier: 'web' });
     // A failing test operation refuses the whole patch.
     const failed = await req('PATCH', deployPath('patched'), [{ op: 'test', path: '/spec/replicas', value: 7 }, { op: 'replace', path: '/spec/replicas', value: 9 }], JSON_PATCH);
@@ -72,23 +110,23 @@ describe('patches', () => {
 
     d = expectStatus(await req('PATCH', deployPath('patched'), { metadata: { labels: { tier: null, team: 'ml' } }, spec: { replicas: 2 } }, MERGE_PATCH), 200, 'merge patch');
     assert.deepEqual(d.metadata.labels, { team: 'ml' });
-    assert.equal(d.spec.replicas, 2);
+    assert.equal(d.spec?.replicas, 2);
     // A merge patch replaces lists whole.
     d = expectStatus(await req('PATCH', deployPath('patched'), { spec: { template: { spec: { containers: [{ name: 'only', image: 'only:1' }] } } } }, MERGE_PATCH), 200, 'merge patch of a list');
-    assert.deepEqual(d.spec.template.spec.containers.map((c: any) => c.name), ['only']);
+    assert.deepEqual(containerNames(d), ['only']);
 
     // Strategic merge: containers merged by name, env by name.
     d = expectStatus(await req('PATCH', deployPath('patched'), { spec: { template: { spec: { containers: [{ name: 'app', image: 'app:1', env: [{ name: 'A', value: '1' }] }] } } } }, SMP), 200, 'smp add');
-    assert.deepEqual(d.spec.template.spec.containers.map((c: any) => c.name).sort(), ['app', 'only']);
+    assert.deepEqual(containerNames(d).sort(), ['app', 'only']);
     d = expectStatus(await req('PATCH', deployPath('patched'), { spec: { template: { spec: { containers: [{ name: 'app', image: 'app:2', env: [{ name: 'B', value: '2' }] }] } } } }, SMP), 200, 'smp merge');
-    const app = d.spec.template.spec.containers.find((c: any) => c.name === 'app');
-    assert.equal(app.image, 'app:2');
-    assert.deepEqual(app.env.map((e: any) => e.name).sort(), ['A', 'B'], 'env merged by name');
-    assert.ok(d.spec.template.spec.containers.some((c: any) => c.name === 'only'), 'the other container is kept');
+    const app = containerNamed(d, 'app');
+    assert.equal(app?.image, 'app:2');
+    assert.deepEqual(app?.env?.map((e) => e.name).sort(), ['A', 'B'], 'env merged by name');
+    assert.ok(containerNamed(d, 'only'), 'the other container is kept');
 
     // $patch: delete removes one element by its merge key.
     d = expectStatus(await req('PATCH', deployPath('patched'), { spec: { template: { spec: { containers: [{ name: 'only', $patch: 'delete' }] } } } }, SMP), 200, 'smp $patch delete');
-    assert.deepEqual(d.spec.template.spec.containers.map((c: any) => c.name), ['app']);
+    assert.deepEqual(containerNames(d), ['app']);
 
     // $setElementOrder orders the merged list.
     d = expectStatus(
@@ -96,13 +134,13 @@ describe('patches', () => {
       200,
       'smp $setElementOrder',
     );
-    assert.deepEqual(d.spec.template.spec.containers.map((c: any) => c.name), ['first', 'app']);
+    assert.deepEqual(containerNames(d), ['first', 'app']);
     d = expectStatus(
       await req('PATCH', deployPath('patched'), { spec: { template: { spec: { '$setElementOrder/containers': [{ name: 'app' }, { name: 'first' }] } } } }, SMP),
       200,
       'smp reorder',
     );
-    assert.deepEqual(d.spec.template.spec.containers.map((c: any) => c.name), ['app', 'first']);
+    assert.deepEqual(containerNames(d), ['app', 'first']);
 
     // $deleteFromPrimitiveList on finalizers.
     expectStatus(await req('PATCH', deployPath('patched'), { metadata: { finalizers: ['a.io/x', 'a.io/y'] } }, MERGE_PATCH), 200, 'finalizers');
@@ -125,36 +163,36 @@ describe('server-side apply', () => {
     req('PATCH', `${cmPath('operated')}?fieldManager=${manager}${force ? '&force=true' : ''}`, JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'operated', namespace: NS }, data }), APPLY);
 
   test('an operator-style sequence: apply, drop a field, another manager takes one, conflict, force', async () => {
-    let cm = expectStatus(await applyCm('operator-a', { x: '1', y: '2' }), 201, 'first apply creates');
+    let cm = expectStatus<ConfigMap>(await applyCm('operator-a', { x: '1', y: '2' }), 201, 'first apply creates');
     assert.deepEqual(cm.data, { x: '1', y: '2' });
-    const a = cm.metadata.managedFields.find((m: any) => m.manager === 'operator-a');
-    assert.equal(a.operation, 'Apply');
-    assert.ok(a.fieldsV1['f:data']['f:x'] && a.fieldsV1['f:data']['f:y'], JSON.stringify(a.fieldsV1));
+    const a = managedFields(cm).find((m) => m.manager === 'operator-a');
+    assert.equal(a?.operation, 'Apply');
+    assert.ok(a?.fieldsV1?.['f:data']?.['f:x'] && a.fieldsV1['f:data']['f:y'], JSON.stringify(a?.fieldsV1));
 
     cm = expectStatus(await applyCm('operator-a', { x: '1' }), 200, 'apply without y');
     assert.deepEqual(cm.data, { x: '1' }, 'a field the manager stops applying is removed');
 
     // Another manager changes x with a plain update.
-    const current = expectStatus(await req('GET', cmPath('operated')), 200, 'get');
-    current.data.x = 'by-b';
+    const current = expectStatus<ConfigMap>(await req('GET', cmPath('operated')), 200, 'get');
+    current.data = { ...current.data, x: 'by-b' };
     cm = expectStatus(await req('PUT', `${cmPath('operated')}?fieldManager=manager-b`, current), 200, 'update by b');
-    const b = cm.metadata.managedFields.find((m: any) => m.manager === 'manager-b');
-    assert.equal(b.operation, 'Update');
-    assert.ok(b.fieldsV1['f:data']['f:x']);
+    const b = managedFields(cm).find((m) => m.manager === 'manager-b');
+    assert.equal(b?.operation, 'Update');
+    assert.ok(b?.fieldsV1?.['f:data']?.['f:x']);
 
     const conflict = expectStatus(await applyCm('operator-a', { x: '1' }), 409, 'apply of a field b owns');
     assert.equal(conflict.reason, 'Conflict');
-    assert.match(conflict.message, /manager-b/);
-    assert.match(conflict.message, /\.data\.x/);
-    assert.ok(conflict.details.causes.some((c: any) => c.reason === 'FieldManagerConflict' && /manager-b/.test(c.message) && c.field === '.data.x'), JSON.stringify(conflict.details));
+    assert.match(conflict.message ?? '', /manager-b/);
+    assert.match(conflict.message ?? '', /\.data\.x/);
+    assert.ok(causesOf(conflict).some((c) => c.reason === 'FieldManagerConflict' && /manager-b/.test(c.message ?? '') && c.field === '.data.x'), JSON.stringify(conflict.details));
 
     // The same value is no conflict: both share the field.
     cm = expectStatus(await applyCm('operator-a', { x: 'by-b' }), 200, 'apply of the same value');
     expectStatus(await req('PUT', `${cmPath('operated')}?fieldManager=manager-b`, { ...cm, data: { x: 'by-b-2' } }), 200, 'b changes it again');
 
     cm = expectStatus(await applyCm('operator-a', { x: '1' }, true), 200, 'forced apply');
-    assert.equal(cm.data.x, '1');
-    const owners = cm.metadata.managedFields.filter((m: any) => m.fieldsV1?.['f:data']?.['f:x']).map((m: any) => m.manager);
+    assert.equal(cm.data?.x, '1');
+    const owners = managedFields(cm).filter((m) => m.fieldsV1?.['f:data']?.['f:x']).map((m) => m.manager);
     assert.deepEqual(owners, ['operator-a'], 'force takes the field from b');
 
     // A second applier that applies a field too keeps it when the first stops applying it.
@@ -172,28 +210,28 @@ describe('server-side apply', () => {
   });
 
   test('apply merges keyed lists: containers applied by two managers', async () => {
-    const apply = (manager: string, containers: any[], force = false) =>
+    const apply = (manager: string, containers: Container[], force = false) =>
       req('PATCH', `${deployPath('ssa-deploy')}?fieldManager=${manager}${force ? '&force=true' : ''}`, JSON.stringify(deployment('ssa-deploy', containers)), APPLY);
     expectStatus(await apply('one', [{ name: 'app', image: 'app:1' }]), 201, 'one applies');
-    let d = expectStatus(await apply('two', [{ name: 'app', image: 'app:1' }, { name: 'extra', image: 'extra:1' }]), 200, 'two applies');
-    assert.deepEqual(d.spec.template.spec.containers.map((c: any) => c.name), ['app', 'extra']);
+    let d = expectStatus<Deployment>(await apply('two', [{ name: 'app', image: 'app:1' }, { name: 'extra', image: 'extra:1' }]), 200, 'two applies');
+    assert.deepEqual(containerNames(d), ['app', 'extra']);
     const conflict = expectStatus(await apply('one', [{ name: 'app', image: 'app:2' }]), 409, 'image owned by both');
-    assert.match(conflict.message, /two/);
-    assert.match(conflict.message, /spec\.template\.spec\.containers\[name="app"\]\.image/);
+    assert.match(conflict.message ?? '', /two/);
+    assert.match(conflict.message ?? '', /spec\.template\.spec\.containers\[name="app"\]\.image/);
     d = expectStatus(await apply('one', [{ name: 'app', image: 'app:2' }], true), 200, 'forced');
-    assert.equal(d.spec.template.spec.containers.find((c: any) => c.name === 'app').image, 'app:2');
-    assert.equal(d.spec.template.spec.containers.length, 2, 'extra is kept: two owns it');
+    assert.equal(containerNamed(d, 'app')?.image, 'app:2');
+    assert.equal(containerNames(d).length, 2, 'extra is kept: two owns it');
   });
 });
 
 describe('validation of built-in kinds', () => {
-  const pod = (spec: any, name = 'vpod', labels?: Record<string, string>) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name, labels }, spec });
+  const pod = (spec: Record<string, unknown>, name = 'vpod', labels?: Record<string, string>) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name, labels }, spec });
   const podPath = `/api/v1/namespaces/${NS}/pods`;
-  const c = (extra: any = {}) => ({ name: 'main', image: 'nginx', ...extra });
+  const c = (extra: Record<string, unknown> = {}) => ({ name: 'main', image: 'nginx', ...extra });
 
   test('names, labels and annotations', async () => {
     const s = expectInvalid(await req('POST', podPath, pod({ containers: [c()] }, 'Bad_Name')), 'metadata.name');
-    assert.match(s.message, /^Pod "Bad_Name" is invalid: /);
+    assert.match(s.message ?? '', /^Pod "Bad_Name" is invalid: /);
     expectInvalid(await req('POST', cmPath(), { metadata: { name: 'a'.repeat(254) } }), 'metadata.name', 'name too long');
     expectInvalid(await req('POST', '/api/v1/namespaces', { metadata: { name: 'has.dot' } }), 'metadata.name', 'namespace name is a label');
     expectInvalid(await req('POST', `/api/v1/namespaces/${NS}/services`, { metadata: { name: 'has.dot' }, spec: { ports: [{ port: 80 }] } }), 'metadata.name', 'service name is a label');
@@ -220,17 +258,17 @@ describe('validation of built-in kinds', () => {
     expectInvalid(await req('POST', podPath, pod({ containers: [c()], restartPolicy: 'Sometimes' })), 'spec.restartPolicy', 'restartPolicy');
     expectInvalid(await req('POST', podPath, pod({ containers: [c()], dnsPolicy: 'Magic' })), 'spec.dnsPolicy', 'dnsPolicy');
     expectInvalid(await req('POST', podPath, pod({ containers: [c({ imagePullPolicy: 'Sometimes' })] })), 'spec.containers[0].imagePullPolicy', 'imagePullPolicy');
-    const created = expectStatus(await req('POST', podPath, pod({ containers: [c({ ports: [{ name: 'http', containerPort: 80 }], resources: { requests: { cpu: '100m', memory: '64Mi' }, limits: { cpu: '1', memory: '128Mi' } } })] }, 'good')), 201, 'valid pod');
-    assert.equal(created.spec.containers[0].imagePullPolicy, 'Always', 'defaulted as a real server does for an untagged image');
+    const created = expectStatus<Pod>(await req('POST', podPath, pod({ containers: [c({ ports: [{ name: 'http', containerPort: 80 }], resources: { requests: { cpu: '100m', memory: '64Mi' }, limits: { cpu: '1', memory: '128Mi' } } })] }, 'good')), 201, 'valid pod');
+    assert.equal(created.spec?.containers[0].imagePullPolicy, 'Always', 'defaulted as a real server does for an untagged image');
   });
 
   test('workloads: selector vs template labels, replicas, serviceName', async () => {
     const d = deployment('vdeploy');
     d.spec.template.metadata.labels = { app: 'other' };
     expectInvalid(await req('POST', deployPath(), d), 'spec.template.metadata.labels', 'selector does not match');
-    const noSelector: any = deployment('vdeploy');
-    delete noSelector.spec.selector;
-    expectInvalid(await req('POST', deployPath(), noSelector), 'spec.selector', 'missing selector');
+    const noSelector = deployment('vdeploy');
+    const { selector: _selector, ...specWithoutSelector } = noSelector.spec;
+    expectInvalid(await req('POST', deployPath(), { ...noSelector, spec: specWithoutSelector }), 'spec.selector', 'missing selector');
     const negative = deployment('vdeploy');
     negative.spec.replicas = -1;
     expectInvalid(await req('POST', deployPath(), negative), 'spec.replicas', 'replicas < 0');
@@ -246,7 +284,7 @@ describe('validation of built-in kinds', () => {
   });
 
   test('services, configmaps, secrets, leases and role bindings', async () => {
-    const svc = (spec: any, name = 'vsvc') => req('POST', `/api/v1/namespaces/${NS}/services`, { metadata: { name }, spec });
+    const svc = (spec: Record<string, unknown>, name = 'vsvc') => req('POST', `/api/v1/namespaces/${NS}/services`, { metadata: { name }, spec });
     expectInvalid(await svc({ ports: [{ port: 0 }] }), 'spec.ports[0].port', 'service port 0');
     expectInvalid(await svc({ ports: [{ port: 80 }, { port: 81 }] }), 'spec.ports[0].name', 'several ports need names');
     expectInvalid(await svc({ type: 'Magic', ports: [{ port: 80 }] }), 'spec.type', 'service type');
@@ -254,20 +292,20 @@ describe('validation of built-in kinds', () => {
     expectInvalid(await req('POST', cmPath(), { metadata: { name: 'vcm' }, data: { 'bad key': 'x' } }), 'data[bad key]', 'configmap key');
     // The size cause has an empty field, as on a real server (field.TooLong(field.NewPath(""), …)).
     const big = expectStatus(await req('POST', cmPath(), { metadata: { name: 'vcm' }, data: { a: 'x'.repeat(1024 * 1024 + 1) } }), 422, 'configmap size');
-    assert.ok(big.details.causes.some((c: any) => c.reason === 'FieldValueTooLong' && /1048576/.test(c.message)), JSON.stringify(big.details.causes));
+    assert.ok(causesOf(big).some((c) => c.reason === 'FieldValueTooLong' && /1048576/.test(c.message ?? '')), JSON.stringify(big.details));
     expectInvalid(await req('POST', `/api/v1/namespaces/${NS}/secrets`, { metadata: { name: 'vsec' }, data: { 'a/b': 'eA==' } }), 'data[a/b]', 'secret key');
-    const secret = expectStatus(await req('POST', `/api/v1/namespaces/${NS}/secrets`, { metadata: { name: 'strdata' }, data: { a: 'eA==' }, stringData: { b: 'y', a: 'z' } }), 201, 'stringData');
+    const secret = expectStatus<Secret>(await req('POST', `/api/v1/namespaces/${NS}/secrets`, { metadata: { name: 'strdata' }, data: { a: 'eA==' }, stringData: { b: 'y', a: 'z' } }), 201, 'stringData');
     assert.deepEqual(secret.data, { a: 'eg==', b: 'eQ==' }, 'stringData is merged into data over it');
     assert.equal(secret.stringData, undefined, 'stringData is never stored');
 
     const lease = (renewTime: string) => req('POST', `/apis/coordination.k8s.io/v1/namespaces/${NS}/leases`, { metadata: { name: `lease-${renewTime.length}` }, spec: { holderIdentity: 'me', renewTime } });
     const three = await lease('2026-01-01T05:00:00.123Z');
     expectStatus(three, 400, 'a 3-digit MicroTime');
-    assert.match(three.json().message, /cannot be handled as a Lease: parsing time "2026-01-01T05:00:00.123Z"/);
-    const six = expectStatus(await lease('2026-01-01T05:00:00.123456Z'), 201, 'a 6-digit MicroTime');
-    assert.equal(six.spec.renewTime, '2026-01-01T05:00:00.123456Z');
+    assert.match(three.json<StatusBody>().message ?? '', /cannot be handled as a Lease: parsing time "2026-01-01T05:00:00.123Z"/);
+    const six = expectStatus<KubeObject & { spec?: { renewTime?: string } }>(await lease('2026-01-01T05:00:00.123456Z'), 201, 'a 6-digit MicroTime');
+    assert.equal(six.spec?.renewTime, '2026-01-01T05:00:00.123456Z');
 
-    const rb = (roleRef: any) => req('POST', `/apis/rbac.authorization.k8s.io/v1/namespaces/${NS}/rolebindings`, { metadata: { name: 'vrb' }, roleRef, subjects: [{ kind: 'ServiceAccount', name: 'default', namespace: NS }] });
+    const rb = (roleRef: Record<string, unknown>) => req('POST', `/apis/rbac.authorization.k8s.io/v1/namespaces/${NS}/rolebindings`, { metadata: { name: 'vrb' }, roleRef, subjects: [{ kind: 'ServiceAccount', name: 'default', namespace: NS }] });
     expectInvalid(await rb({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Deployment', name: 'r' }), 'roleRef.kind', 'roleRef kind');
     expectInvalid(await rb({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: '' }), 'roleRef.name', 'roleRef name');
   });
@@ -291,19 +329,19 @@ describe('validation of built-in kinds', () => {
     expectStatus(await req('POST', stsPath, sts), 201, 'create statefulset');
     expectInvalid(await req('PATCH', `${stsPath}/immut`, { spec: { serviceName: 'other' } }, MERGE_PATCH), 'spec', 'statefulset serviceName');
     expectInvalid(await req('PATCH', `${stsPath}/immut`, [{ op: 'replace', path: '/spec/volumeClaimTemplates/0/spec/resources/requests/storage', value: '2Gi' }], JSON_PATCH), 'spec', 'statefulset volumeClaimTemplates');
-    const ok = expectStatus(await req('PATCH', `${stsPath}/immut`, { spec: { replicas: 3 } }, MERGE_PATCH), 200, 'statefulset replicas may change');
-    assert.equal(ok.spec.replicas, 3);
+    const ok = expectStatus<StatefulSet>(await req('PATCH', `${stsPath}/immut`, { spec: { replicas: 3 } }, MERGE_PATCH), 200, 'statefulset replicas may change');
+    assert.equal(ok.spec?.replicas, 3);
 
-    const svc = expectStatus(await req('POST', `/api/v1/namespaces/${NS}/services`, { metadata: { name: 'immut' }, spec: { ports: [{ port: 80 }] } }), 201, 'create service');
-    assert.match(svc.spec.clusterIP, /^\d+\.\d+\.\d+\.\d+$/);
+    const svc = expectStatus<Service>(await req('POST', `/api/v1/namespaces/${NS}/services`, { metadata: { name: 'immut' }, spec: { ports: [{ port: 80 }] } }), 201, 'create service');
+    assert.match(svc.spec?.clusterIP ?? '', /^\d+\.\d+\.\d+\.\d+$/);
     expectInvalid(await req('PATCH', `/api/v1/namespaces/${NS}/services/immut`, { spec: { clusterIP: '10.96.200.200', clusterIPs: ['10.96.200.200'] } }, MERGE_PATCH), 'spec.clusterIP', 'service clusterIP');
 
     const podPathImmut = `${podPath}/immut`;
     expectStatus(await req('POST', podPath, pod({ containers: [c()] }, 'immut')), 201, 'create pod');
-    const image = expectStatus(await req('PATCH', podPathImmut, { spec: { containers: [{ name: 'main', image: 'nginx:2' }] } }, SMP), 200, 'pod image may change');
-    assert.equal(image.spec.containers[0].image, 'nginx:2');
+    const image = expectStatus<Pod>(await req('PATCH', podPathImmut, { spec: { containers: [{ name: 'main', image: 'nginx:2' }] } }, SMP), 200, 'pod image may change');
+    assert.equal(image.spec?.containers[0].image, 'nginx:2');
     const podSpec = expectInvalid(await req('PATCH', podPathImmut, { spec: { containers: [{ name: 'main', env: [{ name: 'X', value: '1' }] }] } }, SMP), 'spec', 'pod spec beyond image');
-    assert.match(podSpec.message, /pod updates may not change fields other than/);
+    assert.match(podSpec.message ?? '', /pod updates may not change fields other than/);
 
     const jobPath = `/apis/batch/v1/namespaces/${NS}/jobs`;
     expectStatus(await req('POST', jobPath, { metadata: { name: 'immut' }, spec: { template: { spec: { containers: [c()], restartPolicy: 'Never' } } } }), 201, 'create job');
@@ -318,22 +356,22 @@ describe('validation of built-in kinds', () => {
   test('unknown fields on built-in kinds under each fieldValidation', async () => {
     const body = (name: string) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data: { a: '1' }, bogus: 1, metadata2: {} });
     const strict = expectStatus(await req('POST', `${cmPath()}?fieldValidation=Strict`, body('uf-strict')), 400, 'Strict');
-    assert.match(strict.message, /strict decoding error: unknown field "bogus"/);
+    assert.match(strict.message ?? '', /strict decoding error: unknown field "bogus"/);
     const warn = await req('POST', `${cmPath()}?fieldValidation=Warn`, body('uf-warn'));
     expectStatus(warn, 201, 'Warn');
     assert.match(String(warn.headers.warning), /unknown field \\?"bogus\\?"/);
-    assert.equal(warn.json().bogus, undefined, 'unknown fields are not stored');
-    const ignore = expectStatus(await req('POST', `${cmPath()}?fieldValidation=Ignore`, body('uf-ignore')), 201, 'Ignore');
+    assert.equal(warn.json<ConfigMap>().bogus, undefined, 'unknown fields are not stored');
+    const ignore = expectStatus<ConfigMap>(await req('POST', `${cmPath()}?fieldValidation=Ignore`, body('uf-ignore')), 201, 'Ignore');
     assert.equal(ignore.bogus, undefined);
     const top = expectStatus(await req('POST', `${podPath}?fieldValidation=Strict`, { ...pod({ containers: [c()] }, 'uf-pod'), sepc: {} }), 400, 'a misspelt spec');
-    assert.match(top.message, /unknown field "sepc"/);
+    assert.match(top.message ?? '', /unknown field "sepc"/);
     const meta = expectStatus(await req('POST', `${cmPath()}?fieldValidation=Strict`, { metadata: { name: 'uf-meta', label: { a: 'b' } } }), 400, 'unknown metadata field');
-    assert.match(meta.message, /unknown field "metadata\.label"/);
+    assert.match(meta.message ?? '', /unknown field "metadata\.label"/);
     // Without the parameter a real server warns and drops the field.
     const byDefault = await req('POST', cmPath(), body('uf-default'));
     expectStatus(byDefault, 201, 'default');
     assert.match(String(byDefault.headers.warning), /bogus/);
-    assert.equal(byDefault.json().bogus, undefined);
+    assert.equal(byDefault.json<ConfigMap>().bogus, undefined);
     // Patches are checked too.
     expectStatus(await req('PATCH', `${cmPath('uf-default')}?fieldValidation=Strict`, { bogus: 2 }, MERGE_PATCH), 400, 'strict merge patch');
   });
@@ -384,47 +422,47 @@ const CRD = {
 
 describe('custom resources', () => {
   const wPath = (name = '') => `/apis/test.kre.io/v1/namespaces/${NS}/widgets${name ? `/${name}` : ''}`;
-  const widget = (name: string, spec: any, extra: any = {}) => ({ apiVersion: 'test.kre.io/v1', kind: 'Widget', metadata: { name }, spec, ...extra });
+  const widget = (name: string, spec: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({ apiVersion: 'test.kre.io/v1', kind: 'Widget', metadata: { name }, spec, ...extra });
 
   before(async () => {
-    const crd = expectStatus(await req('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', CRD), 201, 'create CRD');
+    const crd = expectStatus<CustomResourceDefinition>(await req('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', CRD), 201, 'create CRD');
     assert.equal(crd.metadata.name, 'widgets.test.kre.io');
   });
 
   test('a new CRD is established and served at once, in discovery and OpenAPI', async () => {
-    const crd = expectStatus(await req('GET', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.test.kre.io'), 200, 'get CRD');
-    const conds = Object.fromEntries(crd.status.conditions.map((c: any) => [c.type, c.status]));
+    const crd = expectStatus<CustomResourceDefinition>(await req('GET', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.test.kre.io'), 200, 'get CRD');
+    const conds = Object.fromEntries((crd.status?.conditions ?? []).map((c) => [c.type, c.status]));
     assert.equal(conds.Established, 'True');
     assert.equal(conds.NamesAccepted, 'True');
-    assert.equal(crd.status.acceptedNames.kind, 'Widget');
-    assert.deepEqual(crd.status.storedVersions, ['v1']);
+    assert.equal(crd.status?.acceptedNames?.kind, 'Widget');
+    assert.deepEqual(crd.status?.storedVersions, ['v1']);
 
-    const groups = expectStatus(await req('GET', '/apis'), 200, '/apis');
-    assert.ok(groups.groups.some((g: any) => g.name === 'test.kre.io'));
-    const list = expectStatus(await req('GET', '/apis/test.kre.io/v1'), 200, 'resource list');
-    const names = list.resources.map((r: any) => r.name);
+    const groups = expectStatus<{ groups: { name: string }[] }>(await req('GET', '/apis'), 200, '/apis');
+    assert.ok(groups.groups.some((g) => g.name === 'test.kre.io'));
+    const list = expectStatus<ApiResourceList>(await req('GET', '/apis/test.kre.io/v1'), 200, 'resource list');
+    const names = list.resources.map((r) => r.name);
     assert.ok(names.includes('widgets') && names.includes('widgets/status') && names.includes('widgets/scale'), JSON.stringify(names));
-    assert.deepEqual(list.resources.find((r: any) => r.name === 'widgets').shortNames, ['wdg']);
-    const index = expectStatus(await req('GET', '/openapi/v3'), 200, 'openapi index');
+    assert.deepEqual(list.resources.find((r) => r.name === 'widgets')?.shortNames, ['wdg']);
+    const index = expectStatus<{ paths: Record<string, unknown> }>(await req('GET', '/openapi/v3'), 200, 'openapi index');
     assert.ok(index.paths['apis/test.kre.io/v1'], Object.keys(index.paths).join(' '));
-    const doc = expectStatus(await req('GET', '/openapi/v3/apis/test.kre.io/v1'), 200, 'openapi doc');
-    const schema = Object.values<any>(doc.components.schemas).find((s) => s['x-kubernetes-group-version-kind']?.some((g: any) => g.kind === 'Widget'));
+    const doc = expectStatus<{ components: { schemas: Record<string, OpenApiSchema> } }>(await req('GET', '/openapi/v3/apis/test.kre.io/v1'), 200, 'openapi doc');
+    const schema = Object.values(doc.components.schemas).find((s) => s['x-kubernetes-group-version-kind']?.some((g) => g.kind === 'Widget'));
     assert.ok(schema?.properties?.spec?.properties?.size, 'the schema of spec is served');
   });
 
   test('valid and invalid custom resources; defaults', async () => {
-    const created = expectStatus(await req('POST', wPath(), widget('w1', { size: 'small' })), 201, 'valid');
-    assert.equal(created.spec.replicas, 1, 'default filled');
+    const created = expectStatus<Widget>(await req('POST', wPath(), widget('w1', { size: 'small' })), 201, 'valid');
+    assert.equal(created.spec?.replicas, 1, 'default filled');
     assert.equal(created.metadata.generation, 1);
 
     const bad = expectStatus(await req('POST', wPath(), widget('w-bad', { size: 'medium', replicas: 11, code: 'ABC', tags: ['a', 'b', 'c'] })), 422, 'invalid');
     assert.equal(bad.reason, 'Invalid');
-    assert.equal(bad.details.kind, 'Widget');
-    assert.equal(bad.details.group, 'test.kre.io');
-    const fields = bad.details.causes.map((c: any) => c.field).sort();
-    assert.deepEqual(fields, ['spec.code', 'spec.replicas', 'spec.size', 'spec.tags'], JSON.stringify(bad.details.causes));
-    assert.ok(bad.details.causes.some((c: any) => c.reason === 'FieldValueNotSupported' && /supported values: "small", "large"/.test(c.message)));
-    assert.match(bad.message, /^Widget\.test\.kre\.io "w-bad" is invalid: /);
+    assert.equal(bad.details?.kind, 'Widget');
+    assert.equal(bad.details?.group, 'test.kre.io');
+    const fields = causesOf(bad).map((c) => c.field).sort();
+    assert.deepEqual(fields, ['spec.code', 'spec.replicas', 'spec.size', 'spec.tags'], JSON.stringify(bad.details));
+    assert.ok(causesOf(bad).some((c) => c.reason === 'FieldValueNotSupported' && /supported values: "small", "large"/.test(c.message ?? '')));
+    assert.match(bad.message ?? '', /^Widget\.test\.kre\.io "w-bad" is invalid: /);
 
     expectInvalid(await req('POST', wPath(), widget('w-req', { replicas: 2 })), 'spec.size', 'required');
     expectInvalid(await req('POST', wPath(), widget('w-type', { size: 'small', replicas: 'two' })), 'spec.replicas', 'type');
@@ -436,14 +474,14 @@ describe('custom resources', () => {
   test('unknown fields: Strict 400, Warn header, Ignore pruned; preserved under x-kubernetes-preserve-unknown-fields', async () => {
     const body = (name: string) => widget(name, { size: 'small', unknownField: 1, extra: { anything: { goes: true } } });
     const strict = expectStatus(await req('POST', `${wPath()}?fieldValidation=Strict`, body('u1')), 400, 'Strict');
-    assert.match(strict.message, /strict decoding error: unknown field "spec\.unknownField"/);
+    assert.match(strict.message ?? '', /strict decoding error: unknown field "spec\.unknownField"/);
     const warn = await req('POST', `${wPath()}?fieldValidation=Warn`, body('u2'));
     expectStatus(warn, 201, 'Warn');
     assert.match(String(warn.headers.warning), /unknown field/);
-    assert.equal(warn.json().spec.unknownField, undefined);
-    const ignore = expectStatus(await req('POST', `${wPath()}?fieldValidation=Ignore`, body('u3')), 201, 'Ignore');
-    assert.equal(ignore.spec.unknownField, undefined, 'pruned');
-    assert.deepEqual(ignore.spec.extra, { anything: { goes: true } }, 'preserved where the schema says so');
+    assert.equal(warn.json<Widget>().spec?.unknownField, undefined);
+    const ignore = expectStatus<Widget>(await req('POST', `${wPath()}?fieldValidation=Ignore`, body('u3')), 201, 'Ignore');
+    assert.equal(ignore.spec?.unknownField, undefined, 'pruned');
+    assert.deepEqual(ignore.spec?.extra, { anything: { goes: true } }, 'preserved where the schema says so');
     // Patches are checked too.
     const patched = await req('PATCH', `${wPath('u3')}?fieldValidation=Strict`, { spec: { nope: 1 } }, MERGE_PATCH);
     expectStatus(patched, 400, 'strict merge patch');
@@ -453,41 +491,41 @@ describe('custom resources', () => {
     expectStatus(await req('POST', wPath(), widget('pt', { size: 'small' })), 201, 'create');
     const r = expectStatus(await req('PATCH', wPath('pt'), { spec: { size: 'large' } }, SMP), 415, 'strategic merge on a CR');
     assert.equal(r.reason, 'UnsupportedMediaType');
-    assert.equal(expectStatus(await req('PATCH', wPath('pt'), { spec: { size: 'large' } }, MERGE_PATCH), 200, 'merge').spec.size, 'large');
-    assert.equal(expectStatus(await req('PATCH', wPath('pt'), [{ op: 'replace', path: '/spec/size', value: 'small' }], JSON_PATCH), 200, 'json').spec.size, 'small');
+    assert.equal(expectStatus<Widget>(await req('PATCH', wPath('pt'), { spec: { size: 'large' } }, MERGE_PATCH), 200, 'merge').spec?.size, 'large');
+    assert.equal(expectStatus<Widget>(await req('PATCH', wPath('pt'), [{ op: 'replace', path: '/spec/size', value: 'small' }], JSON_PATCH), 200, 'json').spec?.size, 'small');
     // The patches above own spec.size: applying another value conflicts until forced.
     const conflict = expectStatus(await req('PATCH', `${wPath('pt')}?fieldManager=op`, JSON.stringify(widget('pt', { size: 'large', replicas: 4 })), APPLY), 409, 'apply over an update');
-    assert.ok(conflict.details.causes.some((c: any) => c.field === '.spec.size'), JSON.stringify(conflict.details));
-    const applied = expectStatus(await req('PATCH', `${wPath('pt')}?fieldManager=op&force=true`, JSON.stringify(widget('pt', { size: 'large', replicas: 4 })), APPLY), 200, 'apply');
-    assert.equal(applied.spec.replicas, 4);
+    assert.ok(causesOf(conflict).some((c) => c.field === '.spec.size'), JSON.stringify(conflict.details));
+    const applied = expectStatus<Widget>(await req('PATCH', `${wPath('pt')}?fieldManager=op&force=true`, JSON.stringify(widget('pt', { size: 'large', replicas: 4 })), APPLY), 200, 'apply');
+    assert.equal(applied.spec?.replicas, 4);
   });
 
   test('status and scale subresources; generation bumps on spec changes only', async () => {
-    const created = expectStatus(await req('POST', wPath(), widget('st', { size: 'small', replicas: 2 }, { status: { phase: 'Ignored' } })), 201, 'create');
+    const created = expectStatus<Widget>(await req('POST', wPath(), widget('st', { size: 'small', replicas: 2 }, { status: { phase: 'Ignored' } })), 201, 'create');
     assert.equal(created.status, undefined, 'status is not set on create');
     assert.equal(created.metadata.generation, 1);
 
-    let w = expectStatus(await req('PATCH', wPath('st'), { status: { phase: 'Nope' }, metadata: { labels: { a: 'b' } } }, MERGE_PATCH), 200, 'main resource with status');
+    let w = expectStatus<Widget>(await req('PATCH', wPath('st'), { status: { phase: 'Nope' }, metadata: { labels: { a: 'b' } } }, MERGE_PATCH), 200, 'main resource with status');
     assert.equal(w.status, undefined, 'the main resource ignores status');
     assert.equal(w.metadata.generation, 1, 'metadata changes keep the generation');
 
     w = expectStatus(await req('PATCH', `${wPath('st')}/status`, { status: { phase: 'Ready', replicas: 2, observedGeneration: 1 }, spec: { size: 'large' } }, MERGE_PATCH), 200, '/status');
-    assert.equal(w.status.phase, 'Ready');
-    assert.equal(w.spec.size, 'small', '/status changes only status');
+    assert.equal(w.status?.phase, 'Ready');
+    assert.equal(w.spec?.size, 'small', '/status changes only status');
     assert.equal(w.metadata.generation, 1, 'status changes keep the generation');
 
     w = expectStatus(await req('PATCH', wPath('st'), { spec: { size: 'large' } }, MERGE_PATCH), 200, 'spec change');
     assert.equal(w.metadata.generation, 2);
-    assert.equal(w.status.phase, 'Ready', 'status kept by a main-resource write');
+    assert.equal(w.status?.phase, 'Ready', 'status kept by a main-resource write');
 
-    const scale = expectStatus(await req('GET', `${wPath('st')}/scale`), 200, 'get scale');
+    const scale = expectStatus<Scale>(await req('GET', `${wPath('st')}/scale`), 200, 'get scale');
     assert.equal(scale.kind, 'Scale');
-    assert.equal(scale.spec.replicas, 2);
-    assert.equal(scale.status.replicas, 2);
-    const scaled = expectStatus(await req('PATCH', `${wPath('st')}/scale`, { spec: { replicas: 5 } }, MERGE_PATCH), 200, 'patch scale');
-    assert.equal(scaled.spec.replicas, 5);
+    assert.equal(scale.spec?.replicas, 2);
+    assert.equal(scale.status?.replicas, 2);
+    const scaled = expectStatus<Scale>(await req('PATCH', `${wPath('st')}/scale`, { spec: { replicas: 5 } }, MERGE_PATCH), 200, 'patch scale');
+    assert.equal(scaled.spec?.replicas, 5);
     w = expectStatus(await req('GET', wPath('st')), 200, 'get');
-    assert.equal(w.spec.replicas, 5);
+    assert.equal(w.spec?.replicas, 5);
     assert.equal(w.metadata.generation, 3);
   });
 
@@ -506,10 +544,10 @@ describe('custom resources', () => {
     const assertSorted = (body: unknown, what: string) => assert.deepEqual(sortedEverywhere(body), [], `${what}: keys out of order`);
     const watch = req('GET', `${wPath()}?watch=1&fieldSelector=metadata.name%3Dorder&timeoutSeconds=2`);
 
-    assertSorted(expectStatus(await req('POST', `${wPath()}?dryRun=All`, unsorted), 201, 'dry-run create'), 'dry-run create');
-    const created = expectStatus(await req('POST', wPath(), unsorted), 201, 'create');
+    assertSorted(expectStatus<unknown>(await req('POST', `${wPath()}?dryRun=All`, unsorted), 201, 'dry-run create'), 'dry-run create');
+    const created = expectStatus<Widget>(await req('POST', wPath(), unsorted), 201, 'create');
     assertSorted(created, 'create');
-    assert.deepEqual(created.spec.extra, unsorted.spec.extra, 'the content is what was sent');
+    assert.deepEqual(created.spec?.extra, unsorted.spec.extra, 'the content is what was sent');
     assertSorted(expectStatus(await req('GET', wPath('order')), 200, 'get'), 'get');
     const list = await req('GET', `${wPath()}?limit=1`);
     assertSorted(expectStatus(list, 200, 'list'), 'list');
@@ -521,17 +559,21 @@ describe('custom resources', () => {
     assertSorted(expectStatus(await req('PATCH', `${wPath('order')}?dryRun=All`, { spec: { replicas: 4 } }, MERGE_PATCH), 200, 'dry-run patch'), 'dry-run patch');
     // The answer to a delete is a Status (a Go struct, in its own order); the watch shows the object.
     assert.equal(expectStatus(await req('DELETE', wPath('order')), 200, 'delete').kind, 'Status');
-    const events = (await watch).text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    const events = watchEvents(await watch);
     assert.deepEqual(events.map((e) => e.type), ['ADDED', 'MODIFIED', 'MODIFIED', 'MODIFIED', 'DELETED']);
     for (const e of events) assertSorted(e.object, `watch ${e.type}`);
   });
 
   test('additionalPrinterColumns in Table output', async () => {
     expectStatus(await req('POST', wPath(), widget('tbl', { size: 'large', replicas: 3 })), 201, 'create');
-    const table = expectStatus(await req('GET', wPath(), undefined, { Accept: 'application/json;as=Table;v=v1;g=meta.k8s.io' }), 200, 'table');
-    assert.deepEqual(table.columnDefinitions.map((c: any) => c.name), ['Name', 'Size', 'Replicas', 'Age']);
-    const row = table.rows.find((r: any) => r.cells[0] === 'tbl');
-    assert.deepEqual(row.cells.slice(0, 3), ['tbl', 'large', 3]);
+    const table = expectStatus<{ columnDefinitions: { name: string }[]; rows: { cells: unknown[] }[] }>(
+      await req('GET', wPath(), undefined, { Accept: 'application/json;as=Table;v=v1;g=meta.k8s.io' }),
+      200,
+      'table',
+    );
+    assert.deepEqual(table.columnDefinitions.map((c) => c.name), ['Name', 'Size', 'Replicas', 'Age']);
+    const row = table.rows.find((r) => r.cells[0] === 'tbl');
+    assert.deepEqual(row?.cells.slice(0, 3), ['tbl', 'large', 3]);
   });
 
   test('deleting the CRD deletes its objects and removes it from discovery', async () => {
@@ -545,14 +587,14 @@ describe('custom resources', () => {
     expectStatus(await req('DELETE', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/gadgets.test.kre.io'), 200, 'delete CRD');
     await eventually(async () => (await req('GET', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/gadgets.test.kre.io')).status === 404, 10_000, 'the CRD to go');
     await eventually(async () => (await req('GET', gPath)).status === 404, 10_000, 'the resource to stop being served');
-    const list = expectStatus(await req('GET', '/apis/test.kre.io/v1'), 200, 'discovery');
-    assert.ok(!list.resources.some((r: any) => r.name === 'gadgets'), 'gadgets left discovery');
-    assert.ok(list.resources.some((r: any) => r.name === 'widgets'), 'widgets stay');
-    const events = (await watch).text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    const list = expectStatus<ApiResourceList>(await req('GET', '/apis/test.kre.io/v1'), 200, 'discovery');
+    assert.ok(!list.resources.some((r) => r.name === 'gadgets'), 'gadgets left discovery');
+    assert.ok(list.resources.some((r) => r.name === 'widgets'), 'widgets stay');
+    const events = watchEvents(await watch);
     assert.ok(events.some((e) => e.type === 'DELETED' && e.object.metadata.name === 'g1'), `the watch saw g1 deleted: ${JSON.stringify(events.map((e) => e.type))}`);
     // Recreating the CRD starts empty.
     expectStatus(await req('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd2), 201, 'recreate CRD');
-    const again = expectStatus(await req('GET', gPath), 200, 'list gadgets');
+    const again = expectStatus<KubeList>(await req('GET', gPath), 200, 'list gadgets');
     assert.equal(again.items.length, 0);
   });
 });
@@ -572,7 +614,7 @@ describe('namespaces and garbage collection', () => {
 
     const refused = expectStatus(await req('POST', '/api/v1/namespaces/held/configmaps', { metadata: { name: 'late' } }), 403, 'create in a terminating namespace');
     assert.equal(refused.reason, 'Forbidden');
-    assert.match(refused.message, /because it is being terminated/);
+    assert.match(refused.message ?? '', /because it is being terminated/);
 
     await new Promise((r) => setTimeout(r, 500));
     assert.equal((await core.readNamespace({ name: 'held' })).status?.phase, 'Terminating', 'still there while the finalizer is');
@@ -611,23 +653,23 @@ describe('namespaces and garbage collection', () => {
     const watch = req('GET', `${cmPath()}?watch=1&resourceVersion=${o.metadata!.resourceVersion}&timeoutSeconds=8`);
     const options = JSON.stringify({ kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Foreground' });
     // Node sends a DELETE body only with a Content-Length.
-    const deleted = expectStatus(await req('DELETE', cmPath('fg-owner'), options, { 'Content-Length': String(Buffer.byteLength(options)) }), 200, 'foreground delete');
-    assert.ok(deleted.metadata.finalizers.includes('foregroundDeletion'), JSON.stringify(deleted.metadata));
+    const deleted = expectStatus<ConfigMap>(await req('DELETE', cmPath('fg-owner'), options, { 'Content-Length': String(Buffer.byteLength(options)) }), 200, 'foreground delete');
+    assert.ok(deleted.metadata.finalizers?.includes('foregroundDeletion'), JSON.stringify(deleted.metadata));
     assert.ok(deleted.metadata.deletionTimestamp);
     await gone('fg-free');
     const blocker = await eventually(async () => {
-      const b = (await req('GET', cmPath('fg-blocker'))).json();
+      const b = (await req('GET', cmPath('fg-blocker'))).json<ConfigMap>();
       return b.metadata?.deletionTimestamp ? b : undefined;
     }, 10_000, 'the blocker to be marked for deletion');
-    assert.ok(blocker.metadata.finalizers.includes('test.kre.io/hold'));
+    assert.ok(blocker.metadata.finalizers?.includes('test.kre.io/hold'));
     await new Promise((r) => setTimeout(r, 300));
-    const held = expectStatus(await req('GET', cmPath('fg-owner')), 200, 'the owner waits for its blocking dependent');
-    assert.ok(held.metadata.finalizers.includes('foregroundDeletion'));
+    const held = expectStatus<ConfigMap>(await req('GET', cmPath('fg-owner')), 200, 'the owner waits for its blocking dependent');
+    assert.ok(held.metadata.finalizers?.includes('foregroundDeletion'));
 
     expectStatus(await req('PATCH', cmPath('fg-blocker'), { metadata: { finalizers: null } }, MERGE_PATCH), 200, 'release the blocker');
     await gone('fg-blocker');
     await gone('fg-owner');
-    const events = (await watch).text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    const events = watchEvents(await watch);
     const order = events.filter((e) => e.type === 'DELETED').map((e) => e.object.metadata.name);
     assert.ok(order.indexOf('fg-blocker') >= 0 && order.indexOf('fg-blocker') < order.indexOf('fg-owner'), `dependents go first: ${order.join(', ')}`);
     assert.ok(order.indexOf('fg-free') < order.indexOf('fg-owner'), `dependents go first: ${order.join(', ')}`);
@@ -671,13 +713,15 @@ describe('namespaces and garbage collection', () => {
 
 describe('client-node', () => {
   test('patch through KubernetesObjectApi with each patch strategy', async () => {
-    await objects.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cn-patch', namespace: NS }, data: { a: '1' } } as any);
-    let cm: any = await objects.patch({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cn-patch', namespace: NS }, data: { b: '2' } } as any, undefined, undefined, undefined, undefined, k8s.PatchStrategy.StrategicMergePatch);
+    // A merge patch deletes a key with null, which V1ConfigMap's data does not allow: the patches are typed as what they are.
+    const configMap = (data: Record<string, string | null>): k8s.KubernetesObject & { data: Record<string, string | null> } => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cn-patch', namespace: NS }, data });
+    await objects.create(configMap({ a: '1' }));
+    let cm = await objects.patch(configMap({ b: '2' }), undefined, undefined, undefined, undefined, k8s.PatchStrategy.StrategicMergePatch);
     assert.deepEqual(cm.data, { a: '1', b: '2' });
-    cm = await objects.patch({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cn-patch', namespace: NS }, data: { a: null } } as any, undefined, undefined, undefined, undefined, k8s.PatchStrategy.MergePatch);
+    cm = await objects.patch(configMap({ a: null }), undefined, undefined, undefined, undefined, k8s.PatchStrategy.MergePatch);
     assert.deepEqual(cm.data, { b: '2' });
-    cm = await objects.patch({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cn-patch', namespace: NS }, data: { c: '3' } } as any, undefined, undefined, 'cn-apply', true, k8s.PatchStrategy.ServerSideApply);
+    cm = await objects.patch(configMap({ c: '3' }), undefined, undefined, 'cn-apply', true, k8s.PatchStrategy.ServerSideApply);
     assert.equal(cm.data.c, '3');
-    assert.ok(cm.metadata.managedFields.some((m: any) => m.manager === 'cn-apply' && m.operation === 'Apply'));
+    assert.ok(cm.metadata?.managedFields?.some((m) => m.manager === 'cn-apply' && m.operation === 'Apply'));
   });
 });

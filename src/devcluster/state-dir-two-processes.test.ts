@@ -10,18 +10,19 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import type { ReadyLine } from './testing.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const KRE = join(ROOT, 'bin/kre.js');
 const work = mkdtempSync(join(tmpdir(), 'kre-state-dir-two-'));
 after(() => rmSync(work, { recursive: true, force: true }));
 
-async function startProcess(args: string[]): Promise<{ child: ChildProcess; ready: Record<string, any>; exited: Promise<unknown> }> {
+async function startProcess(args: string[]): Promise<{ child: ChildProcess; ready: ReadyLine; exited: Promise<unknown> }> {
   const child = spawn(process.execPath, [KRE, 'devcluster', ...args], { cwd: ROOT, env: { ...process.env, HOME: join(work, 'home'), KRE_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise((resolve) => child.on('exit', resolve));
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-  const ready = await new Promise<Record<string, any>>((resolve, reject) => {
+  const ready = await new Promise<ReadyLine>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`not ready after 170 s; stderr: ${stderr}`)), 170_000);
     createInterface({ input: child.stdout! }).on('line', (line) => {
       if (!line.includes('"msg":"ready"')) return;

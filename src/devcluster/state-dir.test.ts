@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { startDevCluster } from './index.ts';
 import { LOCK_FILE, lockStateDir, StateDirLockedError } from './state-dir.ts';
+import type { ReadyLine } from './testing.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const KRE = join(ROOT, 'bin/kre.js');
@@ -20,7 +21,7 @@ after(() => rmSync(work, { recursive: true, force: true }));
 
 interface Running {
   child: ChildProcess;
-  ready: Record<string, any>;
+  ready: ReadyLine;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
@@ -29,7 +30,7 @@ async function startProcess(args: string[]): Promise<Running> {
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-  const ready = await new Promise<Record<string, any>>((resolve, reject) => {
+  const ready = await new Promise<ReadyLine>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`not ready after 170 s; stderr: ${stderr}`)), 170_000);
     createInterface({ input: child.stdout! }).on('line', (line) => {
       if (!line.includes('"msg":"ready"')) return;

@@ -6,12 +6,59 @@ import { execFile } from 'node:child_process';
 import { request as httpsRequest } from 'node:https';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { DevCluster } from './cluster.ts';
+import type { KubeObject, Status } from '../kube/index.ts';
 
 export interface RawResponse {
   status: number;
   headers: IncomingHttpHeaders;
   text: string;
-  json(): any;
+  /**
+   * The body parsed as JSON, typed by the caller (`json<Status>()`). Untyped without one: the API
+   * server's own tests read arbitrary answers through it.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  json<T = any>(): T;
+}
+
+/** A cause of a Status, as the server lists them for 422 Invalid and 409 Conflict answers. */
+export interface StatusCause {
+  reason?: string;
+  message?: string;
+  field?: string;
+}
+
+/** A Status answer with its causes typed (the kube core's `Status` leaves them open). */
+export interface StatusBody extends Omit<Status, 'details'> {
+  details?: Omit<NonNullable<Status['details']>, 'causes'> & { causes?: StatusCause[] };
+}
+
+/** One entry of `metadata.managedFields`: who owns which fields, by which operation. */
+export interface ManagedFieldsEntry {
+  manager: string;
+  operation: 'Apply' | 'Update' | string;
+  apiVersion?: string;
+  time?: string;
+  subresource?: string;
+  fieldsType?: string;
+  fieldsV1?: FieldsV1;
+}
+
+/** The field set of a managedFields entry: `f:name`/`k:{…}`/`v:…` keys down to empty leaves. */
+export interface FieldsV1 {
+  [key: string]: FieldsV1 | undefined;
+}
+
+/** An object's managedFields, typed: the kube core keeps them opaque as nothing in KRE reads them. */
+export function managedFields(obj: KubeObject): ManagedFieldsEntry[] {
+  return (obj.metadata.managedFields ?? []) as ManagedFieldsEntry[];
+}
+
+/** The ready line a devcluster process logs: the fields its tests read. */
+export interface ReadyLine {
+  part: string;
+  url: string;
+  kubeconfig: string;
+  [field: string]: unknown;
 }
 
 export function rawRequest(
@@ -53,9 +100,9 @@ export function rawRequest(
 }
 
 export interface WatchStream {
-  events: Array<{ type: string; object: any }>;
+  events: Array<{ type: string; object: KubeObject }>;
   /** Resolves when `predicate` holds for the events received so far. */
-  until(predicate: (events: Array<{ type: string; object: any }>) => boolean, timeoutMs?: number): Promise<void>;
+  until(predicate: (events: Array<{ type: string; object: KubeObject }>) => boolean, timeoutMs?: number): Promise<void>;
   closed: Promise<void>;
   close(): void;
   status: Promise<number>;
@@ -63,7 +110,7 @@ export interface WatchStream {
 
 /** Opens a watch and collects its events. */
 export function openWatch(cluster: Pick<DevCluster, 'url' | 'token' | 'caCert'>, path: string): WatchStream {
-  const events: Array<{ type: string; object: any }> = [];
+  const events: Array<{ type: string; object: KubeObject }> = [];
   const waiters: Array<() => void> = [];
   let resolveClosed!: () => void;
   const closed = new Promise<void>((r) => (resolveClosed = r));

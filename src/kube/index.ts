@@ -36,6 +36,7 @@ export { ObjectStore, objectKey, keyOf, splitKey, addTo as addToIndex, removeFro
 export { listAll, asCached, type ListAllOptions } from './list-all.ts';
 export { sleep } from './sleep.ts';
 export { Reflector, type ObjectEventType, type ReflectorOptions, type ReflectorHandlers, type ReflectorStats, type VerifyReport } from './reflector.ts';
+export { classifyAgainstList, compareVersions, type CacheAgainstList, type ListDifferences, type Versioned } from './verify.ts';
 export { WorkQueue, type WorkQueueOptions } from './workqueue.ts';
 export {
   InformerCache,

@@ -35,6 +35,7 @@ import {
 import { ObjectStore, objectKey } from './store.ts';
 import { sleep } from './sleep.ts';
 import { asCached, listAll } from './list-all.ts';
+import { classifyAgainstList, compareVersions } from './verify.ts';
 
 export interface ReflectorHandlers<T extends KubeObject> {
   onAdd?(obj: T): void;
@@ -123,7 +124,7 @@ export class Reflector<T extends KubeObject = KubeObject> {
   private verifyTimer: NodeJS.Timeout | undefined;
   private verifying = false;
   /** Keys deleted by watch events since the last verify, with the deletion's version. */
-  private readonly tombstones = new Map<string, number>();
+  private readonly tombstones = new Map<string, string>();
 
   constructor(opts: ReflectorOptions<T>) {
     this.opts = opts;
@@ -314,7 +315,7 @@ export class Reflector<T extends KubeObject = KubeObject> {
     const key = objectKey(obj);
     if (event.type === 'DELETED') {
       const old = this.store.remove(key);
-      if (this.opts.resyncVerifyEvery && version) this.tombstones.set(key, Number(version));
+      if (this.opts.resyncVerifyEvery && version) this.tombstones.set(key, version);
       if (version) this.store.resourceVersion = version;
       this.observe('onWatchEvent', 'DELETED', obj, receivedAt);
       this.emit('onDelete', old ?? obj);
@@ -334,12 +335,8 @@ export class Reflector<T extends KubeObject = KubeObject> {
 
   /**
    * Lists afresh and corrects the cache where it disagrees with the server in a way the watch can
-   * no longer fix. Versions are integers here (as on kube-apiserver and the devcluster), which is
-   * what lets us tell "missed" from "not delivered yet":
-   * - on the server at version r, not cached, cache at C ≥ r (and no later deletion seen): missed add;
-   * - cached at s ≤ L (the list's version), not in the list, cache at C ≥ L: ghost;
-   * - cached at an older version than the server's r ≤ C: stale.
-   * Differences the cache is simply behind on are left to the watch. Returns the report, or
+   * no longer fix: missed adds, stale versions and ghosts, as `classifyAgainstList` tells them
+   * apart. Differences the cache is simply behind on are left to the watch. Returns the report, or
    * undefined when skipped (not synced, already running, or the versions are not integers).
    */
   async verifyNow(): Promise<VerifyReport | undefined> {
@@ -347,46 +344,35 @@ export class Reflector<T extends KubeObject = KubeObject> {
     this.verifying = true;
     try {
       const { items, resourceVersion } = await this.listAll('');
-      const L = Number(resourceVersion);
-      if (!Number.isSafeInteger(L)) return undefined;
       // Give the watch a moment to reach the list's version, so that fewer differences are
       // merely "not delivered yet".
       const deadline = Date.now() + 2000;
-      while (Number(this.store.resourceVersion) < L && Date.now() < deadline && !this.stopped) await this.sleep(20);
+      while ((compareVersions(this.store.resourceVersion, resourceVersion) ?? 0) < 0 && Date.now() < deadline && !this.stopped) await this.sleep(20);
       if (this.stopped || this.needList) return undefined;
-      const C = Number(this.store.resourceVersion);
-      const report: VerifyReport = { missedAdds: 0, ghosts: 0, staleVersions: 0, resourceVersion };
-      const listed = new Set<string>();
-      for (const item of items) {
-        const key = objectKey(item);
-        listed.add(key);
-        const r = Number(item.metadata.resourceVersion);
-        const cached = this.store.getByKey(key);
-        if (!cached) {
-          const deletedAt = this.tombstones.get(key);
-          if (r <= C && !(deletedAt !== undefined && deletedAt > r)) {
-            report.missedAdds++;
-            this.store.upsert(item);
-            this.emit('onAdd', item);
-          }
-        } else if (Number(cached.metadata.resourceVersion) < r && r <= C) {
-          report.staleVersions++;
-          this.store.upsert(item);
-          this.emit('onUpdate', cached, item);
-        }
+      const found = classifyAgainstList<T, T>({
+        listed: items,
+        listVersion: resourceVersion,
+        cacheVersion: this.store.resourceVersion,
+        cachedKeys: this.store.keys(),
+        cached: (key) => this.store.getByKey(key),
+        keyOf: objectKey,
+        deletedAt: (key) => this.tombstones.get(key),
+      });
+      if (!found) return undefined;
+      for (const item of found.missedAdds) {
+        this.store.upsert(item);
+        this.emit('onAdd', item);
       }
-      if (C >= L) {
-        for (const key of [...this.store.keys()]) {
-          if (listed.has(key)) continue;
-          const cached = this.store.getByKey(key)!;
-          if (Number(cached.metadata.resourceVersion) <= L) {
-            report.ghosts++;
-            this.store.remove(key);
-            this.emit('onDelete', cached);
-          }
-        }
+      for (const { cached, listed } of found.staleVersions) {
+        this.store.upsert(listed);
+        this.emit('onUpdate', cached, listed);
       }
-      for (const [key, at] of this.tombstones) if (at <= L) this.tombstones.delete(key);
+      for (const { key, cached } of found.ghosts) {
+        this.store.remove(key);
+        this.emit('onDelete', cached);
+      }
+      for (const [key, at] of this.tombstones) if ((compareVersions(at, resourceVersion) ?? 0) <= 0) this.tombstones.delete(key);
+      const report: VerifyReport = { missedAdds: found.missedAdds.length, ghosts: found.ghosts.length, staleVersions: found.staleVersions.length, resourceVersion };
       this.stats.verifies++;
       if (report.missedAdds || report.ghosts || report.staleVersions) {
         this.log('warn', { ...report }, 'verification corrected the cache');

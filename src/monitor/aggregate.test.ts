@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { KubeObject } from '../kube/index.ts';
-import { compareVersions } from './aggregate.ts';
 import { MemoryStore } from './memory-store.ts';
 import { createRedisClient, RedisStore } from './redis-store.ts';
 import { startTestRedis, type TestRedis } from './redis-testing.ts';
@@ -24,16 +23,6 @@ async function names(store: MonitorStore, view: 'aggregated' | 'streamed' | 'ver
   const r = await store.list('pods', view);
   return r.items.map((i) => `${i.object.metadata.name}@${i.object.metadata.resourceVersion}:${i.source}`).sort();
 }
-
-describe('compareVersions', () => {
-  it('orders integers numerically, not as text, and refuses anything else', () => {
-    assert.equal(compareVersions('9', '10'), -1);
-    assert.equal(compareVersions('100', '99'), 1);
-    assert.equal(compareVersions('42', '42'), 0);
-    assert.equal(compareVersions('abc', '1'), undefined);
-    assert.equal(compareVersions(undefined, '1'), undefined);
-  });
-});
 
 let redis: TestRedis;
 const opened: RedisStore[] = [];

@@ -1,6 +1,6 @@
 /**
  * The aggregation rules, as pure functions: which streamed change counts on top of a verified
- * snapshot, and what a verification corrected.
+ * snapshot. What a verification corrected is the kube core's `classifyAgainstList`.
  *
  * The aggregated view is reliable up to the last verified list and fresh after it:
  * - an object absent from the verified list is gone, unless the stream (re)created it after that
@@ -12,22 +12,14 @@
  *   snapshot wins: a streamed change then counts only for an object the snapshot does not have,
  *   and only if it was heard after the list was taken.
  */
-import type { KubeObject } from '../kube/index.ts';
-import type { Corrections, StreamChange } from './store.ts';
+import { compareVersions, type Versioned } from '../kube/index.ts';
+import type { StreamChange } from './store.ts';
 
-/** Sign of a − b for integer resourceVersions; undefined when either is not an integer. */
-export function compareVersions(a: string | undefined, b: string | undefined): number | undefined {
-  if (!a || !b || !/^\d+$/.test(a) || !/^\d+$/.test(b)) return undefined;
-  if (a.length !== b.length) return a.length < b.length ? -1 : 1;
-  return a < b ? -1 : a > b ? 1 : 0;
-}
+// The watch hub orders versions by the same rule.
+export { compareVersions };
 
 /** What the rules read of a change: its kind, version and arrival. */
 export type VersionedChange = Pick<StreamChange, 'type' | 'resourceVersion' | 'receivedAt'>;
-/** What the rules read of a held object: its version. */
-export interface Versioned {
-  metadata: { resourceVersion?: string };
-}
 
 export interface SnapshotRef {
   /** undefined before the first verification: then every streamed change counts. */
@@ -63,46 +55,4 @@ function newerThanHeld(change: VersionedChange, held: Versioned | undefined): bo
 export function coveredBySnapshot(change: VersionedChange, snapshot: { resourceVersion: string; listedAt: number }): boolean {
   const c = compareVersions(change.resourceVersion, snapshot.resourceVersion);
   return c === undefined ? change.receivedAt <= snapshot.listedAt : c <= 0;
-}
-
-/**
- * What the view had wrong against a fresh list at `listVersion`, counting only what the stream
- * should already have delivered (the stream at `streamVersion`). Differences the stream is merely
- * behind on are not corrections. Without integer versions nothing can be told apart: all zero.
- */
-export function countCorrections(args: {
-  listed: KubeObject[];
-  listVersion: string;
-  streamVersion: string | undefined;
-  heldKeys: Iterable<string>;
-  held: (key: string) => Versioned | undefined;
-  keyOf: (obj: KubeObject) => string;
-  /** The version at which the stream last deleted a key, if it did since the previous snapshot. */
-  deletedAt: (key: string) => string | undefined;
-}): Corrections {
-  const out: Corrections = { missedAdds: 0, ghosts: 0, staleVersions: 0 };
-  const S = args.streamVersion;
-  if (compareVersions(S, args.listVersion) === undefined) return out;
-  const listedKeys = new Set<string>();
-  for (const obj of args.listed) {
-    const key = args.keyOf(obj);
-    listedKeys.add(key);
-    const r = obj.metadata.resourceVersion;
-    if (compareVersions(r, S)! > 0) continue; // the stream has not reached it yet
-    const held = args.held(key);
-    if (!held) {
-      const d = args.deletedAt(key);
-      if (d === undefined || compareVersions(d, r)! <= 0) out.missedAdds++;
-    } else if (compareVersions(held.metadata.resourceVersion, r)! < 0) {
-      out.staleVersions++;
-    }
-  }
-  if (compareVersions(S, args.listVersion)! >= 0) {
-    for (const key of args.heldKeys) {
-      if (listedKeys.has(key)) continue;
-      const held = args.held(key)!;
-      if ((compareVersions(held.metadata.resourceVersion, args.listVersion) ?? 1) <= 0) out.ghosts++;
-    }
-  }
-  return out;
 }

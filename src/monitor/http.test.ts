@@ -12,11 +12,12 @@ import { promisify } from 'node:util';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { startTestApiServer, type TestApiServer } from '../../test/support/apiserver.ts';
 import { eventually } from '../devcluster/testing.ts';
-import { KubeClient } from '../kube/index.ts';
+import { KubeClient, type Deployment, type KubeList, type Pod, type Status } from '../kube/index.ts';
 import { MonitorClient, MonitorError, monitorKubeConfig } from './client.ts';
 import { parseMonitorConfig } from './config.ts';
 import { SOURCE_ANNOTATION } from './http.ts';
 import { startMonitor, type Monitor } from './monitor.ts';
+import type { Freshness } from './store.ts';
 
 const TOKEN = 'monitor-test-token';
 const PODS = { group: '', version: 'v1', plural: 'pods' };
@@ -25,6 +26,10 @@ let monitor: Monitor;
 
 const get = (path: string, token: string | null = TOKEN, init: RequestInit = {}) =>
   fetch(monitor.url + path, { ...init, headers: token === null ? {} : { Authorization: `Bearer ${token}` } });
+/** A response's body, read as the shape the test expects of that path. */
+const bodyOf = async <T>(res: Response): Promise<T> => (await res.json()) as T;
+/** What the seed endpoints answer. */
+type SeedList<T> = { items: T[]; freshness: Freshness };
 
 before(async () => {
   server = await startTestApiServer({ devcluster: { bookmarkIntervalMs: 200 } });
@@ -65,7 +70,7 @@ describe('the seed endpoints', () => {
     const names = async (q: string) => {
       const res = await get(`/pods?${q}`);
       assert.equal(res.status, 200, await res.clone().text());
-      const body = (await res.json()) as { items: any[]; freshness: any };
+      const body = await bodyOf<SeedList<Pod>>(res);
       assert.ok(body.freshness.verifiedResourceVersion);
       return body.items.map((p) => `${p.metadata.namespace}/${p.metadata.name}`).sort();
     };
@@ -75,9 +80,9 @@ describe('the seed endpoints', () => {
     assert.deepEqual(await names('node=node-1'), ['team-a/db-1', 'team-a/web-1']);
     assert.deepEqual(await names('name=web-1'), ['team-a/web-1', 'team-b/web-1']);
     assert.deepEqual(await names('name=web-1&namespace=team-b&view=verified'), ['team-b/web-1']);
-    const body = (await (await get('/deployments?namespace=team-a')).json()) as { items: any[]; freshness: any };
+    const body = await bodyOf<SeedList<Deployment>>(await get('/deployments?namespace=team-a'));
     assert.equal(body.items[0].metadata.name, 'web');
-    assert.equal(body.items[0].metadata.annotations[SOURCE_ANNOTATION], 'verified');
+    assert.equal(body.items[0].metadata.annotations?.[SOURCE_ANNOTATION], 'verified');
     assert.deepEqual(Object.keys(body.freshness).sort(), ['stalenessSeconds', 'streamResourceVersion', 'verifiedResourceVersion', 'verifiedTime', 'view']);
   });
 
@@ -90,7 +95,7 @@ describe('the seed endpoints', () => {
     ]) {
       const res = await get(`/pods?${q}`);
       assert.equal(res.status, 400, q);
-      assert.ok(((await res.json()) as { message: string }).message.includes(named), q);
+      assert.ok((await bodyOf<Status>(res)).message?.includes(named), q);
     }
     assert.equal((await get('/nodes?node=x')).status, 400, 'node is a pods filter only');
   });
@@ -104,7 +109,7 @@ describe('the seed endpoints', () => {
     assert.equal((await get('/metrics', null)).status, 200);
     const post = await get('/api/v1/namespaces/team-a/pods', TOKEN, { method: 'POST', body: '{}' });
     assert.equal(post.status, 405);
-    assert.equal(((await post.json()) as { reason: string }).reason, 'MethodNotAllowed');
+    assert.equal((await bodyOf<Status>(post)).reason, 'MethodNotAllowed');
     assert.equal((await get('/api/v1/namespaces/team-a/pods/web-1', TOKEN, { method: 'DELETE' })).status, 405);
   });
 });
@@ -130,30 +135,30 @@ describe('the Kubernetes-shaped paths', () => {
   it('serve lists with selectors, pages and freshness headers, and single objects', async () => {
     const res = await get('/api/v1/namespaces/team-a/pods?labelSelector=app%3Dweb&fieldSelector=spec.nodeName%3Dnode-1');
     assert.equal(res.status, 200);
-    const list = (await res.json()) as any;
+    const list = await bodyOf<KubeList<Pod>>(res);
     assert.equal(list.kind, 'PodList');
-    assert.deepEqual(list.items.map((p: any) => p.metadata.name), ['web-1']);
+    assert.deepEqual(list.items.map((p) => p.metadata.name), ['web-1']);
     assert.ok(res.headers.get('x-kre-verified-resource-version'));
     assert.ok(res.headers.get('x-kre-stream-resource-version'));
     assert.ok(Date.parse(res.headers.get('x-kre-verified-time')!) > 0);
     assert.ok(Number(res.headers.get('x-kre-staleness-seconds')) >= 0);
 
-    const first = (await (await get('/api/v1/pods?limit=3')).json()) as any;
+    const first = await bodyOf<KubeList<Pod>>(await get('/api/v1/pods?limit=3'));
     assert.equal(first.items.length, 3);
     assert.equal(first.metadata.remainingItemCount, 1);
-    const rest = (await (await get(`/api/v1/pods?limit=3&continue=${first.metadata.continue}`)).json()) as any;
-    assert.deepEqual([...first.items, ...rest.items].map((p: any) => `${p.metadata.namespace}/${p.metadata.name}`), ['team-a/db-1', 'team-a/web-1', 'team-a/web-2', 'team-b/web-1']);
+    const rest = await bodyOf<KubeList<Pod>>(await get(`/api/v1/pods?limit=3&continue=${first.metadata.continue}`));
+    assert.deepEqual([...first.items, ...rest.items].map((p) => `${p.metadata.namespace}/${p.metadata.name}`), ['team-a/db-1', 'team-a/web-1', 'team-a/web-2', 'team-b/web-1']);
     assert.equal(rest.metadata.continue, undefined);
     assert.equal((await get('/api/v1/pods?continue=bogus')).status, 410);
 
     const one = await get('/apis/apps/v1/namespaces/team-a/deployments/web');
-    assert.equal(((await one.json()) as any).kind, 'Deployment');
+    assert.equal((await bodyOf<Deployment>(one)).kind, 'Deployment');
     const missing = await get('/api/v1/namespaces/team-a/pods/nope');
     assert.equal(missing.status, 404);
-    assert.equal(((await missing.json()) as any).reason, 'NotFound');
+    assert.equal((await bodyOf<Status>(missing)).reason, 'NotFound');
     const badField = await get('/api/v1/pods?fieldSelector=spec.colour%3Dred');
     assert.equal(badField.status, 400);
-    assert.match(((await badField.json()) as any).message, /spec\.colour/);
+    assert.match((await bodyOf<Status>(badField)).message ?? '', /spec\.colour/);
     assert.equal((await get('/api/v1/secrets')).status, 404, 'secrets are never served');
   });
 
@@ -170,7 +175,7 @@ describe('the Kubernetes-shaped paths', () => {
       const run = (token: string, ...args: string[]) =>
         promisify(execFile)('kubectl', ['--server', tlsMonitor.url, '--token', token, '--insecure-skip-tls-verify', ...args], { env });
       const { stdout } = await run(TOKEN, 'get', 'pods', '-A', '-o', 'json');
-      const list = JSON.parse(stdout) as { items: any[] };
+      const list: KubeList<Pod> = JSON.parse(stdout);
       assert.deepEqual(list.items.map((p) => `${p.metadata.namespace}/${p.metadata.name}`).sort(), ['team-a/db-1', 'team-a/web-1', 'team-a/web-2', 'team-b/web-1']);
       const table = await run(TOKEN, 'get', 'deployments', '-n', 'team-a', '-l', 'app=web');
       assert.match(table.stdout, /^NAME\s.*\nweb\s/);
@@ -194,7 +199,7 @@ describe('the Kubernetes-shaped paths', () => {
     const client = new KubeClient(server.kubeConfig());
     await client.delete({ ...PODS, namespace: 'team-b', name: 'web-1' }, { gracePeriodSeconds: 0 });
     client.close();
-    await eventually(async () => ((await (await get('/api/v1/namespaces/team-b/pods')).json()) as any).items.length === 0, 10_000, 'the deletion');
+    await eventually(async () => (await bodyOf<KubeList<Pod>>(await get('/api/v1/namespaces/team-b/pods'))).items.length === 0, 10_000, 'the deletion');
   });
 });
 
@@ -241,6 +246,6 @@ describe('discovery and kube-state paths', () => {
     assert.match(text, /^# TYPE kube_pod_info gauge$/m);
     const missing = await get('/sd/endpoints');
     assert.equal(missing.status, 404);
-    assert.match(((await missing.json()) as { message: string }).message, /does not cache endpoints/);
+    assert.match((await bodyOf<Status>(missing)).message ?? '', /does not cache endpoints/);
   });
 });

@@ -5,8 +5,8 @@
  * rebuilt at each verification (one pass over the list, which was just read anyway) and updated
  * in place by each streamed change that counts.
  */
-import { keyOf, objectKey, parseLabelSelector, type KubeObject } from '../kube/index.ts';
-import { changeCounts, countCorrections, coveredBySnapshot } from './aggregate.ts';
+import { classifyAgainstList, keyOf, objectKey, parseLabelSelector, type KubeObject } from '../kube/index.ts';
+import { changeCounts, coveredBySnapshot } from './aggregate.ts';
 import { entryOf, type Entry } from './entry.ts';
 import { EntryIndex } from './entry-index.ts';
 import type { ViewChange } from './watch-hub.ts';
@@ -139,15 +139,17 @@ export class MemoryStore implements MonitorStore {
       return c?.type === 'delete' ? c.resourceVersion : undefined;
     };
     const version = (e: Entry | undefined) => e && { metadata: { resourceVersion: e.resourceVersion } };
-    const corrections = countCorrections({
+    // The aggregated view is the cache being verified, at the stream's version.
+    const found = classifyAgainstList({
       listed: list.items,
       listVersion: list.resourceVersion,
-      streamVersion: s.streamed.resourceVersion || undefined,
-      heldKeys: s.aggregated.keys(),
-      held: (key) => version(s.aggregated.get(key)),
+      cacheVersion: s.streamed.resourceVersion || undefined,
+      cachedKeys: s.aggregated.keys(),
+      cached: (key) => version(s.aggregated.get(key)),
       keyOf: objectKey,
       deletedAt,
     });
+    const corrections: Corrections = { missedAdds: found?.missedAdds.length ?? 0, ghosts: found?.ghosts.length ?? 0, staleVersions: found?.staleVersions.length ?? 0 };
     const verified = new EntryIndex();
     for (const obj of list.items) verified.upsert(s.entryFor(obj));
     verified.resourceVersion = list.resourceVersion;

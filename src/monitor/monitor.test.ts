@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { devclusterOnly, startTestApiServer, type TestApiServer } from '../../test/support/apiserver.ts';
 import { eventually } from '../devcluster/testing.ts';
-import { KubeClient, type KubeObject, type ResourceRef } from '../kube/index.ts';
+import { KubeClient, type ConfigMap, type KubeObject, type ResourceRef } from '../kube/index.ts';
 import { parseMonitorConfig } from './config.ts';
 import { MemoryStore } from './memory-store.ts';
 import { startMonitor, type Monitor } from './monitor.ts';
@@ -207,7 +207,11 @@ describe('a stream whose store writes fall behind', () => {
       await client.patch({ ...CONFIGMAPS, name: 'cm-4' }, { data: { i: 'changed' } });
       await client.delete({ ...CONFIGMAPS, name: 'cm-7' });
       // The stream heard all of it; its store has none of it, and the backlog collapsed once.
-      await eventually(() => stream.reflector.store.size === 9 && stream.reflector.store.get(ns, 'cm-4')?.data?.i === 'changed', 10_000, 'the stream hearing every change');
+      const changed = (): boolean => {
+        const cm: ConfigMap | undefined = stream.reflector.store.get(ns, 'cm-4');
+        return cm?.data?.i === 'changed';
+      };
+      await eventually(() => stream.reflector.store.size === 9 && changed(), 10_000, 'the stream hearing every change');
       assert.equal(stream.stats.collapsed, 1);
       assert.equal(stream.backlog, 4, 'three writes waiting, then the snapshot; nothing queued after it');
       assert.equal((await store.sizes('configmaps')).streamed, 0);

@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { CoreV1Api, makeInformer, type V1Pod } from '@kubernetes/client-node';
 import { startTestApiServer, type TestApiServer } from '../../test/support/apiserver.ts';
 import { eventually } from '../devcluster/testing.ts';
-import { KubeClient, type KubeObject } from '../kube/index.ts';
+import { KubeClient, type KubeList, type KubeObject, type WatchEvent } from '../kube/index.ts';
 import { monitorKubeConfig } from './client.ts';
 import { parseMonitorConfig } from './config.ts';
 import { startMonitor, type Monitor } from './monitor.ts';
@@ -47,10 +47,10 @@ after(async () => {
 });
 
 /** Reads a watch's lines as they come. */
-async function openWatch(path: string): Promise<{ events: any[]; close(): void; status: number }> {
+async function openWatch(path: string): Promise<{ events: WatchEvent[]; close(): void; status: number }> {
   const ac = new AbortController();
   const res = await fetch(monitor.url + path, { headers: { Authorization: `Bearer ${TOKEN}` }, signal: ac.signal });
-  const events: any[] = [];
+  const events: WatchEvent[] = [];
   if (res.status === 200) {
     void (async () => {
       let text = '';
@@ -73,8 +73,8 @@ async function openWatch(path: string): Promise<{ events: any[]; close(): void; 
 
 describe('watches through the monitor', () => {
   it('start from a list version with what changed after it, and without a version with every object then a bookmark', async () => {
-    const list = (await (await fetch(`${monitor.url}/api/v1/namespaces/w/pods`, { headers: { Authorization: `Bearer ${TOKEN}` } })).json()) as any;
-    const rv = list.metadata.resourceVersion as string;
+    const list = (await (await fetch(`${monitor.url}/api/v1/namespaces/w/pods`, { headers: { Authorization: `Bearer ${TOKEN}` } })).json()) as KubeList;
+    const rv = list.metadata.resourceVersion;
     assert.ok(rv);
     const fromList = await openWatch(`/api/v1/namespaces/w/pods?watch=1&resourceVersion=${rv}&allowWatchBookmarks=true`);
     const fresh = await openWatch('/api/v1/namespaces/w/pods?watch=1&allowWatchBookmarks=true&labelSelector=app%3Dweb');
@@ -83,8 +83,8 @@ describe('watches through the monitor', () => {
     await eventually(() => fromList.events.some((e) => e.type === 'ADDED' && e.object.metadata.name === 'second'), 10_000, 'the new pod on the watch');
     assert.ok(!fromList.events.some((e) => e.object.metadata.name === 'first'), 'what the list had is not sent again');
     const added = fromList.events.find((e) => e.object.metadata.name === 'second');
-    assert.ok(Number(added.object.metadata.resourceVersion) > Number(rv), 'versions follow on from the list');
-    assert.equal(added.object.metadata.annotations['kre.konstellation.io/monitor-source'], 'streamed');
+    assert.ok(Number(added?.object.metadata.resourceVersion) > Number(rv), 'versions follow on from the list');
+    assert.equal(added?.object.metadata.annotations?.['kre.konstellation.io/monitor-source'], 'streamed');
     await eventually(() => fresh.events.length >= 2, 10_000, 'initial events and a bookmark');
     assert.deepEqual(fresh.events.slice(0, 2).map((e) => `${e.type} ${e.object.metadata.name ?? ''}`), ['ADDED first', 'BOOKMARK ']);
     assert.ok(!fresh.events.some((e) => e.object.metadata.name === 'second'), 'the label selector holds on the watch');

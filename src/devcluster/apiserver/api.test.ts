@@ -354,7 +354,7 @@ describe('watch', () => {
     await w.closed;
     assert.ok(w.events.length >= 1);
     assert.ok(w.events.every((e) => e.type === 'BOOKMARK'));
-    assert.match(w.events[w.events.length - 1].object.metadata.resourceVersion, /^\d+$/);
+    assert.match(w.events[w.events.length - 1].object.metadata.resourceVersion ?? '', /^\d+$/);
   });
 
   test('sendInitialEvents ends the initial ADDEDs with an annotated bookmark', async () => {
