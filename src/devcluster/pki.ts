@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
 
-x509.cryptoProvider.set(webcrypto as any);
+x509.cryptoProvider.set(webcrypto);
 
 type KeyPair = webcrypto.CryptoKeyPair;
 

@@ -56,8 +56,8 @@ test('kubelet conversions: shares, weight, quota, pod resources', () => {
   }
   assert.deepEqual(
     podResources({
-      initContainers: [{ resources: { requests: { cpu: '2' }, limits: { cpu: '2', memory: '1Gi' } } }],
-      containers: [{ resources: { requests: { cpu: '100m', memory: '10Mi' }, limits: { cpu: '1', memory: '20Mi' } } }, { resources: { limits: { cpu: '500m', memory: '30Mi' } } }],
+      initContainers: [{ name: 'init', resources: { requests: { cpu: '2' }, limits: { cpu: '2', memory: '1Gi' } } }],
+      containers: [{ name: 'a', resources: { requests: { cpu: '100m', memory: '10Mi' }, limits: { cpu: '1', memory: '20Mi' } } }, { name: 'b', resources: { limits: { cpu: '500m', memory: '30Mi' } } }],
       overhead: { cpu: '10m', memory: '1Mi' },
     }),
     { cpuRequestMilli: 2010, cpuLimitMilli: 2010, memoryRequestBytes: 1025 * 1048576, memoryLimitBytes: 1025 * 1048576 },

@@ -18,6 +18,7 @@
  */
 import { mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Pod } from '../../kube/index.ts';
 import { qosClass } from '../apiserver/defaults.ts';
 import {
   CPU_PERIOD_US,
@@ -129,11 +130,11 @@ export class CgroupFiles {
   }
 
   /** The cgroup path of a pod, as the layout gives it. */
-  podPath(pod: any): string {
-    return podCgroup(this.driver, this.qosOf(pod), pod.metadata.uid);
+  podPath(pod: Pod): string {
+    return podCgroup(this.driver, this.qosOf(pod), pod.metadata.uid!);
   }
 
-  private qosOf(pod: any): QosClass {
+  private qosOf(pod: Pod): QosClass {
     return (pod.status?.qosClass as QosClass | undefined) ?? qosClass(pod.spec ?? {});
   }
 
@@ -234,7 +235,7 @@ export class CgroupFiles {
     });
   }
 
-  private podValues(pod: any): Values {
+  private podValues(pod: Pod): Values {
     const r = podResources(pod.spec);
     return {
       cpuShares: this.qosOf(pod) === 'BestEffort' ? MIN_SHARES : milliToShares(r.cpuRequestMilli),
@@ -247,16 +248,16 @@ export class CgroupFiles {
    * The kubelet's sync: QoS- and pod-level values from the specs, cgroups made for new pods and
    * running containers. Returns the number of value files it had to set (back).
    */
-  sync(pods: readonly any[]): number {
+  sync(pods: readonly Pod[]): number {
     return drainSync(this.syncSteps(pods));
   }
 
   /** `sync`, giving the event loop back every `yieldEveryMs`. */
-  syncAsync(pods: readonly any[], yieldEveryMs = DEFAULT_YIELD_MS): Promise<number> {
+  syncAsync(pods: readonly Pod[], yieldEveryMs = DEFAULT_YIELD_MS): Promise<number> {
     return drain(this.syncSteps(pods), yieldEveryMs);
   }
 
-  private *syncSteps(pods: readonly any[]): Generator<void, number> {
+  private *syncSteps(pods: readonly Pod[]): Generator<void, number> {
     this.ensureTree();
     let written = this.writeRootValues();
     let burstableMilli = 0;
@@ -277,8 +278,8 @@ export class CgroupFiles {
     return written;
   }
 
-  private ensurePod(pod: any): KnownPod {
-    const uid: string = pod.metadata.uid;
+  private ensurePod(pod: Pod): KnownPod {
+    const uid = pod.metadata.uid!;
     let known = this.pods.get(uid);
     const qos = this.qosOf(pod);
     if (known && known.qos !== qos) {
@@ -295,18 +296,19 @@ export class CgroupFiles {
   }
 
   /** Makes the cgroups of running containers, with their values from the spec; removes the others. */
-  private ensureContainers(pod: any, known: KnownPod): void {
-    const statuses: any[] = pod.status?.containerStatuses ?? [];
+  private ensureContainers(pod: Pod, known: KnownPod): void {
+    const uid = pod.metadata.uid!;
+    const statuses = pod.status?.containerStatuses ?? [];
     const running = new Set<string>();
     for (const c of pod.spec?.containers ?? []) {
       const status = statuses.find((s) => s.name === c.name);
       if (!status?.state?.running) continue;
       running.add(c.name);
-      const id = containerIdOf(status) ?? derivedContainerId(pod.metadata.uid, c.name, status.restartCount ?? 0);
+      const id = containerIdOf(status) ?? derivedContainerId(uid, c.name, status.restartCount ?? 0);
       const prev = known.containers.get(c.name);
       if (prev?.id === id) continue;
       if (prev) this.removeCgroup(prev.path);
-      const path = containerCgroup(this.driver, known.qos, pod.metadata.uid, id, this.runtime);
+      const path = containerCgroup(this.driver, known.qos, uid, id, this.runtime);
       known.containers.set(c.name, { id, path });
       this.ensureCgroup(path, true);
       const r = containerResources(c);
@@ -386,11 +388,11 @@ export class CgroupFiles {
    * left as they are until the next sync. Gives the event loop back every `yieldEveryMs`
    * (`Infinity`: never).
    */
-  writePass(pods: readonly any[], model: UsageModel, nowMs: number, yieldEveryMs = DEFAULT_YIELD_MS): Promise<NodeUsage> {
+  writePass(pods: readonly Pod[], model: UsageModel, nowMs: number, yieldEveryMs = DEFAULT_YIELD_MS): Promise<NodeUsage> {
     return drain(this.writeSteps(pods, model, nowMs), yieldEveryMs);
   }
 
-  private *writeSteps(pods: readonly any[], model: UsageModel, nowMs: number): Generator<void, NodeUsage> {
+  private *writeSteps(pods: readonly Pod[], model: UsageModel, nowMs: number): Generator<void, NodeUsage> {
     this.ensureTree();
     const live = new Set<string>();
     for (const pod of pods) {

@@ -7,7 +7,7 @@
  * them under a node's directory, once per controller hierarchy for cgroup v1.
  */
 import { createHash } from 'node:crypto';
-import { parseMilli, parseQuantity } from '../../kube/index.ts';
+import { parseMilli, parseQuantity, type Container, type ContainerStatus, type PodSpec } from '../../kube/index.ts';
 
 export type CgroupDriver = 'systemd' | 'cgroupfs';
 export type CgroupVersion = 'v1' | 'v2';
@@ -91,7 +91,7 @@ function quantity(v: unknown, milli: boolean): number | undefined {
 }
 
 /** A container's CPU and memory requests and limits. */
-export function containerResources(c: any): ResourceFacts {
+export function containerResources(c: Container | undefined): ResourceFacts {
   const r = c?.resources ?? {};
   const cpuLimit = quantity(r.limits?.cpu, true);
   const memLimit = quantity(r.limits?.memory, false);
@@ -107,9 +107,9 @@ export function containerResources(c: any): ResourceFacts {
  * The pod's effective values, as the kubelet sizes the pod cgroup: requests are max(sum of
  * containers, largest init container) plus overhead; a limit exists only when every container has one.
  */
-export function podResources(spec: any): ResourceFacts {
-  const containers: any[] = spec?.containers ?? [];
-  const inits: any[] = spec?.initContainers ?? [];
+export function podResources(spec: PodSpec | undefined): ResourceFacts {
+  const containers = spec?.containers ?? [];
+  const inits = spec?.initContainers ?? [];
   const sum: ResourceFacts = { cpuRequestMilli: 0, cpuLimitMilli: 0, memoryRequestBytes: 0, memoryLimitBytes: 0 };
   for (const c of containers) {
     const f = containerResources(c);
@@ -137,7 +137,7 @@ export function podResources(spec: any): ResourceFacts {
 }
 
 /** A CRI container id (64 hex digits) from a status's `containerd://<id>`, or undefined. */
-export function containerIdOf(status: any): string | undefined {
+export function containerIdOf(status: Pick<ContainerStatus, 'containerID'> | undefined): string | undefined {
   const id: unknown = status?.containerID;
   if (typeof id !== 'string' || !id) return undefined;
   const i = id.indexOf('://');
