@@ -6,16 +6,17 @@ import { join } from 'node:path';
 import { CgroupFiles, cpusetSize, renderV1Stats, renderV2Stats } from './cgroup-files.ts';
 import { containerCgroup, milliToQuota, milliToShares, podCgroup, podResources, qosCgroup, sharesToWeight } from './cgroup-layout.ts';
 import { UsageModel } from './usage-model.ts';
+import type { Pod, ResourceRequirements } from '../../kube/index.ts';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 const ID = 'ab'.repeat(32);
 const UID = '0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0';
 
-function pod(uid: string, resources: any, annotations: Record<string, string> = {}): any {
+function pod(uid: string, resources: ResourceRequirements, annotations: Record<string, string> = {}): Pod {
   return {
     metadata: { uid, name: `p-${uid.slice(0, 4)}`, namespace: 'default', annotations },
     spec: { containers: [{ name: 'main', image: 'img:1', resources }] },
-    status: { containerStatuses: [{ name: 'main', restartCount: 0, containerID: `containerd://${ID}`, state: { running: { startedAt: new Date(T0).toISOString() } } }] },
+    status: { containerStatuses: [{ name: 'main', ready: true, image: 'img:1', imageID: '', restartCount: 0, containerID: `containerd://${ID}`, state: { running: { startedAt: new Date(T0).toISOString() } } }] },
   };
 }
 
@@ -78,7 +79,8 @@ test('cgroup v2, systemd and cgroupfs: values from the spec in each QoS class', 
     try {
       const files = new CgroupFiles({ root, driver, cpus: 4, allocatableMemoryBytes: 8 * 1073741824 });
       files.sync(PODS);
-      const [g, b, be] = PODS.map((p) => podCgroup(driver, ['Guaranteed', 'Burstable', 'BestEffort'][PODS.indexOf(p)] as any, p.metadata.uid));
+      const qos = ['Guaranteed', 'Burstable', 'BestEffort'] as const;
+      const [g, b, be] = PODS.map((p, i) => podCgroup(driver, qos[i], p.metadata.uid!));
       const cases: Array<[string, string]> = [
         [`${g}/cpu.weight`, '20\n'],
         [`${g}/cpu.max`, '50000 100000\n'],
@@ -97,8 +99,8 @@ test('cgroup v2, systemd and cgroupfs: values from the spec in each QoS class', 
         [`${g}/cpuset.cpus`, '\n'],
         [`${g}/cpuset.cpus.effective`, '0-3\n'],
         [`${g}/cpuset.mems.effective`, '0\n'],
-        [`${containerCgroup(driver, 'Guaranteed', PODS[0].metadata.uid, ID)}/cpu.max`, '50000 100000\n'],
-        [`${containerCgroup(driver, 'Burstable', PODS[1].metadata.uid, ID)}/cpu.weight`, '10\n'],
+        [`${containerCgroup(driver, 'Guaranteed', PODS[0].metadata.uid!, ID)}/cpu.max`, '50000 100000\n'],
+        [`${containerCgroup(driver, 'Burstable', PODS[1].metadata.uid!, ID)}/cpu.weight`, '10\n'],
       ];
       for (const [path, want] of cases) assert.equal(read(root, path), want, `${driver} ${path}`);
       const model = new UsageModel({ nodeName: 'n', seed: 1 });
