@@ -143,12 +143,18 @@ class Sync {
   }
 }
 
+/**
+ * One sync of `pod` at `now`, from what the kubelet remembers of it (`previous`, undefined for a pod
+ * it has not started): the run to remember, the status to report, the Events to record, when to
+ * sync again, and whether the pod's deletion is finished.
+ */
 export function syncPod(pod: Pod, previous: PodRun | undefined, now: number, env: NodeEnv): SyncResult {
   const sync = new Sync(pod, now);
   if (!previous && sync.deleting) return deletedBeforeStart(pod, now);
   if (!previous && env.configErrors?.length) return waitForConfig(pod, env, now, env.configErrors);
 
   const run = previous ? structuredClone(previous) : startPod(sync, env);
+  // A pod the API has as Succeeded or Failed stays so: its containers neither exit nor restart.
   const finishedPhase = pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
   if (sync.deleting && !run.stopped) stopForDeletion(sync, run);
   if (!sync.deleting && !finishedPhase) exitAndRestart(sync, run);
