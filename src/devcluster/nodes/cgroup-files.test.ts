@@ -4,7 +4,7 @@ import { existsSync, lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CgroupFiles, cpusetSize, renderV1Stats, renderV2Stats } from './cgroup-files.ts';
-import { containerCgroup, milliToQuota, milliToShares, podCgroup, podResources, qosCgroup, sharesToWeight } from './cgroup-layout.ts';
+import { containerCgroup, milliToQuota, milliToShares, podCgroup, podQosClass, podResources, qosCgroup, sharesToWeight } from './cgroup-layout.ts';
 import { UsageModel } from './usage-model.ts';
 import type { Pod, ResourceRequirements } from '../../kube/index.ts';
 
@@ -70,6 +70,14 @@ test('kubelet conversions: shares, weight, quota, pod resources', () => {
 function read(root: string, path: string): string {
   return readFileSync(join(root, path), 'utf8');
 }
+
+test('the QoS class: as the API server set it, else as the spec makes it', () => {
+  const guaranteed = pod(UID, GUARANTEED);
+  assert.equal(podQosClass(guaranteed), 'Guaranteed');
+  assert.equal(podQosClass({ ...guaranteed, status: { qosClass: 'BestEffort' } }), 'BestEffort');
+  assert.equal(podQosClass(pod(UID, BURSTABLE)), 'Burstable');
+  assert.equal(podQosClass(pod(UID, BEST_EFFORT)), 'BestEffort');
+});
 
 const PODS = [pod('11111111-aaaa-bbbb-cccc-000000000001', GUARANTEED), pod('22222222-aaaa-bbbb-cccc-000000000002', BURSTABLE, { 'kre.konstellation.io/cpu-millicores': '2000' }), pod('33333333-aaaa-bbbb-cccc-000000000003', BEST_EFFORT)];
 

@@ -19,10 +19,10 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Pod } from '../../kube/index.ts';
-import { qosClass } from '../apiserver/defaults.ts';
 import {
   CPU_PERIOD_US,
   MIN_SHARES,
+  QOS_CLASSES,
   V1_HIERARCHIES,
   V1_LINKS,
   V1_UNLIMITED,
@@ -33,6 +33,7 @@ import {
   milliToQuota,
   milliToShares,
   podCgroup,
+  podQosClass,
   podResources,
   podsRoot,
   qosCgroup,
@@ -76,7 +77,6 @@ interface KnownPod {
   containers: Map<string, KnownContainer>;
 }
 
-const QOS_CLASSES: QosClass[] = ['Guaranteed', 'Burstable', 'BestEffort'];
 
 function cpuRange(n: number): string {
   return n <= 1 ? '0' : `0-${n - 1}`;
@@ -131,11 +131,7 @@ export class CgroupFiles {
 
   /** The cgroup path of a pod, as the layout gives it. */
   podPath(pod: Pod): string {
-    return podCgroup(this.driver, this.qosOf(pod), pod.metadata.uid!);
-  }
-
-  private qosOf(pod: Pod): QosClass {
-    return (pod.status?.qosClass as QosClass | undefined) ?? qosClass(pod.spec ?? {});
+    return podCgroup(this.driver, podQosClass(pod), pod.metadata.uid!);
   }
 
   private ensureRoot(): void {
@@ -221,7 +217,7 @@ export class CgroupFiles {
     this.ensureRoot();
     if (this.treeMade) return;
     this.ensureCgroup(podsRoot(this.driver), true);
-    for (const q of ['Burstable', 'BestEffort'] as QosClass[]) this.ensureCgroup(qosCgroup(this.driver, q), true);
+    for (const q of ['Burstable', 'BestEffort'] as const) this.ensureCgroup(qosCgroup(this.driver, q), true);
     this.writeRootValues();
     this.writeValues(qosCgroup(this.driver, 'Burstable'), { cpuShares: MIN_SHARES });
     this.writeValues(qosCgroup(this.driver, 'BestEffort'), { cpuShares: MIN_SHARES });
@@ -238,7 +234,7 @@ export class CgroupFiles {
   private podValues(pod: Pod): Values {
     const r = podResources(pod.spec);
     return {
-      cpuShares: this.qosOf(pod) === 'BestEffort' ? MIN_SHARES : milliToShares(r.cpuRequestMilli),
+      cpuShares: podQosClass(pod) === 'BestEffort' ? MIN_SHARES : milliToShares(r.cpuRequestMilli),
       cpuQuotaUs: milliToQuota(r.cpuLimitMilli),
       memoryLimitBytes: r.memoryLimitBytes,
     };
@@ -261,7 +257,7 @@ export class CgroupFiles {
     this.ensureTree();
     let written = this.writeRootValues();
     let burstableMilli = 0;
-    for (const pod of pods) if (this.qosOf(pod) === 'Burstable') burstableMilli += podResources(pod.spec).cpuRequestMilli;
+    for (const pod of pods) if (podQosClass(pod) === 'Burstable') burstableMilli += podResources(pod.spec).cpuRequestMilli;
     written += this.writeValues(qosCgroup(this.driver, 'Burstable'), { cpuShares: milliToShares(burstableMilli) });
     written += this.writeValues(qosCgroup(this.driver, 'BestEffort'), { cpuShares: MIN_SHARES });
     const live = new Set<string>();
@@ -281,7 +277,7 @@ export class CgroupFiles {
   private ensurePod(pod: Pod): KnownPod {
     const uid = pod.metadata.uid!;
     let known = this.pods.get(uid);
-    const qos = this.qosOf(pod);
+    const qos = podQosClass(pod);
     if (known && known.qos !== qos) {
       this.removePod(uid);
       known = undefined;
@@ -424,7 +420,7 @@ export class CgroupFiles {
       }
       yield;
     }
-    for (const q of ['Burstable', 'BestEffort'] as QosClass[]) this.writeStats(qosCgroup(this.driver, q), usage.qos[q]);
+    for (const q of ['Burstable', 'BestEffort'] as const) this.writeStats(qosCgroup(this.driver, q), usage.qos[q]);
     const all = QOS_CLASSES.map((q) => usage.qos[q]);
     this.writeStats(podsRoot(this.driver), {
       cpuSeconds: sum(all, 'cpuSeconds'),

@@ -21,9 +21,8 @@
  * the result of `advance` and to `onOomKill` listeners. Pod, QoS-class and node counters add up the
  * deltas of every container, so they keep growing across container restarts as a kernel's do.
  */
-import { containerIdOf, containerResources, derivedContainerId, type QosClass } from './cgroup-layout.ts';
+import { containerIdOf, containerResources, derivedContainerId, podQosClass, QOS_CLASSES, type QosClass } from './cgroup-layout.ts';
 import { parseMilli, parseQuantity, type Container, type ContainerStatus, type Pod } from '../../kube/index.ts';
-import { qosClass } from '../apiserver/defaults.ts';
 
 export const CPU_ANNOTATION = 'kre.konstellation.io/cpu-millicores';
 export const MEMORY_ANNOTATION = 'kre.konstellation.io/memory-bytes';
@@ -243,7 +242,7 @@ export class UsageModel {
       // A pod from the API server always has both.
       const { namespace = '', name = '' } = pod.metadata;
       const statuses = pod.status?.containerStatuses ?? [];
-      const qos = (pod.status?.qosClass as QosClass | undefined) ?? qosClass(pod.spec ?? {});
+      const qos = podQosClass(pod);
       const podCaps = caps?.get(uid);
       const steps: Array<{ c: Container; key: string; st: ContainerState; target: ContainerTarget; demand: number; cap: number | undefined; dt: number; limits: ReturnType<typeof containerResources> }> = [];
       for (const c of pod.spec?.containers ?? []) {
@@ -332,7 +331,7 @@ export class UsageModel {
     }
     for (const key of [...this.containers.keys()]) if (!liveContainers.has(key)) this.containers.delete(key);
     for (const uid of [...this.pods.keys()]) if (!livePods.has(uid)) this.pods.delete(uid);
-    for (const q of Object.keys(this.qos) as QosClass[]) {
+    for (const q of QOS_CLASSES) {
       const m = podsOut.filter((p) => p.qos === q).reduce((a, p) => a + p.memoryBytes, 0);
       this.qos[q].memoryBytes = m;
       this.qos[q].peakBytes = Math.max(this.qos[q].peakBytes, m);
