@@ -10,9 +10,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
 
-x509.cryptoProvider.set(webcrypto as any);
-
-type KeyPair = webcrypto.CryptoKeyPair;
+x509.cryptoProvider.set(webcrypto);
 
 export interface Credentials {
   caCert: string;
@@ -43,7 +41,7 @@ export interface CertificateAuthority {
 
 /** A new self-signed CA; `commonName` names it in the certificates it signs. */
 export async function generateCa(commonName = 'kre-devcluster-ca'): Promise<CertificateAuthority> {
-  const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as KeyPair;
+  const keys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serial(),
     name: `CN=${commonName}`,
@@ -62,7 +60,7 @@ export async function generateCa(commonName = 'kre-devcluster-ca'): Promise<Cert
 
 /** A serving certificate for `hosts` (names and IP addresses), signed by the CA. */
 export async function generateServing(ca: CertificateAuthority, hosts: string[], commonName = 'kube-apiserver'): Promise<{ cert: string; key: string }> {
-  const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as KeyPair;
+  const keys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
   const ips = hosts.filter((h) => /^[0-9.]+$/.test(h) || h.includes(':'));
   const dns = hosts.filter((h) => !ips.includes(h));
   const cert = await x509.X509CertificateGenerator.create({

@@ -4,18 +4,19 @@ import { existsSync, lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CgroupFiles, cpusetSize, renderV1Stats, renderV2Stats } from './cgroup-files.ts';
-import { containerCgroup, milliToQuota, milliToShares, podCgroup, podResources, qosCgroup, sharesToWeight } from './cgroup-layout.ts';
+import { containerCgroup, milliToQuota, milliToShares, podCgroup, podQosClass, podResources, qosCgroup, sharesToWeight } from './cgroup-layout.ts';
 import { UsageModel } from './usage-model.ts';
+import type { Pod, ResourceRequirements } from '../../kube/index.ts';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 const ID = 'ab'.repeat(32);
 const UID = '0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0';
 
-function pod(uid: string, resources: any, annotations: Record<string, string> = {}): any {
+function pod(uid: string, resources: ResourceRequirements, annotations: Record<string, string> = {}): Pod {
   return {
     metadata: { uid, name: `p-${uid.slice(0, 4)}`, namespace: 'default', annotations },
     spec: { containers: [{ name: 'main', image: 'img:1', resources }] },
-    status: { containerStatuses: [{ name: 'main', restartCount: 0, containerID: `containerd://${ID}`, state: { running: { startedAt: new Date(T0).toISOString() } } }] },
+    status: { containerStatuses: [{ name: 'main', ready: true, image: 'img:1', imageID: '', restartCount: 0, containerID: `containerd://${ID}`, state: { running: { startedAt: new Date(T0).toISOString() } } }] },
   };
 }
 
@@ -56,8 +57,8 @@ test('kubelet conversions: shares, weight, quota, pod resources', () => {
   }
   assert.deepEqual(
     podResources({
-      initContainers: [{ resources: { requests: { cpu: '2' }, limits: { cpu: '2', memory: '1Gi' } } }],
-      containers: [{ resources: { requests: { cpu: '100m', memory: '10Mi' }, limits: { cpu: '1', memory: '20Mi' } } }, { resources: { limits: { cpu: '500m', memory: '30Mi' } } }],
+      initContainers: [{ name: 'init', resources: { requests: { cpu: '2' }, limits: { cpu: '2', memory: '1Gi' } } }],
+      containers: [{ name: 'a', resources: { requests: { cpu: '100m', memory: '10Mi' }, limits: { cpu: '1', memory: '20Mi' } } }, { name: 'b', resources: { limits: { cpu: '500m', memory: '30Mi' } } }],
       overhead: { cpu: '10m', memory: '1Mi' },
     }),
     { cpuRequestMilli: 2010, cpuLimitMilli: 2010, memoryRequestBytes: 1025 * 1048576, memoryLimitBytes: 1025 * 1048576 },
@@ -70,6 +71,14 @@ function read(root: string, path: string): string {
   return readFileSync(join(root, path), 'utf8');
 }
 
+test('the QoS class: as the API server set it, else as the spec makes it', () => {
+  const guaranteed = pod(UID, GUARANTEED);
+  assert.equal(podQosClass(guaranteed), 'Guaranteed');
+  assert.equal(podQosClass({ ...guaranteed, status: { qosClass: 'BestEffort' } }), 'BestEffort');
+  assert.equal(podQosClass(pod(UID, BURSTABLE)), 'Burstable');
+  assert.equal(podQosClass(pod(UID, BEST_EFFORT)), 'BestEffort');
+});
+
 const PODS = [pod('11111111-aaaa-bbbb-cccc-000000000001', GUARANTEED), pod('22222222-aaaa-bbbb-cccc-000000000002', BURSTABLE, { 'kre.konstellation.io/cpu-millicores': '2000' }), pod('33333333-aaaa-bbbb-cccc-000000000003', BEST_EFFORT)];
 
 test('cgroup v2, systemd and cgroupfs: values from the spec in each QoS class', async () => {
@@ -78,7 +87,8 @@ test('cgroup v2, systemd and cgroupfs: values from the spec in each QoS class', 
     try {
       const files = new CgroupFiles({ root, driver, cpus: 4, allocatableMemoryBytes: 8 * 1073741824 });
       files.sync(PODS);
-      const [g, b, be] = PODS.map((p) => podCgroup(driver, ['Guaranteed', 'Burstable', 'BestEffort'][PODS.indexOf(p)] as any, p.metadata.uid));
+      const qos = ['Guaranteed', 'Burstable', 'BestEffort'] as const;
+      const [g, b, be] = PODS.map((p, i) => podCgroup(driver, qos[i], p.metadata.uid!));
       const cases: Array<[string, string]> = [
         [`${g}/cpu.weight`, '20\n'],
         [`${g}/cpu.max`, '50000 100000\n'],
@@ -97,8 +107,8 @@ test('cgroup v2, systemd and cgroupfs: values from the spec in each QoS class', 
         [`${g}/cpuset.cpus`, '\n'],
         [`${g}/cpuset.cpus.effective`, '0-3\n'],
         [`${g}/cpuset.mems.effective`, '0\n'],
-        [`${containerCgroup(driver, 'Guaranteed', PODS[0].metadata.uid, ID)}/cpu.max`, '50000 100000\n'],
-        [`${containerCgroup(driver, 'Burstable', PODS[1].metadata.uid, ID)}/cpu.weight`, '10\n'],
+        [`${containerCgroup(driver, 'Guaranteed', PODS[0].metadata.uid!, ID)}/cpu.max`, '50000 100000\n'],
+        [`${containerCgroup(driver, 'Burstable', PODS[1].metadata.uid!, ID)}/cpu.weight`, '10\n'],
       ];
       for (const [path, want] of cases) assert.equal(read(root, path), want, `${driver} ${path}`);
       const model = new UsageModel({ nodeName: 'n', seed: 1 });

@@ -18,10 +18,11 @@
  */
 import { mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { qosClass } from '../apiserver/defaults.ts';
+import type { Pod } from '../../kube/index.ts';
 import {
   CPU_PERIOD_US,
   MIN_SHARES,
+  QOS_CLASSES,
   V1_HIERARCHIES,
   V1_LINKS,
   V1_UNLIMITED,
@@ -32,6 +33,7 @@ import {
   milliToQuota,
   milliToShares,
   podCgroup,
+  podQosClass,
   podResources,
   podsRoot,
   qosCgroup,
@@ -75,7 +77,6 @@ interface KnownPod {
   containers: Map<string, KnownContainer>;
 }
 
-const QOS_CLASSES: QosClass[] = ['Guaranteed', 'Burstable', 'BestEffort'];
 
 function cpuRange(n: number): string {
   return n <= 1 ? '0' : `0-${n - 1}`;
@@ -129,12 +130,8 @@ export class CgroupFiles {
   }
 
   /** The cgroup path of a pod, as the layout gives it. */
-  podPath(pod: any): string {
-    return podCgroup(this.driver, this.qosOf(pod), pod.metadata.uid);
-  }
-
-  private qosOf(pod: any): QosClass {
-    return (pod.status?.qosClass as QosClass | undefined) ?? qosClass(pod.spec ?? {});
+  podPath(pod: Pod): string {
+    return podCgroup(this.driver, podQosClass(pod), pod.metadata.uid!);
   }
 
   private ensureRoot(): void {
@@ -220,7 +217,7 @@ export class CgroupFiles {
     this.ensureRoot();
     if (this.treeMade) return;
     this.ensureCgroup(podsRoot(this.driver), true);
-    for (const q of ['Burstable', 'BestEffort'] as QosClass[]) this.ensureCgroup(qosCgroup(this.driver, q), true);
+    for (const q of ['Burstable', 'BestEffort'] as const) this.ensureCgroup(qosCgroup(this.driver, q), true);
     this.writeRootValues();
     this.writeValues(qosCgroup(this.driver, 'Burstable'), { cpuShares: MIN_SHARES });
     this.writeValues(qosCgroup(this.driver, 'BestEffort'), { cpuShares: MIN_SHARES });
@@ -234,10 +231,10 @@ export class CgroupFiles {
     });
   }
 
-  private podValues(pod: any): Values {
+  private podValues(pod: Pod): Values {
     const r = podResources(pod.spec);
     return {
-      cpuShares: this.qosOf(pod) === 'BestEffort' ? MIN_SHARES : milliToShares(r.cpuRequestMilli),
+      cpuShares: podQosClass(pod) === 'BestEffort' ? MIN_SHARES : milliToShares(r.cpuRequestMilli),
       cpuQuotaUs: milliToQuota(r.cpuLimitMilli),
       memoryLimitBytes: r.memoryLimitBytes,
     };
@@ -247,20 +244,20 @@ export class CgroupFiles {
    * The kubelet's sync: QoS- and pod-level values from the specs, cgroups made for new pods and
    * running containers. Returns the number of value files it had to set (back).
    */
-  sync(pods: readonly any[]): number {
+  sync(pods: readonly Pod[]): number {
     return drainSync(this.syncSteps(pods));
   }
 
   /** `sync`, giving the event loop back every `yieldEveryMs`. */
-  syncAsync(pods: readonly any[], yieldEveryMs = DEFAULT_YIELD_MS): Promise<number> {
+  syncAsync(pods: readonly Pod[], yieldEveryMs = DEFAULT_YIELD_MS): Promise<number> {
     return drain(this.syncSteps(pods), yieldEveryMs);
   }
 
-  private *syncSteps(pods: readonly any[]): Generator<void, number> {
+  private *syncSteps(pods: readonly Pod[]): Generator<void, number> {
     this.ensureTree();
     let written = this.writeRootValues();
     let burstableMilli = 0;
-    for (const pod of pods) if (this.qosOf(pod) === 'Burstable') burstableMilli += podResources(pod.spec).cpuRequestMilli;
+    for (const pod of pods) if (podQosClass(pod) === 'Burstable') burstableMilli += podResources(pod.spec).cpuRequestMilli;
     written += this.writeValues(qosCgroup(this.driver, 'Burstable'), { cpuShares: milliToShares(burstableMilli) });
     written += this.writeValues(qosCgroup(this.driver, 'BestEffort'), { cpuShares: MIN_SHARES });
     const live = new Set<string>();
@@ -277,10 +274,10 @@ export class CgroupFiles {
     return written;
   }
 
-  private ensurePod(pod: any): KnownPod {
-    const uid: string = pod.metadata.uid;
+  private ensurePod(pod: Pod): KnownPod {
+    const uid = pod.metadata.uid!;
     let known = this.pods.get(uid);
-    const qos = this.qosOf(pod);
+    const qos = podQosClass(pod);
     if (known && known.qos !== qos) {
       this.removePod(uid);
       known = undefined;
@@ -295,18 +292,19 @@ export class CgroupFiles {
   }
 
   /** Makes the cgroups of running containers, with their values from the spec; removes the others. */
-  private ensureContainers(pod: any, known: KnownPod): void {
-    const statuses: any[] = pod.status?.containerStatuses ?? [];
+  private ensureContainers(pod: Pod, known: KnownPod): void {
+    const uid = pod.metadata.uid!;
+    const statuses = pod.status?.containerStatuses ?? [];
     const running = new Set<string>();
     for (const c of pod.spec?.containers ?? []) {
       const status = statuses.find((s) => s.name === c.name);
       if (!status?.state?.running) continue;
       running.add(c.name);
-      const id = containerIdOf(status) ?? derivedContainerId(pod.metadata.uid, c.name, status.restartCount ?? 0);
+      const id = containerIdOf(status) ?? derivedContainerId(uid, c.name, status.restartCount ?? 0);
       const prev = known.containers.get(c.name);
       if (prev?.id === id) continue;
       if (prev) this.removeCgroup(prev.path);
-      const path = containerCgroup(this.driver, known.qos, pod.metadata.uid, id, this.runtime);
+      const path = containerCgroup(this.driver, known.qos, uid, id, this.runtime);
       known.containers.set(c.name, { id, path });
       this.ensureCgroup(path, true);
       const r = containerResources(c);
@@ -386,11 +384,11 @@ export class CgroupFiles {
    * left as they are until the next sync. Gives the event loop back every `yieldEveryMs`
    * (`Infinity`: never).
    */
-  writePass(pods: readonly any[], model: UsageModel, nowMs: number, yieldEveryMs = DEFAULT_YIELD_MS): Promise<NodeUsage> {
+  writePass(pods: readonly Pod[], model: UsageModel, nowMs: number, yieldEveryMs = DEFAULT_YIELD_MS): Promise<NodeUsage> {
     return drain(this.writeSteps(pods, model, nowMs), yieldEveryMs);
   }
 
-  private *writeSteps(pods: readonly any[], model: UsageModel, nowMs: number): Generator<void, NodeUsage> {
+  private *writeSteps(pods: readonly Pod[], model: UsageModel, nowMs: number): Generator<void, NodeUsage> {
     this.ensureTree();
     const live = new Set<string>();
     for (const pod of pods) {
@@ -422,7 +420,7 @@ export class CgroupFiles {
       }
       yield;
     }
-    for (const q of ['Burstable', 'BestEffort'] as QosClass[]) this.writeStats(qosCgroup(this.driver, q), usage.qos[q]);
+    for (const q of ['Burstable', 'BestEffort'] as const) this.writeStats(qosCgroup(this.driver, q), usage.qos[q]);
     const all = QOS_CLASSES.map((q) => usage.qos[q]);
     this.writeStats(podsRoot(this.driver), {
       cpuSeconds: sum(all, 'cpuSeconds'),

@@ -7,11 +7,20 @@
  * them under a node's directory, once per controller hierarchy for cgroup v1.
  */
 import { createHash } from 'node:crypto';
-import { parseMilli, parseQuantity } from '../../kube/index.ts';
+import { parseMilli, parseQuantity, type Container, type ContainerStatus, type Pod, type PodSpec } from '../../kube/index.ts';
+import { qosClass } from '../apiserver/defaults.ts';
 
 export type CgroupDriver = 'systemd' | 'cgroupfs';
 export type CgroupVersion = 'v1' | 'v2';
 export type QosClass = 'Guaranteed' | 'Burstable' | 'BestEffort';
+
+export const QOS_CLASSES: readonly QosClass[] = ['Guaranteed', 'Burstable', 'BestEffort'];
+
+/** The pod's QoS class: as the API server set it in the pod's status, else as its spec makes it. */
+export function podQosClass(pod: Pod): QosClass {
+  const set = pod.status?.qosClass;
+  return QOS_CLASSES.find((q) => q === set) ?? qosClass(pod.spec ?? {});
+}
 /** The container runtime, as it names its systemd scopes. */
 export type ContainerRuntime = 'cri-containerd' | 'crio' | 'docker';
 
@@ -91,7 +100,7 @@ function quantity(v: unknown, milli: boolean): number | undefined {
 }
 
 /** A container's CPU and memory requests and limits. */
-export function containerResources(c: any): ResourceFacts {
+export function containerResources(c: Container | undefined): ResourceFacts {
   const r = c?.resources ?? {};
   const cpuLimit = quantity(r.limits?.cpu, true);
   const memLimit = quantity(r.limits?.memory, false);
@@ -107,9 +116,9 @@ export function containerResources(c: any): ResourceFacts {
  * The pod's effective values, as the kubelet sizes the pod cgroup: requests are max(sum of
  * containers, largest init container) plus overhead; a limit exists only when every container has one.
  */
-export function podResources(spec: any): ResourceFacts {
-  const containers: any[] = spec?.containers ?? [];
-  const inits: any[] = spec?.initContainers ?? [];
+export function podResources(spec: PodSpec | undefined): ResourceFacts {
+  const containers = spec?.containers ?? [];
+  const inits = spec?.initContainers ?? [];
   const sum: ResourceFacts = { cpuRequestMilli: 0, cpuLimitMilli: 0, memoryRequestBytes: 0, memoryLimitBytes: 0 };
   for (const c of containers) {
     const f = containerResources(c);
@@ -137,7 +146,7 @@ export function podResources(spec: any): ResourceFacts {
 }
 
 /** A CRI container id (64 hex digits) from a status's `containerd://<id>`, or undefined. */
-export function containerIdOf(status: any): string | undefined {
+export function containerIdOf(status: Pick<ContainerStatus, 'containerID'> | undefined): string | undefined {
   const id: unknown = status?.containerID;
   if (typeof id !== 'string' || !id) return undefined;
   const i = id.indexOf('://');

@@ -62,7 +62,7 @@ export class NodeFaults {
     const k = this.kubelets.find((x) => x.pod(namespace, pod));
     const p = k?.pod(namespace, pod);
     if (!k || !p) throw new NodeFaultError('NotFound', `pod "${pod}" in namespace "${namespace}" does not run on a simulated node of this cluster`);
-    const containers: any[] = p.spec?.containers ?? [];
+    const containers = p.spec?.containers ?? [];
     const name = container ?? (containers.length === 1 ? containers[0].name : undefined);
     if (!name) throw new NodeFaultError('BadRequest', `a container name must be specified for pod ${pod}, choose one of: [${containers.map((c) => c.name).join(' ')}]`);
     if (!containers.some((c) => c.name === name)) throw new NodeFaultError('BadRequest', `container ${name} is not valid for pod ${pod}`);

@@ -1,14 +1,15 @@
 /** The scheduler's filters and its FailedScheduling wording, as pure functions. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { Node, NodeSpec, Pod, PodSpec } from '../../kube/index.ts';
 import { podRequests, unfitReasons, unschedulableMessage, ZERO } from './fit.ts';
 
-const node = (name: string, extra: Record<string, any> = {}) => ({
+const node = (name: string, extra: { labels?: Record<string, string>; spec?: NodeSpec } = {}): Node => ({
   metadata: { name, labels: { 'kubernetes.io/hostname': name, ...(extra.labels ?? {}) } },
   spec: extra.spec ?? {},
   status: { allocatable: { cpu: '8', memory: '32Gi', pods: '2' }, conditions: [{ type: 'Ready', status: 'True' }] },
 });
-const pod = (spec: Record<string, any>) => ({ metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'i' }], ...spec } });
+const pod = (spec: Partial<PodSpec>): Pod => ({ metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'i' }], ...spec } });
 
 test('requests add up over containers, an init container counts when it is larger', () => {
   const p = pod({

@@ -4,7 +4,7 @@
  * Each failure is named with the real scheduler's words, which its FailedScheduling message counts
  * ("0/3 nodes are available: 3 Insufficient cpu.").
  */
-import { parseMilli, parseQuantity, type KubeObject } from '../../kube/index.ts';
+import { parseMilli, parseQuantity, type Container, type Node, type NodeSelectorRequirement, type Pod, type Taint, type Toleration } from '../../kube/index.ts';
 
 export interface Resources {
   cpuMilli: number;
@@ -14,7 +14,7 @@ export interface Resources {
 
 export const ZERO: Resources = { cpuMilli: 0, memory: 0, pods: 0 };
 
-function sumRequests(containers: any[] | undefined): { cpuMilli: number; memory: number } {
+function sumRequests(containers: Container[] | undefined): { cpuMilli: number; memory: number } {
   let cpuMilli = 0;
   let memory = 0;
   for (const c of containers ?? []) {
@@ -31,17 +31,17 @@ function sumRequests(containers: any[] | undefined): { cpuMilli: number; memory:
  * Parsed quantities per object: cached objects are replaced, never changed in place, so a pod's
  * requests and a node's allocatable are parsed once per version however often they are fitted.
  */
-const requestsOf = new WeakMap<KubeObject, Resources>();
-const allocatableOf = new WeakMap<KubeObject, Resources>();
+const requestsOf = new WeakMap<Pod, Resources>();
+const allocatableOf = new WeakMap<Node, Resources>();
 
 /** What a pod takes on its node: the larger of its containers' sum and any one init container. */
-export function podRequests(pod: KubeObject): Resources {
+export function podRequests(pod: Pod): Resources {
   let r = requestsOf.get(pod);
   if (!r) requestsOf.set(pod, (r = computeRequests(pod)));
   return { ...r };
 }
 
-function computeRequests(pod: KubeObject): Resources {
+function computeRequests(pod: Pod): Resources {
   const main = sumRequests(pod.spec?.containers);
   for (const init of pod.spec?.initContainers ?? []) {
     const r = sumRequests([init]);
@@ -54,13 +54,13 @@ function computeRequests(pod: KubeObject): Resources {
   return { ...main, pods: 1 };
 }
 
-export function allocatable(node: KubeObject): Resources {
+export function allocatable(node: Node): Resources {
   let r = allocatableOf.get(node);
   if (!r) allocatableOf.set(node, (r = computeAllocatable(node)));
   return { ...r };
 }
 
-function computeAllocatable(node: KubeObject): Resources {
+function computeAllocatable(node: Node): Resources {
   const a = node.status?.allocatable ?? {};
   return {
     cpuMilli: a.cpu !== undefined ? parseMilli(a.cpu) : 0,
@@ -69,8 +69,8 @@ function computeAllocatable(node: KubeObject): Resources {
   };
 }
 
-function matchExpression(expr: any, value: string | undefined): boolean {
-  const values: string[] = expr.values ?? [];
+function matchExpression(expr: NodeSelectorRequirement, value: string | undefined): boolean {
+  const values = expr.values ?? [];
   switch (expr.operator) {
     case 'In':
       return value !== undefined && values.includes(value);
@@ -90,14 +90,14 @@ function matchExpression(expr: any, value: string | undefined): boolean {
 }
 
 /** `spec.nodeSelector` and the required node affinity (terms ORed, expressions within a term ANDed). */
-export function matchesNodeSelector(pod: KubeObject, node: KubeObject): boolean {
-  const labels: Record<string, string> = node.metadata.labels ?? {};
+export function matchesNodeSelector(pod: Pod, node: Node): boolean {
+  const labels = node.metadata.labels ?? {};
   for (const [k, v] of Object.entries(pod.spec?.nodeSelector ?? {})) if (labels[k] !== v) return false;
-  const terms: any[] = pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
+  const terms = pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
   if (terms.length === 0) return true;
   return terms.some((term) => {
-    const exprs: any[] = term.matchExpressions ?? [];
-    const fields: any[] = term.matchFields ?? [];
+    const exprs = term.matchExpressions ?? [];
+    const fields = term.matchFields ?? [];
     if (exprs.length === 0 && fields.length === 0) return false;
     return (
       exprs.every((e) => matchExpression(e, labels[e.key])) &&
@@ -106,26 +106,26 @@ export function matchesNodeSelector(pod: KubeObject, node: KubeObject): boolean 
   });
 }
 
-function tolerationMatches(t: any, taint: any): boolean {
+function tolerationMatches(t: Toleration, taint: Taint): boolean {
   if (t.effect && t.effect !== taint.effect) return false;
   if (t.operator === 'Exists') return !t.key || t.key === taint.key;
   return t.key === taint.key && (t.value ?? '') === (taint.value ?? '');
 }
 
 /** The first taint with one of `effects` that no toleration tolerates, or undefined. */
-export function tolerates(tolerations: any[] | undefined, taints: any[], effects = ['NoSchedule', 'NoExecute']): any | undefined {
+export function tolerates(tolerations: Toleration[] | undefined, taints: Taint[], effects = ['NoSchedule', 'NoExecute']): Taint | undefined {
   return taints.find((taint) => effects.includes(taint.effect) && !(tolerations ?? []).some((t) => tolerationMatches(t, taint)));
 }
 
-function isNodeReady(node: KubeObject): boolean {
-  return (node.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True');
+function isNodeReady(node: Node): boolean {
+  return (node.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
 }
 
 /**
  * Why `pod` cannot go on `node`, in the scheduler's words; empty when it fits. `used` is what the
  * pods already on the node request.
  */
-export function unfitReasons(pod: KubeObject, node: KubeObject, used: Resources): string[] {
+export function unfitReasons(pod: Pod, node: Node, used: Resources): string[] {
   if (node.spec?.unschedulable && tolerates(pod.spec?.tolerations, [{ key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' }])) {
     return ['node(s) were unschedulable'];
   }

@@ -6,6 +6,7 @@ import { request } from 'node:https';
 import { join } from 'node:path';
 import { startDevCluster, type DevCluster } from '../cluster.ts';
 import { eventually, rawRequest } from '../testing.ts';
+import type { KubeList, Node, Pod, ResourceRequirements } from '../../kube/index.ts';
 import { podCgroup } from './cgroup-layout.ts';
 
 let cluster: DevCluster;
@@ -38,28 +39,28 @@ function kubectl(...args: string[]): Promise<string> {
   );
 }
 
-async function createPod(name: string, resources: any, annotations: Record<string, string> = {}): Promise<any> {
+async function createPod(name: string, resources: ResourceRequirements, annotations: Record<string, string> = {}): Promise<Pod> {
   const r = await rawRequest(cluster, 'POST', '/api/v1/namespaces/default/pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name, annotations, labels: { app: name } }, spec: { containers: [{ name: 'main', image: 'model:1', resources }] } });
   assert.equal(r.status, 201, r.text);
   return eventually(async () => {
-    const p = (await rawRequest(cluster, 'GET', `/api/v1/namespaces/default/pods/${name}`)).json();
+    const p: Pod = (await rawRequest(cluster, 'GET', `/api/v1/namespaces/default/pods/${name}`)).json();
     return p.status?.phase === 'Running' && p;
   }, 30_000, `pod ${name} running`);
 }
 
 test('kubelet endpoints, cgroup files and kubectl top', async () => {
   const pod = await createPod('worker', { requests: { cpu: '250m', memory: '64Mi' }, limits: { cpu: '1', memory: '256Mi' } }, { 'kre.konstellation.io/cpu-millicores': '400' });
-  const node = (await rawRequest(cluster, 'GET', '/api/v1/nodes/kre-node-1')).json();
-  const port = node.status.daemonEndpoints.kubeletEndpoint.Port;
+  const node: Node = (await rawRequest(cluster, 'GET', '/api/v1/nodes/kre-node-1')).json();
+  const port = node.status?.daemonEndpoints?.kubeletEndpoint?.Port ?? 0;
   assert.ok(port > 0 && port !== 10250, `port ${port}`);
-  const address = node.status.addresses.find((a: any) => a.type === 'InternalIP').address;
+  const address = node.status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
   assert.equal(address, KUBELET_HOST, 'the node has an address of its own, where its kubelet listens');
 
   assert.equal((await kubelet(port, '/pods')).status, 401);
   assert.equal((await kubelet(port, '/healthz')).text, 'ok');
-  const list = JSON.parse((await kubelet(port, '/pods', cluster.token)).text);
+  const list: KubeList<Pod> = JSON.parse((await kubelet(port, '/pods', cluster.token)).text);
   assert.equal(list.kind, 'PodList');
-  assert.ok(list.items.some((p: any) => p.metadata.uid === pod.metadata.uid));
+  assert.ok(list.items.some((p) => p.metadata.uid === pod.metadata.uid));
 
   const cadvisor = await eventually(async () => {
     const text = (await kubelet(port, '/metrics/cadvisor', cluster.token)).text;
@@ -76,7 +77,7 @@ test('kubelet endpoints, cgroup files and kubectl top', async () => {
 
   const root = cluster.nodes.list().find((n) => n.name === 'kre-node-1')?.cgroupRoot;
   assert.ok(root, 'the node writes cgroup files');
-  const dir = join(root, podCgroup('systemd', 'Burstable', pod.metadata.uid));
+  const dir = join(root, podCgroup('systemd', 'Burstable', pod.metadata.uid!));
   assert.equal(readFileSync(join(dir, 'cpu.max'), 'utf8'), '100000 100000\n');
   assert.equal(readFileSync(join(dir, 'cpu.weight'), 'utf8'), '10\n');
   assert.ok(existsSync(join(dir, 'cpu.stat')));
@@ -96,10 +97,10 @@ test('kubelet endpoints, cgroup files and kubectl top', async () => {
 test('memory over the limit: OOMKilled, exit code 137, restarted', async () => {
   await createPod('hog', { limits: { memory: '64Mi' } }, { 'kre.konstellation.io/memory-bytes': '128Mi', 'kre.konstellation.io/memory-ramp-seconds': '1' });
   const status = await eventually(async () => {
-    const p = (await rawRequest(cluster, 'GET', '/api/v1/namespaces/default/pods/hog')).json();
+    const p: Pod = (await rawRequest(cluster, 'GET', '/api/v1/namespaces/default/pods/hog')).json();
     const s = p.status?.containerStatuses?.[0];
     return s?.lastState?.terminated?.reason === 'OOMKilled' && s;
   }, 45_000, 'an OOM kill');
-  assert.equal(status.lastState.terminated.exitCode, 137);
+  assert.equal(status.lastState?.terminated?.exitCode, 137);
   assert.ok(status.restartCount >= 1);
 });

@@ -18,13 +18,13 @@ import type { Socket } from 'node:net';
 import { exportCa, generateCa, generateServing } from '../pki.ts';
 import { renderCadvisor, renderResource, type CadvisorContext } from './node-metrics.ts';
 import type { NodeUsage } from './usage-model.ts';
-import { decodePathSegment, MalformedPathError } from '../../kube/index.ts';
+import { decodePathSegment, MalformedPathError, type Pod } from '../../kube/index.ts';
 
 export type KubeletFault = 'hang' | 'refuse';
 
 export interface KubeletSource {
   /** The node's pods as the kubelet has them (spec and the status it reports). */
-  pods(): readonly any[];
+  pods(): readonly Pod[];
   /** The latest usage, if any was computed yet. */
   usage(): NodeUsage | undefined;
   /** What `/metrics/cadvisor` needs beyond the usage: cgroup driver, CPUs, memory. */
@@ -74,10 +74,10 @@ export function kubeletStatusFields(nodeName: string, address: string, port: num
 }
 
 /** Simulated log lines of a container: what it would have printed since it started. */
-export function containerLogLines(pod: any, container: string, nowMs: number): string[] {
-  const spec = (pod.spec?.containers ?? []).find((c: any) => c.name === container);
-  const status = (pod.status?.containerStatuses ?? []).find((s: any) => s.name === container);
-  const startedAt: string | undefined = status?.state?.running?.startedAt ?? status?.state?.terminated?.startedAt;
+export function containerLogLines(pod: Pod, container: string, nowMs: number): string[] {
+  const spec = (pod.spec?.containers ?? []).find((c) => c.name === container);
+  const status = (pod.status?.containerStatuses ?? []).find((s) => s.name === container);
+  const startedAt = status?.state?.running?.startedAt ?? status?.state?.terminated?.startedAt;
   if (!spec || !startedAt) return [];
   const start = Date.parse(startedAt);
   const lines = [`simulated container ${container} started from image ${spec.image} on node ${pod.spec?.nodeName ?? ''}`];
@@ -141,7 +141,7 @@ export async function startKubeletServer(o: KubeletServerOptions): Promise<Kubel
       }
       const pod = o.source.pods().find((p) => p.metadata?.namespace === ns && p.metadata?.name === name);
       if (!pod) return send(res, 404, `pod ${ns}/${name} not found`, 'text/plain; charset=utf-8');
-      if (!(pod.spec?.containers ?? []).some((c: any) => c.name === container)) {
+      if (!(pod.spec?.containers ?? []).some((c) => c.name === container)) {
         return send(res, 404, `container ${container} is not valid for pod ${name}`, 'text/plain; charset=utf-8');
       }
       let lines = containerLogLines(pod, container, Date.now());

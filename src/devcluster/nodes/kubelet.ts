@@ -23,17 +23,21 @@ import {
   keyOf,
   microTime,
   objectKey,
+  type ConfigMap,
   type Index,
   type Informer,
-  type KubeObject,
+  type Lease,
+  type Node,
+  type Pod,
   type ReconcileKey,
   type ReconcileResult,
+  type Secret,
 } from '../../kube/index.ts';
 import { canonicalJson } from '../../kube/index.ts';
 import { controllerOptions, type ControllerContext } from '../controllers/context.ts';
 import { nowTime } from '../controllers/pods.ts';
 import { internalIP, nodeObject, nodeStatus, type NodeShape } from './node-object.ts';
-import { syncPod, type PodRun } from './pod-lifecycle.ts';
+import { syncPod, type PodRun, type SyncResult } from './pod-lifecycle.ts';
 import { missingPodConfig } from './pod-config.ts';
 // Node resources (usage, cgroup files, kubelet endpoints, metrics.k8s.io): wiring.
 import { NodeResources, type NodeResourcesOptions } from './node-resources.ts';
@@ -99,7 +103,7 @@ export class Kubelet {
       await this.resources.start();
     }
     const node = nodeObject(this.shape);
-    let current: KubeObject;
+    let current: Node;
     try {
       current = await this.ctx.client.get({ ...NODES, name: this.name });
     } catch (err) {
@@ -145,13 +149,13 @@ export class Kubelet {
   }
 
   /** A pod this kubelet runs, as its cache has it. */
-  pod(namespace: string, name: string): KubeObject | undefined {
-    const pod = this.pods.get(namespace, name);
+  pod(namespace: string, name: string): Pod | undefined {
+    const pod: Pod | undefined = this.pods.get(namespace, name);
     return pod?.spec?.nodeName === this.name ? pod : undefined;
   }
 
   /** The pods bound to this node. */
-  listPods(): KubeObject[] {
+  listPods(): Pod[] {
     return this.podsByNode.list(this.name);
   }
 
@@ -169,7 +173,7 @@ export class Kubelet {
   }
 
   private containerExited(k: Pick<OomKill, 'namespace' | 'pod' | 'uid' | 'container'>, exitCode: number, reason: string): boolean {
-    const key = objectKey({ metadata: { namespace: k.namespace, name: k.pod } } as KubeObject);
+    const key = keyOf(k.namespace, k.pod);
     const run = this.runs.get(key);
     const c = run?.uid === k.uid ? run.containers.find((x) => x.name === k.container) : undefined;
     if (!c || c.terminated) return false;
@@ -185,8 +189,8 @@ export class Kubelet {
     if (this.stopped || this.fault) return;
     try {
       await this.renewLease();
-      const node = await this.ctx.client.get({ ...NODES, name: this.name });
-      const ready = ((node.status?.conditions ?? []) as any[]).find((c) => c.type === 'Ready');
+      const node = await this.ctx.client.get<Node>({ ...NODES, name: this.name });
+      const ready = (node.status?.conditions ?? []).find((c) => c.type === 'Ready');
       if (ready?.status !== 'True') {
         // Marked NotReady or Unknown while away: Ready again from now.
         this.readySince = nowTime();
@@ -199,7 +203,7 @@ export class Kubelet {
     }
   }
 
-  private async reportStatus(node: KubeObject): Promise<void> {
+  private async reportStatus(node: Node): Promise<void> {
     const status = nodeStatus(this.shape, nowTime(), this.readySince);
     // Node resources: the kubelet's real endpoint.
     const endpoint = this.resources?.nodeStatusFields();
@@ -220,7 +224,7 @@ export class Kubelet {
     const ref = { ...LEASES, namespace: LEASE_NAMESPACE, name: this.name };
     const spec = { holderIdentity: this.name, leaseDurationSeconds: LEASE_DURATION_SECONDS, renewTime: microTime() };
     try {
-      const lease = await this.ctx.client.get(ref);
+      const lease = await this.ctx.client.get<Lease>(ref);
       await this.ctx.client.update(ref, { ...lease, spec: { ...lease.spec, ...spec } });
     } catch (err) {
       if (!isNotFound(err)) throw err;
@@ -237,9 +241,9 @@ export class Kubelet {
     }
   }
 
-  private async readConfig(kind: 'Secret' | 'ConfigMap', namespace: string, name: string): Promise<KubeObject | undefined> {
+  private async readConfig(kind: 'Secret' | 'ConfigMap', namespace: string, name: string): Promise<Secret | ConfigMap | undefined> {
     try {
-      return await this.ctx.client.get({ ...(kind === 'Secret' ? SECRETS : CONFIGMAPS), namespace, name });
+      return await this.ctx.client.get<Secret | ConfigMap>({ ...(kind === 'Secret' ? SECRETS : CONFIGMAPS), namespace, name });
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;
@@ -259,44 +263,60 @@ export class Kubelet {
     if (n >= 2) this.freeIPs.push(n);
   }
 
-  private async sync({ namespace, name }: ReconcileKey): Promise<ReconcileResult | void> {
+  /**
+   * One pod's sync: a pod gone or replaced (a new uid under the same name) is forgotten; a new pod
+   * waits for its Secrets and ConfigMaps; then the pod's state machine runs, and what it decided is
+   * recorded, written and acted on.
+   */
+  private async sync(ref: ReconcileKey): Promise<ReconcileResult | void> {
+    const { namespace, name } = ref;
     // Cut off: nothing is reported; every pod is synced again when the kubelet comes back.
     if (this.fault) return;
     const key = keyOf(namespace, name);
     const pod = this.pod(namespace!, name);
-    const runKey = key;
-    const previous = this.runs.get(runKey);
-    if (!pod || (previous && previous.uid !== pod.metadata.uid)) {
-      if (previous?.podIP && previous.podIP !== internalIP(this.shape.index)) this.releaseIP(previous.podIP);
-      this.runs.delete(runKey);
-      this.written.delete(runKey);
-      if (!pod) return;
-    }
-    const started = this.runs.get(runKey);
+    const previous = this.runs.get(key);
+    if (!pod || (previous && previous.uid !== pod.metadata.uid)) this.forgetRun(key);
+    if (!pod) return;
+    const started = this.runs.get(key);
     // Before its containers start, a pod's Secrets and ConfigMaps must be there.
     const configErrors = !started && !pod.metadata.deletionTimestamp ? await missingPodConfig(pod, (kind, ns, n) => this.readConfig(kind, ns, n)) : [];
     const result = syncPod(pod, started, Date.now(), { hostIP: internalIP(this.shape.index), allocateIP: () => this.allocateIP(), configErrors });
-    if (!result.notStarted) this.runs.set(runKey, result.run);
+    if (!result.notStarted) this.runs.set(key, result.run);
     for (const e of result.events) this.events.record(pod, e.type, e.reason, e.message, e.fieldPath);
-    const statusText = canonicalJson(result.status);
-    if (canonicalJson(pod.status ?? {}) !== statusText && this.written.get(runKey) !== statusText) {
-      try {
-        this.written.set(runKey, statusText);
-        const updated = await this.ctx.client.patch({ ...PODS, namespace, name }, { status: result.status }, { type: 'merge', subresource: 'status' });
-        this.pods.wrote(updated);
-      } catch (err) {
-        this.written.delete(runKey);
-        if (!isNotFound(err)) throw err;
-      }
-    }
-    if (result.finishDeletion) {
-      try {
-        await this.ctx.client.delete({ ...PODS, namespace, name }, { gracePeriodSeconds: 0, preconditions: { uid: pod.metadata.uid } });
-      } catch (err) {
-        if (!isNotFound(err) && !isConflict(err)) throw err;
-      }
-      return;
-    }
+    await this.writeStatus(ref, pod, result);
+    if (result.finishDeletion) return this.finishDeletion(ref, pod);
     return result.nextAt !== undefined ? { requeueAfter: Math.max(10, result.nextAt - Date.now()) } : undefined;
+  }
+
+  /** What the kubelet remembers of a pod that is gone or replaced goes, its IP back to the pool. */
+  private forgetRun(key: string): void {
+    const run = this.runs.get(key);
+    if (run?.podIP && run.podIP !== internalIP(this.shape.index)) this.releaseIP(run.podIP);
+    this.runs.delete(key);
+    this.written.delete(key);
+  }
+
+  /** Writes the pod's status when it differs from what the server has and from what was last written. */
+  private async writeStatus({ namespace, name }: ReconcileKey, pod: Pod, result: SyncResult): Promise<void> {
+    const key = keyOf(namespace, name);
+    const statusText = canonicalJson(result.status);
+    if (canonicalJson(pod.status ?? {}) === statusText || this.written.get(key) === statusText) return;
+    try {
+      this.written.set(key, statusText);
+      const updated = await this.ctx.client.patch({ ...PODS, namespace, name }, { status: result.status }, { type: 'merge', subresource: 'status' });
+      this.pods.wrote(updated);
+    } catch (err) {
+      this.written.delete(key);
+      if (!isNotFound(err)) throw err;
+    }
+  }
+
+  /** The containers have stopped: the deletion finishes with a grace of 0, for this pod (its uid) only. */
+  private async finishDeletion({ namespace, name }: ReconcileKey, pod: Pod): Promise<void> {
+    try {
+      await this.ctx.client.delete({ ...PODS, namespace, name }, { gracePeriodSeconds: 0, preconditions: { uid: pod.metadata.uid } });
+    } catch (err) {
+      if (!isNotFound(err) && !isConflict(err)) throw err;
+    }
   }
 }

@@ -10,9 +10,11 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { accessSync, constants, existsSync } from 'node:fs';
 import { connect } from 'node:net';
+import type { Condition, Event, KubeList, Node, Pod, Toleration } from '../../kube/index.ts';
 import { startDevCluster, type DevCluster } from '../index.ts';
 import { eventually, rawRequest } from '../testing.ts';
 import { evictionTime } from '../controllers/node-lifecycle.ts';
+import type { SimulatedNode } from './faults.ts';
 
 let cluster: DevCluster;
 let stopped = false;
@@ -32,11 +34,11 @@ function kubectl(...args: string[]): Promise<{ code: number; stdout: string; std
   );
 }
 
-const getPod = async (name: string) => (await rawRequest(cluster, 'GET', `/api/v1/namespaces/default/pods/${name}`)).json();
-const getNode = async (name: string) => (await rawRequest(cluster, 'GET', `/api/v1/nodes/${name}`)).json();
-const condition = (obj: any, type: string) => (obj.status?.conditions ?? []).find((c: any) => c.type === type);
+const getPod = async (name: string): Promise<Pod> => (await rawRequest(cluster, 'GET', `/api/v1/namespaces/default/pods/${name}`)).json();
+const getNode = async (name: string): Promise<Node> => (await rawRequest(cluster, 'GET', `/api/v1/nodes/${name}`)).json();
+const condition = (obj: Pod | Node, type: string): Condition | undefined => (obj.status?.conditions ?? []).find((c) => c.type === type);
 
-async function runPod(name: string, node: string): Promise<any> {
+async function runPod(name: string, node: string): Promise<Pod> {
   const r = await rawRequest(cluster, 'POST', '/api/v1/namespaces/default/pods', {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -76,23 +78,24 @@ test('a kubelet that stops answering: node Unknown and tainted, its pods not rea
     return condition(n, 'Ready')?.status === 'Unknown' && (n.spec?.taints ?? []).length === 2 && n;
   }, 30_000, 'kre-node-2 Unknown and tainted');
   const ready = condition(node, 'Ready');
-  assert.equal(ready.reason, 'NodeStatusUnknown');
-  assert.equal(ready.message, 'Kubelet stopped posting node status.');
-  assert.equal(condition(node, 'MemoryPressure').status, 'Unknown');
-  assert.deepEqual(node.spec.taints.map((t: any) => `${t.key}:${t.effect}`).sort(), ['node.kubernetes.io/unreachable:NoExecute', 'node.kubernetes.io/unreachable:NoSchedule']);
-  assert.match(node.spec.taints.find((t: any) => t.effect === 'NoExecute').timeAdded, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+  assert.equal(ready?.reason, 'NodeStatusUnknown');
+  assert.equal(ready?.message, 'Kubelet stopped posting node status.');
+  assert.equal(condition(node, 'MemoryPressure')?.status, 'Unknown');
+  const taints = node.spec?.taints ?? [];
+  assert.deepEqual(taints.map((t) => `${t.key}:${t.effect}`).sort(), ['node.kubernetes.io/unreachable:NoExecute', 'node.kubernetes.io/unreachable:NoSchedule']);
+  assert.match(taints.find((t) => t.effect === 'NoExecute')?.timeAdded ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
   const pod = await eventually(async () => {
     const p = await getPod('away');
     return condition(p, 'Ready')?.status === 'False' && p;
   }, 15_000, 'pod away not ready');
-  assert.equal(pod.status.phase, 'Running');
+  assert.equal(pod.status?.phase, 'Running');
   const get = await kubectl('get', 'nodes', '--no-headers');
   assert.match(get.stdout, /^kre-node-2\s+NotReady\s/m);
   assert.match(get.stdout, /^kre-node-1\s+Ready\s/m);
-  const events = (await rawRequest(cluster, 'GET', '/api/v1/namespaces/default/events?fieldSelector=involvedObject.name=away,reason=NodeNotReady')).json();
+  const events: KubeList<Event> = (await rawRequest(cluster, 'GET', '/api/v1/namespaces/default/events?fieldSelector=involvedObject.name=away,reason=NodeNotReady')).json();
   assert.ok(events.items.length >= 1, 'a NodeNotReady event on the pod');
   // The other node's pod is untouched.
-  assert.equal(condition(await getPod('stays'), 'Ready').status, 'True');
+  assert.equal(condition(await getPod('stays'), 'Ready')?.status, 'True');
 
   await cluster.nodes.setUnresponsive('kre-node-2', false);
   await eventually(async () => {
@@ -101,7 +104,7 @@ test('a kubelet that stops answering: node Unknown and tainted, its pods not rea
   }, 30_000, 'kre-node-2 Ready without taints');
   await eventually(async () => condition(await getPod('away'), 'Ready')?.status === 'True', 15_000, 'pod away ready again');
   assert.equal(await portOpen(port), true, 'the kubelet listens again on its port');
-  assert.equal(condition(await getNode('kre-node-1'), 'Ready').status, 'True');
+  assert.equal(condition(await getNode('kre-node-1'), 'Ready')?.status, 'True');
 });
 
 test('an unreachable node: a pod tolerating it for 1 s is evicted, one with the default 300 s stays; back: the eviction completes', async () => {
@@ -118,19 +121,19 @@ test('an unreachable node: a pod tolerating it for 1 s is evicted, one with the 
   assert.equal(r.status, 201, r.text);
   await eventually(async () => condition(await getPod('evicted'), 'Ready')?.status === 'True', 30_000, 'pod evicted ready');
   await runPod('tolerant', 'kre-node-2');
-  assert.equal((await getPod('tolerant')).spec.tolerations.find((t: any) => t.key === 'node.kubernetes.io/unreachable').tolerationSeconds, 300);
+  assert.equal((await getPod('tolerant')).spec?.tolerations?.find((t) => t.key === 'node.kubernetes.io/unreachable')?.tolerationSeconds, 300);
 
   await cluster.nodes.setUnresponsive('kre-node-2', 'refuse');
   const evicted = await eventually(async () => {
     const p = await getPod('evicted');
-    return p.metadata?.deletionTimestamp && p;
+    return Boolean(p.metadata.deletionTimestamp) && p;
   }, 30_000, 'pod evicted marked for deletion');
   assert.equal(evicted.metadata.deletionGracePeriodSeconds, 30);
-  const events = (await rawRequest(cluster, 'GET', '/api/v1/namespaces/default/events?fieldSelector=involvedObject.name=evicted,reason=TaintManagerEviction')).json();
+  const events: KubeList<Event> = (await rawRequest(cluster, 'GET', '/api/v1/namespaces/default/events?fieldSelector=involvedObject.name=evicted,reason=TaintManagerEviction')).json();
   assert.equal(events.items[0]?.message, 'Marking for deletion Pod default/evicted');
   const tolerant = await getPod('tolerant');
   assert.equal(tolerant.metadata.deletionTimestamp, undefined);
-  assert.equal(condition(tolerant, 'Ready').status, 'False');
+  assert.equal(condition(tolerant, 'Ready')?.status, 'False');
 
   await cluster.nodes.setUnresponsive('kre-node-2', false);
   await eventually(async () => (await rawRequest(cluster, 'GET', '/api/v1/namespaces/default/pods/evicted')).status === 404, 30_000, 'pod evicted gone');
@@ -139,7 +142,7 @@ test('an unreachable node: a pod tolerating it for 1 s is evicted, one with the 
 
 test('eviction times: at once without a toleration, after the shortest tolerationSeconds, never without one', () => {
   const taint = { key: 'node.kubernetes.io/unreachable', effect: 'NoExecute' };
-  const pod = (tolerations?: any[]) => ({ metadata: { name: 'p' }, spec: { tolerations } });
+  const pod = (tolerations?: Toleration[]): Pod => ({ metadata: { name: 'p' }, spec: { containers: [], tolerations } });
   assert.equal(evictionTime(pod(), taint, 1000), 1000);
   assert.equal(evictionTime(pod([{ key: 'other', operator: 'Exists' }]), taint, 1000), 1000);
   assert.equal(evictionTime(pod([{ key: taint.key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 5 }, { operator: 'Exists', tolerationSeconds: 2 }]), taint, 1000), 3000);
@@ -152,7 +155,8 @@ test('admin endpoint: a hanging kubelet, then back; unknown nodes, bad bodies, n
   assert.equal(r.status, 200, r.text);
   assert.deepEqual(r.json(), { name: 'kre-node-1', unresponsive: 'hang' });
   r = await rawRequest(cluster, 'GET', '/kre-admin/nodes');
-  assert.equal(r.json().items.find((n: any) => n.name === 'kre-node-1').unresponsive, 'hang');
+  const nodes: SimulatedNode[] = r.json().items;
+  assert.equal(nodes.find((n) => n.name === 'kre-node-1')?.unresponsive, 'hang');
   await eventually(async () => condition(await getNode('kre-node-1'), 'Ready')?.status === 'Unknown', 30_000, 'kre-node-1 Unknown');
   r = await rawRequest(cluster, 'PUT', '/kre-admin/nodes/kre-node-1/fault', { unresponsive: false });
   assert.equal(r.status, 200, r.text);
@@ -180,8 +184,8 @@ test('a crashed container, from code and from the admin endpoint: restarted with
     const st = (await getPod('crashy')).status?.containerStatuses?.[0];
     return st?.restartCount === 1 && st.lastState?.terminated && st;
   }, 15_000, 'a restart after the crash');
-  assert.equal(s.lastState.terminated.exitCode, 1);
-  assert.equal(s.lastState.terminated.reason, 'Error');
+  assert.equal(s.lastState?.terminated?.exitCode, 1);
+  assert.equal(s.lastState?.terminated?.reason, 'Error');
 
   await eventually(async () => (await getPod('crashy')).status?.containerStatuses?.[0]?.state?.running, 15_000, 'running again');
   const r = await rawRequest(cluster, 'POST', '/kre-admin/pods/default/crashy/crash?container=main');
@@ -191,7 +195,7 @@ test('a crashed container, from code and from the admin endpoint: restarted with
     const st = (await getPod('crashy')).status?.containerStatuses?.[0];
     return st?.restartCount === 2 && st;
   }, 30_000, 'a second restart');
-  assert.equal(s.lastState.terminated.exitCode, 1);
+  assert.equal(s.lastState?.terminated?.exitCode, 1);
   const bad = await rawRequest(cluster, 'POST', '/kre-admin/pods/default/crashy/crash?container=nope');
   assert.equal(bad.status, 400, bad.text);
 });

@@ -7,7 +7,7 @@
  * As Go's client writes them: families sorted by name, samples by label values, values with
  * `strconv.FormatFloat(v, 'g', -1, 64)`, a millisecond timestamp on every sample.
  */
-import { containerCgroup, podCgroup, podsRoot, qosCgroup, type CgroupDriver, type ContainerRuntime, type QosClass } from './cgroup-layout.ts';
+import { containerCgroup, podCgroup, podsRoot, qosCgroup, QOS_CLASSES, type CgroupDriver, type ContainerRuntime } from './cgroup-layout.ts';
 import { memoryBreakdown, type CgroupStats, type NodeUsage } from './usage-model.ts';
 
 /** A float as Go's `strconv.FormatFloat(v, 'g', -1, 64)` writes it (`1.2345678e+07`, `0.25`, `1e-05`). */
@@ -93,14 +93,14 @@ export function renderCadvisor(u: NodeUsage, ctx: CadvisorContext): string {
   const blank = { container: '', image: '', name: '', namespace: '', pod: '' };
   series.push({ ...blank, id: '/', stats: u, memoryLimitBytes: ctx.memoryBytes });
   const root = podsRoot(ctx.driver);
-  const qosTotal = (['Guaranteed', 'Burstable', 'BestEffort'] as QosClass[]).map((q) => u.qos[q]);
+  const qosTotal = QOS_CLASSES.map((q) => u.qos[q]);
   const sumOf = (k: keyof CgroupStats) => qosTotal.reduce((a, s) => a + s[k], 0);
   series.push({
     ...blank,
     id: root,
     stats: { ...u, cpuSeconds: sumOf('cpuSeconds'), userSeconds: sumOf('userSeconds'), systemSeconds: sumOf('systemSeconds'), memoryBytes: sumOf('memoryBytes'), peakBytes: sumOf('peakBytes'), pgfault: sumOf('pgfault'), pgmajfault: sumOf('pgmajfault'), nrPeriods: 0, nrThrottled: 0, throttledSeconds: 0 },
   });
-  for (const q of ['Burstable', 'BestEffort'] as QosClass[]) series.push({ ...blank, id: qosCgroup(ctx.driver, q), stats: u.qos[q] });
+  for (const q of ['Burstable', 'BestEffort'] as const) series.push({ ...blank, id: qosCgroup(ctx.driver, q), stats: u.qos[q] });
   for (const p of u.pods) {
     const podPath = podCgroup(ctx.driver, p.qos, p.uid);
     const all = p.containers.length > 0 && p.containers.every((c) => c.memoryLimitBytes !== undefined);

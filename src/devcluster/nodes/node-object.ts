@@ -4,7 +4,7 @@
  * node selectors use (`kubernetes.io/hostname`, `kubernetes.io/os`, `kubernetes.io/arch`).
  */
 import { createHash } from 'node:crypto';
-import type { KubeObject } from '../../kube/index.ts';
+import type { Condition, Node, NodeStatus } from '../../kube/index.ts';
 
 export interface NodeShape {
   name: string;
@@ -31,7 +31,7 @@ export function internalIP(index: number): string {
   return `127.0.${1 + Math.floor(i / 254)}.${(i % 254) + 1}`;
 }
 
-export function nodeObject(shape: NodeShape): KubeObject {
+export function nodeObject(shape: NodeShape): Node {
   return {
     apiVersion: 'v1',
     kind: 'Node',
@@ -51,7 +51,7 @@ export function nodeObject(shape: NodeShape): KubeObject {
   };
 }
 
-export function nodeStatus(shape: NodeShape, heartbeat: string, readySince: string): Record<string, unknown> {
+export function nodeStatus(shape: NodeShape, heartbeat: string, readySince: string): NodeStatus {
   const id = createHash('sha256').update(shape.name).digest('hex');
   const resources = {
     cpu: shape.cpu,
@@ -61,7 +61,7 @@ export function nodeStatus(shape: NodeShape, heartbeat: string, readySince: stri
     memory: shape.memory,
     pods: String(shape.maxPods),
   };
-  const condition = (type: string, status: string, reason: string, message: string) => ({
+  const condition = (type: string, status: string, reason: string, message: string): Condition => ({
     type,
     status,
     lastHeartbeatTime: heartbeat,

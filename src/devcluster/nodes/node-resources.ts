@@ -17,13 +17,14 @@ import type { CgroupDriver, CgroupVersion } from './cgroup-layout.ts';
 import { startKubeletServer, type KubeletFault, type KubeletServer } from './kubelet-server.ts';
 import { UsageModel, type NodeUsage, type OomKill } from './usage-model.ts';
 import type { NodeMetricsStore } from '../apiserver/metrics-api.ts';
+import type { Pod } from '../../kube/index.ts';
 
 export interface NodeResourcesOptions {
   nodeName: string;
   /** Where the kubelet's endpoints listen: the node's InternalIP. */
   address?: string;
   /** The node's pods, as the kubelet has them. */
-  pods(): readonly any[];
+  pods(): readonly Pod[];
   /** The cgroup root; without it no files are written (the model and endpoints still run). */
   cgroupRoot?: string;
   cgroupVersion?: CgroupVersion;

@@ -7,15 +7,15 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startDevCluster, type DevCluster } from '../index.ts';
 import { eventually, rawRequest } from '../testing.ts';
-import type { KubeObject } from '../../kube/index.ts';
+import type { ConfigMap, Event, KubeObject, Pod, PodSpec, Secret } from '../../kube/index.ts';
 import { missingPodConfig } from './pod-config.ts';
 
-const pod = (name: string, spec: Record<string, unknown>): KubeObject => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default' }, spec: { containers: [{ name: 'main', image: 'app:1' }], ...spec } });
+const pod = (name: string, spec: Partial<PodSpec>): Pod => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default' }, spec: { containers: [{ name: 'main', image: 'app:1' }], ...spec } });
 
 describe('missingPodConfig', () => {
-  const objects: Record<string, KubeObject> = {
-    'Secret/db': { metadata: { name: 'db' }, data: { password: 'eA==' } } as KubeObject,
-    'ConfigMap/settings': { metadata: { name: 'settings' }, data: { mode: 'fast' } } as KubeObject,
+  const objects: Record<string, Secret | ConfigMap> = {
+    'Secret/db': { metadata: { name: 'db' }, data: { password: 'eA==' } },
+    'ConfigMap/settings': { metadata: { name: 'settings' }, data: { mode: 'fast' } },
   };
   const read = async (kind: string, _ns: string, name: string) => objects[`${kind}/${name}`];
 
@@ -49,33 +49,35 @@ describe('a simulated kubelet and missing configuration', () => {
     await cluster?.stop();
   });
 
-  const get = async (name: string) => (await rawRequest(cluster, 'GET', `/api/v1/namespaces/default/pods/${name}`)).json();
-  const eventsOf = async (name: string) =>
-    (await rawRequest(cluster, 'GET', `/api/v1/namespaces/default/events?fieldSelector=involvedObject.name%3D${name}`)).json().items.map((e: any) => `${e.reason}: ${e.message}`);
-  const create = async (obj: object) => assert.equal((await rawRequest(cluster, 'POST', `/api/v1/namespaces/default/${(obj as KubeObject).kind === 'Pod' ? 'pods' : (obj as KubeObject).kind === 'Secret' ? 'secrets' : 'configmaps'}`, obj)).status, 201);
+  const get = async (name: string): Promise<Pod> => (await rawRequest(cluster, 'GET', `/api/v1/namespaces/default/pods/${name}`)).json();
+  const eventsOf = async (name: string) => {
+    const events: Event[] = (await rawRequest(cluster, 'GET', `/api/v1/namespaces/default/events?fieldSelector=involvedObject.name%3D${name}`)).json().items;
+    return events.map((e) => `${e.reason}: ${e.message}`);
+  };
+  const create = async (obj: KubeObject) => assert.equal((await rawRequest(cluster, 'POST', `/api/v1/namespaces/default/${obj.kind === 'Pod' ? 'pods' : obj.kind === 'Secret' ? 'secrets' : 'configmaps'}`, obj)).status, 201);
 
   test('a missing Secret in env: CreateContainerConfigError and a Failed event, then Running once it exists', async () => {
     await create(pod('env-secret', { containers: [{ name: 'main', image: 'app:1', env: [{ name: 'PASSWORD', valueFrom: { secretKeyRef: { name: 'later', key: 'password' } } }] }] }));
     const waiting = await eventually(async () => {
       const p = await get('env-secret');
-      return p.status.containerStatuses?.[0]?.state?.waiting?.reason === 'CreateContainerConfigError' && p;
+      return p.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'CreateContainerConfigError' && p;
     }, 30_000, 'CreateContainerConfigError');
-    assert.equal(waiting.status.phase, 'Pending');
-    assert.equal(waiting.status.containerStatuses[0].state.waiting.message, 'secret "later" not found');
+    assert.equal(waiting.status?.phase, 'Pending');
+    assert.equal(waiting.status?.containerStatuses?.[0].state?.waiting?.message, 'secret "later" not found');
     await eventually(async () => (await eventsOf('env-secret')).includes('Failed: Error: secret "later" not found'), 30_000, 'the Failed event');
     await create({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'later' }, stringData: { password: 'x' } });
-    await eventually(async () => (await get('env-secret')).status.phase === 'Running', 30_000, 'Running once the Secret exists');
+    await eventually(async () => (await get('env-secret')).status?.phase === 'Running', 30_000, 'Running once the Secret exists');
   });
 
   test('a missing ConfigMap volume: ContainerCreating and a FailedMount event, then Running once it exists', async () => {
     await create(pod('vol-cm', { volumes: [{ name: 'cfg', configMap: { name: 'later-cm' } }] }));
     const waiting = await eventually(async () => {
       const p = await get('vol-cm');
-      return p.status.containerStatuses?.[0]?.state?.waiting?.reason === 'ContainerCreating' && p;
+      return p.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'ContainerCreating' && p;
     }, 30_000, 'ContainerCreating');
-    assert.equal(waiting.status.phase, 'Pending');
+    assert.equal(waiting.status?.phase, 'Pending');
     await eventually(async () => (await eventsOf('vol-cm')).includes('FailedMount: MountVolume.SetUp failed for volume "cfg" : configmap "later-cm" not found'), 30_000, 'the FailedMount event');
     await create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'later-cm' }, data: { a: '1' } });
-    await eventually(async () => (await get('vol-cm')).status.phase === 'Running', 30_000, 'Running once the ConfigMap exists');
+    await eventually(async () => (await get('vol-cm')).status?.phase === 'Running', 30_000, 'Running once the ConfigMap exists');
   });
 });

@@ -7,7 +7,7 @@
  * appears. (Projected volumes are not checked: the ServiceAccount's `kube-root-ca.crt` is always
  * there on a real cluster.)
  */
-import type { KubeObject } from '../../kube/index.ts';
+import type { ConfigMap, Container, Pod, Secret } from '../../kube/index.ts';
 
 export interface PodConfigError {
   /** `env`: the container cannot be created; `volume`: the pod's volumes cannot be mounted. */
@@ -19,19 +19,21 @@ export interface PodConfigError {
 
 type Kind = 'Secret' | 'ConfigMap';
 /** Reads an object; undefined when it does not exist. */
-export type ReadConfig = (kind: Kind, namespace: string, name: string) => Promise<KubeObject | undefined>;
+export type ReadConfig = (kind: Kind, namespace: string, name: string) => Promise<Secret | ConfigMap | undefined>;
 
 const noun = (kind: Kind) => (kind === 'Secret' ? 'secret' : 'configmap');
 
-function hasKey(obj: KubeObject, key: string): boolean {
-  const o = obj as { data?: Record<string, unknown>; binaryData?: Record<string, unknown>; stringData?: Record<string, unknown> };
-  return key in (o.data ?? {}) || key in (o.binaryData ?? {}) || key in (o.stringData ?? {});
+/** Where a Secret's or a ConfigMap's keys are (a Secret has no binaryData, a ConfigMap no stringData). */
+type Keyed = Pick<ConfigMap, 'data' | 'binaryData'> & Pick<Secret, 'stringData'>;
+
+function hasKey(obj: Keyed, key: string): boolean {
+  return key in (obj.data ?? {}) || key in (obj.binaryData ?? {}) || key in (obj.stringData ?? {});
 }
 
 /** The errors that keep `pod` from starting now; none when everything it names is there. */
-export async function missingPodConfig(pod: KubeObject, read: ReadConfig): Promise<PodConfigError[]> {
+export async function missingPodConfig(pod: Pod, read: ReadConfig): Promise<PodConfigError[]> {
   const namespace = pod.metadata.namespace ?? 'default';
-  const cache = new Map<string, Promise<KubeObject | undefined>>();
+  const cache = new Map<string, ReturnType<ReadConfig>>();
   const get = (kind: Kind, name: string) => {
     const k = `${kind}/${name}`;
     if (!cache.has(k)) cache.set(k, read(kind, namespace, name));
@@ -39,7 +41,7 @@ export async function missingPodConfig(pod: KubeObject, read: ReadConfig): Promi
   };
   const errors: PodConfigError[] = [];
 
-  for (const v of (pod.spec?.volumes ?? []) as any[]) {
+  for (const v of pod.spec?.volumes ?? []) {
     const ref: { kind: Kind; name?: string; optional?: boolean } | undefined = v.secret
       ? { kind: 'Secret', name: v.secret.secretName, optional: v.secret.optional }
       : v.configMap
@@ -52,15 +54,15 @@ export async function missingPodConfig(pod: KubeObject, read: ReadConfig): Promi
   }
   if (errors.length > 0) return errors;
 
-  for (const c of [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])] as any[]) {
+  for (const c of [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])]) {
     const problem = await containerConfigProblem(c, get, namespace);
     if (problem) errors.push({ kind: 'env', container: c.name, message: problem });
   }
   return errors;
 }
 
-async function containerConfigProblem(c: any, get: (kind: Kind, name: string) => Promise<KubeObject | undefined>, namespace: string): Promise<string | undefined> {
-  for (const from of (c.envFrom ?? []) as any[]) {
+async function containerConfigProblem(c: Container, get: (kind: Kind, name: string) => ReturnType<ReadConfig>, namespace: string): Promise<string | undefined> {
+  for (const from of c.envFrom ?? []) {
     const ref: { kind: Kind; name?: string; optional?: boolean } | undefined = from.secretRef
       ? { kind: 'Secret', ...from.secretRef }
       : from.configMapRef
@@ -69,10 +71,10 @@ async function containerConfigProblem(c: any, get: (kind: Kind, name: string) =>
     if (!ref?.name || ref.optional) continue;
     if (!(await get(ref.kind, ref.name))) return `${noun(ref.kind)} ${JSON.stringify(ref.name)} not found`;
   }
-  for (const e of (c.env ?? []) as any[]) {
+  for (const e of c.env ?? []) {
     const sel = e.valueFrom?.secretKeyRef ?? e.valueFrom?.configMapKeyRef;
     if (!sel?.name || sel.optional) continue;
-    const kind: Kind = e.valueFrom.secretKeyRef ? 'Secret' : 'ConfigMap';
+    const kind: Kind = e.valueFrom?.secretKeyRef ? 'Secret' : 'ConfigMap';
     const obj = await get(kind, sel.name);
     if (!obj) return `${noun(kind)} ${JSON.stringify(sel.name)} not found`;
     if (sel.key !== undefined && !hasKey(obj, sel.key)) return `couldn't find key ${sel.key} in ${kind} ${namespace}/${sel.name}`;

@@ -15,7 +15,7 @@
  *   (default 0, a process that exits on SIGTERM); the grace period caps it.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { KubeObject } from '../../kube/index.ts';
+import type { Condition, Container, ContainerState, ContainerStatus, Pod, PodStatus } from '../../kube/index.ts';
 import type { PodConfigError } from './pod-config.ts';
 
 export const CRASH_LOOP = 'kre.konstellation.io/crash-loop';
@@ -69,7 +69,7 @@ export interface KubeletEvent {
 
 export interface SyncResult {
   run: PodRun;
-  status: Record<string, unknown>;
+  status: PodStatus;
   events: KubeletEvent[];
   /** Sync again at this time (ms since the epoch), if something is due. */
   nextAt?: number;
@@ -102,159 +102,221 @@ function backoff(restarts: number): number {
   return Math.min(BACKOFF_MAX_MS, BACKOFF_START_MS * 2 ** Math.max(0, restarts - 1));
 }
 
-function runMs(pod: KubeObject): number | undefined {
+function runMs(pod: Pod): number | undefined {
   const a = pod.metadata.annotations ?? {};
   if (a[CRASH_LOOP] === 'true') return CRASH_RUN_MS;
   if (a[RUN_SECONDS] !== undefined && Number.isFinite(Number(a[RUN_SECONDS]))) return Number(a[RUN_SECONDS]) * 1000;
   return (pod.spec?.restartPolicy ?? 'Always') !== 'Always' ? DEFAULT_JOB_RUN_MS : undefined;
 }
 
-function start(pod: KubeObject, spec: any, now: number, events: KubeletEvent[], restartCount = 0): ContainerRun {
-  const fieldPath = `spec.${spec.init ? 'initContainers' : 'containers'}{${spec.name}}`;
-  events.push(
-    { type: 'Normal', reason: 'Pulled', message: `Container image "${spec.image}" already present on machine`, fieldPath },
-    { type: 'Normal', reason: 'Created', message: `Created container: ${spec.name}`, fieldPath },
-    { type: 'Normal', reason: 'Started', message: `Started container ${spec.name}`, fieldPath },
-  );
-  return { name: spec.name, image: spec.image, containerID: newContainerID(), startedAt: now, restartCount };
+/** One sync of one pod: the pod and the time it looks at, and what it collects on the way. */
+class Sync {
+  readonly events: KubeletEvent[] = [];
+  /** The earliest time something is due: the kubelet syncs the pod again then. */
+  nextAt: number | undefined;
+  readonly annotations: Record<string, string>;
+  readonly deleting: boolean;
+
+  constructor(
+    readonly pod: Pod,
+    readonly now: number,
+  ) {
+    this.annotations = pod.metadata.annotations ?? {};
+    this.deleting = Boolean(pod.metadata.deletionTimestamp);
+  }
+
+  /** Something happens at `t`: sync again then, if it is still to come. */
+  due(t: number): void {
+    if (t > this.now) this.nextAt = Math.min(this.nextAt ?? Infinity, t);
+  }
+
+  /** A container starts now, with the Events a kubelet records when it pulls, creates and starts it. */
+  startContainer(spec: { name: string; image?: string; init?: boolean }, restartCount = 0): ContainerRun {
+    const fieldPath = `spec.${spec.init ? 'initContainers' : 'containers'}{${spec.name}}`;
+    this.events.push(
+      { type: 'Normal', reason: 'Pulled', message: `Container image "${spec.image}" already present on machine`, fieldPath },
+      { type: 'Normal', reason: 'Created', message: `Created container: ${spec.name}`, fieldPath },
+      { type: 'Normal', reason: 'Started', message: `Started container ${spec.name}`, fieldPath },
+    );
+    // The API server requires an image; the empty string only satisfies the type.
+    return { name: spec.name, image: spec.image ?? '', containerID: newContainerID(), startedAt: this.now, restartCount };
+  }
 }
 
-export function syncPod(pod: KubeObject, previous: PodRun | undefined, now: number, env: NodeEnv): SyncResult {
-  const events: KubeletEvent[] = [];
-  const annotations = pod.metadata.annotations ?? {};
-  const restartPolicy: string = pod.spec?.restartPolicy ?? 'Always';
-  const deleting = Boolean(pod.metadata.deletionTimestamp);
-  let nextAt: number | undefined;
-  const due = (t: number) => {
-    if (t > now) nextAt = Math.min(nextAt ?? Infinity, t);
-  };
+/**
+ * One sync of `pod` at `now`, from what the kubelet remembers of it (`previous`, undefined for a pod
+ * it has not started): the run to remember, the status to report, the Events to record, when to
+ * sync again, and whether the pod's deletion is finished.
+ */
+export function syncPod(pod: Pod, previous: PodRun | undefined, now: number, env: NodeEnv): SyncResult {
+  const sync = new Sync(pod, now);
+  if (!previous && sync.deleting) return deletedBeforeStart(pod, now);
+  if (!previous && env.configErrors?.length) return waitForConfig(pod, env, now, env.configErrors);
 
-  // A pod deleted before it started has nothing to stop.
-  if (!previous && deleting) {
-    return { run: { uid: pod.metadata.uid!, startedAt: now, podIP: '', containers: [], initContainers: [], conditions: {}, stopped: true }, status: pod.status ?? {}, events, finishDeletion: true };
-  }
-
-  if (!previous && !deleting && env.configErrors?.length) return waitForConfig(pod, env, now, env.configErrors);
-
-  const run: PodRun = previous
-    ? structuredClone(previous)
-    : {
-        uid: pod.metadata.uid!,
-        startedAt: now,
-        podIP: pod.spec?.hostNetwork ? env.hostIP : env.allocateIP(),
-        // Init containers run to completion at once, in order; then the containers start.
-        initContainers: (pod.spec?.initContainers ?? []).map((c: any) => {
-          const r = start(pod, { ...c, init: true }, now, events);
-          r.terminated = { exitCode: 0, reason: 'Completed', startedAt: now, finishedAt: now, containerID: r.containerID };
-          return r;
-        }),
-        containers: (pod.spec?.containers ?? []).map((c: any) => start(pod, c, now, events)),
-        conditions: {},
-      };
-
+  const run = previous ? structuredClone(previous) : startPod(sync, env);
+  // A pod the API has as Succeeded or Failed stays so: its containers neither exit nor restart.
   const finishedPhase = pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
+  if (sync.deleting && !run.stopped) stopForDeletion(sync, run);
+  if (!sync.deleting && !finishedPhase) exitAndRestart(sync, run);
+  const containerReady = readiness(sync, run);
+  const phase = podPhase(sync, run, finishedPhase);
+  const conditions = updateConditions(sync, run, phase, containerReady);
+  const status = podStatus(sync, run, env, phase, conditions, containerReady);
+  return { run, status, events: sync.events, nextAt: sync.nextAt, finishDeletion: sync.deleting && Boolean(run.stopped) };
+}
 
-  // Deletion: stop the containers after the shutdown time (capped by the grace period), then finish.
-  if (deleting && !run.stopped) {
-    if (run.stopAt === undefined) {
-      const grace = pod.metadata.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30;
-      const shutdown = Number(annotations[SHUTDOWN_SECONDS] ?? 0) || 0;
-      run.stopAt = now + Math.min(grace, shutdown) * 1000;
-      for (const c of run.containers) {
-        if (!c.terminated) events.push({ type: 'Normal', reason: 'Killing', message: `Stopping container ${c.name}`, fieldPath: `spec.containers{${c.name}}` });
-      }
-    }
-    if (now >= run.stopAt) {
-      const grace = pod.metadata.deletionGracePeriodSeconds ?? 30;
-      const shutdown = Number(annotations[SHUTDOWN_SECONDS] ?? 0) || 0;
-      const killed = shutdown > grace;
-      for (const c of run.containers) {
-        if (c.terminated) continue;
-        c.terminated = { exitCode: killed ? 137 : 0, reason: killed ? 'Error' : 'Completed', startedAt: c.startedAt, finishedAt: now, containerID: c.containerID };
-        c.restartAt = undefined;
-      }
-      run.stopped = true;
-    } else due(run.stopAt);
-  }
+/** A pod deleted before it started has nothing to stop: its deletion finishes at once. */
+function deletedBeforeStart(pod: Pod, now: number): SyncResult {
+  return {
+    run: { uid: pod.metadata.uid!, startedAt: now, podIP: '', containers: [], initContainers: [], conditions: {}, stopped: true },
+    status: pod.status ?? {},
+    events: [],
+    finishDeletion: true,
+  };
+}
 
-  // Containers that exit on their own, and restarts.
-  const exitAfter = runMs(pod);
-  if (!deleting && !finishedPhase) {
+/** A new pod gets its IP; its init containers run to completion at once, in order; then its containers start. */
+function startPod(sync: Sync, env: NodeEnv): PodRun {
+  const { pod, now } = sync;
+  return {
+    uid: pod.metadata.uid!,
+    startedAt: now,
+    podIP: pod.spec?.hostNetwork ? env.hostIP : env.allocateIP(),
+    initContainers: (pod.spec?.initContainers ?? []).map((c) => {
+      const r = sync.startContainer({ ...c, init: true });
+      r.terminated = { exitCode: 0, reason: 'Completed', startedAt: now, finishedAt: now, containerID: r.containerID };
+      return r;
+    }),
+    containers: (pod.spec?.containers ?? []).map((c) => sync.startContainer(c)),
+    conditions: {},
+  };
+}
+
+/**
+ * A pod being deleted: its containers are told to stop (Killing) and stop after their shutdown
+ * time, capped by the grace period; one that takes longer than the grace period is killed (137).
+ */
+function stopForDeletion(sync: Sync, run: PodRun): void {
+  const { pod, now, annotations } = sync;
+  if (run.stopAt === undefined) {
+    const grace = pod.metadata.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30;
+    const shutdown = Number(annotations[SHUTDOWN_SECONDS] ?? 0) || 0;
+    run.stopAt = now + Math.min(grace, shutdown) * 1000;
     for (const c of run.containers) {
-      if (c.restartAt !== undefined && now >= c.restartAt) {
-        const restarted = start(pod, { name: c.name, image: c.image }, now, events, c.restartCount);
-        restarted.lastTerminated = c.terminated;
-        Object.assign(c, { ...restarted, terminated: undefined, restartAt: undefined });
-      }
-      if (!c.terminated && exitAfter !== undefined) {
-        const exitAt = c.startedAt + exitAfter;
-        if (now >= exitAt) {
-          const failed = annotations[CRASH_LOOP] === 'true';
-          c.terminated = { exitCode: failed ? 1 : 0, reason: failed ? 'Error' : 'Completed', startedAt: c.startedAt, finishedAt: exitAt, containerID: c.containerID };
-          const restart = restartPolicy === 'Always' || (restartPolicy === 'OnFailure' && failed);
-          if (restart) {
-            c.restartCount++;
-            c.restartAt = now + backoff(c.restartCount);
-            events.push({ type: 'Warning', reason: 'BackOff', message: `Back-off restarting failed container ${c.name} in pod ${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})`, fieldPath: `spec.containers{${c.name}}` });
-          }
-        } else due(exitAt);
-      }
-      if (c.restartAt !== undefined) due(c.restartAt);
+      if (!c.terminated) sync.events.push({ type: 'Normal', reason: 'Killing', message: `Stopping container ${c.name}`, fieldPath: `spec.containers{${c.name}}` });
     }
   }
+  if (now < run.stopAt) {
+    sync.due(run.stopAt);
+    return;
+  }
+  const grace = pod.metadata.deletionGracePeriodSeconds ?? 30;
+  const shutdown = Number(annotations[SHUTDOWN_SECONDS] ?? 0) || 0;
+  const killed = shutdown > grace;
+  for (const c of run.containers) {
+    if (c.terminated) continue;
+    c.terminated = { exitCode: killed ? 137 : 0, reason: killed ? 'Error' : 'Completed', startedAt: c.startedAt, finishedAt: now, containerID: c.containerID };
+    c.restartAt = undefined;
+  }
+  run.stopped = true;
+}
 
-  // Readiness: running, past the readiness probe's initial delay, and not told never to be ready.
-  const specs = new Map<string, any>((pod.spec?.containers ?? []).map((c: any) => [c.name, c]));
-  const readyOf = (c: ContainerRun): boolean => {
+/**
+ * Containers that exit on their own (a crash loop, a run time) and their restarts: a container the
+ * restart policy restarts waits out its back-off (BackOff), then starts again.
+ */
+function exitAndRestart(sync: Sync, run: PodRun): void {
+  const { pod, now, annotations } = sync;
+  const restartPolicy = pod.spec?.restartPolicy ?? 'Always';
+  const exitAfter = runMs(pod);
+  for (const c of run.containers) {
+    if (c.restartAt !== undefined && now >= c.restartAt) {
+      const restarted = sync.startContainer({ name: c.name, image: c.image }, c.restartCount);
+      restarted.lastTerminated = c.terminated;
+      Object.assign(c, { ...restarted, terminated: undefined, restartAt: undefined });
+    }
+    if (!c.terminated && exitAfter !== undefined) {
+      const exitAt = c.startedAt + exitAfter;
+      if (now >= exitAt) {
+        const failed = annotations[CRASH_LOOP] === 'true';
+        c.terminated = { exitCode: failed ? 1 : 0, reason: failed ? 'Error' : 'Completed', startedAt: c.startedAt, finishedAt: exitAt, containerID: c.containerID };
+        const restart = restartPolicy === 'Always' || (restartPolicy === 'OnFailure' && failed);
+        if (restart) {
+          c.restartCount++;
+          c.restartAt = now + backoff(c.restartCount);
+          sync.events.push({ type: 'Warning', reason: 'BackOff', message: `Back-off restarting failed container ${c.name} in pod ${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})`, fieldPath: `spec.containers{${c.name}}` });
+        }
+      } else sync.due(exitAt);
+    }
+    if (c.restartAt !== undefined) sync.due(c.restartAt);
+  }
+}
+
+/** Per container: running, past its readiness probe's initial delay, and not told never to be ready. */
+function readiness(sync: Sync, run: PodRun): boolean[] {
+  const { pod, now, annotations, deleting } = sync;
+  const specs = new Map((pod.spec?.containers ?? []).map((c) => [c.name, c]));
+  return run.containers.map((c) => {
     if (c.terminated || c.restartAt !== undefined || deleting) return false;
     if (annotations[NEVER_READY] === 'true') return false;
     const probe = specs.get(c.name)?.readinessProbe;
     if (!probe) return true;
     const readyAt = c.startedAt + (probe.initialDelaySeconds ?? 0) * 1000;
-    due(readyAt);
+    sync.due(readyAt);
     return now >= readyAt;
-  };
-  const containerReady = run.containers.map(readyOf);
-  const allReady = containerReady.length > 0 && containerReady.every(Boolean);
+  });
+}
 
-  let phase: string = pod.status?.phase === 'Pending' || !pod.status?.phase ? 'Running' : pod.status.phase;
-  if (!finishedPhase && run.containers.length > 0 && run.containers.every((c) => c.terminated && c.restartAt === undefined)) {
-    if (!deleting) phase = run.containers.every((c) => c.terminated!.exitCode === 0) ? 'Succeeded' : 'Failed';
-  }
+/** Running once started; Succeeded or Failed once every container has exited for good (unless deleting). */
+function podPhase(sync: Sync, run: PodRun, finishedPhase: boolean): string {
+  const current = sync.pod.status?.phase;
+  const phase = current === 'Pending' || !current ? 'Running' : current;
+  const allExited = run.containers.length > 0 && run.containers.every((c) => c.terminated && c.restartAt === undefined);
+  if (finishedPhase || !allExited || sync.deleting) return phase;
+  return run.containers.every((c) => c.terminated!.exitCode === 0) ? 'Succeeded' : 'Failed';
+}
+
+/** The pod's conditions, each keeping its lastTransitionTime while its status stays the same. */
+function updateConditions(sync: Sync, run: PodRun, phase: string, containerReady: boolean[]): Condition[] {
   const completed = phase === 'Succeeded' || phase === 'Failed';
-
-  const setCond = (type: string, status: string, reason?: string, message?: string) => {
+  const allReady = containerReady.length > 0 && containerReady.every(Boolean);
+  const set = (type: string, status: string, reason?: string, message?: string) => {
     const old = run.conditions[type];
-    run.conditions[type] = { status, since: old && old.status === status ? old.since : now, ...(reason ? { reason } : {}), ...(message ? { message } : {}) };
+    run.conditions[type] = { status, since: old && old.status === status ? old.since : sync.now, ...(reason ? { reason } : {}), ...(message ? { message } : {}) };
   };
   const notReady = run.containers.filter((_c, i) => !containerReady[i]).map((c) => c.name);
   const notReadyMessage = `containers with unready status: [${notReady.join(' ')}]`;
-  setCond('PodReadyToStartContainers', completed || run.stopped ? 'False' : 'True');
-  setCond('Initialized', 'True');
+  set('PodReadyToStartContainers', completed || run.stopped ? 'False' : 'True');
+  set('Initialized', 'True');
   if (allReady) {
-    setCond('Ready', 'True');
-    setCond('ContainersReady', 'True');
+    set('Ready', 'True');
+    set('ContainersReady', 'True');
   } else {
     const reason = completed ? 'PodCompleted' : 'ContainersNotReady';
-    setCond('Ready', 'False', reason, completed ? undefined : notReadyMessage);
-    setCond('ContainersReady', 'False', reason, completed ? undefined : notReadyMessage);
+    set('Ready', 'False', reason, completed ? undefined : notReadyMessage);
+    set('ContainersReady', 'False', reason, completed ? undefined : notReadyMessage);
   }
-  setCond('PodScheduled', 'True');
-  const conditions = ['PodReadyToStartContainers', 'Initialized', 'Ready', 'ContainersReady', 'PodScheduled'].map((type) => {
+  set('PodScheduled', 'True');
+  return ['PodReadyToStartContainers', 'Initialized', 'Ready', 'ContainersReady', 'PodScheduled'].map((type) => {
     const c = run.conditions[type];
     return { type, status: c.status, lastTransitionTime: time(c.since), ...(c.reason ? { reason: c.reason } : {}), ...(c.message ? { message: c.message } : {}) };
   });
+}
 
-  const terminatedState = (t: NonNullable<ContainerRun['terminated']>) => ({
-    terminated: { exitCode: t.exitCode, reason: t.reason, startedAt: time(t.startedAt), finishedAt: time(t.finishedAt), containerID: t.containerID },
-  });
-  const containerStatus = (c: ContainerRun, ready: boolean) => ({
+function terminatedState(t: NonNullable<ContainerRun['terminated']>): ContainerState {
+  return { terminated: { exitCode: t.exitCode, reason: t.reason, startedAt: time(t.startedAt), finishedAt: time(t.finishedAt), containerID: t.containerID } };
+}
+
+/** A container's status: waiting in CrashLoopBackOff during its back-off, else terminated or running. */
+function containerStatus(pod: Pod, c: ContainerRun, ready: boolean): ContainerStatus {
+  return {
     name: c.name,
-    state: c.restartAt !== undefined
-      ? { waiting: { reason: 'CrashLoopBackOff', message: `back-off ${Math.round(backoff(c.restartCount) / 1000)}s restarting failed container=${c.name} pod=${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})` } }
-      : c.terminated
-        ? terminatedState(c.terminated)
-        : { running: { startedAt: time(c.startedAt) } },
+    state:
+      c.restartAt !== undefined
+        ? { waiting: { reason: 'CrashLoopBackOff', message: `back-off ${Math.round(backoff(c.restartCount) / 1000)}s restarting failed container=${c.name} pod=${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})` } }
+        : c.terminated
+          ? terminatedState(c.terminated)
+          : { running: { startedAt: time(c.startedAt) } },
     lastState: c.lastTerminated ? terminatedState(c.lastTerminated) : {},
     ready,
     restartCount: c.restartCount,
@@ -262,9 +324,13 @@ export function syncPod(pod: KubeObject, previous: PodRun | undefined, now: numb
     imageID: imageID(c.image),
     containerID: c.containerID,
     started: !c.terminated && c.restartAt === undefined,
-  });
+  };
+}
 
-  const status: Record<string, unknown> = {
+/** The status the kubelet reports; the QoS class, set by the API server, is kept. */
+function podStatus(sync: Sync, run: PodRun, env: NodeEnv, phase: string, conditions: Condition[], containerReady: boolean[]): PodStatus {
+  const { pod } = sync;
+  const status: PodStatus = {
     phase,
     conditions,
     hostIP: env.hostIP,
@@ -272,11 +338,11 @@ export function syncPod(pod: KubeObject, previous: PodRun | undefined, now: numb
     podIP: run.podIP,
     podIPs: [{ ip: run.podIP }],
     startTime: time(run.startedAt),
-    ...(run.initContainers.length ? { initContainerStatuses: run.initContainers.map((c) => containerStatus(c, c.terminated?.exitCode === 0)) } : {}),
-    containerStatuses: run.containers.map((c, i) => containerStatus(c, containerReady[i])),
+    ...(run.initContainers.length ? { initContainerStatuses: run.initContainers.map((c) => containerStatus(pod, c, c.terminated?.exitCode === 0)) } : {}),
+    containerStatuses: run.containers.map((c, i) => containerStatus(pod, c, containerReady[i])),
   };
   if (pod.status?.qosClass) status.qosClass = pod.status.qosClass;
-  return { run, status, events, nextAt, finishDeletion: deleting && Boolean(run.stopped) };
+  return status;
 }
 
 /**
@@ -285,13 +351,13 @@ export function syncPod(pod: KubeObject, previous: PodRun | undefined, now: numb
  * `CreateContainerConfigError` with a `Failed` event, the others still creating). The times
  * stay those of the first look, so that looking again writes nothing new.
  */
-function waitForConfig(pod: KubeObject, env: NodeEnv, now: number, errors: PodConfigError[]): SyncResult {
+function waitForConfig(pod: Pod, env: NodeEnv, now: number, errors: PodConfigError[]): SyncResult {
   const since = pod.status?.startTime ?? time(now);
   const mounting = errors.some((e) => e.kind === 'volume');
   const events: KubeletEvent[] = mounting
     ? errors.map((e) => ({ type: 'Warning' as const, reason: 'FailedMount', message: e.message }))
     : errors.map((e) => ({ type: 'Warning' as const, reason: 'Failed', message: `Error: ${e.message}`, fieldPath: `spec.containers{${e.container}}` }));
-  const waiting = (c: any) => {
+  const waiting = (c: Container): ContainerStatus => {
     const err = mounting ? undefined : errors.find((e) => e.container === c.name);
     return {
       name: c.name,
@@ -299,14 +365,15 @@ function waitForConfig(pod: KubeObject, env: NodeEnv, now: number, errors: PodCo
       lastState: {},
       ready: false,
       restartCount: 0,
-      image: c.image,
+      // The API server requires an image; the empty string only satisfies the type.
+      image: c.image ?? '',
       imageID: '',
       started: false,
     };
   };
-  const names = (pod.spec?.containers ?? []).map((c: any) => c.name).join(' ');
-  const cond = (type: string, status: string, reason?: string, message?: string) => ({ type, status, lastTransitionTime: since, ...(reason ? { reason } : {}), ...(message ? { message } : {}) });
-  const status: Record<string, unknown> = {
+  const names = (pod.spec?.containers ?? []).map((c) => c.name).join(' ');
+  const cond = (type: string, status: string, reason?: string, message?: string): Condition => ({ type, status, lastTransitionTime: since, ...(reason ? { reason } : {}), ...(message ? { message } : {}) });
+  const status: PodStatus = {
     phase: 'Pending',
     conditions: [
       cond('PodReadyToStartContainers', mounting ? 'False' : 'True'),

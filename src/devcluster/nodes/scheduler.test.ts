@@ -6,6 +6,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { Event, Pod } from '../../kube/index.ts';
 import { startDevCluster, type DevCluster } from '../index.ts';
 import { eventually, rawRequest } from '../testing.ts';
 
@@ -30,8 +31,9 @@ async function eventWrites(): Promise<number> {
   return n;
 }
 
-const pods = async () => (await rawRequest(cluster, 'GET', `${NS}/pods`)).json().items as any[];
-const tried = (p: any) => p.spec.nodeName || (p.status?.conditions ?? []).some((c: any) => c.type === 'PodScheduled');
+const pods = async (): Promise<Pod[]> => (await rawRequest(cluster, 'GET', `${NS}/pods`)).json().items;
+const bound = (p: Pod) => Boolean(p.spec?.nodeName);
+const tried = (p: Pod) => bound(p) || (p.status?.conditions ?? []).some((c) => c.type === 'PodScheduled');
 
 test('Pending pods deleted: no retries, no Event writes; FailedScheduling is one Event per pod', async () => {
   for (let i = 0; i < PODS; i++) {
@@ -39,7 +41,7 @@ test('Pending pods deleted: no retries, no Event writes; FailedScheduling is one
     assert.equal((await rawRequest(cluster, 'POST', `${NS}/pods`, body)).status, 201);
   }
   await eventually(async () => (await pods()).every(tried), 60_000, 'every pod tried once');
-  const pending = (await pods()).filter((p) => !p.spec.nodeName);
+  const pending = (await pods()).filter((p) => !bound(p));
   assert.equal(pending.length, PODS - 2);
   // Events are written after the status; wait until they stop coming.
   let last = -1;
@@ -51,8 +53,8 @@ test('Pending pods deleted: no retries, no Event writes; FailedScheduling is one
     return quiet;
   }, 60_000, 'the first FailedScheduling Events written');
 
-  const events = (await rawRequest(cluster, 'GET', `${NS}/events?fieldSelector=reason%3DFailedScheduling`)).json().items as any[];
-  const perPod = new Map<string, number>();
+  const events: Event[] = (await rawRequest(cluster, 'GET', `${NS}/events?fieldSelector=reason%3DFailedScheduling`)).json().items;
+  const perPod = new Map<string | undefined, number>();
   for (const e of events) perPod.set(e.involvedObject.name, (perPod.get(e.involvedObject.name) ?? 0) + 1);
   assert.equal(perPod.size, PODS - 2, 'a FailedScheduling Event for each Pending pod');
   assert.ok([...perPod.values()].every((n) => n === 1), `one Event per pod, counted: ${JSON.stringify([...perPod])}`);
@@ -69,13 +71,13 @@ test('Pending pods deleted: no retries, no Event writes; FailedScheduling is one
 });
 
 test('a bound pod deleted makes room: the waiting pod is scheduled', async () => {
-  const bound = (await pods()).filter((p) => p.spec.nodeName);
-  const waiting = (await pods()).filter((p) => !p.spec.nodeName);
-  assert.equal(bound.length, 2);
+  const placed = (await pods()).filter(bound);
+  const waiting = (await pods()).filter((p) => !bound(p));
+  assert.equal(placed.length, 2);
   assert.equal(waiting.length, 1);
-  assert.equal((await rawRequest(cluster, 'DELETE', `${NS}/pods/${bound[0].metadata.name}?gracePeriodSeconds=0`)).status, 200);
+  assert.equal((await rawRequest(cluster, 'DELETE', `${NS}/pods/${placed[0].metadata.name}?gracePeriodSeconds=0`)).status, 200);
   await eventually(async () => {
-    const got = (await rawRequest(cluster, 'GET', `${NS}/pods/${waiting[0].metadata.name}`)).json();
-    return got.spec.nodeName === 'kre-node-1';
+    const got: Pod = (await rawRequest(cluster, 'GET', `${NS}/pods/${waiting[0].metadata.name}`)).json();
+    return got.spec?.nodeName === 'kre-node-1';
   }, 60_000, 'the waiting pod bound');
 });

@@ -13,14 +13,14 @@
  * pods that are not bound frees nothing and moves nothing. Waiting pods are also tried again every
  * 5 minutes without a change (podMaxInUnschedulablePodsDuration).
  */
-import { NODES, PODS, Controller, keyOf, objectKey, resourcePath, type Informer, type KubeObject, type ReconcileKey, type ReconcileResult } from '../../kube/index.ts';
+import { NODES, PODS, Controller, keyOf, objectKey, resourcePath, type Informer, type Node, type Pod, type ReconcileKey, type ReconcileResult } from '../../kube/index.ts';
 import { controllerOptions, type ControllerContext } from '../controllers/context.ts';
 import { setCondition } from '../controllers/pods.ts';
 import { allocatable, podRequests, unfitReasons, unschedulableMessage, ZERO, type Resources } from './fit.ts';
 
 export const SCHEDULER_NAME = 'default-scheduler';
 
-function wantsScheduling(pod: KubeObject): boolean {
+function wantsScheduling(pod: Pod): boolean {
   const phase = pod.status?.phase;
   return (
     !pod.spec?.nodeName &&
@@ -33,7 +33,7 @@ function wantsScheduling(pod: KubeObject): boolean {
 }
 
 /** Pods that hold room on their node: bound and not finished. */
-function holdsRoom(pod: KubeObject): boolean {
+function holdsRoom(pod: Pod): pod is Pod & { spec: { nodeName: string } } {
   return Boolean(pod.spec?.nodeName) && pod.status?.phase !== 'Succeeded' && pod.status?.phase !== 'Failed';
 }
 
@@ -79,13 +79,13 @@ export class Scheduler {
     return this.parked.size;
   }
 
-  private nodeChanged(old: KubeObject, node: KubeObject): void {
+  private nodeChanged(old: Node, node: Node): void {
     // Heartbeats change nothing that matters to fitting; a label, taint or readiness change does.
-    const view = (n: KubeObject) => JSON.stringify([n.metadata.labels, n.spec, n.status?.allocatable, (n.status?.conditions ?? []).map((c: any) => c.status)]);
+    const view = (n: Node) => JSON.stringify([n.metadata.labels, n.spec, n.status?.allocatable, (n.status?.conditions ?? []).map((c) => c.status)]);
     if (view(old) !== view(node)) this.clusterChanged();
   }
 
-  private podSeen(pod: KubeObject): void {
+  private podSeen(pod: Pod): void {
     const key = objectKey(pod);
     if (holdsRoom(pod)) this.place(key, pod.spec.nodeName, podRequests(pod));
     else if (pod.spec?.nodeName) {
@@ -148,7 +148,7 @@ export class Scheduler {
     }
     const nodes = this.nodes.list();
     const want = podRequests(pod);
-    let best: { node: KubeObject; score: number } | undefined;
+    let best: { node: Node; score: number } | undefined;
     const reasons: string[][] = [];
     for (const node of nodes) {
       const used = this.used.get(node.metadata.name!) ?? ZERO;
@@ -180,11 +180,11 @@ export class Scheduler {
     this.ctx.events.record(pod, 'Normal', 'Scheduled', `Successfully assigned ${namespace}/${name} to ${nodeName}`);
   }
 
-  private async failed(pod: KubeObject, key: string, message: string): Promise<{ requeueAfter: number }> {
+  private async failed(pod: Pod, key: string, message: string): Promise<{ requeueAfter: number }> {
     const attempts = (this.backoff.get(key)?.attempts ?? 0) + 1;
     this.ctx.events.record(pod, 'Warning', 'FailedScheduling', message);
     const conditions = setCondition(pod.status?.conditions, { type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message });
-    const before = (pod.status?.conditions ?? []).find((c: any) => c.type === 'PodScheduled');
+    const before = (pod.status?.conditions ?? []).find((c) => c.type === 'PodScheduled');
     // Parked before the write (no await since the nodes were read), so that a change from now on
     // moves it, and its own status update does not queue it again.
     this.backoff.set(key, { attempts, failedAt: Date.now() });

@@ -1,20 +1,21 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { Container, Pod, ResourceRequirements } from '../../kube/index.ts';
 import { UsageModel, containerTarget, memoryBreakdown, type OomKill } from './usage-model.ts';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 
-function pod(name: string, resources: any, annotations: Record<string, string> = {}, restartCount = 0): any {
+function pod(name: string, resources: ResourceRequirements, annotations: Record<string, string> = {}, restartCount = 0): Pod {
   return {
     metadata: { uid: `uid-${name}`, name, namespace: 'default', annotations, labels: { app: name } },
     spec: { containers: [{ name: 'main', image: 'img', resources }] },
-    status: { containerStatuses: [{ name: 'main', restartCount, containerID: `containerd://${name}-${restartCount}`, state: { running: { startedAt: new Date(T0).toISOString() } } }] },
+    status: { containerStatuses: [{ name: 'main', ready: true, image: 'img', imageID: '', restartCount, containerID: `containerd://${name}-${restartCount}`, state: { running: { startedAt: new Date(T0).toISOString() } } }] },
   };
 }
 
 test('targets: annotations per pod and per container, defaults from requests', () => {
-  const c = { name: 'main', resources: { requests: { cpu: '500m', memory: '100Mi' } } };
-  const cases: Array<[Record<string, string>, any, { cpuMilli: number; memoryBytes: number; rampSeconds: number }]> = [
+  const c: Container = { name: 'main', resources: { requests: { cpu: '500m', memory: '100Mi' } } };
+  const cases: Array<[Record<string, string>, Container, { cpuMilli: number; memoryBytes: number; rampSeconds: number }]> = [
     [{}, c, { cpuMilli: 300, memoryBytes: Math.round(100 * 1048576 * 0.7), rampSeconds: 30 }],
     [{}, { name: 'main' }, { cpuMilli: 20, memoryBytes: 64 * 1048576, rampSeconds: 30 }],
     [{}, { name: 'main', resources: { limits: { memory: '200Mi' } } }, { cpuMilli: 20, memoryBytes: 200 * 1048576 * 0.7, rampSeconds: 30 }],

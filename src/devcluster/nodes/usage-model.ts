@@ -21,9 +21,8 @@
  * the result of `advance` and to `onOomKill` listeners. Pod, QoS-class and node counters add up the
  * deltas of every container, so they keep growing across container restarts as a kernel's do.
  */
-import { containerIdOf, containerResources, derivedContainerId, type QosClass } from './cgroup-layout.ts';
-import { parseMilli, parseQuantity } from '../../kube/index.ts';
-import { qosClass } from '../apiserver/defaults.ts';
+import { containerIdOf, containerResources, derivedContainerId, podQosClass, QOS_CLASSES, type QosClass } from './cgroup-layout.ts';
+import { parseMilli, parseQuantity, type Container, type ContainerStatus, type Pod } from '../../kube/index.ts';
 
 export const CPU_ANNOTATION = 'kre.konstellation.io/cpu-millicores';
 export const MEMORY_ANNOTATION = 'kre.konstellation.io/memory-bytes';
@@ -114,7 +113,7 @@ function emptyStats(): CgroupStats {
   return { cpuSeconds: 0, userSeconds: 0, systemSeconds: 0, nrPeriods: 0, nrThrottled: 0, throttledSeconds: 0, memoryBytes: 0, peakBytes: 0, pgfault: 0, pgmajfault: 0 };
 }
 
-function annotation(pod: any, key: string, container: string): string | undefined {
+function annotation(pod: Pod, key: string, container: string): string | undefined {
   const a = pod?.metadata?.annotations ?? {};
   return a[`${key}.${container}`] ?? a[key];
 }
@@ -139,7 +138,7 @@ function parseBytes(v: string): number | undefined {
 }
 
 /** A container's targets from the pod's annotations, or the defaults from its requests and limits. */
-export function containerTarget(pod: any, container: any): ContainerTarget {
+export function containerTarget(pod: Pod, container: Container): ContainerTarget {
   const r = containerResources(container);
   const cpuA = annotation(pod, CPU_ANNOTATION, container.name);
   const memA = annotation(pod, MEMORY_ANNOTATION, container.name);
@@ -191,7 +190,7 @@ function addDeltas(into: CgroupStats, d: CgroupStats): void {
   into.pgmajfault += d.pgmajfault;
 }
 
-function isRunning(status: any): boolean {
+function isRunning(status: ContainerStatus | undefined): boolean {
   return !!status?.state?.running;
 }
 
@@ -227,7 +226,7 @@ export class UsageModel {
    * Moves the model to `nowMs` for the node's pods (their containers' statuses say which run) and
    * returns every counter. `caps` replaces the spec's CPU limits with what the cgroups hold.
    */
-  advance(nowMs: number, pods: readonly any[], caps?: ReadonlyMap<string, PodCaps>): NodeUsage & { oomKills: OomKill[] } {
+  advance(nowMs: number, pods: readonly Pod[], caps?: ReadonlyMap<string, PodCaps>): NodeUsage & { oomKills: OomKill[] } {
     const windowSeconds = this.lastMs === undefined ? 0 : Math.max(0, (nowMs - this.lastMs) / 1000);
     this.lastMs = nowMs;
     const oomKills: OomKill[] = [];
@@ -238,12 +237,14 @@ export class UsageModel {
     let nodeMemory = this.o.systemMemoryBytes ?? 512 * MiB;
 
     for (const pod of pods) {
-      const uid: string = pod?.metadata?.uid;
+      const uid = pod?.metadata?.uid;
       if (!uid) continue;
-      const statuses: any[] = pod.status?.containerStatuses ?? [];
-      const qos = (pod.status?.qosClass as QosClass | undefined) ?? qosClass(pod.spec ?? {});
+      // A pod from the API server always has both.
+      const { namespace = '', name = '' } = pod.metadata;
+      const statuses = pod.status?.containerStatuses ?? [];
+      const qos = podQosClass(pod);
       const podCaps = caps?.get(uid);
-      const steps: Array<{ c: any; key: string; st: ContainerState; target: ContainerTarget; demand: number; cap: number | undefined; dt: number; limits: ReturnType<typeof containerResources> }> = [];
+      const steps: Array<{ c: Container; key: string; st: ContainerState; target: ContainerTarget; demand: number; cap: number | undefined; dt: number; limits: ReturnType<typeof containerResources> }> = [];
       for (const c of pod.spec?.containers ?? []) {
         const status = statuses.find((s) => s.name === c.name);
         if (!isRunning(status)) continue;
@@ -310,7 +311,7 @@ export class UsageModel {
         addDeltas(this.node, d);
         st.cpuMilli = dt > 0 ? used : st.cpuMilli;
         if (limits.memoryLimitBytes !== undefined && memory > limits.memoryLimitBytes) {
-          const kill: OomKill = { namespace: pod.metadata.namespace, pod: pod.metadata.name, uid, container: c.name, containerId: st.id, atMs: nowMs, memoryBytes: memory, limitBytes: limits.memoryLimitBytes };
+          const kill: OomKill = { namespace, pod: name, uid, container: c.name, containerId: st.id, atMs: nowMs, memoryBytes: memory, limitBytes: limits.memoryLimitBytes };
           oomKills.push(kill);
           this.containers.delete(key);
           liveContainers.delete(key);
@@ -326,11 +327,11 @@ export class UsageModel {
       p.peakBytes = Math.max(p.peakBytes, podMemory);
       nodeMilli += podMilli;
       nodeMemory += podMemory;
-      podsOut.push({ ...pick(p), uid, namespace: pod.metadata.namespace, name: pod.metadata.name, qos, labels: pod.metadata.labels ?? {}, cpuMilli: podMilli, containers: out });
+      podsOut.push({ ...pick(p), uid, namespace, name, qos, labels: pod.metadata.labels ?? {}, cpuMilli: podMilli, containers: out });
     }
     for (const key of [...this.containers.keys()]) if (!liveContainers.has(key)) this.containers.delete(key);
     for (const uid of [...this.pods.keys()]) if (!livePods.has(uid)) this.pods.delete(uid);
-    for (const q of Object.keys(this.qos) as QosClass[]) {
+    for (const q of QOS_CLASSES) {
       const m = podsOut.filter((p) => p.qos === q).reduce((a, p) => a + p.memoryBytes, 0);
       this.qos[q].memoryBytes = m;
       this.qos[q].peakBytes = Math.max(this.qos[q].peakBytes, m);
