@@ -1,0 +1,124 @@
+/**
+ * Lists answered again from the answers kept for the same query: what the store changes reaches
+ * the next answer (objects, versions, sources), pages and other queries are answered apart, and
+ * the kept answers stay within their bounds.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { KubeObject } from '../kube/index.ts';
+import { AnswerCache } from './answer-cache.ts';
+import { SOURCE_ANNOTATION } from './entry.ts';
+import { MonitorHttp } from './http.ts';
+import { MemoryStore } from './memory-store.ts';
+import { MonitorMetrics } from './metrics.ts';
+
+const TOKEN = 'answer-cache-token';
+const pod = (name: string, rv: string, labels: Record<string, string> = {}): KubeObject => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name, namespace: 'ns-a', resourceVersion: rv, labels },
+  spec: { nodeName: 'node-1', containers: [{ name: 'main', image: 'busybox' }] },
+});
+
+let store: MemoryStore;
+let server: MonitorHttp;
+let url: string;
+
+before(async () => {
+  store = new MemoryStore();
+  server = new MonitorHttp({
+    store,
+    resources: [{ group: '', version: 'v1', plural: 'pods', kind: 'Pod', namespaced: true, verifyEveryMs: 3_600_000 }],
+    token: TOKEN,
+    metrics: new MonitorMetrics(() => []),
+    ready: () => true,
+  });
+  url = await server.listen('127.0.0.1', 0);
+});
+
+after(async () => {
+  await server?.close();
+});
+
+async function list(path: string): Promise<{ raw: string; body: any; headers: Headers }> {
+  const res = await fetch(url + path, { headers: { Authorization: `Bearer ${TOKEN}` } });
+  assert.equal(res.status, 200);
+  const raw = await res.text();
+  return { raw, body: JSON.parse(raw), headers: res.headers };
+}
+
+const summary = (body: any) => body.items.map((p: any) => `${p.metadata.name}@${p.metadata.resourceVersion}:${p.metadata.annotations[SOURCE_ANNOTATION]}`);
+
+describe('list answers kept for repeated queries', () => {
+  it('follow every change of the store: objects, the list version and where each object comes from', async () => {
+    const path = '/api/v1/namespaces/ns-a/pods?labelSelector=app%3Dweb';
+    const received = Date.now();
+    await store.streamListed('pods', [pod('web-1', '10', { app: 'web' }), pod('db-1', '11', { app: 'db' })], '11', received);
+    const first = await list(path);
+    assert.deepEqual(summary(first.body), ['web-1@10:streamed']);
+    assert.equal(first.body.metadata.resourceVersion, '11');
+    assert.equal((await list(path)).raw, first.raw, 'the same answer while nothing changed');
+
+    await store.streamEvent('pods', { type: 'upsert', object: pod('web-2', '12', { app: 'web' }), resourceVersion: '12', receivedAt: received });
+    const added = await list(path);
+    assert.deepEqual(summary(added.body), ['web-1@10:streamed', 'web-2@12:streamed']);
+    assert.equal(added.body.metadata.resourceVersion, '12');
+
+    // A bookmark moves the version the list says it is at, and nothing else.
+    await store.streamProgress('pods', '15', received);
+    const bookmarked = await list(path);
+    assert.equal(bookmarked.body.metadata.resourceVersion, '15');
+    assert.equal(bookmarked.headers.get('x-kre-stream-resource-version'), '15');
+
+    // A verification of the same objects: the same versions, now from the verified list.
+    await store.verified('pods', { items: [pod('web-1', '10', { app: 'web' }), pod('web-2', '12', { app: 'web' }), pod('db-1', '11', { app: 'db' })], resourceVersion: '15', listedAt: received });
+    assert.deepEqual(summary((await list(path)).body), ['web-1@10:verified', 'web-2@12:verified']);
+
+    await store.streamEvent('pods', { type: 'delete', object: pod('web-1', '16', { app: 'web' }), resourceVersion: '16', receivedAt: received });
+    assert.deepEqual(summary((await list(path)).body), ['web-2@12:verified']);
+  });
+
+  it('answer pages, other selectors and other views apart from the whole list', async () => {
+    const received = Date.now();
+    assert.deepEqual((await list('/api/v1/namespaces/ns-a/pods')).body.items.map((p: any) => p.metadata.name), ['db-1', 'web-2']);
+    await store.streamListed('pods', [pod('a', '20', { app: 'web' }), pod('b', '21', { app: 'web' }), pod('c', '22', { app: 'db' })], '22', received);
+    assert.deepEqual((await list('/api/v1/namespaces/ns-a/pods')).body.items.map((p: any) => p.metadata.name), ['a', 'b', 'c'], 'a relist of the stream');
+    await store.verified('pods', { items: [pod('a', '20', { app: 'web' })], resourceVersion: '20', listedAt: received });
+    const page = await list('/api/v1/namespaces/ns-a/pods?limit=2');
+    assert.deepEqual(page.body.items.map((p: any) => p.metadata.name), ['a', 'b']);
+    assert.ok(page.body.metadata.continue);
+    const rest = await list(`/api/v1/namespaces/ns-a/pods?limit=2&continue=${page.body.metadata.continue}`);
+    assert.deepEqual(rest.body.items.map((p: any) => p.metadata.name), ['c']);
+    assert.equal((await list('/api/v1/namespaces/ns-a/pods?limit=2')).body.metadata.continue !== page.body.metadata.continue, true, 'each first page a snapshot of its own');
+    assert.deepEqual((await list('/api/v1/namespaces/ns-a/pods?fieldSelector=metadata.name%3Db')).body.items.map((p: any) => p.metadata.name), ['b']);
+    assert.deepEqual((await list('/api/v1/namespaces/ns-a/pods?fieldSelector=metadata.name%3Dc')).body.items.map((p: any) => p.metadata.name), ['c']);
+    assert.deepEqual((await list('/api/v1/namespaces/ns-a/pods?view=verified')).body.items.map((p: any) => p.metadata.name), ['a']);
+    assert.deepEqual((await list('/api/v1/pods?labelSelector=app%3Ddb')).body.items.map((p: any) => p.metadata.name), ['c']);
+    // Checked again for every request: a bad selector is refused even for a path answered before.
+    const bad = await fetch(`${url}/api/v1/namespaces/ns-a/pods?labelSelector=app%3D%3D%3D`, { headers: { Authorization: `Bearer ${TOKEN}` } });
+    assert.equal(bad.status, 400);
+  });
+});
+
+describe('AnswerCache', () => {
+  it('gives an answer back for its revision only, and keeps within its bounds, dropping the least recently served', () => {
+    const cache = new AnswerCache({ maxEntries: 3, maxBytes: 100, maxAnswerBytes: 40 });
+    const bytes = (n: number) => Buffer.alloc(n);
+    cache.set('a', 1, bytes(30));
+    assert.equal(cache.get('a', 1)?.length, 30);
+    assert.equal(cache.get('a', 2), undefined, 'another revision: not this answer');
+    assert.equal(cache.size, 0, 'and the stale answer is dropped');
+    cache.set('big', 1, bytes(41));
+    assert.equal(cache.size, 0, 'too large an answer is not kept');
+    cache.set('a', 1, bytes(30));
+    cache.set('b', 1, bytes(30));
+    cache.set('c', 1, bytes(30));
+    cache.get('a', 1);
+    cache.set('d', 1, bytes(30));
+    assert.equal(cache.get('b', 1), undefined, 'the least recently served went first');
+    assert.ok(cache.get('a', 1) && cache.get('c', 1) && cache.get('d', 1));
+    assert.equal(cache.totalBytes, 90);
+    cache.set('e', 1, bytes(20));
+    assert.ok(cache.size <= 3 && cache.totalBytes <= 100, `${cache.size} answers, ${cache.totalBytes} bytes`);
+  });
+});
