@@ -52,6 +52,8 @@ export interface MonitorHttpOptions {
   tls?: { cert: string; key: string };
   /** Pod label keys `kube_pod_labels` carries on `/metrics/kube-state`. */
   podLabelsAllowlist?: readonly string[];
+  /** A watcher's unsent bytes beyond which its watch is closed (watch-hub.ts; default 16 MiB). */
+  watchMaxQueuedBytes?: number;
   /** Bounds of the list answers kept for repeated queries (answer-cache.ts). */
   answerCache?: AnswerCacheLimits;
 }
@@ -103,7 +105,14 @@ export class MonitorHttp {
     if (store instanceof MemoryStore) {
       for (const r of o.resources) {
         const id = resourceId(r);
-        const hub = new WatchHub({ kind: r.kind, apiVersion: r.group ? `${r.group}/${r.version}` : r.version, logger: o.logger, resource: id });
+        const hub = new WatchHub({
+          kind: r.kind,
+          apiVersion: r.group ? `${r.group}/${r.version}` : r.version,
+          logger: o.logger,
+          resource: id,
+          maxQueuedBytes: o.watchMaxQueuedBytes,
+          onClosedTooSlow: () => o.metrics.watchesClosedTooSlow.inc({ resource: id }),
+        });
         this.hubs.set(id, hub);
         this.unsubscribe.push(store.onChange(id, (c) => hub.publish(c)));
       }
