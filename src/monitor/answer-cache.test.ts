@@ -4,6 +4,7 @@
  * the kept answers stay within their bounds.
  */
 import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import type { KubeObject } from '../kube/index.ts';
 import { AnswerCache } from './answer-cache.ts';
@@ -101,24 +102,56 @@ describe('list answers kept for repeated queries', () => {
 });
 
 describe('AnswerCache', () => {
+  /** A response that has not closed yet. */
+  const sending = () => new EventEmitter();
+  const closed = () => {
+    const e = new EventEmitter();
+    setImmediate(() => e.emit('close'));
+    return e;
+  };
+  const keep = (cache: AnswerCache, key: string, revision: number, length: number, sender = sending()) => {
+    const room = cache.room(key, length);
+    const body = room.subarray(0, length).fill(revision);
+    cache.set(key, revision, body, room, sender);
+    return { body, room, sender };
+  };
+
   it('gives an answer back for its revision only, and keeps within its bounds, dropping the least recently served', () => {
-    const cache = new AnswerCache({ maxEntries: 3, maxBytes: 100, maxAnswerBytes: 40 });
-    const bytes = (n: number) => Buffer.alloc(n);
-    cache.set('a', 1, bytes(30));
-    assert.equal(cache.get('a', 1)?.length, 30);
-    assert.equal(cache.get('a', 2), undefined, 'another revision: not this answer');
-    assert.equal(cache.size, 0, 'and the stale answer is dropped');
-    cache.set('big', 1, bytes(41));
-    assert.equal(cache.size, 0, 'too large an answer is not kept');
-    cache.set('a', 1, bytes(30));
-    cache.set('b', 1, bytes(30));
-    cache.set('c', 1, bytes(30));
-    cache.get('a', 1);
-    cache.set('d', 1, bytes(30));
-    assert.equal(cache.get('b', 1), undefined, 'the least recently served went first');
-    assert.ok(cache.get('a', 1) && cache.get('c', 1) && cache.get('d', 1));
-    assert.equal(cache.totalBytes, 90);
-    cache.set('e', 1, bytes(20));
+    const cache = new AnswerCache({ maxEntries: 3, maxBytes: 100, maxAnswerBytes: 32 });
+    const a = keep(cache, 'a', 1, 24);
+    assert.equal(a.room.length, 27, 'room to grow by an eighth');
+    assert.equal(cache.get('a', 1, sending()), a.body);
+    assert.equal(cache.get('a', 2, sending()), undefined, 'another revision: not this answer');
+    keep(cache, 'big', 1, 33);
+    assert.equal(cache.get('big', 1, sending()), undefined, 'too large an answer is not kept');
+    keep(cache, 'b', 1, 24);
+    keep(cache, 'c', 1, 24);
+    cache.get('a', 1, sending());
+    keep(cache, 'd', 1, 24);
+    assert.equal(cache.get('b', 1, sending()), undefined, 'the least recently served went first');
+    assert.ok(cache.get('a', 1, sending()) && cache.get('c', 1, sending()) && cache.get('d', 1, sending()));
+    assert.equal(cache.totalBytes, 81);
+    keep(cache, 'e', 1, 30);
     assert.ok(cache.size <= 3 && cache.totalBytes <= 100, `${cache.size} answers, ${cache.totalBytes} bytes`);
+  });
+
+  it('makes a new answer in the memory of the previous one only once no response sends that', async () => {
+    const cache = new AnswerCache({ maxEntries: 8, maxBytes: 1000, maxAnswerBytes: 100 });
+    const first = keep(cache, 'q', 1, 40);
+    const served = cache.get('q', 1, sending());
+    assert.equal(served, first.body);
+    // Both the response that made it and the one served it still send it: new memory.
+    const second = cache.room('q', 40);
+    assert.notEqual(second.buffer, first.room.buffer);
+    assert.deepEqual([...first.body], Array(40).fill(1), 'the answer being sent is untouched');
+
+    const cache2 = new AnswerCache({ maxEntries: 8, maxBytes: 1000, maxAnswerBytes: 100 });
+    const done = keep(cache2, 'q', 1, 40, closed());
+    await new Promise((r) => setImmediate(r));
+    assert.equal(cache2.room('q', 41).buffer, done.room.buffer, 'sent: its memory is reused');
+    assert.equal(cache2.size, 0, 'and the old answer is gone with it');
+    const small = keep(cache2, 'r', 1, 40, closed());
+    await new Promise((r) => setImmediate(r));
+    assert.notEqual(cache2.room('r', 46).buffer, small.room.buffer, 'too small for the new answer: new memory');
   });
 });

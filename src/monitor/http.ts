@@ -31,7 +31,7 @@ import type { MonitoredResource } from './resources.ts';
 import { resourceId } from './resources.ts';
 import type { Entry } from './entry.ts';
 import { MemoryStore } from './memory-store.ts';
-import { sendBody, sendJsonList, servedBytes, servedObject } from './serve-json.ts';
+import { sendBody, sendJsonList, servedBytes, servedObject, type WholeAnswer } from './serve-json.ts';
 import { AnswerCache, type AnswerCacheLimits } from './answer-cache.ts';
 import { TooOldError, WatchHub } from './watch-hub.ts';
 import { endpointsTargetGroups, nodeTargetGroups, podTargetGroups } from './sd.ts';
@@ -305,7 +305,7 @@ export class MonitorHttp {
       // A whole list (no page, no Table) from the in-memory store: kept for the same query while
       // the resource's revision holds. A kept answer's selectors were checked when it was made.
       keep = this.memory && limit === undefined && !table ? { key: JSON.stringify([id, view, t.namespace ?? null, labelParam ?? null, fieldParam]), revision: this.memory.revision(id) } : undefined;
-      const kept = keep && this.answers.get(keep.key, keep.revision);
+      const kept = keep && this.answers.get(keep.key, keep.revision, res);
       if (kept) {
         this.o.metrics.served.inc({ path: route, code: '200' });
         return sendBody(res, 200, { ...freshnessHeaders(this.memory!.freshnessNow(id, view)), 'Cache-Control': 'no-cache, private' }, kept);
@@ -331,8 +331,9 @@ export class MonitorHttp {
     const items = offset === 0 && end === snapshot.items.length ? snapshot.items : snapshot.items.slice(offset, end);
     if (table) return this.json(res, route, 200, table(items, metadata as unknown as ListMeta), snapshot.freshness);
     const head = JSON.stringify({ kind: `${t.r.kind}List`, apiVersion, metadata, items: [] }).slice(0, -2);
-    const body = await this.list(res, route, head, items, ']}', snapshot.freshness);
-    if (keep && body && metadata.continue === undefined) this.answers.set(keep.key, keep.revision, body);
+    const answers = this.answers;
+    const whole = keep && metadata.continue === undefined ? { room: (n: number) => answers.room(keep.key, n), made: (body: Buffer, room: Buffer) => answers.set(keep.key, keep.revision, body, room, res) } : undefined;
+    await this.list(res, route, head, items, ']}', snapshot.freshness, whole);
   }
 
   /** Renders cached objects as a meta.k8s.io/v1 Table, the columns the API server prints (kubectl get). */
@@ -462,10 +463,10 @@ export class MonitorHttp {
     this.send(res, route, code, JSON.stringify(body), 'application/json');
   }
 
-  /** A list of cached objects between `head` and `tail`, from their serialized bytes; the body when sent in one piece. */
-  private async list(res: http.ServerResponse, route: string, head: string, items: readonly CachedObject[], tail: string, freshness: Freshness): Promise<Buffer | undefined> {
+  /** A list of cached objects between `head` and `tail`, from their serialized bytes. */
+  private async list(res: http.ServerResponse, route: string, head: string, items: readonly CachedObject[], tail: string, freshness: Freshness, whole?: WholeAnswer): Promise<void> {
     this.o.metrics.served.inc({ path: route, code: '200' });
-    return await sendJsonList(res, 200, { ...freshnessHeaders(freshness), 'Cache-Control': 'no-cache, private' }, head, items, tail);
+    await sendJsonList(res, 200, { ...freshnessHeaders(freshness), 'Cache-Control': 'no-cache, private' }, head, items, tail, whole);
   }
 
   private send(res: http.ServerResponse, route: string, code: number, body: string, contentType: string): void {
