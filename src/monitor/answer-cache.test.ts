@@ -41,14 +41,20 @@ after(async () => {
   await server?.close();
 });
 
-async function list(path: string): Promise<{ raw: string; body: any; headers: Headers }> {
+interface ListBody {
+  metadata: { resourceVersion: string; continue?: string };
+  items: KubeObject[];
+}
+
+async function list(path: string): Promise<{ raw: string; body: ListBody; headers: Headers }> {
   const res = await fetch(url + path, { headers: { Authorization: `Bearer ${TOKEN}` } });
   assert.equal(res.status, 200);
   const raw = await res.text();
-  return { raw, body: JSON.parse(raw), headers: res.headers };
+  return { raw, body: JSON.parse(raw) as ListBody, headers: res.headers };
 }
 
-const summary = (body: any) => body.items.map((p: any) => `${p.metadata.name}@${p.metadata.resourceVersion}:${p.metadata.annotations[SOURCE_ANNOTATION]}`);
+const summary = (body: ListBody) => body.items.map((p) => `${p.metadata.name}@${p.metadata.resourceVersion}:${p.metadata.annotations?.[SOURCE_ANNOTATION]}`);
+const names = (body: ListBody) => body.items.map((p) => p.metadata.name);
 
 describe('list answers kept for repeated queries', () => {
   it('follow every change of the store: objects, the list version and where each object comes from', async () => {
@@ -81,20 +87,20 @@ describe('list answers kept for repeated queries', () => {
 
   it('answer pages, other selectors and other views apart from the whole list', async () => {
     const received = Date.now();
-    assert.deepEqual((await list('/api/v1/namespaces/ns-a/pods')).body.items.map((p: any) => p.metadata.name), ['db-1', 'web-2']);
+    assert.deepEqual(names((await list('/api/v1/namespaces/ns-a/pods')).body), ['db-1', 'web-2']);
     await store.streamListed('pods', [pod('a', '20', { app: 'web' }), pod('b', '21', { app: 'web' }), pod('c', '22', { app: 'db' })], '22', received);
-    assert.deepEqual((await list('/api/v1/namespaces/ns-a/pods')).body.items.map((p: any) => p.metadata.name), ['a', 'b', 'c'], 'a relist of the stream');
+    assert.deepEqual(names((await list('/api/v1/namespaces/ns-a/pods')).body), ['a', 'b', 'c'], 'a relist of the stream');
     await store.verified('pods', { items: [pod('a', '20', { app: 'web' })], resourceVersion: '20', listedAt: received });
     const page = await list('/api/v1/namespaces/ns-a/pods?limit=2');
-    assert.deepEqual(page.body.items.map((p: any) => p.metadata.name), ['a', 'b']);
+    assert.deepEqual(names(page.body), ['a', 'b']);
     assert.ok(page.body.metadata.continue);
     const rest = await list(`/api/v1/namespaces/ns-a/pods?limit=2&continue=${page.body.metadata.continue}`);
-    assert.deepEqual(rest.body.items.map((p: any) => p.metadata.name), ['c']);
+    assert.deepEqual(names(rest.body), ['c']);
     assert.equal((await list('/api/v1/namespaces/ns-a/pods?limit=2')).body.metadata.continue !== page.body.metadata.continue, true, 'each first page a snapshot of its own');
-    assert.deepEqual((await list('/api/v1/namespaces/ns-a/pods?fieldSelector=metadata.name%3Db')).body.items.map((p: any) => p.metadata.name), ['b']);
-    assert.deepEqual((await list('/api/v1/namespaces/ns-a/pods?fieldSelector=metadata.name%3Dc')).body.items.map((p: any) => p.metadata.name), ['c']);
-    assert.deepEqual((await list('/api/v1/namespaces/ns-a/pods?view=verified')).body.items.map((p: any) => p.metadata.name), ['a']);
-    assert.deepEqual((await list('/api/v1/pods?labelSelector=app%3Ddb')).body.items.map((p: any) => p.metadata.name), ['c']);
+    assert.deepEqual(names((await list('/api/v1/namespaces/ns-a/pods?fieldSelector=metadata.name%3Db')).body), ['b']);
+    assert.deepEqual(names((await list('/api/v1/namespaces/ns-a/pods?fieldSelector=metadata.name%3Dc')).body), ['c']);
+    assert.deepEqual(names((await list('/api/v1/namespaces/ns-a/pods?view=verified')).body), ['a']);
+    assert.deepEqual(names((await list('/api/v1/pods?labelSelector=app%3Ddb')).body), ['c']);
     // Checked again for every request: a bad selector is refused even for a path answered before.
     const bad = await fetch(`${url}/api/v1/namespaces/ns-a/pods?labelSelector=app%3D%3D%3D`, { headers: { Authorization: `Bearer ${TOKEN}` } });
     assert.equal(bad.status, 400);

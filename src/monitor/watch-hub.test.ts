@@ -139,12 +139,12 @@ describe('the unsent-data cap of a watch', () => {
     reading.close();
 
     // What the slow watcher gets once it reads: the events it was sent, then the ERROR, then the end.
-    const lines = (await slow.drain()).trimEnd().split('\n').map((l) => JSON.parse(l) as { type: string; object: any });
+    const lines = (await slow.drain()).trimEnd().split('\n').map((l) => JSON.parse(l) as { type: string; object: KubeObject & { code?: number; reason?: string; message?: string } });
     const last = lines.pop()!;
     assert.equal(last.type, 'ERROR');
     assert.equal(last.object.code, 429);
     assert.equal(last.object.reason, 'TooManyRequests');
-    assert.match(last.object.message, new RegExp(`more than ${CAP} bytes behind`));
+    assert.match(last.object.message ?? '', new RegExp(`more than ${CAP} bytes behind`));
     assert.ok(lines.length < published - 2, `the slow watcher got ${lines.length} of ${published - 2} events`);
     assert.deepEqual(lines.map((l) => l.object.metadata.name), expected.slice(0, lines.length), 'and those in order');
     assert.equal(await closedTooSlow(), '1', 'one watcher closed');
