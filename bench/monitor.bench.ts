@@ -4,7 +4,8 @@
  *
  * - three servers: the monitor (in this process, caching the devcluster), the devcluster
  *   (`kre devcluster` in a child process) and, when `../shared/kube-apiserver` is there, a real
- *   kube-apiserver + etcd loaded with the same pods (its column is left out, saying so, otherwise);
+ *   kube-apiserver + etcd loaded with the same pods (its column is left out, saying so, otherwise,
+ *   and from a size whose loading would take longer than KRE_BENCH_REAL_LOAD_BUDGET_S, 420 s);
  * - the server's cost of a read: time to the last byte of the answer, over a kept-alive
  *   connection, by a client that does not parse it (medians); the client's parse time of the same
  *   answer separately; ratios against the monitor;
@@ -34,6 +35,8 @@ const SCALE = Number(process.env.KRE_BENCH_SCALE ?? '1');
 const SIZES = (process.env.KRE_BENCH_SIZES ?? '10000,50000').split(',').map((n) => Math.max(100, Math.round(Number(n) * SCALE)));
 const SKIP = new Set((process.env.KRE_BENCH_MONITOR_SKIP ?? '').split(',').filter(Boolean));
 const WATCHERS = Math.max(10, Math.round(1000 * Math.min(1, SCALE)));
+/** Seconds the real kube-apiserver may take to load a size's pods; beyond, its column is left out. */
+const REAL_LOAD_BUDGET_S = Number(process.env.KRE_BENCH_REAL_LOAD_BUDGET_S ?? '420');
 const NAMESPACES = 10;
 const PODS = { group: '', version: 'v1', plural: 'pods' };
 const TOKEN = 'bench-token';
@@ -45,6 +48,12 @@ interface Column {
   name: string;
   endpoint: Endpoint;
   raw: RawClient;
+  /** Runs before each timed read (not timed). */
+  before?: () => Promise<void>;
+  /** Answers whole reads only, not the paged one. */
+  wholeOnly?: boolean;
+  /** Answers each path with the monitor's bytes for it. */
+  floor?: Map<string, Buffer>;
 }
 
 /** i-th pod: in namespace ns-(i % 10), label app=app-(i % 100), so ns-3 with app=app-13 is 1%. */
@@ -95,25 +104,47 @@ export async function run(): Promise<void> {
       const count = size - created;
       const writeRate = count / ((wroteAt - t0) / 1000);
       const ingestRate = count / ((ingestedAt - t0) / 1000);
-      console.log(`events ingested: ${ingestRate.toFixed(0)} events/s; baseline, the devcluster's write rate: ${writeRate.toFixed(0)} writes/s (ratio ${(ingestRate / writeRate).toFixed(2)}; bounded by the writes)`);
+      console.log(
+        `events ingested: ${ingestRate.toFixed(0)} events/s; baseline, the devcluster's write rate: ${writeRate.toFixed(0)} writes/s (ratio ${(ingestRate / writeRate).toFixed(2)}; bounded by the writes); ` +
+          `the monitor held the last pod ${Math.max(0, ingestedAt - wroteAt).toFixed(0)} ms after the last write returned`,
+      );
       if (real) {
+        // The real server loads slowly (a hundred to a few hundred pods a second here): its rate
+        // over the first pods says whether the rest fit in the budget, else its column is left out.
         const r0 = performance.now();
-        await createPods(real.client, created, size, 64);
-        console.log(`loaded ${count} pods into the real kube-apiserver in ${((performance.now() - r0) / 1000).toFixed(0)} s (64 writers in parallel)`);
+        const probe = Math.min(size, created + 2000);
+        await createPods(real.client, created, probe, 64);
+        const rate = (probe - created) / ((performance.now() - r0) / 1000);
+        const projected = (size - probe) / rate;
+        if (projected > REAL_LOAD_BUDGET_S) {
+          console.log(
+            `real kube-apiserver column left out from ${size} pods: it loaded ${rate.toFixed(0)} pods/s, so the other ${size - probe} would take about ${projected.toFixed(0)} s, ` +
+              `beyond the budget of ${REAL_LOAD_BUDGET_S} s (KRE_BENCH_REAL_LOAD_BUDGET_S)`,
+          );
+          await real.stop();
+          real = undefined;
+        } else {
+          await createPods(real.client, probe, size, 64);
+          console.log(`loaded ${count} pods into the real kube-apiserver in ${((performance.now() - r0) / 1000).toFixed(0)} s (64 writers in parallel)`);
+        }
       }
       created = size;
       await monitor.verifyNow('pods');
 
+      const floor = await startFloorServer();
       const columns: Column[] = [
         { name: 'monitor', endpoint: { url: monitor.url, token: TOKEN } },
+        { name: 'monitor, answer rebuilt', endpoint: { url: monitor.url, token: TOKEN }, before: () => touchStore(monitor), wholeOnly: true },
         { name: 'devcluster', endpoint: dev },
         ...(real ? [{ name: 'kube-apiserver', endpoint: { url: real.url, token: real.token, ca: real.caCert } }] : []),
+        { name: 'Node floor', endpoint: floor.endpoint, wholeOnly: true, floor: floor.bodies },
       ].map((c) => ({ ...c, raw: new RawClient(c.endpoint) }));
       try {
-        await heapPerPod(monitor, heapBefore, columns[1].raw);
+        await heapPerPod(monitor, heapBefore, columns[2].raw);
         await readTable(columns, size);
       } finally {
         for (const c of columns) c.raw.close();
+        await floor.close();
       }
 
       
@@ -147,28 +178,74 @@ async function createPods(api: KubeClient, from: number, to: number, writers: nu
   await Promise.all(Array.from({ length: writers }, writer));
 }
 
+/**
+ * A store change that changes no object (an event re-delivered for an object the monitor holds):
+ * the monitor's lists are made again from its entries rather than sent as kept.
+ */
+async function touchStore(monitor: Monitor): Promise<void> {
+  const { item } = await monitor.store.get('pods', 'streamed', 'ns-3', 'pod-13');
+  const rv = (await monitor.store.freshness('pods', 'streamed')).streamResourceVersion;
+  if (!item || !rv) throw new Error('the monitor holds no ns-3/pod-13 to touch');
+  await monitor.store.streamEvent('pods', { type: 'upsert', object: item.object, resourceVersion: rv, receivedAt: Date.now() });
+}
+
+/**
+ * What a round trip costs on Node's HTTP stack here: a server answering each path with bytes it
+ * holds (the monitor's answer to it), doing nothing else. No Node server can answer faster.
+ */
+async function startFloorServer(): Promise<{ endpoint: Endpoint; bodies: Map<string, Buffer>; close(): Promise<void> }> {
+  const bodies = new Map<string, Buffer>();
+  const server = http.createServer((req, res) => {
+    const body = bodies.get(req.url ?? '');
+    if (!body) return void res.writeHead(404).end();
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': body.length });
+    res.end(body);
+  });
+  server.keepAliveTimeout = 120_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    endpoint: { url: `http://127.0.0.1:${port}`, token: TOKEN },
+    bodies,
+    close: () => {
+      bodies.clear();
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
 /** Time to last byte (medians) of each read on each server, interleaved, and the client's parse time. */
 async function readTable(columns: Column[], size: number): Promise<void> {
   const reads = [...READS, { name: 'full LIST in pages of 500', path: '', runs: 3 }];
-  console.log(`\nserver time to last byte, no parsing, kept-alive connection (median ms; ratio = server / monitor):\n`);
+  console.log(`\nserver time to last byte, no parsing, kept-alive connection (median ms; ratio = server / monitor):`);
+  console.log(`("monitor, answer rebuilt": the store changed before each read, so the answer is made again from the entries, not sent as kept;`);
+  console.log(` "Node floor": a Node HTTP server answering the monitor's bytes for the same path from a constant Buffer, the cost of the round trip alone)\n`);
   console.log(`| ${size} pods | ${columns.map((c) => c.name).join(' | ')} | ${columns.slice(1).map((c) => `${c.name} / monitor`).join(' | ')} |`);
   console.log(`| --- | ${columns.map(() => '---:').join(' | ')} | ${columns.slice(1).map(() => '---:').join(' | ')} |`);
   let parseLine = '';
   for (const read of reads) {
     const times = columns.map(() => [] as number[]);
     const items: number[] = columns.map(() => 0);
-    const timeOne = async (c: Column): Promise<number> => (read.path ? (await c.raw.get(read.path)).ms : await pagedList(c.raw, items, columns.indexOf(c)));
+    const active = columns.filter((c) => read.path || !c.wholeOnly);
+    const timeOne = async (c: Column): Promise<number> => {
+      await c.before?.();
+      return read.path ? (await c.raw.get(read.path)).ms : await pagedList(c.raw, items, columns.indexOf(c));
+    };
     for (const c of columns) {
       const first = read.path ? await c.raw.get(read.path, { keep: true }) : undefined;
       if (first) {
         if (first.status !== 200) throw new Error(`${c.name} answered ${first.status} to ${read.path}: ${first.body!.toString().slice(0, 300)}`);
         items[columns.indexOf(c)] = (JSON.parse(first.body!.toString()) as { items: unknown[] }).items.length;
+        if (c === columns[0]) for (const f of columns) f.floor?.set(read.path, first.body!);
       }
     }
-    for (let r = 0; r < read.runs; r++) for (const [i, c] of columns.entries()) times[i].push(await timeOne(c));
-    const m = times.map(median);
-    if (new Set(items).size !== 1) console.log(`(the servers answered different counts: ${columns.map((c, i) => `${c.name} ${items[i]}`).join(', ')})`);
-    console.log(`| ${read.name} (${items[0]} pods) | ${m.map((x) => x.toFixed(2)).join(' | ')} | ${m.slice(1).map((x) => `${(x / m[0]).toFixed(1)}×`).join(' | ')} |`);
+    for (let r = 0; r < read.runs; r++) for (const c of active) times[columns.indexOf(c)].push(await timeOne(c));
+    const m = times.map((t) => (t.length ? median(t) : NaN));
+    const counts = items.filter((_, i) => times[i].length);
+    if (new Set(counts).size !== 1) console.log(`(the servers answered different counts: ${columns.map((c, i) => `${c.name} ${items[i]}`).join(', ')})`);
+    const cell = (x: number, f: (x: number) => string) => (Number.isNaN(x) ? '—' : f(x));
+    console.log(`| ${read.name} (${items[0]} pods) | ${m.map((x) => cell(x, (v) => v.toFixed(2))).join(' | ')} | ${m.slice(1).map((x) => cell(x, (v) => `${(v / m[0]).toFixed(1)}×`)).join(' | ')} |`);
     if (read.name === 'full LIST') {
       const body = (await columns[0].raw.get(read.path, { keep: true })).body!;
       const parse: number[] = [];

@@ -31,7 +31,8 @@ import type { MonitoredResource } from './resources.ts';
 import { resourceId } from './resources.ts';
 import type { Entry } from './entry.ts';
 import { MemoryStore } from './memory-store.ts';
-import { sendJsonList, servedBytes, servedObject } from './serve-json.ts';
+import { sendBody, sendJsonList, servedBytes, servedObject, type WholeAnswer } from './serve-json.ts';
+import { AnswerCache, type AnswerCacheLimits } from './answer-cache.ts';
 import { TooOldError, WatchHub } from './watch-hub.ts';
 import { endpointsTargetGroups, nodeTargetGroups, podTargetGroups } from './sd.ts';
 import { StoreUnavailableError, VIEWS, type CachedObject, type Freshness, type MonitorStore, type View } from './store.ts';
@@ -51,6 +52,10 @@ export interface MonitorHttpOptions {
   tls?: { cert: string; key: string };
   /** Pod label keys `kube_pod_labels` carries on `/metrics/kube-state`. */
   podLabelsAllowlist?: readonly string[];
+  /** A watcher's unsent bytes beyond which its watch is closed (watch-hub.ts; default 16 MiB). */
+  watchMaxQueuedBytes?: number;
+  /** Bounds of the list answers kept for repeated queries (answer-cache.ts). */
+  answerCache?: AnswerCacheLimits;
 }
 
 class HttpError extends Error {
@@ -89,13 +94,25 @@ export class MonitorHttp {
   /** Per resource id, the watches served from the cache (with a store that tells its changes). */
   private readonly hubs = new Map<string, WatchHub>();
   private readonly unsubscribe: (() => void)[] = [];
+  /** The in-memory store, when it is one: its lists are synchronous and tell their revision. */
+  private readonly memory: MemoryStore | undefined;
+  private readonly answers: AnswerCache;
 
   constructor(private readonly o: MonitorHttpOptions) {
     const store = o.store;
+    this.memory = store instanceof MemoryStore ? store : undefined;
+    this.answers = new AnswerCache(o.answerCache);
     if (store instanceof MemoryStore) {
       for (const r of o.resources) {
         const id = resourceId(r);
-        const hub = new WatchHub({ kind: r.kind, apiVersion: r.group ? `${r.group}/${r.version}` : r.version, logger: o.logger, resource: id });
+        const hub = new WatchHub({
+          kind: r.kind,
+          apiVersion: r.group ? `${r.group}/${r.version}` : r.version,
+          logger: o.logger,
+          resource: id,
+          maxQueuedBytes: o.watchMaxQueuedBytes,
+          onClosedTooSlow: () => o.metrics.watchesClosedTooSlow.inc({ resource: id }),
+        });
         this.hubs.set(id, hub);
         this.unsubscribe.push(store.onChange(id, (c) => hub.publish(c)));
       }
@@ -273,6 +290,7 @@ export class MonitorHttp {
     const token = params.get('continue');
     let snapshot: ListSnapshot;
     let offset = 0;
+    let keep: { key: string; revision: number } | undefined;
     if (token) {
       const c = decodeContinue(token);
       const found = c && this.snapshots.get(c.id);
@@ -282,9 +300,21 @@ export class MonitorHttp {
       snapshot = found;
       offset = c.offset;
     } else {
-      const labelSelector = checkedLabelSelector(params.get('labelSelector') ?? undefined, 'labelSelector');
-      const filter = this.fieldFilter(t.r, params.get('fieldSelector'));
-      const result = await this.o.store.list(id, view, { namespace: t.namespace, labelSelector, filter });
+      const labelParam = params.get('labelSelector') ?? undefined;
+      const fieldParam = params.get('fieldSelector');
+      // A whole list (no page, no Table) from the in-memory store: kept for the same query while
+      // the resource's revision holds. A kept answer's selectors were checked when it was made.
+      keep = this.memory && limit === undefined && !table ? { key: JSON.stringify([id, view, t.namespace ?? null, labelParam ?? null, fieldParam]), revision: this.memory.revision(id) } : undefined;
+      const kept = keep && this.answers.get(keep.key, keep.revision, res);
+      if (kept) {
+        this.o.metrics.served.inc({ path: route, code: '200' });
+        return sendBody(res, 200, { ...freshnessHeaders(this.memory!.freshnessNow(id, view)), 'Cache-Control': 'no-cache, private' }, kept);
+      }
+      const labelSelector = checkedLabelSelector(labelParam, 'labelSelector');
+      const filter = this.fieldFilter(t.r, fieldParam);
+      const query = { namespace: t.namespace, labelSelector, filter };
+      // From the in-memory store synchronously, so that the answer is the one of `keep.revision`.
+      const result = this.memory ? this.memory.listNow(id, view, query) : await this.o.store.list(id, view, query);
       snapshot = {
         items: sortByKey(result.items),
         resourceVersion: result.freshness.streamResourceVersion ?? result.freshness.verifiedResourceVersion ?? '',
@@ -301,7 +331,9 @@ export class MonitorHttp {
     const items = offset === 0 && end === snapshot.items.length ? snapshot.items : snapshot.items.slice(offset, end);
     if (table) return this.json(res, route, 200, table(items, metadata as unknown as ListMeta), snapshot.freshness);
     const head = JSON.stringify({ kind: `${t.r.kind}List`, apiVersion, metadata, items: [] }).slice(0, -2);
-    await this.list(res, route, head, items, ']}', snapshot.freshness);
+    const answers = this.answers;
+    const whole = keep && metadata.continue === undefined ? { room: (n: number) => answers.room(keep.key, n), made: (body: Buffer, room: Buffer) => answers.set(keep.key, keep.revision, body, room, res) } : undefined;
+    await this.list(res, route, head, items, ']}', snapshot.freshness, whole);
   }
 
   /** Renders cached objects as a meta.k8s.io/v1 Table, the columns the API server prints (kubectl get). */
@@ -432,9 +464,9 @@ export class MonitorHttp {
   }
 
   /** A list of cached objects between `head` and `tail`, from their serialized bytes. */
-  private async list(res: http.ServerResponse, route: string, head: string, items: readonly CachedObject[], tail: string, freshness: Freshness): Promise<void> {
+  private async list(res: http.ServerResponse, route: string, head: string, items: readonly CachedObject[], tail: string, freshness: Freshness, whole?: WholeAnswer): Promise<void> {
     this.o.metrics.served.inc({ path: route, code: '200' });
-    await sendJsonList(res, 200, { ...freshnessHeaders(freshness), 'Cache-Control': 'no-cache, private' }, head, items, tail);
+    await sendJsonList(res, 200, { ...freshnessHeaders(freshness), 'Cache-Control': 'no-cache, private' }, head, items, tail, whole);
   }
 
   private send(res: http.ServerResponse, route: string, code: number, body: string, contentType: string): void {

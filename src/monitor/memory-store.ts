@@ -32,6 +32,8 @@ class ResourceState {
   aggregated = new EntryIndex();
   /** Keys whose object in the aggregated view came from the stream. */
   fromStream = new Set<string>();
+  /** Counts the calls that may have changed what a list answers (see `MemoryStore.revision`). */
+  revision = 0;
 
   constructor(public emit: (change: ViewChange) => void) {}
 
@@ -99,8 +101,19 @@ export class MemoryStore implements MonitorStore {
     return s.streamed.resourceVersion || s.verifiedVersion || '';
   }
 
+  /**
+   * A number that changes whenever anything a list of the resource answers may have changed (its
+   * objects, where they come from, the versions): equal revisions, equal answers, so an answer
+   * may be kept and served again while the revision holds. Freshness's staleness is not covered:
+   * it changes with the clock.
+   */
+  revision(resource: string): number {
+    return this.state(resource).revision;
+  }
+
   async streamEvent(resource: string, change: StreamChange): Promise<void> {
     const s = this.state(resource);
+    s.revision++;
     const entry = s.entryFor(change.object);
     if (change.type === 'delete') s.streamed.remove(entry.key);
     else s.streamed.upsert(entry);
@@ -111,6 +124,7 @@ export class MemoryStore implements MonitorStore {
 
   async streamListed(resource: string, items: KubeObject[], resourceVersion: string, receivedAt: number): Promise<void> {
     const s = this.state(resource);
+    s.revision++;
     const entries = items.map((o) => s.entryFor(o));
     const listed = new Set<string>();
     for (const entry of entries) {
@@ -128,12 +142,14 @@ export class MemoryStore implements MonitorStore {
 
   async streamProgress(resource: string, resourceVersion: string, receivedAt: number): Promise<void> {
     const s = this.state(resource);
+    if (s.streamed.resourceVersion !== resourceVersion) s.revision++;
     s.streamed.resourceVersion = resourceVersion;
     s.lastContact = receivedAt;
   }
 
   async verified(resource: string, list: VerifiedList): Promise<Corrections> {
     const s = this.state(resource);
+    s.revision++;
     const deletedAt = (key: string) => {
       const c = s.changes.get(key);
       return c?.type === 'delete' ? c.resourceVersion : undefined;
@@ -208,6 +224,11 @@ export class MemoryStore implements MonitorStore {
   }
 
   async freshness(resource: string, view: View): Promise<Freshness> {
+    return this.freshnessNow(resource, view);
+  }
+
+  /** `freshness`, synchronously. */
+  freshnessNow(resource: string, view: View): Freshness {
     return this.freshnessOf(this.state(resource), view);
   }
 

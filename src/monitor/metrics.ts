@@ -32,6 +32,7 @@ export class MonitorMetrics {
   readonly canaryDelay: Histogram;
   readonly served: Counter<'path' | 'code'>;
   readonly apiRequests: Counter<'verb' | 'resource' | 'code'>;
+  readonly watchesClosedTooSlow: Counter<'resource'>;
 
   constructor(state: () => Promise<ResourceState[]> | ResourceState[], redis?: () => RedisState) {
     const registers = [this.registry];
@@ -129,6 +130,12 @@ export class MonitorMetrics {
       registers,
     });
     this.served = new Counter({ name: 'kre_monitor_http_requests_total', help: 'Requests served, by route and status code.', labelNames: ['path', 'code'], registers });
+    this.watchesClosedTooSlow = new Counter({
+      name: 'kre_monitor_watches_closed_too_slow_total',
+      help: 'Watches served by the monitor that it closed because the client fell too far behind in reading them.',
+      labelNames: ['resource'],
+      registers,
+    });
     this.apiRequests = new Counter({
       name: 'kre_monitor_apiserver_requests_total',
       help: 'Requests the monitor made to the API server, by verb, resource and status code.',

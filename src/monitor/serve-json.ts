@@ -34,16 +34,38 @@ function pieceLength(p: Piece): number {
   return Buffer.isBuffer(p) ? p.length : p.entry!.servedLength(p.source);
 }
 
+/** Where a whole answer is made and who hears of it before it is sent (answer-cache.ts). */
+export interface WholeAnswer {
+  /** Memory for an answer of `length` bytes; the answer is made at its start. */
+  room(length: number): Buffer;
+  made(body: Buffer, room: Buffer): void;
+}
+
 /**
  * Sends `head` + the items joined by commas + `tail` (head and tail are JSON text around the
- * items' array) with the given status and headers, honouring backpressure.
+ * items' array) with the given status and headers, honouring backpressure. An answer of at most
+ * one chunk is made whole (in `whole.room` when given, then told to `whole.made`) and sent with
+ * one write. A larger one goes out chunk by chunk.
  */
-export async function sendJsonList(res: http.ServerResponse, code: number, headers: Record<string, string>, head: string, items: readonly CachedObject[], tail: string): Promise<void> {
+export async function sendJsonList(res: http.ServerResponse, code: number, headers: Record<string, string>, head: string, items: readonly CachedObject[], tail: string, whole?: WholeAnswer): Promise<void> {
   const pieces: Piece[] = items.map((c) => (c.entry ? c : servedBytes(c)));
   const headBytes = Buffer.from(head);
   const tailBytes = Buffer.from(tail);
   let total = headBytes.length + tailBytes.length + Math.max(0, pieces.length - 1);
   for (const p of pieces) total += pieceLength(p);
+  if (total <= CHUNK) {
+    const room = whole ? whole.room(total) : Buffer.allocUnsafe(total);
+    const body = room.length === total ? room : room.subarray(0, total);
+    let at = headBytes.copy(body, 0);
+    for (let i = 0; i < pieces.length; i++) {
+      if (i > 0) body[at++] = COMMA;
+      const p = pieces[i];
+      at = Buffer.isBuffer(p) ? at + p.copy(body, at) : p.entry!.copyServed(p.source, body, at);
+    }
+    tailBytes.copy(body, at);
+    whole?.made(body, room);
+    return sendBody(res, code, headers, body);
+  }
   res.writeHead(code, { ...headers, 'Content-Type': 'application/json', 'Content-Length': String(total) });
   let chunk = Buffer.allocUnsafe(Math.min(CHUNK, total));
   let at = 0;
@@ -79,6 +101,12 @@ export async function sendJsonList(res: http.ServerResponse, code: number, heade
   await put(tailBytes);
   await flush();
   res.end();
+}
+
+/** A whole JSON answer in one write: the headers and the body leave in one segment when they fit. */
+export function sendBody(res: http.ServerResponse, code: number, headers: Record<string, string>, body: Buffer): void {
+  res.writeHead(code, { ...headers, 'Content-Type': 'application/json', 'Content-Length': String(body.length) });
+  res.end(body);
 }
 
 function drained(res: http.ServerResponse): Promise<void> {

@@ -8,8 +8,9 @@
  *   resume from; a version older than those is 410 Expired, and the client lists again.
  * - Without a version (or "0"), the watch starts with an ADDED per object the view holds.
  * - Bookmarks (allowWatchBookmarks) go out every BOOKMARK_MS with the version the view is at.
- * - Each watcher's unsent bytes are bounded (MAX_QUEUED_BYTES): a watcher that falls further
- *   behind is sent an ERROR event saying so and closed, and it is counted; the others never wait.
+ * - Each watcher's unsent bytes are bounded (MAX_QUEUED_BYTES unless told otherwise): a watcher
+ *   that falls further behind is sent an ERROR event saying so and closed, with a warning, and it
+ *   is counted; the others never wait.
  */
 import type http from 'node:http';
 import type { Logger } from 'pino';
@@ -59,9 +60,22 @@ export class WatchHub {
   private readonly watchers = new Set<Watcher>();
   closedTooSlow = 0;
 
+  private readonly maxQueuedBytes: number;
+
   constructor(
-    private readonly o: { kind: string; apiVersion: string; logger?: Logger; resource: string },
-  ) {}
+    private readonly o: {
+      kind: string;
+      apiVersion: string;
+      logger?: Logger;
+      resource: string;
+      /** A watcher's unsent bytes beyond which it is closed (default MAX_QUEUED_BYTES). */
+      maxQueuedBytes?: number;
+      /** Told each time a watcher is closed for falling behind. */
+      onClosedTooSlow?: () => void;
+    },
+  ) {
+    this.maxQueuedBytes = o.maxQueuedBytes ?? MAX_QUEUED_BYTES;
+  }
 
   get size(): number {
     return this.watchers.size;
@@ -119,11 +133,13 @@ export class WatchHub {
 
   private send(w: Watcher, bytes: Buffer): void {
     if (w.res.destroyed) return this.remove(w);
-    if (w.res.writableLength + bytes.length > MAX_QUEUED_BYTES) {
+    const limit = this.maxQueuedBytes;
+    if (w.res.writableLength + bytes.length > limit) {
       this.closedTooSlow++;
-      this.o.logger?.warn({ resource: this.o.resource, queuedBytes: w.res.writableLength, limit: MAX_QUEUED_BYTES }, 'watch closed: the client reads too slowly');
+      this.o.onClosedTooSlow?.();
+      this.o.logger?.warn({ resource: this.o.resource, queuedBytes: w.res.writableLength, limit }, 'watch closed: the client reads too slowly');
       this.remove(w);
-      const status = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', reason: 'TooManyRequests', code: 429, message: `watch closed: the client fell more than ${MAX_QUEUED_BYTES} bytes behind` };
+      const status = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', reason: 'TooManyRequests', code: 429, message: `watch closed: the client fell more than ${limit} bytes behind` };
       w.res.end(`${JSON.stringify({ type: 'ERROR', object: status })}\n`);
       setTimeout(() => w.res.destroy(), 10_000).unref();
       return;
