@@ -15,9 +15,6 @@
 import { compareVersions, type Versioned } from '../kube/index.ts';
 import type { StreamChange } from './store.ts';
 
-// The watch hub orders versions by the same rule.
-export { compareVersions };
-
 /** What the rules read of a change: its kind, version and arrival. */
 export type VersionedChange = Pick<StreamChange, 'type' | 'resourceVersion' | 'receivedAt'>;
 

@@ -14,7 +14,7 @@
  */
 import type http from 'node:http';
 import type { Logger } from 'pino';
-import { compareVersions } from './aggregate.ts';
+import { compareVersions } from '../kube/index.ts';
 import type { Entry } from './entry.ts';
 import type { Source } from './store.ts';
 
