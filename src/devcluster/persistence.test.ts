@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import * as k8s from '@kubernetes/client-node';
 import { startDevCluster, type DevCluster } from './index.ts';
+import { eventually } from './testing.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const work = mkdtempSync(join(tmpdir(), 'kre-persistence-'));
@@ -113,6 +114,34 @@ describe('in process, with a state dir', () => {
     // The compacted log loads again.
     await cluster.restart();
     assert.equal((await core.readNamespacedConfigMap({ namespace: 'kept', name: 'after-torn' })).metadata?.uid, next.metadata?.uid);
+  });
+
+  test('a pod marked for deletion on a node that does not exist goes when its grace period ends, also after a restart', async () => {
+    const core = coreOf(cluster.kubeConfig());
+    await core.createNamespace({ body: { metadata: { name: 'grace' } } });
+    // No kubelet answers for this node, so the server finishes the deletions itself.
+    const pod = (name: string) => ({ metadata: { name }, spec: { nodeName: 'no-such-node', containers: [{ name: 'c', image: 'x' }] } });
+    await core.createNamespacedPod({ namespace: 'grace', body: pod('graceful') });
+    await core.createNamespacedPod({ namespace: 'grace', body: pod('graceful-restarted') });
+    await core.createNamespacedPod({ namespace: 'grace', body: pod('stays') });
+    await core.deleteNamespacedPod({ namespace: 'grace', name: 'graceful', gracePeriodSeconds: 1 });
+    await core.deleteNamespacedPod({ namespace: 'grace', name: 'graceful-restarted', gracePeriodSeconds: 2 });
+    const marked = await core.readNamespacedPod({ namespace: 'grace', name: 'graceful-restarted' });
+    assert.ok(marked.metadata?.deletionTimestamp, 'marked, not yet removed');
+    // The restart loads the marked pod from the log: its deletion is finished all the same.
+    await cluster.restart();
+    const gone = async (name: string) => {
+      try {
+        await core.readNamespacedPod({ namespace: 'grace', name });
+        return false;
+      } catch (err) {
+        if ((err as { code?: number }).code === 404) return true;
+        throw err;
+      }
+    };
+    await eventually(() => gone('graceful'), 10_000, 'the pod deleted before the restart to be removed');
+    await eventually(() => gone('graceful-restarted'), 10_000, 'the pod marked before the restart to be removed');
+    assert.equal((await core.readNamespacedPod({ namespace: 'grace', name: 'stays' })).metadata?.deletionTimestamp, undefined);
   });
 });
 

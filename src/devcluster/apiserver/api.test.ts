@@ -276,6 +276,16 @@ describe('lists', () => {
     assert.ok(list.items.every((i: any) => i.data.payload.length === 2000));
   });
 
+  test('a list of items with characters of several bytes: its length counts bytes, and it reads back whole', async () => {
+    await core.createNamespace({ body: { metadata: { name: 'utf8' } } });
+    const data = { text: 'é — ✓ 😀 ü', more: '\u00ff\u0100' };
+    for (const name of ['a', 'b', 'c']) await core.createNamespacedConfigMap({ namespace: 'utf8', body: { metadata: { name }, data } });
+    const res = await rawRequest(cluster, 'GET', '/api/v1/namespaces/utf8/configmaps');
+    assert.equal(res.status, 200);
+    assert.equal(Number(res.headers['content-length']), Buffer.byteLength(res.text), 'Content-Length is the answer in bytes');
+    assert.deepEqual(res.json().items.map((i: any) => i.data), [data, data, data]);
+  });
+
   test('label selectors: equality, sets, existence, and AND', async () => {
     const names = async (labelSelector: string) => (await core.listNamespacedConfigMap({ namespace: 'pages', labelSelector })).items.map((i) => i.metadata!.name).sort();
     assert.deepEqual(await names('tier=odd,idx in (1,3,4)'), ['cm-1', 'cm-3']);

@@ -13,6 +13,8 @@ import type { Entry } from './storage.ts';
 interface Ref {
   t: ResourceType;
   key: string;
+  /** The uids of its owners, so that an update unindexes them without parsing the old object. */
+  owners?: string[];
 }
 
 const CRD_GROUP = 'apiextensions.k8s.io';
@@ -24,6 +26,11 @@ export class ClusterLifecycle {
   private readonly dependents = new Map<string, Set<string>>();
   private readonly pending = new Set<string>();
   private readonly terminating = new Set<string>();
+  /**
+   * Uids of the pods marked for deletion: the sweep checks their grace periods. Kept as a set so
+   * that the sweep, which runs every second, reads these few pods instead of parsing every pod.
+   */
+  private readonly graceful = new Set<string>();
   private timer?: NodeJS.Timeout;
   private scheduled = false;
   private stopped = false;
@@ -61,27 +68,31 @@ export class ClusterLifecycle {
   }
 
   private index(t: ResourceType, e: Entry): void {
-    const uid = e.obj.metadata.uid;
-    this.byUid.set(uid, { t, key: e.key });
-    for (const ref of e.obj.metadata.ownerReferences ?? []) {
+    const meta = e.obj.metadata;
+    const uid = meta.uid;
+    const refs: any[] = meta.ownerReferences ?? [];
+    this.byUid.set(uid, refs.length > 0 ? { t, key: e.key, owners: refs.map((r) => r.uid) } : { t, key: e.key });
+    for (const ref of refs) {
       let set = this.dependents.get(ref.uid);
       if (!set) this.dependents.set(ref.uid, (set = new Set()));
       set.add(uid);
     }
+    if (t.plural === 'pods' && t.group === '' && meta.deletionTimestamp) this.graceful.add(uid);
   }
 
-  private unindexOwners(obj: any): void {
-    for (const ref of obj.metadata.ownerReferences ?? []) {
-      const set = this.dependents.get(ref.uid);
-      set?.delete(obj.metadata.uid);
-      if (set && set.size === 0) this.dependents.delete(ref.uid);
+  /** Forgets the owners the index holds for `uid` (an object's uid never changes, so its last version's). */
+  private unindexOwners(uid: string): void {
+    for (const owner of this.byUid.get(uid)?.owners ?? []) {
+      const set = this.dependents.get(owner);
+      set?.delete(uid);
+      if (set && set.size === 0) this.dependents.delete(owner);
     }
   }
 
   private written(t: ResourceType, entry: Entry, prev: Entry | undefined): void {
-    if (prev) this.unindexOwners(prev.obj);
-    this.index(t, entry);
     const meta = entry.obj.metadata;
+    if (prev) this.unindexOwners(meta.uid);
+    this.index(t, entry);
     if (t.group === CRD_GROUP && t.plural === 'customresourcedefinitions') this.crdWritten(t, entry);
     if (meta.deletionTimestamp) {
       this.pending.add(meta.uid);
@@ -95,8 +106,9 @@ export class ClusterLifecycle {
 
   private removed(t: ResourceType, entry: Entry): void {
     const uid = entry.obj.metadata.uid;
+    this.unindexOwners(uid);
     this.byUid.delete(uid);
-    this.unindexOwners(entry.obj);
+    this.graceful.delete(uid);
     if (t.group === CRD_GROUP && t.plural === 'customresourcedefinitions') this.crdRemoved(entry.obj);
     if (t.group === '' && t.plural === 'namespaces') this.terminating.delete(entry.obj.metadata.name);
     if (this.dependents.has(uid)) {
@@ -231,12 +243,15 @@ export class ClusterLifecycle {
     const podType = this.registry.get('', 'v1', 'pods')!;
     const nodeType = this.registry.get('', 'v1', 'nodes')!;
     const now = Date.now();
-    for (const uid of [...this.byUid.keys()]) {
-      const ref = this.byUid.get(uid)!;
-      if (ref.t !== podType) continue;
-      const entry = this.objects.storage.get(collectionKey(podType), ref.key);
-      const meta = entry?.obj.metadata;
-      if (!entry || !meta.deletionTimestamp || (meta.finalizers ?? []).length > 0) continue;
+    for (const uid of [...this.graceful]) {
+      const ref = this.byUid.get(uid);
+      const entry = ref ? this.objects.storage.get(collectionKey(podType), ref.key) : undefined;
+      if (!entry) {
+        this.graceful.delete(uid);
+        continue;
+      }
+      const meta = entry.obj.metadata;
+      if (!meta.deletionTimestamp || (meta.finalizers ?? []).length > 0) continue;
       const node = this.objects.find(nodeType, undefined, entry.obj.spec?.nodeName ?? '');
       if (node) continue;
       if (Date.parse(meta.deletionTimestamp) <= now) this.objects.removeNow(podType, entry);

@@ -63,7 +63,7 @@ export interface NodeAdmin {
 /** How long `pods/log` waits for a kubelet. */
 const KUBELET_TIMEOUT_MS = 10_000;
 
-function send(res: ServerResponse, code: number, body: string, headers: Record<string, string> = {}): void {
+function send(res: ServerResponse, code: number, body: string | Buffer, headers: Record<string, string> = {}): void {
   if (res.headersSent) {
     res.end();
     return;
@@ -91,23 +91,41 @@ function listFrame(t: ResourceType, metadata: Record<string, unknown>): { head: 
 }
 
 /**
+ * The bytes of items `from` up to `to` of a list, each item's stored JSON after a comma but the
+ * list's first, with `head` before them and `tail` after. Written into one buffer sized from the
+ * parts: a string of the whole answer would be one large allocation, then scanned for its length
+ * and copied again to encode it, which costs several times the copy of the bytes.
+ */
+function listBytes(page: Entry[], from: number, to: number, head: string, tail: string): Buffer {
+  let size = Buffer.byteLength(head) + Buffer.byteLength(tail);
+  for (let k = from; k < to; k++) size += Buffer.byteLength(page[k].json) + (k > 0 ? 1 : 0);
+  const buf = Buffer.allocUnsafe(size);
+  let at = buf.write(head, 0);
+  for (let k = from; k < to; k++) {
+    if (k > 0) buf[at++] = 0x2c; // ','
+    at += buf.write(page[k].json, at);
+  }
+  buf.write(tail, at);
+  return buf;
+}
+
+/**
  * Writes a list from the stored JSON of its items. A large list goes out in chunks of about
- * 1 MiB as it is built, honouring backpressure, so no single huge string is made and the client
+ * 1 MiB as it is built, honouring backpressure, so no single huge buffer is made and the client
  * starts reading at once; the entries are an immutable snapshot, so writing later is safe.
  */
 function sendList(res: ServerResponse, { head, tail }: { head: string; tail: string }, page: Entry[]): void {
   if (page.length <= SMALL_LIST) {
-    const parts = new Array<string>(page.length);
-    for (let k = 0; k < page.length; k++) parts[k] = page[k].json;
-    return send(res, 200, head + parts.join(',') + tail);
+    return send(res, 200, listBytes(page, 0, page.length, head, tail));
   }
   res.writeHead(200, { 'Content-Type': 'application/json' });
   let k = 0;
   const pump = (): void => {
     while (k < page.length) {
-      let chunk = k === 0 ? head + page[k++].json : '';
-      while (k < page.length && chunk.length < LIST_CHUNK_CHARS) chunk += ',' + page[k++].json;
-      if (k === page.length) chunk += tail;
+      const from = k;
+      let chars = 0;
+      while (k < page.length && chars < LIST_CHUNK_CHARS) chars += page[k++].json.length + 1;
+      const chunk = listBytes(page, from, k, from === 0 ? head : '', k === page.length ? tail : '');
       if (!res.write(chunk)) {
         if (k < page.length) res.once('drain', pump);
         else res.end();

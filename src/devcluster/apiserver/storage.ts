@@ -7,8 +7,8 @@
  * Each stored object is kept as its JSON text, the form most reads (lists, watch fan-out, the log)
  * write, plus the few fields the indexes need (its key, version and labels): a parsed object takes
  * about twice its JSON again, which at tens of thousands of objects is most of the heap. The parsed
- * object is made on demand and kept only while something still uses it. A stored object is never
- * changed: a write stores a new one.
+ * object is made on demand, and only the last few read are kept (see PARSED_KEPT). A stored object
+ * is never changed: a write stores a new one.
  *
  * Each collection indexes its objects by label, so that a label selector reads the objects that
  * carry the labels it asks for instead of every object (see LabelIndex).
@@ -20,15 +20,39 @@ import { clone } from './patch/json-value.ts';
 
 export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
+/**
+ * How many parsed objects are kept, the most recently read: enough that the reads around one write
+ * (the hooks, the answer, the watchers' field selectors) parse it once. A fixed number rather than
+ * a weak reference to whatever is still in use, so that the heap a store takes does not depend on
+ * when the garbage collector last ran.
+ */
+const PARSED_KEPT = 64;
+const parsedKept = new Map<Entry, any>();
+
+function keepParsed(entry: Entry, obj: any): void {
+  parsedKept.set(entry, obj);
+  if (parsedKept.size > PARSED_KEPT) parsedKept.delete(parsedKept.keys().next().value!);
+}
+
+/**
+ * A copy of an object's labels, made by adding the keys one by one: objects with the same keys in
+ * the same order then share one hidden class. (A spread copy that is then frozen gets a hidden
+ * class of its own, a few hundred bytes per object.)
+ */
+function copyLabels(labels: unknown): Readonly<Record<string, string>> | undefined {
+  if (!labels || typeof labels !== 'object') return undefined;
+  let copy: Record<string, string> | undefined;
+  for (const [k, v] of Object.entries(labels)) (copy ??= {})[k] = v;
+  return copy;
+}
+
 export class Entry {
   /** The object's JSON: what lists, watches and the log write, and what `obj` is parsed from. */
   readonly json: string;
   /** `metadata.resourceVersion`, as a number. */
   readonly rv: number;
-  /** `metadata.labels` (a frozen copy), read by selectors and the label index without parsing. */
+  /** `metadata.labels` (a copy, never changed), read by selectors and the label index without parsing. */
   readonly labels: Readonly<Record<string, string>> | undefined;
-  /** The parsed object while anything still holds it: many reads of one object parse it once. */
-  private parsed: WeakRef<any>;
 
   constructor(
     readonly key: string,
@@ -36,9 +60,8 @@ export class Entry {
   ) {
     this.json = JSON.stringify(obj);
     this.rv = Number(obj.metadata?.resourceVersion ?? 0);
-    const labels = obj.metadata?.labels;
-    this.labels = labels && typeof labels === 'object' && Object.keys(labels).length > 0 ? Object.freeze({ ...labels }) : undefined;
-    this.parsed = new WeakRef(obj);
+    this.labels = copyLabels(obj.metadata?.labels);
+    keepParsed(this, obj);
   }
 
   /** The namespace, from the key (`ns/name`; '' for a cluster-scoped object). */
@@ -53,11 +76,11 @@ export class Entry {
 
   /** The object. Treat it as read-only: a change must be stored as a new object (clone it first). */
   get obj(): any {
-    let obj = this.parsed.deref();
-    if (obj === undefined) {
-      obj = JSON.parse(this.json);
-      this.parsed = new WeakRef(obj);
-    }
+    let obj = parsedKept.get(this);
+    if (obj === undefined) obj = JSON.parse(this.json);
+    // Read again, it moves to the end of the map: the first key is the least recently read.
+    else parsedKept.delete(this);
+    keepParsed(this, obj);
     return obj;
   }
 }
