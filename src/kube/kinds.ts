@@ -56,10 +56,17 @@ export interface ContainerPort {
   protocol?: string;
 }
 
+export interface EnvVarSource {
+  fieldRef?: { apiVersion?: string; fieldPath: string };
+  resourceFieldRef?: { containerName?: string; resource: string; divisor?: string };
+  configMapKeyRef?: { name?: string; key: string; optional?: boolean };
+  secretKeyRef?: { name?: string; key: string; optional?: boolean };
+}
+
 export interface EnvVar {
   name: string;
   value?: string;
-  valueFrom?: Record<string, unknown>;
+  valueFrom?: EnvVarSource;
 }
 
 export interface VolumeMount {
