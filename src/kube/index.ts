@@ -71,7 +71,7 @@ export { EventRecorder, type EventRecorderOptions, type EventRecorderStats, type
 export { createLogger, serializeError, MAX_ERROR_TEXT, type Logger } from './logger.ts';
 export { readConfigFile, parseConfig, readSecretFile, parseHostPort, hostPort, urlHost, leaseTimings, leaseTimingsInOrder, leaseTimingsMs, LEASE_TIMINGS_ORDER, DEFAULT_LISTEN_HOST, type HostPort, type LeaseTimings } from './config-file.ts';
 export { ConfigError } from './config-error.ts';
-export { servePartHttp, bearerMatches, type PartHttp, type PartHttpOptions, type PathHandler } from './serve-http.ts';
+export { servePartHttp, bearerMatches, listening, type PartHttp, type PartHttpOptions, type PathHandler } from './serve-http.ts';
 export { toTable, parseTableAccept, parseIncludeObject, humanDuration, ageSince, formatLabels, formatSelector, podSummary, evalJsonPath, type TableResource, type TableOptions, type IncludeObject, type ListMeta } from './table.ts';
 export type {
   LabelSelector,
