@@ -72,7 +72,7 @@ export { createLogger, serializeError, MAX_ERROR_TEXT, type Logger } from './log
 export { readConfigFile, parseConfig, readSecretFile, parseHostPort, hostPort, urlHost, leaseTimings, leaseTimingsInOrder, leaseTimingsMs, LEASE_TIMINGS_ORDER, DEFAULT_LISTEN_HOST, type HostPort, type LeaseTimings } from './config-file.ts';
 export { ConfigError } from './config-error.ts';
 export { servePartHttp, bearerMatches, listening, type PartHttp, type PartHttpOptions, type PathHandler } from './serve-http.ts';
-export { toTable, parseTableAccept, parseIncludeObject, humanDuration, ageSince, formatLabels, formatSelector, podSummary, evalJsonPath, type TableResource, type TableOptions, type IncludeObject, type ListMeta } from './table.ts';
+export { toTable, parseTableAccept, parseIncludeObject, humanDuration, ageSince, formatLabels, formatSelector, podSummary, evalJsonPath, type TableResource, type TableOptions, type IncludeObject, type ListMeta, type Table, type TableRow } from './table.ts';
 export type {
   LabelSelector,
   LabelSelectorRequirement,
@@ -81,6 +81,7 @@ export type {
   ResourceRequirements,
   PodTemplateSpec,
   ContainerPort,
+  EnvVarSource,
   EnvVar,
   VolumeMount,
   Probe,
@@ -104,6 +105,8 @@ export type {
   ReplicaSet,
   PersistentVolumeClaimSpec,
   PersistentVolumeClaim,
+  PersistentVolumeSpec,
+  PersistentVolume,
   StatefulSetSpec,
   StatefulSetStatus,
   StatefulSet,
@@ -116,10 +119,13 @@ export type {
   ControllerRevision,
   ServicePort,
   ServiceSpec,
+  LoadBalancerStatus,
   Service,
   EndpointAddress,
   EndpointSubset,
   Endpoints,
+  EndpointSlice,
+  Ingress,
   NodeAddress,
   NodeSpec,
   NodeStatus,
