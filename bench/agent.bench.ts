@@ -16,6 +16,7 @@ import { readFile } from 'node:fs/promises';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { createLogger } from '../src/kube/logger.ts';
+import type { Pod } from '../src/kube/index.ts';
 import { Agent, podRefOf } from '../src/agent/agent.ts';
 import { detectLayout, measuredFiles } from '../src/agent/cgroups/index.ts';
 import { parseAgentConfig, type AgentConfig } from '../src/agent/config.ts';
@@ -55,7 +56,7 @@ async function eachLimited<T>(items: readonly T[], limit: number, run: (item: T)
   }));
 }
 
-function fixedSource(pods: readonly any[]): PodSource {
+function fixedSource(pods: readonly Pod[]): PodSource {
   return { pods: async () => ({ pods, stale: false, lastSuccessMs: Date.now() }), stop: async () => undefined };
 }
 
@@ -86,7 +87,7 @@ export async function run(): Promise<void> {
     const kubelet = new KubeletPodSource({ url: node.kubeletUrl, caFile: node.caFile, tokenFile: node.tokenFile, timeoutMs: 10_000, maxResponseBytes: 64 << 20, staleAfterMs: 0 });
     let have = 0;
     const rows: string[] = [];
-    let last: { agent: Agent; pods: readonly any[] } | undefined;
+    let last: { agent: Agent; pods: readonly Pod[] } | undefined;
     for (const size of sizes) {
       await addPods(node, have, size);
       have = size;

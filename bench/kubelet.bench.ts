@@ -12,20 +12,21 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { CgroupFiles } from '../src/devcluster/nodes/cgroup-files.ts';
 import { UsageModel } from '../src/devcluster/nodes/usage-model.ts';
+import type { Pod, ResourceRequirements } from '../src/kube/index.ts';
 
 const PODS = 500;
 const RUNS = 7;
 
-function pods(): any[] {
+function pods(): Pod[] {
   const started = new Date(Date.now() - 60_000).toISOString();
   return Array.from({ length: PODS }, (_, i) => {
     const uid = `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
     const kind = i % 3;
-    const resources = kind === 0 ? { requests: { cpu: '500m', memory: '128Mi' }, limits: { cpu: '500m', memory: '128Mi' } } : kind === 1 ? { requests: { cpu: '100m', memory: '64Mi' }, limits: { cpu: '1' } } : {};
+    const resources: ResourceRequirements = kind === 0 ? { requests: { cpu: '500m', memory: '128Mi' }, limits: { cpu: '500m', memory: '128Mi' } } : kind === 1 ? { requests: { cpu: '100m', memory: '64Mi' }, limits: { cpu: '1' } } : {};
     return {
       metadata: { uid, name: `bench-${i}`, namespace: 'default', annotations: {} },
       spec: { containers: [{ name: 'main', image: 'bench:1', resources }] },
-      status: { containerStatuses: [{ name: 'main', restartCount: 0, containerID: `containerd://${uid.replace(/-/g, '').padEnd(64, 'a')}`, state: { running: { startedAt: started } } }] },
+      status: { containerStatuses: [{ name: 'main', ready: true, image: 'bench:1', imageID: '', restartCount: 0, containerID: `containerd://${uid.replace(/-/g, '').padEnd(64, 'a')}`, state: { running: { startedAt: started } } }] },
     };
   });
 }

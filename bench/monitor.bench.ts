@@ -22,7 +22,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import http from 'node:http';
 import { KubeConfig } from '@kubernetes/client-node';
-import { KubeClient, type KubeObject } from '../src/kube/index.ts';
+import { KubeClient, type KubeList, type KubeObject } from '../src/kube/index.ts';
 import { monitorKubeConfig } from '../src/monitor/client.ts';
 import { parseMonitorConfig } from '../src/monitor/config.ts';
 import { startMonitor, type Monitor } from '../src/monitor/monitor.ts';
@@ -300,7 +300,7 @@ async function fanOut(dev: ChildDevCluster, monitor: Monitor, api: KubeClient, s
   const changes = Math.min(100, Math.floor(size / NAMESPACES));
   const namespace = 'ns-3';
   const measure = async (target: Endpoint, round: number) => {
-    const rv = (await call(target, 'GET', `/api/v1/namespaces/${namespace}/pods?limit=1`)).metadata?.resourceVersion;
+    const rv = (await call<KubeList>(target, 'GET', `/api/v1/namespaces/${namespace}/pods?limit=1`)).metadata?.resourceVersion;
     const agent = target.url.startsWith('https:') ? undefined : new http.Agent({ keepAlive: false, maxSockets: Infinity });
     const watchers = await openWatchers(target, `/api/v1/namespaces/${namespace}/pods?watch=1&allowWatchBookmarks=true&resourceVersion=${rv}`, WATCHERS, agent);
     if (watchers.refused) {
@@ -308,7 +308,7 @@ async function fanOut(dev: ChildDevCluster, monitor: Monitor, api: KubeClient, s
       return { refused: watchers.refused };
     }
     await sleep(500);
-    const watches = devclusterWatches(await call(dev, 'GET', '/metrics'));
+    const watches = devclusterWatches(await call<string>(dev, 'GET', '/metrics'));
     const cpu0 = cpuSeconds(dev.child.pid!);
     const t0 = performance.now();
     let next = 0;
@@ -393,7 +393,7 @@ function median(xs: number[]): number {
 }
 
 async function serverRequests(dev: Endpoint): Promise<number> {
-  const text = (await call(dev, 'GET', '/metrics')) as string;
+  const text = await call<string>(dev, 'GET', '/metrics');
   let n = 0;
   for (const m of text.matchAll(/^devcluster_requests_total\{[^}]*\} (\d+)/gm)) n += Number(m[1]);
   return n;

@@ -65,8 +65,11 @@ export function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-/** A one-shot call that parses the answer (for setting up, not for timing). */
-export function call(s: Endpoint, method: string, path: string, body?: unknown): Promise<any> {
+/**
+ * A one-shot call that parses the answer (for setting up, not for timing): JSON when it is an
+ * object, else the text; `T` says which the caller expects.
+ */
+export function call<T = unknown>(s: Endpoint, method: string, path: string, body?: unknown): Promise<T> {
   const url = new URL(path, s.url);
   const get = url.protocol === 'https:' ? https.request : http.request;
   return new Promise((resolve, reject) => {

@@ -7,6 +7,7 @@
  * with no watcher, for N = 100, 200, 400 (medians of 3 runs, a fresh process each).
  */
 import { connect, type TLSSocket } from 'node:tls';
+import type { KubeList } from '../src/kube/index.ts';
 import { call, rssBytes, startChildDevCluster as startServer, stopChildDevCluster as stopServer, type ChildDevCluster as Server } from './servers.ts';
 
 const WATCHERS = 10;
@@ -32,14 +33,14 @@ async function once(writes: number, watchers: number): Promise<{ growth: number;
   const s = await startServer();
   try {
     await call(s, 'POST', '/api/v1/namespaces', { metadata: { name: 'bench' } });
-    const rv = (await call(s, 'GET', '/api/v1/namespaces/bench/configmaps')).metadata.resourceVersion;
+    const rv = (await call<KubeList>(s, 'GET', '/api/v1/namespaces/bench/configmaps')).metadata.resourceVersion;
     const sockets = await Promise.all(Array.from({ length: watchers }, () => stalledWatch(s, `/api/v1/namespaces/bench/configmaps?watch=1&resourceVersion=${rv}&includeObject=Object`)));
     await new Promise((r) => setTimeout(r, 500));
     const before = rssBytes(s.child.pid!);
     for (let i = 0; i < writes; i++) await call(s, 'POST', '/api/v1/namespaces/bench/configmaps', { metadata: { name: `cm-${i}` }, data: { v: VALUE } });
     await new Promise((r) => setTimeout(r, 1000));
     const growth = rssBytes(s.child.pid!) - before;
-    const metrics: string = await call(s, 'GET', '/metrics');
+    const metrics = await call<string>(s, 'GET', '/metrics');
     const closed = Number(/^devcluster_watches_closed_too_slow_total\{[^}]*\} (\d+)/m.exec(metrics)?.[1] ?? 0);
     for (const sock of sockets) sock.destroy();
     return { growth, closed };

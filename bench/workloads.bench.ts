@@ -6,7 +6,7 @@
  * `KRE_BENCH_SCALE=0.1` runs a tenth (100 Deployments on 3 nodes).
  */
 import { startDevCluster } from '../src/devcluster/index.ts';
-import { KubeClient, Reflector } from '../src/kube/index.ts';
+import { KubeClient, Reflector, type Pod } from '../src/kube/index.ts';
 
 const SCALE = Number(process.env.KRE_BENCH_SCALE ?? 1) || 1;
 const REPLICAS = 3;
@@ -40,8 +40,8 @@ export async function run(): Promise<void> {
     const running = new Set<string>();
     let allRunning: () => void;
     const done = new Promise<void>((resolve) => (allRunning = resolve));
-    const seen = (p: any) => {
-      if (p.status?.phase === 'Running' && p.metadata.namespace === 'bench') running.add(p.metadata.name);
+    const seen = (p: Pod) => {
+      if (p.status?.phase === 'Running' && p.metadata.namespace === 'bench') running.add(p.metadata.name ?? '');
       if (running.size >= pods) allRunning();
     };
     const reflector = new Reflector({ client, resource: { group: '', version: 'v1', plural: 'pods' }, namespace: 'bench', onAdd: seen, onUpdate: (_o, p) => seen(p) });

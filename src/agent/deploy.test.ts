@@ -4,6 +4,7 @@ import { describe, test } from 'node:test';
 import { parse } from 'yaml';
 import { parseAgentConfig } from './config.ts';
 import { agentManifests, exampleAgentConfig, renderAgentManifests } from './deploy.ts';
+import type { DaemonSet, Role } from '../kube/index.ts';
 
 describe('deploy/ for the agent', () => {
   test('matches what `kre agent manifests --out deploy` renders', () => {
@@ -24,15 +25,15 @@ describe('deploy/ for the agent', () => {
   test('least privilege: get on the kubelet API only; cgroups writable only in allocation mode', () => {
     for (const mode of ['monitoring', 'allocation'] as const) {
       const objects = agentManifests(mode);
-      const role = objects.find((o) => o.kind === 'ClusterRole') as any;
-      assert.deepEqual(role.rules, [{ apiGroups: [''], resources: ['nodes/pods', 'nodes/proxy'], verbs: ['get'] }]);
-      const ds = objects.find((o) => o.kind === 'DaemonSet') as any;
-      const c = ds.spec.template.spec.containers[0];
-      assert.equal(c.volumeMounts.find((m: any) => m.name === 'cgroup').readOnly, mode === 'monitoring');
-      assert.equal(c.securityContext.runAsNonRoot, mode === 'monitoring');
-      assert.deepEqual(c.securityContext.capabilities, { drop: ['ALL'] });
-      assert.deepEqual(c.env.find((e: any) => e.name === 'NODE_NAME').valueFrom, { fieldRef: { fieldPath: 'spec.nodeName' } });
-      assert.equal(ds.spec.template.spec.hostNetwork, undefined);
+      const role: Role | undefined = objects.find((o) => o.kind === 'ClusterRole');
+      assert.deepEqual(role?.rules, [{ apiGroups: [''], resources: ['nodes/pods', 'nodes/proxy'], verbs: ['get'] }]);
+      const ds: DaemonSet | undefined = objects.find((o) => o.kind === 'DaemonSet');
+      const c = ds?.spec?.template.spec?.containers[0];
+      assert.equal(c?.volumeMounts?.find((m) => m.name === 'cgroup')?.readOnly, mode === 'monitoring');
+      assert.equal(c?.securityContext?.runAsNonRoot, mode === 'monitoring');
+      assert.deepEqual(c?.securityContext?.capabilities, { drop: ['ALL'] });
+      assert.deepEqual(c?.env?.find((e) => e.name === 'NODE_NAME')?.valueFrom, { fieldRef: { fieldPath: 'spec.nodeName' } });
+      assert.equal(ds?.spec?.template.spec?.hostNetwork, undefined);
     }
   });
 });

@@ -128,7 +128,7 @@ describe('API server source', () => {
       assert.deepEqual((await source.pods()).pods.map((p) => p.metadata.name), ['web']);
       await createPod(node.client, { namespace: 'team-a', name: 'elsewhere', nodeName: 'another-node' });
       await createPod(node.client, { namespace: 'team-a', name: 'api' });
-      await eventually(async () => (await source.pods()).pods.some((p) => p.metadata.name === 'api' && p.spec.nodeName === node.name), 30_000, 'the new pod in the watch');
+      await eventually(async () => (await source.pods()).pods.some((p) => p.metadata.name === 'api' && p.spec?.nodeName === node.name), 30_000, 'the new pod in the watch');
       const names = (await source.pods()).pods.map((p) => p.metadata.name).sort();
       assert.deepEqual(names, ['api', 'web']);
     } finally {

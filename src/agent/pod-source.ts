@@ -13,10 +13,11 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { Logger } from 'pino';
-import { KubeClient, PODS, Reflector, type KubeObject } from '../kube/index.ts';
+import { KubeClient, PODS, Reflector, type KubeObject, type Pod } from '../kube/index.ts';
 
 export interface PodsAnswer {
-  pods: readonly any[];
+  /** As the source answered: a kubelet's items are not checked here, `selectTasks` checks each. */
+  pods: readonly Pod[];
   /** The pods are an earlier answer standing in for a failed one. */
   stale: boolean;
   /** Why this read failed (a bounded set of reasons), if it did. */
@@ -71,7 +72,7 @@ function classify(err: unknown): SourceError {
 export class KubeletPodSource implements PodSource {
   private readonly url: URL;
   private credentials: { at: number; agent: http.Agent; token?: string; key: string } | undefined;
-  private last: { pods: any[]; atMs: number } | undefined;
+  private last: { pods: Pod[]; atMs: number } | undefined;
 
   constructor(private readonly o: KubeletSourceOptions) {
     this.url = new URL('/pods', o.url);
@@ -169,18 +170,19 @@ export class KubeletPodSource implements PodSource {
 }
 
 /** The items of a PodList answer; anything else is `malformed`. Items are checked one by one later. */
-export function parsePodList(body: string): any[] {
-  let doc: any;
+export function parsePodList(body: string): Pod[] {
+  let doc: unknown;
   try {
     doc = JSON.parse(body);
   } catch (err) {
     throw new SourceError('malformed', `kubelet /pods answer is not JSON: ${(err as Error).message}`);
   }
   if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new SourceError('malformed', 'kubelet /pods answer is not a PodList object');
-  if (doc.kind !== undefined && doc.kind !== 'PodList') throw new SourceError('malformed', `kubelet /pods answer is a ${String(doc.kind)}, not a PodList`);
-  if (doc.items === null || doc.items === undefined) return [];
-  if (!Array.isArray(doc.items)) throw new SourceError('malformed', 'kubelet /pods answer has no items list');
-  return doc.items;
+  const { kind, items } = doc as { kind?: unknown; items?: unknown };
+  if (kind !== undefined && kind !== 'PodList') throw new SourceError('malformed', `kubelet /pods answer is a ${String(kind)}, not a PodList`);
+  if (items === null || items === undefined) return [];
+  if (!Array.isArray(items)) throw new SourceError('malformed', 'kubelet /pods answer has no items list');
+  return items;
 }
 
 

@@ -1,8 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import type { Pod, PodSpec } from '../kube/index.ts';
 import { computeQosClass, qosClassOf, taskResources } from './resources.ts';
 
-const c = (requests?: Record<string, string | number>, limits?: Record<string, string | number>, extra: object = {}) => ({
+/**
+ * JSON as a kubelet may answer it, garbage and numeric quantities included: the functions read a
+ * pod defensively, so the cases need not be well-formed PodSpecs.
+ */
+const asSpec = (json: unknown): PodSpec => json as PodSpec;
+const asPod = (json: unknown): Pod => json as Pod;
+
+const c = (requests?: Record<string, unknown>, limits?: Record<string, unknown>, extra: object = {}) => ({
   name: 'c',
   image: 'x',
   resources: { ...(requests && { requests }), ...(limits && { limits }) },
@@ -10,7 +18,7 @@ const c = (requests?: Record<string, string | number>, limits?: Record<string, s
 });
 
 describe('taskResources', () => {
-  const cases: Array<{ name: string; spec: any; want: object }> = [
+  const cases: Array<{ name: string; spec: unknown; want: object }> = [
     {
       name: 'no resources at all',
       spec: { containers: [c()] },
@@ -51,7 +59,7 @@ describe('taskResources', () => {
     },
     {
       name: 'extended resources and garbage are ignored',
-      spec: { containers: [c({ cpu: 'lots', 'nvidia.com/gpu': '1', 'hugepages-2Mi': '4Mi', memory: '1Ki' }, { 'example.com/foo': 'x', memory: [] as any })] },
+      spec: { containers: [c({ cpu: 'lots', 'nvidia.com/gpu': '1', 'hugepages-2Mi': '4Mi', memory: '1Ki' }, { 'example.com/foo': 'x', memory: [] })] },
       want: { disk: 0, mem: 1024, cpus: 0, requests_cpus: 0, requests_mem: 1024 },
     },
     {
@@ -60,11 +68,11 @@ describe('taskResources', () => {
       want: { disk: 0, mem: 0, cpus: 0, requests_cpus: 0, requests_mem: 0 },
     },
   ];
-  for (const k of cases) test(k.name, () => assert.deepEqual(taskResources(k.spec), k.want));
+  for (const k of cases) test(k.name, () => assert.deepEqual(taskResources(asSpec(k.spec)), k.want));
 });
 
 describe('QoS class', () => {
-  const cases: Array<[string, any, string]> = [
+  const cases: Array<[string, unknown, string]> = [
     ['no requests or limits', { containers: [c(), c()] }, 'BestEffort'],
     ['limits equal requests for cpu and memory', { containers: [c({ cpu: '1', memory: '1Gi' }, { cpu: '1000m', memory: '1024Mi' })] }, 'Guaranteed'],
     ['limits only (requests default to them)', { containers: [c(undefined, { cpu: '1', memory: '1Gi' })] }, 'Guaranteed'],
@@ -73,9 +81,9 @@ describe('QoS class', () => {
     ['an init container without limits', { initContainers: [c()], containers: [c(undefined, { cpu: '1', memory: '1Gi' })] }, 'Burstable'],
     ['extended resources only', { containers: [c({ 'nvidia.com/gpu': '1' }, { 'nvidia.com/gpu': '1' })] }, 'BestEffort'],
   ];
-  for (const [name, spec, want] of cases) test(name, () => assert.equal(computeQosClass(spec), want));
+  for (const [name, spec, want] of cases) test(name, () => assert.equal(computeQosClass(asSpec(spec)), want));
   test('status.qosClass is taken when present', () => {
-    assert.equal(qosClassOf({ spec: { containers: [c()] }, status: { qosClass: 'Guaranteed' } }), 'Guaranteed');
-    assert.equal(qosClassOf({ spec: { containers: [c()] }, status: { qosClass: 'Weird' } }), 'BestEffort');
+    assert.equal(qosClassOf(asPod({ spec: { containers: [c()] }, status: { qosClass: 'Guaranteed' } })), 'Guaranteed');
+    assert.equal(qosClassOf(asPod({ spec: { containers: [c()] }, status: { qosClass: 'Weird' } })), 'BestEffort');
   });
 });

@@ -15,7 +15,7 @@
  * `mem` are the effective requests (what the scheduler reserves for the task), `disk` the effective
  * ephemeral-storage request. CPU in cores (fractions allowed), memory and disk in bytes.
  */
-import { parseQuantity } from '../kube/index.ts';
+import { parseQuantity, type Container, type Pod, type PodSpec } from '../kube/index.ts';
 
 export type QosClass = 'Guaranteed' | 'Burstable' | 'BestEffort';
 
@@ -52,7 +52,7 @@ function amount(v: unknown): number | undefined {
   }
 }
 
-function containerAmounts(c: any): Amounts {
+function containerAmounts(c: Container | undefined): Amounts {
   const r = c?.resources ?? {};
   const requests = { cpu: 0, memory: 0, 'ephemeral-storage': 0 };
   const limits: Partial<Record<Counted, number>> = {};
@@ -64,16 +64,17 @@ function containerAmounts(c: any): Amounts {
   return { requests, limits };
 }
 
-function isSidecar(c: any): boolean {
+function isSidecar(c: Container | undefined): boolean {
   return c?.restartPolicy === 'Always';
 }
 
-function list(v: unknown): any[] {
+/** A list of the spec, or none when the (kubelet's, unchecked) JSON has something else there. */
+function list<T>(v: T[] | undefined): T[] {
   return Array.isArray(v) ? v : [];
 }
 
 /** The pod's effective requests and limits of cpu, memory and ephemeral storage. */
-export function podAmounts(spec: any): Amounts {
+export function podAmounts(spec: PodSpec | undefined): Amounts {
   const containers = list(spec?.containers);
   const inits = list(spec?.initContainers);
   const requests = { cpu: 0, memory: 0, 'ephemeral-storage': 0 };
@@ -120,7 +121,7 @@ export function podAmounts(spec: any): Amounts {
 }
 
 /** The seed's seven resources of a task. */
-export function taskResources(spec: any): TaskResources {
+export function taskResources(spec: PodSpec | undefined): TaskResources {
   const { requests, limits } = podAmounts(spec);
   return {
     disk: requests['ephemeral-storage'],
@@ -138,7 +139,7 @@ export function taskResources(spec: any): TaskResources {
  * every container has cpu and memory limits and the pod's requests equal its limits; else
  * Burstable. Zero quantities count as unset, as in Kubernetes.
  */
-export function computeQosClass(spec: any): QosClass {
+export function computeQosClass(spec: PodSpec | undefined): QosClass {
   const requests: Record<string, number> = {};
   const limits: Record<string, number> = {};
   let guaranteed = true;
@@ -165,7 +166,7 @@ export function computeQosClass(spec: any): QosClass {
 }
 
 /** The pod's QoS class: what its status says, else computed from its spec. */
-export function qosClassOf(pod: any): QosClass {
+export function qosClassOf(pod: Pod): QosClass {
   const q = pod?.status?.qosClass;
   return q === 'Guaranteed' || q === 'Burstable' || q === 'BestEffort' ? q : computeQosClass(pod?.spec);
 }

@@ -8,6 +8,7 @@
  * keys in `allow`. Tasks beyond `maxTasks` are dropped and counted (a kubelet runs at most a few
  * hundred pods; more means something is wrong, and the series must not grow with it).
  */
+import type { Pod } from '../kube/index.ts';
 import { qosClassOf, taskResources, type QosClass, type TaskResources } from './resources.ts';
 
 export interface Task {
@@ -56,10 +57,10 @@ export function sanitizeLabelName(key: string): string {
   return s;
 }
 
-function isReady(pod: any): boolean {
-  if (pod?.status?.phase !== 'Running') return false;
-  const containers: any[] = Array.isArray(pod?.spec?.containers) ? pod.spec.containers : [];
-  const statuses: any[] = Array.isArray(pod?.status?.containerStatuses) ? pod.status.containerStatuses : [];
+function isReady(pod: Pod): boolean {
+  if (pod.status?.phase !== 'Running') return false;
+  const containers = Array.isArray(pod.spec?.containers) ? pod.spec.containers : [];
+  const statuses = Array.isArray(pod.status.containerStatuses) ? pod.status.containerStatuses : [];
   if (containers.length === 0) return false;
   return containers.every((c) => statuses.some((s) => s?.name === c?.name && s?.ready === true));
 }
@@ -87,15 +88,28 @@ function sanitizedLabels(labels: Record<string, string>, o: TaskSelection['podLa
   return { labels: out, dropped };
 }
 
+/**
+ * A pod of the answer that has what makes it a task: a uid, a name and a namespace; undefined for
+ * anything else. The rest of it is read defensively, as the kubelet's JSON is not checked.
+ */
+function identifiedPod(v: unknown): (Pod & { metadata: { uid: string; name: string; namespace: string } }) | undefined {
+  if (typeof v !== 'object' || v === null || !('metadata' in v)) return undefined;
+  const meta = v.metadata;
+  if (typeof meta !== 'object' || meta === null || !('uid' in meta && 'name' in meta && 'namespace' in meta)) return undefined;
+  if (typeof meta.uid !== 'string' || !meta.uid || typeof meta.name !== 'string' || typeof meta.namespace !== 'string') return undefined;
+  return v as Pod & { metadata: { uid: string; name: string; namespace: string } };
+}
+
 /** The tasks among `pods` (as the kubelet's `/pods` or the API server gives them), in task id order. */
-export function selectTasks(pods: readonly any[], o: TaskSelection): TaskList {
+export function selectTasks(pods: readonly unknown[], o: TaskSelection): TaskList {
   const result: TaskList = { tasks: [], skipped: { namespace: 0, notReady: 0, malformed: 0, overLimit: 0 }, droppedLabels: 0 };
-  for (const pod of pods) {
-    const meta = pod?.metadata;
-    if (typeof meta?.uid !== 'string' || !meta.uid || typeof meta.name !== 'string' || typeof meta.namespace !== 'string') {
+  for (const item of pods) {
+    const pod = identifiedPod(item);
+    if (!pod) {
       result.skipped.malformed++;
       continue;
     }
+    const meta = pod.metadata;
     if ((o.namespaces.length > 0 && !o.namespaces.includes(meta.namespace)) || o.excludeNamespaces.includes(meta.namespace)) {
       result.skipped.namespace++;
       continue;
@@ -108,7 +122,7 @@ export function selectTasks(pods: readonly any[], o: TaskSelection): TaskList {
     if (meta.labels && typeof meta.labels === 'object') for (const [k, v] of Object.entries(meta.labels)) if (typeof v === 'string') podLabels[k] = v;
     const { labels, dropped } = sanitizedLabels(podLabels, o.podLabels);
     result.droppedLabels += dropped;
-    const statuses: any[] = pod.status.containerStatuses;
+    const statuses = pod.status?.containerStatuses ?? [];
     result.tasks.push({
       id: meta.uid,
       name: `${meta.namespace}/${meta.name}`,

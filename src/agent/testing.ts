@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { startDevCluster, type DevCluster } from '../devcluster/index.ts';
 import { startWorkloads, type Kubelet, type Workloads } from '../devcluster/nodes/index.ts';
 import { eventually } from '../devcluster/testing.ts';
-import { KubeClient, type KubeObject } from '../kube/index.ts';
+import { KubeClient, type KubeObject, type Pod } from '../kube/index.ts';
 import { createLogger } from '../kube/index.ts';
 
 export interface SimulatedNode {
@@ -117,9 +117,9 @@ export async function waitRunning(node: SimulatedNode, pods: Array<{ namespace: 
   await eventually(
     () =>
       pods.every((p) => {
-        const got: any = node.kubelet.pod(p.namespace, p.name);
+        const got: Pod | undefined = node.kubelet.pod(p.namespace, p.name);
         if (got?.status?.phase !== 'Running') return false;
-        const ready = (got.status.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True');
+        const ready = (got.status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
         return p.ready === false ? true : ready;
       }),
     60_000,

@@ -7,7 +7,7 @@
  *
  * Loaded only when a part's command runs: it brings in the kube core.
  */
-import { ConfigError, createLogger, KubeClient, loadKubeConfig, type Logger } from '../kube/index.ts';
+import { createLogger, KubeClient, listening, loadKubeConfig, type Logger } from '../kube/index.ts';
 import { untilSignal } from './signals.ts';
 
 export interface PartRun {
@@ -44,15 +44,4 @@ export function kubeClient(kubeconfig: string | undefined, part: string): { clie
   return { client: new KubeClient(kc, { userAgent: `kre-${part}` }), source };
 }
 
-/** A listen address that cannot be served (in use, not this machine's, privileged) is bad configuration. */
-export async function listening<T>(field: string, address: string, serve: () => Promise<T>): Promise<T> {
-  try {
-    return await serve();
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') {
-      throw new ConfigError(`invalid configuration: ${field}: cannot serve on ${address}: ${(err as Error).message}`, field);
-    }
-    throw err;
-  }
-}
+export { listening };

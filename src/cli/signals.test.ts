@@ -11,6 +11,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startDevCluster, type DevCluster } from '../devcluster/index.ts';
 import { eventually, rawRequest } from '../devcluster/testing.ts';
+import type { KubeList, Pod } from '../kube/index.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 /** The 2 s the parts promise, and what this loaded test machine may add to reach the test. */
@@ -88,7 +89,10 @@ async function busyDeployment(name: string): Promise<void> {
   });
   assert.equal(created.status, 201, created.text);
   // Busy: pods being created, scheduled and started while the signal comes.
-  await eventually(async () => (await rawRequest(cluster, 'GET', `/api/v1/namespaces/default/pods?labelSelector=app%3D${name}`)).json().items.some((p: any) => p.status?.phase === 'Running'), 120_000, 'the first pod running');
+  await eventually(async () => {
+    const pods: KubeList<Pod> = (await rawRequest(cluster, 'GET', `/api/v1/namespaces/default/pods?labelSelector=app%3D${name}`)).json();
+    return pods.items.some((p) => p.status?.phase === 'Running');
+  }, 120_000, 'the first pod running');
 }
 
 test('kre devcluster nodes, busy, exits 0 within 2 s of SIGTERM', async () => {

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'puppeteer-core';
 import { eventually } from '../devcluster/testing.ts';
+import type { Pod } from '../kube/index.ts';
 import { call, credentialsMessage, versionMessage, versionRequest } from '../manager/testing.ts';
 import { isReadyPod, PODS } from '../operator/testing.ts';
 import { launchChromium, LOGIN_TOKEN, startDashboardSetup, type DashboardSetup, type PageDocument, type TestBrowser } from './testing.ts';
@@ -91,12 +92,12 @@ describe('kre dashboard in chromium', () => {
 
     // The usage the simulated kubelets report for the version's pods.
     const pods = await eventually(async () => {
-      const list = (await harness.kube.list({ ...PODS, namespace: NS }, { labelSelector: 'version-name=v1' })).items;
+      const list = (await harness.kube.list<Pod>({ ...PODS, namespace: NS }, { labelSelector: 'version-name=v1' })).items;
       return list.length === 3 && list.every(isReadyPod) && list;
     }, WAIT, "v1's three pods ready");
     let containers = 0;
     for (const p of pods) {
-      containers += p.spec.containers.length;
+      containers += p.spec?.containers.length ?? 0;
       await harness.kube.patch({ ...PODS, namespace: NS, name: p.metadata.name! }, {
         metadata: { annotations: { 'kre.konstellation.io/cpu-millicores': String(CPU_MILLI), 'kre.konstellation.io/memory-bytes': String(MEMORY_BYTES), 'kre.konstellation.io/memory-ramp-seconds': '0' } },
       });

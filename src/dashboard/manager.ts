@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { credentials, Metadata, type ChannelCredentials, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import { ResourceMetricsServiceClient, type Response as MetricsResponse, type VersionRequest } from '../gen/resourcemetrics/resourcemetrics.ts';
 import { Request as VersionServiceRequest, VersionServiceClient, type Version } from '../gen/version/version.ts';
+import type { RuntimeVersionSpec } from '../api/index.ts';
 import type { ActionName, PointView } from './view.ts';
 
 export interface ManagerLinkOptions {
@@ -96,20 +97,20 @@ export class ManagerLink {
  * Version. A version started with its own MongoDB URI cannot be restarted from here: the URI is a
  * secret the dashboard never reads, and starting without it would drop it.
  */
-export function versionMessageFromSpec(namespace: string, name: string, spec: Record<string, any>): Partial<Version> {
+export function versionMessageFromSpec(namespace: string, name: string, spec: RuntimeVersionSpec): Partial<Version> {
   if (spec.mongoUriSecret) throw new ManagerCallError(9, `version ${name} has its own MongoDB URI, which the dashboard does not read: start it with the manager's API and the URI`);
   return {
     id: spec.versionId,
     name,
     namespace,
     entrypoint: { image: spec.entrypoint?.image ?? '', protoFile: spec.entrypoint?.protoFile ?? '' },
-    config: (spec.config ?? []).map((c: { key: string; value: string }) => ({ key: c.key, value: c.value })),
-    workflows: (spec.workflows ?? []).map((w: any) => ({
+    config: (spec.config ?? []).map((c) => ({ key: c.key, value: c.value })),
+    workflows: (spec.workflows ?? []).map((w) => ({
       id: w.id,
       name: w.name,
       entrypoint: w.entrypoint,
-      nodes: (w.nodes ?? []).map((n: any) => ({ id: n.id, name: n.name, image: n.image, src: n.src, replicas: n.replicas ?? 1 })),
-      edges: (w.edges ?? []).map((e: any) => ({ id: e.id, fromNode: e.fromNode, toNode: e.toNode })),
+      nodes: (w.nodes ?? []).map((n) => ({ id: n.id, name: n.name, image: n.image, src: n.src, replicas: n.replicas ?? 1 })),
+      edges: (w.edges ?? []).map((e) => ({ id: e.id, fromNode: e.fromNode, toNode: e.toNode })),
     })),
     mongoUri: '',
     mongoDbName: spec.mongoDbName ?? '',

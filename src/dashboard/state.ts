@@ -5,6 +5,7 @@
  * when what the page shows changed.
  */
 import type { Logger } from 'pino';
+import type { RuntimeVersionSpec } from '../api/index.ts';
 import type { PodView, RuntimeView, StateView, VersionView } from './view.ts';
 
 const GROUP_PATH = '/apis/kre.konstellation.io/v1alpha1';
@@ -13,8 +14,8 @@ const COMPONENTS: Record<string, string> = { MongoDBReady: 'MongoDB', NATSReady:
 
 interface Obj {
   metadata: { name?: string; namespace?: string; labels?: Record<string, string>; creationTimestamp?: string };
-  spec?: Record<string, any>;
-  status?: Record<string, any>;
+  spec?: Record<string, unknown>;
+  status?: Record<string, unknown>;
 }
 
 export interface StateReaderOptions {
@@ -54,9 +55,9 @@ export class StateReader {
     return this.readOnce;
   }
 
-  /** A RuntimeVersion's spec as the monitor last served it. */
-  versionSpec(namespace: string, name: string): Record<string, any> | undefined {
-    return this.versions.get(`${namespace}/${name}`)?.spec;
+  /** A RuntimeVersion's spec as the monitor last served it: as stored, so it passed the CRD's schema. */
+  versionSpec(namespace: string, name: string): RuntimeVersionSpec | undefined {
+    return this.versions.get(`${namespace}/${name}`)?.spec as RuntimeVersionSpec | undefined;
   }
 
   current(): StateView {

@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import puppeteer, { type Browser } from 'puppeteer-core';
+import type { ResourceMetricsServiceServer } from '../gen/resourcemetrics/resourcemetrics.ts';
 import { createLogger } from '../kube/index.ts';
 import { parseManagerConfig } from '../manager/config.ts';
 import { startResourceMetricsService } from '../manager/resource-metrics-service.ts';
@@ -74,11 +75,11 @@ export async function startDashboardSetup(o: { nodes?: number; dashboard?: Recor
  */
 async function startHarnessWithMetrics(keepClose: (close: () => Promise<void>) => void, logger: ReturnType<typeof createLogger>): Promise<Harness> {
   let handlers: Awaited<ReturnType<typeof startResourceMetricsService>>['handlers'] | undefined;
-  const forward = {
-    getVersion: (call: any, cb: any) => handlers!.getVersion(call, cb),
-    watchVersion: (call: any) => handlers!.watchVersion(call),
+  const forward: ResourceMetricsServiceServer = {
+    getVersion: (call, cb) => handlers!.getVersion(call, cb),
+    watchVersion: (call) => handlers!.watchVersion(call),
   };
-  const harness = await startHarness({ resourceMetrics: forward as never });
+  const harness = await startHarness({ resourceMetrics: forward });
   try {
     const config = parseManagerConfig({ metrics: { source: 'metrics-api', pollIntervalSeconds: 1 } });
     const service = await startResourceMetricsService({ config: config.metrics, kube: harness.kube, logger });

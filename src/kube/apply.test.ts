@@ -2,6 +2,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApiServer, type TestApiServer } from '../../test/support/apiserver.ts';
 import { KubeClient, type KubeObject } from './client.ts';
+import type { Deployment } from './kinds.ts';
 import { addFinalizer, applyObject, removeFinalizer, setControllerOwner, updateStatusWithRetry } from './apply.ts';
 import { eventually } from '../devcluster/testing.ts';
 import { testCrd } from '../../test/support/crd.ts';
@@ -32,10 +33,10 @@ describe('apply helpers against an API server', () => {
   });
 
   test('applyObject creates, then updates, as the field manager; an identical apply leaves the spec alone', async () => {
-    const first = await applyObject(client, deployment('web', 1), { fieldManager: 'kre-test', force: true });
-    assert.equal(first.spec.replicas, 1);
-    const second = await applyObject(client, deployment('web', 3), { fieldManager: 'kre-test', force: true });
-    assert.equal(second.spec.replicas, 3);
+    const first = await applyObject<Deployment>(client, deployment('web', 1), { fieldManager: 'kre-test', force: true });
+    assert.equal(first.spec?.replicas, 1);
+    const second = await applyObject<Deployment>(client, deployment('web', 3), { fieldManager: 'kre-test', force: true });
+    assert.equal(second.spec?.replicas, 3);
     const third = await applyObject(client, deployment('web', 3), { fieldManager: 'kre-test', force: true });
     // The deployment controller writes status meanwhile, so compare the spec's generation.
     assert.equal(third.metadata.generation, second.metadata.generation);

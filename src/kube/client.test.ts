@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestApiServer, type TestApiServer } from '../../test/support/apiserver.ts';
 import { KubeApiError, KubeClient, KubeConfigError, loadKubeConfig, resourcePath } from './client.ts';
+import type { ConfigMap } from './kinds.ts';
 
 function kubeconfig(server: string, context = 'c'): string {
   return [
@@ -95,12 +96,12 @@ describe('KubeClient against an API server', () => {
   test('creates, reads, patches, applies and deletes; failures carry the Status fields', async () => {
     const created = await client.create(configmaps, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c1' }, data: { a: '1' } });
     assert.ok(created.metadata.uid);
-    const got = await client.get({ ...configmaps, name: 'c1' });
-    assert.equal(got.data.a, '1');
+    const got = await client.get<ConfigMap>({ ...configmaps, name: 'c1' });
+    assert.equal(got.data?.a, '1');
     const patched = await client.patch({ ...configmaps, name: 'c1' }, { data: { b: '2' } });
     assert.deepEqual(patched.data, { a: '1', b: '2' });
-    const applied = await client.apply({ ...configmaps, name: 'c2' }, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c2' }, data: { x: 'y' } }, { fieldManager: 'test' });
-    assert.equal(applied.data.x, 'y');
+    const applied = await client.apply<ConfigMap>({ ...configmaps, name: 'c2' }, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c2' }, data: { x: 'y' } }, { fieldManager: 'test' });
+    assert.equal(applied.data?.x, 'y');
     await assert.rejects(
       client.create(configmaps, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c1' } }),
       (err: unknown) => err instanceof KubeApiError && err.code === 409 && err.reason === 'AlreadyExists' && /c1/.test(err.message),

@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import pino from 'pino';
 import { startDevCluster, type DevCluster } from '../devcluster/index.ts';
-import { KubeClient, type KubeObject } from './index.ts';
+import { KubeClient, type Event, type KubeObject } from './index.ts';
 import { EventRecorder } from './events.ts';
 
 let cluster: DevCluster;
@@ -28,7 +28,7 @@ async function object(name: string): Promise<KubeObject> {
   return client.create(CONFIGMAPS, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name } });
 }
 
-const eventsAbout = async (name: string) => (await client.list(EVENTS)).items.filter((e: any) => e.involvedObject.name === name) as any[];
+const eventsAbout = async (name: string): Promise<Event[]> => (await client.list<Event>(EVENTS)).items.filter((e) => e.involvedObject.name === name);
 
 test('the same event 100 times is one Event with count 100, in at most a few writes', async () => {
   const about = await object('repeated');
@@ -38,7 +38,7 @@ test('the same event 100 times is one Event with count 100, in at most a few wri
   assert.equal(events.length, 1);
   assert.equal(events[0].count, 100);
   assert.equal(events[0].involvedObject.kind, 'ConfigMap');
-  assert.equal(events[0].source.component, 'test');
+  assert.equal(events[0].source?.component, 'test');
   assert.ok(recorder.stats.written <= 3, JSON.stringify(recorder.stats));
   // Later, one more: the count goes on.
   await recorder.record(about, 'Warning', 'Failed', 'it failed');

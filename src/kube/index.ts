@@ -72,8 +72,8 @@ export { EventRecorder, type EventRecorderOptions, type EventRecorderStats, type
 export { createLogger, serializeError, MAX_ERROR_TEXT, type Logger } from './logger.ts';
 export { readConfigFile, parseConfig, readSecretFile, parseHostPort, hostPort, urlHost, leaseTimings, leaseTimingsInOrder, leaseTimingsMs, LEASE_TIMINGS_ORDER, DEFAULT_LISTEN_HOST, type HostPort, type LeaseTimings } from './config-file.ts';
 export { ConfigError } from './config-error.ts';
-export { servePartHttp, bearerMatches, type PartHttp, type PartHttpOptions, type PathHandler } from './serve-http.ts';
-export { toTable, parseTableAccept, parseIncludeObject, humanDuration, ageSince, formatLabels, formatSelector, podSummary, evalJsonPath, type TableResource, type TableOptions, type IncludeObject, type ListMeta } from './table.ts';
+export { servePartHttp, bearerMatches, listening, type PartHttp, type PartHttpOptions, type PathHandler } from './serve-http.ts';
+export { toTable, parseTableAccept, parseIncludeObject, humanDuration, ageSince, formatLabels, formatSelector, podSummary, evalJsonPath, type TableResource, type TableOptions, type IncludeObject, type ListMeta, type Table, type TableRow } from './table.ts';
 export type {
   LabelSelector,
   LabelSelectorRequirement,
@@ -82,6 +82,9 @@ export type {
   ResourceRequirements,
   PodTemplateSpec,
   ContainerPort,
+  EnvVarSource,
+  EnvFromSource,
+  KeySelector,
   EnvVar,
   VolumeMount,
   Probe,
@@ -105,6 +108,8 @@ export type {
   ReplicaSet,
   PersistentVolumeClaimSpec,
   PersistentVolumeClaim,
+  PersistentVolumeSpec,
+  PersistentVolume,
   StatefulSetSpec,
   StatefulSetStatus,
   StatefulSet,
@@ -117,10 +122,13 @@ export type {
   ControllerRevision,
   ServicePort,
   ServiceSpec,
+  LoadBalancerStatus,
   Service,
   EndpointAddress,
   EndpointSubset,
   Endpoints,
+  EndpointSlice,
+  Ingress,
   NodeAddress,
   NodeSpec,
   NodeStatus,

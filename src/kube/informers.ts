@@ -13,6 +13,7 @@
 import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import type { KubeClient, KubeObject, ResourceType } from './client.ts';
+import type { Pod } from './kinds.ts';
 import { Reflector, type ReflectorHandlers, type ReflectorOptions } from './reflector.ts';
 import { labelSelectorFromObject, type LabelSelectorObject } from './selectors.ts';
 import { keyOf, objectKey } from './store.ts';
@@ -28,7 +29,7 @@ export const BY_CONTROLLER: IndexFunc = (obj) => {
 };
 
 /** Pods by the node they are bound to. */
-export const BY_NODE: IndexFunc = (obj) => (obj.spec?.nodeName ? [obj.spec.nodeName] : []);
+export const BY_NODE: IndexFunc = (pod: Pod) => (pod.spec?.nodeName ? [pod.spec.nodeName] : []);
 
 /** What selects one informer: a kind, and optionally a namespace and selectors. */
 export type InformerKind = ResourceType & Pick<ReflectorOptions<KubeObject>, 'namespace' | 'labelSelector' | 'fieldSelector'>;

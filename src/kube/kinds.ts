@@ -185,13 +185,14 @@ export interface PodSpec {
   priority?: number;
   priorityClassName?: string;
   overhead?: ResourceList;
+  readinessGates?: { conditionType: string }[];
   securityContext?: Record<string, unknown>;
 }
 
 export interface ContainerState {
   waiting?: { reason?: string; message?: string };
   running?: { startedAt?: string };
-  terminated?: { exitCode: number; reason?: string; message?: string; startedAt?: string; finishedAt?: string; containerID?: string };
+  terminated?: { exitCode: number; signal?: number; reason?: string; message?: string; startedAt?: string; finishedAt?: string; containerID?: string };
 }
 
 export interface ContainerStatus {
@@ -282,6 +283,7 @@ export interface PersistentVolumeClaimSpec {
   accessModes?: string[];
   resources?: ResourceRequirements;
   storageClassName?: string;
+  volumeAttributesClassName?: string;
   volumeMode?: string;
   volumeName?: string;
 }
@@ -289,6 +291,21 @@ export interface PersistentVolumeClaimSpec {
 export interface PersistentVolumeClaim extends KubeObject {
   spec?: PersistentVolumeClaimSpec;
   status?: { phase?: string; accessModes?: string[]; capacity?: ResourceList };
+}
+
+export interface PersistentVolumeSpec {
+  accessModes?: string[];
+  capacity?: ResourceList;
+  claimRef?: ObjectReference;
+  persistentVolumeReclaimPolicy?: 'Retain' | 'Delete' | 'Recycle' | string;
+  storageClassName?: string;
+  volumeAttributesClassName?: string;
+  volumeMode?: string;
+}
+
+export interface PersistentVolume extends KubeObject {
+  spec?: PersistentVolumeSpec;
+  status?: { phase?: string; reason?: string; message?: string };
 }
 
 export interface StatefulSetSpec {
@@ -413,9 +430,13 @@ export interface ServiceSpec {
   externalTrafficPolicy?: string;
 }
 
+export interface LoadBalancerStatus {
+  ingress?: { ip?: string; hostname?: string }[];
+}
+
 export interface Service extends KubeObject {
   spec?: ServiceSpec;
-  status?: { loadBalancer?: { ingress?: { ip?: string; hostname?: string }[] }; conditions?: Condition[] };
+  status?: { loadBalancer?: LoadBalancerStatus; conditions?: Condition[] };
 }
 
 export interface EndpointAddress {
@@ -433,6 +454,22 @@ export interface EndpointSubset {
 
 export interface Endpoints extends KubeObject {
   subsets?: EndpointSubset[];
+}
+
+/** `discovery.k8s.io/v1`: `addressType` and `endpoints` are required on the wire, optional here as a reader meets them. */
+export interface EndpointSlice extends KubeObject {
+  addressType?: 'IPv4' | 'IPv6' | 'FQDN' | string;
+  endpoints?: { addresses: string[]; conditions?: { ready?: boolean; serving?: boolean; terminating?: boolean }; nodeName?: string; targetRef?: ObjectReference }[];
+  ports?: { name?: string; port?: number; protocol?: string; appProtocol?: string }[];
+}
+
+export interface Ingress extends KubeObject {
+  spec?: {
+    ingressClassName?: string;
+    rules?: { host?: string; http?: Record<string, unknown> }[];
+    tls?: { hosts?: string[]; secretName?: string }[];
+  };
+  status?: { loadBalancer?: LoadBalancerStatus };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -540,6 +577,7 @@ export interface Event extends KubeObject {
   reportingComponent?: string;
   reportingInstance?: string;
   action?: string;
+  series?: { count?: number; lastObservedTime?: string };
 }
 
 // ---------------------------------------------------------------------------------------------

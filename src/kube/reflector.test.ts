@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { waitUntil } from '../../test/support/wait.ts';
 import { devclusterOnly, startTestApiServer, type TestApiServer } from '../../test/support/apiserver.ts';
 import { KubeApiError, KubeClient, type KubeObject } from './client.ts';
+import type { ConfigMap } from './kinds.ts';
 import { Reflector, type ReflectorOptions, type VerifyReport } from './reflector.ts';
 import { objectKey } from './store.ts';
 
@@ -84,7 +85,7 @@ describe('Reflector against an API server', () => {
     const seen: string[] = [];
     const r = reflect(ns, {
       onAdd: (o) => seen.push(`add ${o.metadata.name}`),
-      onUpdate: (old, o) => seen.push(`update ${o.metadata.name} ${old.data.v}->${o.data.v}`),
+      onUpdate: (old: ConfigMap, o: ConfigMap) => seen.push(`update ${o.metadata.name} ${old.data?.v}->${o.data?.v}`),
       onDelete: (o) => seen.push(`delete ${o.metadata.name}`),
     });
     await r.waitForSync();

@@ -1,5 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import type { KubeObject } from './client.ts';
 import {
   checkFieldSelector,
   escapeFieldValue,
@@ -11,6 +12,7 @@ import {
   parseFieldSelector,
   parseLabelSelector,
   SelectorError,
+  type LabelSelectorObject,
   type Labels,
 } from './selectors.ts';
 
@@ -196,7 +198,7 @@ describe('labelSelectorFromObject', () => {
     assert.deepEqual(sel.exactMatchPairs(), { app: 'web' });
   });
 
-  const errors: [unknown, string][] = [
+  const errors: [LabelSelectorObject, string][] = [
     [{ matchExpressions: [{ key: 'a', operator: 'Gt', values: ['1'] }] }, '"Gt" is not a valid label selector operator'],
     [{ matchExpressions: [{ key: 'a', operator: 'In', values: [] }] }, "values: Invalid value: []string(nil): for 'in', 'notin' operators, values set can't be empty"],
     [{ matchExpressions: [{ key: 'a', operator: 'NotIn' }] }, "values: Invalid value: []string(nil): for 'in', 'notin' operators, values set can't be empty"],
@@ -213,7 +215,7 @@ describe('labelSelectorFromObject', () => {
   ];
   for (const [obj, message] of errors) {
     test(`error: ${message.slice(0, 60)}`, () => {
-      assert.throws(() => labelSelectorFromObject(obj as never), (err: unknown) => {
+      assert.throws(() => labelSelectorFromObject(obj), (err: unknown) => {
         assert.ok(err instanceof SelectorError);
         assert.equal(err.message, message);
         return true;
@@ -223,14 +225,14 @@ describe('labelSelectorFromObject', () => {
 });
 
 describe('labelSelectorToString', () => {
-  const cases: [unknown, string][] = [
+  const cases: [LabelSelectorObject | undefined, string][] = [
     [{ matchLabels: { b: '2', a: '1' } }, 'a=1,b=2'],
     [{ matchExpressions: [{ key: 'x', operator: 'In', values: ['b', 'a'] }] }, 'x in (a,b)'],
     [{}, '<none>'],
     [undefined, '<none>'],
     [{ matchExpressions: [{ key: 'x', operator: 'Bogus' }] }, '<error>'],
   ];
-  for (const [obj, text] of cases) test(text, () => assert.equal(labelSelectorToString(obj as never), text));
+  for (const [obj, text] of cases) test(text, () => assert.equal(labelSelectorToString(obj), text));
 });
 
 describe('parseFieldSelector', () => {
@@ -308,7 +310,7 @@ describe('fieldValue', () => {
     source: { component: 'default-scheduler' },
     reportingComponent: 'scheduler',
   };
-  const cases: [unknown, string, string | undefined][] = [
+  const cases: [KubeObject, string, string | undefined][] = [
     [pod, 'metadata.name', 'p'],
     [pod, 'metadata.namespace', 'ns'],
     [pod, 'spec.nodeName', ''],
@@ -316,11 +318,11 @@ describe('fieldValue', () => {
     [pod, 'spec.schedulerName', 'default-scheduler'],
     [pod, 'spec.serviceAccountName', 'default'],
     [pod, 'spec.hostNetwork', 'true'],
-    [{ kind: 'Pod', spec: {} }, 'spec.hostNetwork', 'false'],
+    [{ kind: 'Pod', metadata: {}, spec: {} }, 'spec.hostNetwork', 'false'],
     [pod, 'status.phase', 'Pending'],
     [pod, 'status.podIP', '10.0.0.9'],
-    [{ kind: 'Pod', status: { podIP: '10.1.1.1' } }, 'status.podIP', '10.1.1.1'],
-    [{ kind: 'Pod' }, 'status.podIP', ''],
+    [{ kind: 'Pod', metadata: {}, status: { podIP: '10.1.1.1' } }, 'status.podIP', '10.1.1.1'],
+    [{ kind: 'Pod', metadata: {} }, 'status.podIP', ''],
     [pod, 'spec.bogus', undefined],
     [event, 'involvedObject.kind', 'Pod'],
     [event, 'involvedObject.namespace', 'ns'],
@@ -332,21 +334,21 @@ describe('fieldValue', () => {
     [event, 'reason', 'Scheduled'],
     [event, 'type', 'Normal'],
     [event, 'source', 'default-scheduler'],
-    [{ kind: 'Event', reportingComponent: 'kre-operator' }, 'source', 'kre-operator'],
+    [{ kind: 'Event', metadata: {}, reportingComponent: 'kre-operator' }, 'source', 'kre-operator'],
     [event, 'reportingComponent', 'scheduler'],
-    [{ kind: 'Secret', type: 'Opaque' }, 'type', 'Opaque'],
+    [{ kind: 'Secret', metadata: {}, type: 'Opaque' }, 'type', 'Opaque'],
     [{ kind: 'Node', metadata: { name: 'n' }, spec: { unschedulable: true } }, 'spec.unschedulable', 'true'],
     [{ kind: 'Node', metadata: { name: 'n' } }, 'spec.unschedulable', 'false'],
     [{ kind: 'Node', metadata: { name: 'n' } }, 'metadata.name', 'n'],
     [{ kind: 'Node', metadata: { name: 'n' } }, 'metadata.namespace', undefined],
-    [{ kind: 'Namespace', status: { phase: 'Terminating' } }, 'status.phase', 'Terminating'],
+    [{ kind: 'Namespace', metadata: {}, status: { phase: 'Terminating' } }, 'status.phase', 'Terminating'],
     [{ kind: 'ConfigMap', metadata: { name: 'c', namespace: 'ns' } }, 'metadata.namespace', 'ns'],
     [{ kind: 'ConfigMap', metadata: { name: 'c' } }, 'data', undefined],
-    [{ kind: 'ConfigMap' }, 'constructor', undefined],
+    [{ kind: 'ConfigMap', metadata: {} }, 'constructor', undefined],
     [{ metadata: { name: 'x' } }, 'metadata.name', 'x'],
   ];
   for (const [obj, field, value] of cases) {
-    test(`${(obj as { kind?: string }).kind ?? '(no kind)'} ${field}`, () => assert.equal(fieldValue(obj, field), value));
+    test(`${obj.kind ?? '(no kind)'} ${field}`, () => assert.equal(fieldValue(obj, field), value));
   }
 });
 
@@ -364,10 +366,10 @@ describe('field selectors against kinds', () => {
 
   test('fieldMatcher resolves the fields once and matches objects', () => {
     const match = fieldMatcher('Pod', parseFieldSelector('spec.nodeName=,status.phase!=Succeeded'));
-    assert.equal(match({ spec: {}, status: { phase: 'Pending' } }), true);
-    assert.equal(match({ spec: { nodeName: 'n' }, status: { phase: 'Pending' } }), false);
-    assert.equal(match({ spec: {}, status: { phase: 'Succeeded' } }), false);
-    assert.equal(fieldMatcher('Pod', parseFieldSelector(''))({}), true);
+    assert.equal(match({ metadata: {}, spec: {}, status: { phase: 'Pending' } }), true);
+    assert.equal(match({ metadata: {}, spec: { nodeName: 'n' }, status: { phase: 'Pending' } }), false);
+    assert.equal(match({ metadata: {}, spec: {}, status: { phase: 'Succeeded' } }), false);
+    assert.equal(fieldMatcher('Pod', parseFieldSelector(''))({ metadata: {} }), true);
     assert.throws(() => fieldMatcher('Node', parseFieldSelector('metadata.namespace=x')), /field label not supported: metadata.namespace/);
   });
 });

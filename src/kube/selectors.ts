@@ -6,6 +6,8 @@
  * or a watch with it (50,000 pods for one request is a normal case), so matching must cost a few
  * property reads per requirement — no regex, no allocation per object.
  */
+import type { KubeObject } from './client.ts';
+import type { Event, Namespace, Node, Pod, Secret } from './kinds.ts';
 import { isQualifiedName, isValidLabelValue } from './names.ts';
 
 /** A selector the server refuses: its `message` is what a real server puts in the 400 Status. */
@@ -641,13 +643,14 @@ export function fieldSelectorFromRequirements(requirements: FieldRequirement[]):
 // The fields a real server lets a selector use, per kind (each kind's `ToSelectableFields` and
 // field label conversion). Unset fields read as '', as in Kubernetes' fields.Set.
 
-type FieldGetter = (obj: any) => string;
+/** Each kind's getters read its typed view; an Event's as partial, as its `involvedObject` may be missing. */
+type FieldGetter = (obj: KubeObject) => string;
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 const bool = (v: unknown): string => (v === true ? 'true' : 'false');
 
-const NAME: [string, FieldGetter] = ['metadata.name', (o) => str(o?.metadata?.name)];
-const NAMESPACE: [string, FieldGetter] = ['metadata.namespace', (o) => str(o?.metadata?.namespace)];
+const NAME: [string, FieldGetter] = ['metadata.name', (o) => str(o.metadata?.name)];
+const NAMESPACE: [string, FieldGetter] = ['metadata.namespace', (o) => str(o.metadata?.namespace)];
 
 const COMMON_FIELDS = new Map<string, FieldGetter>([NAME, NAMESPACE]);
 
@@ -657,15 +660,15 @@ const FIELDS_BY_KIND: ReadonlyMap<string, ReadonlyMap<string, FieldGetter>> = ne
     new Map<string, FieldGetter>([
       NAME,
       NAMESPACE,
-      ['spec.nodeName', (o) => str(o?.spec?.nodeName)],
-      ['spec.restartPolicy', (o) => str(o?.spec?.restartPolicy)],
-      ['spec.schedulerName', (o) => str(o?.spec?.schedulerName)],
-      ['spec.serviceAccountName', (o) => str(o?.spec?.serviceAccountName)],
-      ['spec.hostNetwork', (o) => bool(o?.spec?.hostNetwork)],
-      ['status.phase', (o) => str(o?.status?.phase)],
+      ['spec.nodeName', (o: Pod) => str(o.spec?.nodeName)],
+      ['spec.restartPolicy', (o: Pod) => str(o.spec?.restartPolicy)],
+      ['spec.schedulerName', (o: Pod) => str(o.spec?.schedulerName)],
+      ['spec.serviceAccountName', (o: Pod) => str(o.spec?.serviceAccountName)],
+      ['spec.hostNetwork', (o: Pod) => bool(o.spec?.hostNetwork)],
+      ['status.phase', (o: Pod) => str(o.status?.phase)],
       // The server reads the first of `podIPs`, which it keeps in step with `podIP`.
-      ['status.podIP', (o) => str(o?.status?.podIPs?.[0]?.ip ?? o?.status?.podIP)],
-      ['status.nominatedNodeName', (o) => str(o?.status?.nominatedNodeName)],
+      ['status.podIP', (o: Pod) => str(o.status?.podIPs?.[0]?.ip ?? o.status?.podIP)],
+      ['status.nominatedNodeName', (o: Pod) => str(o.status?.nominatedNodeName)],
     ]),
   ],
   [
@@ -673,24 +676,24 @@ const FIELDS_BY_KIND: ReadonlyMap<string, ReadonlyMap<string, FieldGetter>> = ne
     new Map<string, FieldGetter>([
       NAME,
       NAMESPACE,
-      ['involvedObject.kind', (o) => str(o?.involvedObject?.kind)],
-      ['involvedObject.namespace', (o) => str(o?.involvedObject?.namespace)],
-      ['involvedObject.name', (o) => str(o?.involvedObject?.name)],
-      ['involvedObject.uid', (o) => str(o?.involvedObject?.uid)],
-      ['involvedObject.apiVersion', (o) => str(o?.involvedObject?.apiVersion)],
-      ['involvedObject.resourceVersion', (o) => str(o?.involvedObject?.resourceVersion)],
-      ['involvedObject.fieldPath', (o) => str(o?.involvedObject?.fieldPath)],
-      ['reason', (o) => str(o?.reason)],
-      ['type', (o) => str(o?.type)],
+      ['involvedObject.kind', (o: Partial<Event>) => str(o.involvedObject?.kind)],
+      ['involvedObject.namespace', (o: Partial<Event>) => str(o.involvedObject?.namespace)],
+      ['involvedObject.name', (o: Partial<Event>) => str(o.involvedObject?.name)],
+      ['involvedObject.uid', (o: Partial<Event>) => str(o.involvedObject?.uid)],
+      ['involvedObject.apiVersion', (o: Partial<Event>) => str(o.involvedObject?.apiVersion)],
+      ['involvedObject.resourceVersion', (o: Partial<Event>) => str(o.involvedObject?.resourceVersion)],
+      ['involvedObject.fieldPath', (o: Partial<Event>) => str(o.involvedObject?.fieldPath)],
+      ['reason', (o: Partial<Event>) => str(o.reason)],
+      ['type', (o: Partial<Event>) => str(o.type)],
       // Events written through events.k8s.io have no source, only a reporting controller.
-      ['source', (o) => str(o?.source?.component) || str(o?.reportingComponent)],
-      ['reportingComponent', (o) => str(o?.reportingComponent)],
+      ['source', (o: Partial<Event>) => str(o.source?.component) || str(o.reportingComponent)],
+      ['reportingComponent', (o: Partial<Event>) => str(o.reportingComponent)],
     ]),
   ],
-  ['Secret', new Map<string, FieldGetter>([NAME, NAMESPACE, ['type', (o) => str(o?.type)]])],
+  ['Secret', new Map<string, FieldGetter>([NAME, NAMESPACE, ['type', (o: Secret) => str(o.type)]])],
   // Nodes and Namespaces are cluster-scoped and have their own conversion: no metadata.namespace.
-  ['Node', new Map<string, FieldGetter>([NAME, ['spec.unschedulable', (o) => bool(o?.spec?.unschedulable)]])],
-  ['Namespace', new Map<string, FieldGetter>([NAME, ['status.phase', (o) => str(o?.status?.phase)]])],
+  ['Node', new Map<string, FieldGetter>([NAME, ['spec.unschedulable', (o: Node) => bool(o.spec?.unschedulable)]])],
+  ['Namespace', new Map<string, FieldGetter>([NAME, ['status.phase', (o: Namespace) => str(o.status?.phase)]])],
 ]);
 
 function gettersOf(kind: string | undefined): ReadonlyMap<string, FieldGetter> {
@@ -703,8 +706,8 @@ export function isSupportedField(kind: string, field: string): boolean {
 }
 
 /** The value of a selectable field of `obj` (by its `kind`), or undefined if the kind has no such field. */
-export function fieldValue(obj: any, field: string): string | undefined {
-  return gettersOf(obj?.kind).get(field)?.(obj);
+export function fieldValue(obj: KubeObject, field: string): string | undefined {
+  return gettersOf(obj.kind).get(field)?.(obj);
 }
 
 /** Refuses a selector naming a field `kind` does not support, as the server does before listing. */
@@ -718,7 +721,7 @@ export function checkFieldSelector(kind: string, sel: FieldSelector): void {
  * A matcher for objects of one kind, with each field's getter looked up once: what a list or a
  * watch applies to every object. Throws like `checkFieldSelector`.
  */
-export function fieldMatcher(kind: string, sel: FieldSelector): (obj: any) => boolean {
+export function fieldMatcher(kind: string, sel: FieldSelector): (obj: KubeObject) => boolean {
   checkFieldSelector(kind, sel);
   if (sel.empty) return () => true;
   const getters = gettersOf(kind);

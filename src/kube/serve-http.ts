@@ -24,6 +24,19 @@ export interface PartHttpOptions {
   other?: PathHandler;
 }
 
+/** A listen address that cannot be served (in use, not this machine's, privileged) is bad configuration. */
+export async function listening<T>(field: string, address: string, serve: () => Promise<T>): Promise<T> {
+  try {
+    return await serve();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') {
+      throw new ConfigError(`invalid configuration: ${field}: cannot serve on ${address}: ${(err as Error).message}`, field);
+    }
+    throw err;
+  }
+}
+
 /** Answers a request for a path other than `/livez`, `/readyz` and `/metrics`; it checks its own methods and auth. */
 export type PathHandler = (req: IncomingMessage, res: ServerResponse) => void;
 

@@ -6,12 +6,46 @@
  * (priority 1); kubectl hides them unless `-o wide`. The devcluster's API server and the monitor
  * both answer with it.
  */
-/** What the printers need of a resource type: a custom resource's printer columns come from its CRD. */
+import type { KubeObject, ObjectMeta, OwnerReference } from './client.ts';
+import type {
+  ConfigMap,
+  ContainerStatus,
+  ControllerRevision,
+  DaemonSet,
+  Deployment,
+  Endpoints,
+  EndpointSlice,
+  EndpointSubset,
+  Event,
+  Ingress,
+  Job,
+  LabelSelector,
+  LoadBalancerStatus,
+  Namespace,
+  Node,
+  PersistentVolume,
+  PersistentVolumeClaim,
+  Pod,
+  PodSpec,
+  ReplicaSet,
+  Role,
+  RoleBinding,
+  Secret,
+  Service,
+  ServiceAccount,
+  StatefulSet,
+} from './kinds.ts';
+import type { Lease } from './leader-election.ts';
+
+/**
+ * What the printers need of a resource type: a custom resource's printer columns come from its CRD,
+ * per version (apiextensions v1) or for the whole CRD (v1beta1, which old manifests still use).
+ */
 export interface TableResource {
   group: string;
   version: string;
   kind: string;
-  crd?: Record<string, any>;
+  crd?: { spec?: { versions?: { name: string; additionalPrinterColumns?: PrinterColumn[] }[]; additionalPrinterColumns?: PrinterColumn[] } };
 }
 
 export type IncludeObject = 'None' | 'Metadata' | 'Object';
@@ -45,17 +79,36 @@ interface RowCondition {
   message: string;
 }
 
-/** How one kind is printed: its columns, and the cells (one per column) of one object. */
-interface Printer {
-  columns: ColumnDefinition[];
-  cells(obj: any, now: Date): Cell[];
-  conditions?(obj: any): RowCondition[] | undefined;
+export interface TableRow {
+  cells: Cell[];
+  conditions?: RowCondition[];
+  object?: KubeObject | { kind: 'PartialObjectMetadata'; apiVersion: 'meta.k8s.io/v1'; metadata: ObjectMeta };
 }
 
-export function toTable(t: TableResource, objects: any[], opts: TableOptions): object {
+/** A `meta.k8s.io/v1` Table. */
+export interface Table {
+  kind: 'Table';
+  apiVersion: 'meta.k8s.io/v1';
+  metadata: Partial<ListMeta>;
+  columnDefinitions: ColumnDefinition[];
+  rows: TableRow[];
+}
+
+/**
+ * How one kind is printed: its columns, and the cells (one per column) of one object. Methods, so
+ * that the printer of one kind (`Printer<Pod>`) stands in the table of all kinds (`Printer`): the
+ * table picks it by the object's kind.
+ */
+interface Printer<T extends KubeObject = KubeObject> {
+  columns: ColumnDefinition[];
+  cells(obj: T, now: Date): Cell[];
+  conditions?(obj: T): RowCondition[] | undefined;
+}
+
+export function toTable(t: TableResource, objects: readonly KubeObject[], opts: TableOptions): Table {
   const printer = t.crd ? customResourcePrinter(t) : (BUILTIN_PRINTERS[`${t.group}/${t.kind}`] ?? DEFAULT_PRINTER);
   const rows = objects.map((obj) => {
-    const row: Record<string, unknown> = { cells: printer.cells(obj, opts.now) };
+    const row: TableRow = { cells: printer.cells(obj, opts.now) };
     const conditions = printer.conditions?.(obj);
     if (conditions) row.conditions = conditions;
     if (opts.includeObject === 'Metadata') {
@@ -65,7 +118,7 @@ export function toTable(t: TableResource, objects: any[], opts: TableOptions): o
     }
     return row;
   });
-  const metadata: Record<string, unknown> = {};
+  const metadata: Partial<ListMeta> = {};
   if (opts.listMeta) {
     metadata.resourceVersion = opts.listMeta.resourceVersion;
     if (opts.listMeta.continue) metadata.continue = opts.listMeta.continue;
@@ -162,15 +215,15 @@ const selectorColumn = (description: string): ColumnDefinition => wide('Selector
 
 const NONE = '<none>';
 const orNone = (s: string | undefined | null): string => (s ? s : NONE);
-const age = (obj: any, now: Date): string => ageSince(obj.metadata?.creationTimestamp, now);
-const createdAt = (obj: any): string => {
+const age = (obj: KubeObject, now: Date): string => ageSince(obj.metadata?.creationTimestamp, now);
+const createdAt = (obj: KubeObject): string => {
   const ts = obj.metadata?.creationTimestamp;
   return ts ? new Date(ts).toISOString().replace(/\.\d{3}Z$/, 'Z') : '';
 };
 
 /** Names and images of a pod template's containers, comma-separated. */
-function containerCells(podSpec: any): [string, string] {
-  const containers: any[] = podSpec?.containers ?? [];
+function containerCells(podSpec: PodSpec | undefined): [string, string] {
+  const containers = podSpec?.containers ?? [];
   return [containers.map((c) => c.name ?? '').join(','), containers.map((c) => c.image ?? '').join(',')];
 }
 
@@ -182,7 +235,7 @@ export function formatLabels(labels: Record<string, string> | undefined): string
 }
 
 /** A LabelSelector as `metav1.LabelSelectorAsSelector(...).String()` prints it. */
-export function formatSelector(selector: any): string {
+export function formatSelector(selector: LabelSelector | undefined): string {
   if (!selector) return NONE;
   const parts: Array<[string, string]> = [];
   for (const [k, v] of Object.entries(selector.matchLabels ?? {})) parts.push([k, `${k}=${v}`]);
@@ -214,7 +267,7 @@ const int = (n: unknown): number => (typeof n === 'number' ? n : 0);
 // ---------------------------------------------------------------------------------------------
 // Pods
 
-const podPrinter: Printer = {
+const podPrinter: Printer<Pod> = {
   columns: [
     NAME,
     col('Ready', 'The aggregate readiness state of this pod for accepting traffic.'),
@@ -237,17 +290,17 @@ const podPrinter: Printer = {
   ],
   cells(pod, now) {
     const s = podSummary(pod, now);
-    const spec = pod.spec ?? {};
+    const spec = pod.spec;
     const status = pod.status ?? {};
-    const gates: any[] = spec.readinessGates ?? [];
+    const gates = spec?.readinessGates ?? [];
     let readinessGates = NONE;
     if (gates.length > 0) {
-      const conditions: any[] = status.conditions ?? [];
+      const conditions = status.conditions ?? [];
       const trueGates = gates.filter((g) => conditions.find((c) => c.type === g.conditionType)?.status === 'True').length;
       readinessGates = `${trueGates}/${gates.length}`;
     }
     const podIP = status.podIPs?.[0]?.ip ?? status.podIP;
-    return [pod.metadata?.name ?? '', s.ready, s.status, s.restarts, age(pod, now), orNone(podIP), orNone(spec.nodeName), orNone(status.nominatedNodeName), readinessGates];
+    return [pod.metadata?.name ?? '', s.ready, s.status, s.restarts, age(pod, now), orNone(podIP), orNone(spec?.nodeName), orNone(status.nominatedNodeName), readinessGates];
   },
   conditions(pod) {
     // The real printer marks finished pods so clients can tell them apart (kubectl get --show-all era).
@@ -259,13 +312,13 @@ const podPrinter: Printer = {
 };
 
 /** READY, STATUS and RESTARTS of a pod, worked out as kubectl's printPod does. */
-export function podSummary(pod: any, now: Date): { ready: string; status: string; restarts: string } {
-  const spec = pod.spec ?? {};
+export function podSummary(pod: Pod, now: Date): { ready: string; status: string; restarts: string } {
+  const spec = pod.spec;
   const status = pod.status ?? {};
-  const initSpecs = new Map<string, any>((spec.initContainers ?? []).map((c: any) => [c.name, c]));
+  const initSpecs = new Map((spec?.initContainers ?? []).map((c) => [c.name, c]));
   // Sidecars are init containers that keep running (restartPolicy Always) and count as containers.
   const isSidecar = (name: string): boolean => initSpecs.get(name)?.restartPolicy === 'Always';
-  const total = (spec.containers ?? []).length + [...initSpecs.values()].filter((c) => c.restartPolicy === 'Always').length;
+  const total = (spec?.containers ?? []).length + [...initSpecs.values()].filter((c) => c.restartPolicy === 'Always').length;
   let ready = 0;
   let restarts = 0;
   let sidecarRestarts = 0;
@@ -277,7 +330,7 @@ export function podSummary(pod: any, now: Date): { ready: string; status: string
   }
 
   let initializing = false;
-  const initStatuses: any[] = status.initContainerStatuses ?? [];
+  const initStatuses = status.initContainerStatuses ?? [];
   for (let i = 0; i < initStatuses.length; i++) {
     const c = initStatuses[i];
     restarts += int(c.restartCount);
@@ -307,12 +360,12 @@ export function podSummary(pod: any, now: Date): { ready: string; status: string
     break;
   }
 
-  const initialized = (status.conditions ?? []).some((c: any) => c.type === 'Initialized' && c.status === 'True');
+  const initialized = (status.conditions ?? []).some((c) => c.type === 'Initialized' && c.status === 'True');
   if (!initializing || initialized) {
     restarts = sidecarRestarts;
     lastRestart = lastSidecarRestart;
     let hasRunning = false;
-    const statuses: any[] = status.containerStatuses ?? [];
+    const statuses = status.containerStatuses ?? [];
     // Walked from the last container so the first container's state wins, as in kubectl.
     for (let i = statuses.length - 1; i >= 0; i--) {
       const c = statuses[i];
@@ -329,7 +382,7 @@ export function podSummary(pod: any, now: Date): { ready: string; status: string
       }
     }
     if (reason === 'Completed' && hasRunning) {
-      const podReady = (status.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True');
+      const podReady = (status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
       reason = podReady ? 'Running' : 'NotReady';
     }
   }
@@ -344,7 +397,7 @@ export function podSummary(pod: any, now: Date): { ready: string; status: string
   return { ready: `${ready}/${total}`, status: reason, restarts: restartsText };
 }
 
-function finishedAt(containerStatus: any): number {
+function finishedAt(containerStatus: ContainerStatus): number {
   const t = containerStatus.lastState?.terminated?.finishedAt;
   const ms = t ? Date.parse(t) : NaN;
   return Number.isNaN(ms) ? 0 : ms;
@@ -353,7 +406,7 @@ function finishedAt(containerStatus: any): number {
 // ---------------------------------------------------------------------------------------------
 // Workloads
 
-const deploymentPrinter: Printer = {
+const deploymentPrinter: Printer<Deployment> = {
   columns: [
     NAME,
     col('Ready', 'Number of the pod with ready state'),
@@ -371,7 +424,7 @@ const deploymentPrinter: Printer = {
   },
 };
 
-const replicaSetPrinter: Printer = {
+const replicaSetPrinter: Printer<ReplicaSet> = {
   columns: [
     NAME,
     col('Desired', 'Replicas is the number of desired replicas. This is a pointer to distinguish between explicit zero and unspecified. Defaults to 1.', { type: 'integer' }),
@@ -384,12 +437,12 @@ const replicaSetPrinter: Printer = {
   ],
   cells(rs, now) {
     const [containers, images] = containerCells(rs.spec?.template?.spec);
-    const st = rs.status ?? {};
-    return [rs.metadata?.name ?? '', int(rs.spec?.replicas), int(st.replicas), int(st.readyReplicas), age(rs, now), containers, images, formatSelector(rs.spec?.selector)];
+    const st = rs.status;
+    return [rs.metadata?.name ?? '', int(rs.spec?.replicas), int(st?.replicas), int(st?.readyReplicas), age(rs, now), containers, images, formatSelector(rs.spec?.selector)];
   },
 };
 
-const statefulSetPrinter: Printer = {
+const statefulSetPrinter: Printer<StatefulSet> = {
   columns: [NAME, col('Ready', 'Number of the pod with ready state'), AGE, CONTAINERS, IMAGES],
   cells(ss, now) {
     const [containers, images] = containerCells(ss.spec?.template?.spec);
@@ -397,7 +450,7 @@ const statefulSetPrinter: Printer = {
   },
 };
 
-const daemonSetPrinter: Printer = {
+const daemonSetPrinter: Printer<DaemonSet> = {
   columns: [
     NAME,
     col('Desired', 'The total number of nodes that should be running the daemon pod (including nodes correctly running the daemon pod).', { type: 'integer' }),
@@ -413,14 +466,14 @@ const daemonSetPrinter: Printer = {
   ],
   cells(ds, now) {
     const [containers, images] = containerCells(ds.spec?.template?.spec);
-    const st = ds.status ?? {};
+    const st = ds.status;
     return [
       ds.metadata?.name ?? '',
-      int(st.desiredNumberScheduled),
-      int(st.currentNumberScheduled),
-      int(st.numberReady),
-      int(st.updatedNumberScheduled),
-      int(st.numberAvailable),
+      int(st?.desiredNumberScheduled),
+      int(st?.currentNumberScheduled),
+      int(st?.numberReady),
+      int(st?.updatedNumberScheduled),
+      int(st?.numberAvailable),
       formatLabels(ds.spec?.template?.spec?.nodeSelector),
       age(ds, now),
       containers,
@@ -430,16 +483,16 @@ const daemonSetPrinter: Printer = {
   },
 };
 
-const controllerRevisionPrinter: Printer = {
+const controllerRevisionPrinter: Printer<ControllerRevision> = {
   columns: [NAME, col('Controller', 'Controller of the object'), col('Revision', 'Revision indicates the revision of the state represented by Data.', { type: 'integer' }), AGE],
   cells(cr, now) {
-    const owner = (cr.metadata?.ownerReferences ?? []).find((r: any) => r.controller);
+    const owner = (cr.metadata?.ownerReferences ?? []).find((r: OwnerReference) => r.controller);
     const controller = owner ? `${owner.kind.toLowerCase()}.${(owner.apiVersion ?? '').split('/')[0]}/${owner.name}` : NONE;
     return [cr.metadata?.name ?? '', controller, int(cr.revision), age(cr, now)];
   },
 };
 
-const jobPrinter: Printer = {
+const jobPrinter: Printer<Job> = {
   columns: [
     NAME,
     col('Status', 'Status of the job.'),
@@ -451,34 +504,34 @@ const jobPrinter: Printer = {
     selectorColumn('A label query over pods that should match the pod count.'),
   ],
   cells(job, now) {
-    const spec = job.spec ?? {};
+    const spec = job.spec;
     const st = job.status ?? {};
     const succeeded = int(st.succeeded);
     let completions: string;
-    if (spec.completions != null) completions = `${succeeded}/${spec.completions}`;
-    else if (spec.parallelism != null && spec.parallelism > 1) completions = `${succeeded}/1 of ${spec.parallelism}`;
+    if (spec?.completions != null) completions = `${succeeded}/${spec.completions}`;
+    else if (spec?.parallelism != null && spec.parallelism > 1) completions = `${succeeded}/1 of ${spec.parallelism}`;
     else completions = `${succeeded}/1`;
     let duration = '';
     if (st.startTime) {
       const end = st.completionTime ? Date.parse(st.completionTime) : now.getTime();
       duration = humanDuration(end - Date.parse(st.startTime));
     }
-    const has = (type: string): boolean => (st.conditions ?? []).some((c: any) => c.type === type && c.status === 'True');
+    const has = (type: string): boolean => (st.conditions ?? []).some((c) => c.type === type && c.status === 'True');
     let status = 'Running';
     if (has('Complete')) status = 'Complete';
     else if (has('Failed')) status = 'Failed';
     else if (job.metadata?.deletionTimestamp) status = 'Terminating';
     else if (has('Suspended')) status = 'Suspended';
     else if (has('FailureTarget')) status = 'FailureTarget';
-    const [containers, images] = containerCells(spec.template?.spec);
-    return [job.metadata?.name ?? '', status, completions, duration, age(job, now), containers, images, formatSelector(spec.selector)];
+    const [containers, images] = containerCells(spec?.template?.spec);
+    return [job.metadata?.name ?? '', status, completions, duration, age(job, now), containers, images, formatSelector(spec?.selector)];
   },
 };
 
 // ---------------------------------------------------------------------------------------------
 // Core kinds
 
-const servicePrinter: Printer = {
+const servicePrinter: Printer<Service> = {
   columns: [
     NAME,
     col('Type', 'type determines how the Service is exposed. Defaults to ClusterIP.'),
@@ -492,13 +545,13 @@ const servicePrinter: Printer = {
     const spec = svc.spec ?? {};
     const type = spec.type ?? 'ClusterIP';
     const clusterIP = spec.clusterIPs?.[0] ?? spec.clusterIP;
-    const ports = (spec.ports ?? []).map((p: any) => (p.nodePort > 0 ? `${p.port}:${p.nodePort}/${p.protocol ?? 'TCP'}` : `${p.port}/${p.protocol ?? 'TCP'}`)).join(',');
+    const ports = (spec.ports ?? []).map((p) => (p.nodePort !== undefined && p.nodePort > 0 ? `${p.port}:${p.nodePort}/${p.protocol ?? 'TCP'}` : `${p.port}/${p.protocol ?? 'TCP'}`)).join(',');
     return [svc.metadata?.name ?? '', type, orNone(clusterIP), serviceExternalIP(svc, type), orNone(ports), age(svc, now), formatLabels(spec.selector)];
   },
 };
 
-function serviceExternalIP(svc: any, type: string): string {
-  const external: string[] = svc.spec?.externalIPs ?? [];
+function serviceExternalIP(svc: Service, type: string): string {
+  const external = svc.spec?.externalIPs ?? [];
   switch (type) {
     case 'ClusterIP':
     case 'NodePort':
@@ -514,11 +567,11 @@ function serviceExternalIP(svc: any, type: string): string {
   return '<unknown>';
 }
 
-function loadBalancerIngress(lb: any): string[] {
-  return (lb?.ingress ?? []).map((i: any) => i.ip || i.hostname).filter(Boolean);
+function loadBalancerIngress(lb: LoadBalancerStatus | undefined): string[] {
+  return (lb?.ingress ?? []).map((i) => i.ip || i.hostname || '').filter(Boolean);
 }
 
-const endpointsPrinter: Printer = {
+const endpointsPrinter: Printer<Endpoints> = {
   columns: [NAME, col('Endpoints', 'Endpoints of the service'), AGE],
   cells(ep, now) {
     return [ep.metadata?.name ?? '', formatEndpoints(ep.subsets), age(ep, now)];
@@ -526,14 +579,14 @@ const endpointsPrinter: Printer = {
 };
 
 /** At most three `ip:port` pairs, then "+ N more...", as kubectl's formatEndpoints. */
-function formatEndpoints(subsets: any[] | undefined): string {
+function formatEndpoints(subsets: EndpointSubset[] | undefined): string {
   if (!subsets || subsets.length === 0) return NONE;
   const max = 3;
   const list: string[] = [];
   let count = 0;
   for (const ss of subsets) {
-    const addresses: any[] = ss.addresses ?? [];
-    const ports: any[] = ss.ports ?? [];
+    const addresses = ss.addresses ?? [];
+    const ports = ss.ports ?? [];
     if (ports.length === 0) {
       count += addresses.length;
       for (const a of addresses) if (list.length < max) list.push(a.ip);
@@ -548,7 +601,7 @@ function formatEndpoints(subsets: any[] | undefined): string {
   return count > max ? `${joined} + ${count - max} more...` : joined;
 }
 
-const nodePrinter: Printer = {
+const nodePrinter: Printer<Node> = {
   columns: [
     NAME,
     col('Status', 'The status of the node'),
@@ -562,11 +615,11 @@ const nodePrinter: Printer = {
     wide('Container-Runtime', 'ContainerRuntime Version reported by the node through runtime remote API (e.g. containerd://1.4.2).'),
   ],
   cells(node, now) {
-    const ready = (node.status?.conditions ?? []).find((c: any) => c.type === 'Ready');
+    const ready = (node.status?.conditions ?? []).find((c) => c.type === 'Ready');
     const status = [ready ? (ready.status === 'True' ? 'Ready' : 'NotReady') : 'Unknown'];
     if (node.spec?.unschedulable) status.push('SchedulingDisabled');
     const info = node.status?.nodeInfo ?? {};
-    const address = (type: string): string => orNone((node.status?.addresses ?? []).find((a: any) => a.type === type)?.address);
+    const address = (type: string): string => orNone((node.status?.addresses ?? []).find((a) => a.type === type)?.address);
     const orUnknown = (s: string | undefined): string => s || '<unknown>';
     return [
       node.metadata?.name ?? '',
@@ -596,14 +649,14 @@ function nodeRoles(labels: Record<string, string> | undefined): string[] {
   return [...roles].sort();
 }
 
-const namespacePrinter: Printer = {
+const namespacePrinter: Printer<Namespace> = {
   columns: [NAME, col('Status', 'The status of the namespace'), AGE],
   cells(ns, now) {
     return [ns.metadata?.name ?? '', ns.status?.phase ?? '', age(ns, now)];
   },
 };
 
-const eventPrinter: Printer = {
+const eventPrinter: Printer<Event> = {
   columns: [
     col('Last Seen', 'The time at which the most recent occurrence of this event was recorded.'),
     col('Type', 'Type of this event (Normal, Warning), new types could be added in the future'),
@@ -637,21 +690,21 @@ const eventPrinter: Printer = {
   },
 };
 
-const configMapPrinter: Printer = {
+const configMapPrinter: Printer<ConfigMap> = {
   columns: [NAME, col('Data', 'Data contains the configuration data.', { type: 'integer' }), AGE],
   cells(cm, now) {
     return [cm.metadata?.name ?? '', Object.keys(cm.data ?? {}).length + Object.keys(cm.binaryData ?? {}).length, age(cm, now)];
   },
 };
 
-const secretPrinter: Printer = {
+const secretPrinter: Printer<Secret> = {
   columns: [NAME, col('Type', 'The type of the secret'), col('Data', 'The number of data items in the secret', { type: 'integer' }), AGE],
   cells(s, now) {
     return [s.metadata?.name ?? '', s.type ?? 'Opaque', Object.keys(s.data ?? {}).length, age(s, now)];
   },
 };
 
-const serviceAccountPrinter: Printer = {
+const serviceAccountPrinter: Printer<ServiceAccount> = {
   columns: [NAME, col('Secrets', 'Secrets is a list of the secrets in the same namespace that pods running using this ServiceAccount are allowed to use.', { type: 'integer' }), AGE],
   cells(sa, now) {
     return [sa.metadata?.name ?? '', (sa.secrets ?? []).length, age(sa, now)];
@@ -669,7 +722,7 @@ const accessModes = (modes: string[] | undefined): string =>
     .map(([, short]) => short)
     .join(',');
 
-const pvcPrinter: Printer = {
+const pvcPrinter: Printer<PersistentVolumeClaim> = {
   columns: [
     NAME,
     col('Status', 'The phase of the claim'),
@@ -701,7 +754,7 @@ const pvcPrinter: Printer = {
   },
 };
 
-const pvPrinter: Printer = {
+const pvPrinter: Printer<PersistentVolume> = {
   columns: [
     NAME,
     col('Capacity', 'capacity is the description of the persistent volume\'s resources and capacity.'),
@@ -738,21 +791,21 @@ const pvPrinter: Printer = {
 // ---------------------------------------------------------------------------------------------
 // Other groups
 
-const leasePrinter: Printer = {
+const leasePrinter: Printer<Lease> = {
   columns: [NAME, col('Holder', 'holderIdentity contains the identity of the holder of a current lease.'), AGE],
   cells(lease, now) {
     return [lease.metadata?.name ?? '', lease.spec?.holderIdentity ?? '', age(lease, now)];
   },
 };
 
-const rolePrinter: Printer = {
+const rolePrinter: Printer<Role> = {
   columns: [NAME, CREATED_AT],
   cells(role) {
     return [role.metadata?.name ?? '', createdAt(role)];
   },
 };
 
-const roleBindingPrinter: Printer = {
+const roleBindingPrinter: Printer<RoleBinding> = {
   columns: [
     NAME,
     col('Role', 'RoleRef can reference a Role in the current namespace or a ClusterRole in the global namespace.'),
@@ -762,13 +815,13 @@ const roleBindingPrinter: Printer = {
     wide('ServiceAccounts', 'ServiceAccounts in the roleBinding'),
   ],
   cells(rb, now) {
-    const subjects: any[] = rb.subjects ?? [];
+    const subjects = rb.subjects ?? [];
     const ofKind = (kind: string): string[] => subjects.filter((s) => s.kind === kind).map((s) => (kind === 'ServiceAccount' ? `${s.namespace ?? ''}:${s.name}` : s.name));
     return [rb.metadata?.name ?? '', `${rb.roleRef?.kind ?? ''}/${rb.roleRef?.name ?? ''}`, age(rb, now), ofKind('User').join(', '), ofKind('Group').join(', '), ofKind('ServiceAccount').join(', ')];
   },
 };
 
-const ingressPrinter: Printer = {
+const ingressPrinter: Printer<Ingress> = {
   columns: [
     NAME,
     col('Class', 'ingressClassName is the name of an IngressClass cluster resource.'),
@@ -778,18 +831,18 @@ const ingressPrinter: Printer = {
     AGE,
   ],
   cells(ing, now) {
-    const hosts = (ing.spec?.rules ?? []).map((r: any) => r.host).filter(Boolean);
+    const hosts = (ing.spec?.rules ?? []).map((r) => r.host).filter(Boolean);
     const hostText = hosts.length === 0 ? '*' : hosts.length > 4 ? `${hosts.slice(0, 4).join(',')} + ${hosts.length - 4} more...` : hosts.join(',');
     const ports = (ing.spec?.tls ?? []).length > 0 ? '80, 443' : '80';
     return [ing.metadata?.name ?? '', ing.spec?.ingressClassName ?? NONE, hostText, loadBalancerIngress(ing.status?.loadBalancer).join(','), ports, age(ing, now)];
   },
 };
 
-const endpointSlicePrinter: Printer = {
+const endpointSlicePrinter: Printer<EndpointSlice> = {
   columns: [NAME, col('AddressType', 'addressType specifies the type of address carried by this EndpointSlice.'), col('Ports', 'ports specifies the list of network ports exposed by each endpoint.'), col('Endpoints', 'endpoints is a list of unique endpoints in this slice.'), AGE],
   cells(slice, now) {
-    const ports = (slice.ports ?? []).map((p: any) => String(p.port ?? '')).join(',');
-    const addresses = (slice.endpoints ?? []).flatMap((e: any) => e.addresses ?? []);
+    const ports = (slice.ports ?? []).map((p) => String(p.port ?? '')).join(',');
+    const addresses = (slice.endpoints ?? []).flatMap((e) => e.addresses ?? []);
     const shown = addresses.slice(0, 3).join(',');
     const endpoints = addresses.length === 0 ? '<unset>' : addresses.length > 3 ? `${shown} + ${addresses.length - 3} more...` : shown;
     return [slice.metadata?.name ?? '', slice.addressType ?? '', ports || '<unset>', endpoints, age(slice, now)];
@@ -848,7 +901,7 @@ interface PrinterColumn {
 const DEFAULT_CR_COLUMNS: PrinterColumn[] = [{ name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' }];
 
 function customResourcePrinter(t: TableResource): Printer {
-  const version = (t.crd?.spec?.versions ?? []).find((v: any) => v.name === t.version);
+  const version = (t.crd?.spec?.versions ?? []).find((v) => v.name === t.version);
   const printerColumns: PrinterColumn[] = version?.additionalPrinterColumns ?? t.crd?.spec?.additionalPrinterColumns ?? DEFAULT_CR_COLUMNS;
   return {
     columns: [
@@ -904,10 +957,10 @@ export function evalJsonPath(obj: unknown, path: string): unknown {
     else steps.push(m[3] ?? m[4]);
   }
   if (consumed !== p.length) return undefined;
-  let cur: any = obj;
+  let cur = obj;
   for (const step of steps) {
     if (cur === null || typeof cur !== 'object') return undefined;
-    cur = cur[step];
+    cur = (cur as Record<string | number, unknown>)[step];
   }
   return cur;
 }

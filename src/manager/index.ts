@@ -5,3 +5,4 @@ export { ManagerError, toServiceError, invalidArgument, notFound, alreadyExists,
 export { unary, serverStream, type CallContext } from './handlers.ts';
 export { renderManagerManifests } from './deploy.ts';
 export { startResourceMetricsService } from './resource-metrics-service.ts';
+export { startManagerPart, type ManagerPart, type ManagerPartOptions } from './part.ts';

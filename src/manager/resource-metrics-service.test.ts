@@ -13,7 +13,7 @@ import { RUNTIME_VERSIONS, RUNTIMES } from '../api/index.ts';
 import { startDevCluster, type DevCluster } from '../devcluster/index.ts';
 import { eventually } from '../devcluster/testing.ts';
 import { ResourceMetricsServiceClient, type Response, type VersionRequest } from '../gen/resourcemetrics/resourcemetrics.ts';
-import { KubeClient } from '../kube/index.ts';
+import { KubeClient, type Pod } from '../kube/index.ts';
 import { createLogger } from '../kube/logger.ts';
 import { startOperator, type Operator } from '../operator/operator.ts';
 import { installCustomResourceDefinitions } from '../operator/install.ts';
@@ -124,13 +124,13 @@ describe('ResourceMetricsService on a devcluster with a real Prometheus', () => 
     await kube.create({ ...RUNTIMES, namespace: NS }, runtimeObject(NS, NS, { developmentMode: true }));
     await kube.create({ ...RUNTIME_VERSIONS, namespace: NS }, versionObject(NS, VERSION, { greeting: ['parse', 'greet'] }));
     const pods = await eventually(async () => {
-      const list = (await kube.list({ ...PODS, namespace: NS }, { labelSelector: `version-name=${VERSION}` })).items;
+      const list = (await kube.list<Pod>({ ...PODS, namespace: NS }, { labelSelector: `version-name=${VERSION}` })).items;
       return list.length === 3 && list.every(isReadyPod) && list;
     }, WAIT, 'the version\'s three pods ready');
     // A RuntimeVersion has no pod annotations of its own: the usage goes on the pods, where the
     // simulated kubelets read it (a memory ramp of 0 reaches the target at once).
     for (const p of pods) {
-      containers += p.spec.containers.length;
+      containers += p.spec?.containers.length ?? 0;
       await kube.patch({ ...PODS, namespace: NS, name: p.metadata.name! }, {
         metadata: { annotations: { 'kre.konstellation.io/cpu-millicores': String(CPU_MILLI), 'kre.konstellation.io/memory-bytes': String(MEMORY_BYTES), 'kre.konstellation.io/memory-ramp-seconds': '0' } },
       });

@@ -5,7 +5,7 @@
  */
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { RUNTIMES, RuntimeConditions, type Condition } from '../api/index.ts';
-import { applyObject, isAlreadyExists, isNotFound, NAMESPACES, SECRETS, type KubeObject } from '../kube/index.ts';
+import { applyObject, isAlreadyExists, isNotFound, NAMESPACES, SECRETS, type KubeObject, type Secret } from '../kube/index.ts';
 import type { ComponentStatus, Request, RuntimeServiceServer, RuntimeStatusResponse } from '../gen/runtime/runtime.ts';
 import { FIELD_MANAGER, waitFor, type ServiceDeps } from './deps.ts';
 import { failedPrecondition, invalidArgument, ManagerError, notFound } from './errors.ts';
@@ -72,7 +72,7 @@ async function create(deps: ServiceDeps, req: Request): Promise<{ message: strin
   const current = existing.find((o) => o.metadata.name === runtime.metadata.name);
   const toCreate: KubeObject[] = [];
   for (const { component, secret } of secrets) {
-    const found = await getOrUndefined(() => deps.kube.get({ ...SECRETS, namespace: ns, name: secret.metadata.name! }));
+    const found = await getOrUndefined(() => deps.kube.get<Secret>({ ...SECRETS, namespace: ns, name: secret.metadata.name! }));
     const mismatch = () =>
       failedPrecondition(`runtime in namespace ${ns} already exists with other ${COMPONENT_WORDS[component]} credentials: changing them would lock its data`);
     if (found) {

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { credentials, makeGenericClientConstructor, status, type Client, type ServiceError } from '@grpc/grpc-js';
+import { credentials, makeGenericClientConstructor, status, type Client, type ClientDuplexStream, type ServiceDefinition, type ServiceError } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
-import { loadPackageDefinition } from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
 import { KubeConfig } from '@kubernetes/client-node';
 import { RuntimeServiceClient } from '../gen/runtime/runtime.ts';
@@ -18,20 +17,25 @@ const HealthClient = makeGenericClientConstructor(healthService, 'grpc.health.v1
 function healthCheck(address: string, service: string, creds = credentials.createInsecure()): Promise<string> {
   const client = new HealthClient(address, creds);
   return new Promise((resolve, reject) =>
-    (client as any).check({ service }, { deadline: Date.now() + 10_000 }, (err: ServiceError | null, res: { status: string }) => {
+    client.check({ service }, { deadline: Date.now() + 10_000 }, (err: ServiceError | null, res: { status: string }) => {
       client.close();
       return err ? reject(err) : resolve(res.status);
     }),
   );
 }
 
+interface ListServicesResponse {
+  listServicesResponse: { service: { name: string }[] };
+}
+
 function listServices(address: string): Promise<string[]> {
-  const pkg = loadPackageDefinition(loadSync(REFLECTION_PROTO)) as any;
-  const client = new pkg.grpc.reflection.v1.ServerReflection(address, credentials.createInsecure()) as Client & { serverReflectionInfo(): any };
+  // proto-loader's service definition carries all grpc-js needs of one, and more.
+  const ServerReflection = makeGenericClientConstructor(loadSync(REFLECTION_PROTO)['grpc.reflection.v1.ServerReflection'] as ServiceDefinition, 'ServerReflection');
+  const client = new ServerReflection(address, credentials.createInsecure());
   return new Promise((resolve, reject) => {
-    const stream = client.serverReflectionInfo();
-    stream.on('data', (res: any) => {
-      resolve(res.listServicesResponse.service.map((s: { name: string }) => s.name).sort());
+    const stream: ClientDuplexStream<{ listServices: string }, ListServicesResponse> = client.serverReflectionInfo();
+    stream.on('data', (res: ListServicesResponse) => {
+      resolve(res.listServicesResponse.service.map((s) => s.name).sort());
       stream.end();
       client.close();
     });
@@ -79,7 +83,7 @@ describe('the manager server: authentication, health, reflection, errors', () =>
   });
 
   test('bad requests answer INVALID_ARGUMENT naming the field, in the message and the kre-field trailer', async () => {
-    const cases: [string, any, unknown, string, RegExp][] = [
+    const cases: [string, Client, unknown, string, RegExp][] = [
       ['create', h.runtime, { runtime: undefined }, 'runtime', /is required/],
       ['create', h.runtime, { runtime: { name: '', namespace: 'kre-a', minio: undefined, mongo: undefined } }, 'runtime.name', /is required/],
       ['create', h.runtime, { runtime: { name: 'a', namespace: 'KRE_A', minio: undefined, mongo: undefined } }, 'runtime.namespace', /lowercase RFC 1123 label/],

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { startDev, type DevEnvironment } from '../../src/cli/dev/start.ts';
 import { eventually } from '../../src/devcluster/testing.ts';
 import { MonitorClient } from '../../src/index.ts';
+import type { KubeList, Pod } from '../../src/kube/index.ts';
 
 let env: DevEnvironment;
 let stateDir: string;
@@ -66,7 +67,8 @@ spec:
   await eventually(async () => (await kubectl(['-n', 'kre-demo', 'get', 'runtime', 'kre-demo', '-o', 'jsonpath={.status.phase}'])) === 'Running', 60_000, 'the runtime Running');
   await eventually(async () => (await kubectl(['-n', 'kre-demo', 'get', 'runtimeversion', 'v1', '-o', 'jsonpath={.status.phase}'])) === 'Running', 60_000, 'the version Running');
 
-  const pods = JSON.parse(await kubectl(['-n', 'kre-demo', 'get', 'pods', '-o', 'json'])).items.map((p: any) => p.metadata.name as string);
+  const list: KubeList<Pod> = JSON.parse(await kubectl(['-n', 'kre-demo', 'get', 'pods', '-o', 'json']));
+  const pods = list.items.map((p) => p.metadata.name ?? '');
   for (const name of ['kre-mongo-0', 'kre-nats-0', 'kre-nats-1', 'kre-minio-0']) assert.ok(pods.includes(name), `${name} in ${pods}`);
   assert.ok(pods.some((p: string) => p.startsWith('v1-parse-n1-')), 'the first node runs');
   assert.ok(pods.some((p: string) => p.startsWith('v1-entrypoint-')), 'the entrypoint runs');

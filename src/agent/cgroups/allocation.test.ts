@@ -15,6 +15,7 @@ import {
   readAllocation,
   readNodeTopology,
   type CgroupDriver,
+  type Allocation,
   type CgroupVersion,
   type PodRef,
 } from './index.ts';
@@ -116,7 +117,7 @@ test('one invalid type fails alone, one vanished pod fails alone', async () => {
       [{ cpuShares: '5' }, 'cpuShares', /not a finite number/],
     ];
     for (const [bad, type, message] of cases) {
-      const r = await applyAllocation(node.layout, g, { cpuQuota: 0.1, cpuShares: 0.3, cpusetCpus: '1', ...bad } as any, topo);
+      const r = await applyAllocation(node.layout, g, { cpuQuota: 0.1, cpuShares: 0.3, cpusetCpus: '1', ...bad } as Allocation, topo);
       assert.equal(r.failures.length, 1, JSON.stringify(bad));
       assert.equal(r.failures[0].type, type);
       assert.match(r.failures[0].message, message);

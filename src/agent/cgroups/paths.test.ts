@@ -71,7 +71,7 @@ test('hostile pod uids, QoS classes and container ids never become paths', () =>
     `../${UID}`,
   ];
   for (const uid of badUids) {
-    assert.throws(() => podCgroupPath(layout('cgroupfs'), { uid, qos: 'Burstable', containerIds: [] } as any), (err: Error) => {
+    assert.throws(() => podCgroupPath(layout('cgroupfs'), { uid: uid as string, qos: 'Burstable', containerIds: [] }), (err: Error) => {
       assert.ok(err instanceof CgroupPathError);
       assert.match(err.message, /pod uid .* is not a UUID/);
       assert.ok(err.message.length < 200, 'the message does not echo a huge value');
@@ -79,7 +79,7 @@ test('hostile pod uids, QoS classes and container ids never become paths', () =>
     });
   }
   for (const qos of ['../x', 'guaranteed', '', 'Burstable/..']) {
-    assert.throws(() => podCgroupPath(layout('systemd'), { uid: UID, qos, containerIds: [] } as any), /QoS class/);
+    assert.throws(() => podCgroupPath(layout('systemd'), { uid: UID, qos: qos as QosClass, containerIds: [] }), /QoS class/);
   }
   const badIds: Array<[unknown, RegExp]> = [
     [ID, /no runtime scheme/],

@@ -4,9 +4,8 @@
  * one, from metrics.k8s.io.
  */
 import type { KubeConfig } from '@kubernetes/client-node';
-import { collectDefaultMetrics, Registry } from 'prom-client';
-import { createLogger, KubeClient, servePartHttp, type PartHttp } from '../../kube/index.ts';
-import { parseManagerConfig, startManager, startResourceMetricsService, type Manager } from '../../manager/index.ts';
+import { createLogger, KubeClient, type PartHttp } from '../../kube/index.ts';
+import { parseManagerConfig, startManagerPart, type Manager } from '../../manager/index.ts';
 import { operatorRules } from '../../operator/index.ts';
 import type { KeptCertificate } from './credentials.ts';
 
@@ -40,33 +39,17 @@ export async function startDevManager(o: DevManagerOptions): Promise<DevManager>
       : { source: 'metrics-api', pollIntervalSeconds: o.pollIntervalSeconds },
   });
   const kube = new KubeClient(o.kubeConfig, { userAgent: 'kre-manager' });
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
-  const undo: Array<() => Promise<void> | void> = [() => kube.close()];
-  const unwind = async () => {
-    for (const u of undo.splice(0).reverse()) await u();
-  };
   try {
-    const metrics = await startResourceMetricsService({ config: config.metrics, kube, logger: log, registry });
-    undo.push(() => metrics.close());
-    const manager = await startManager({ config, token: o.token, kube, logger: log, registry, operatorRules: operatorRules(), resourceMetrics: metrics.handlers, resourceMetricsReady: metrics.ready });
-    undo.push(() => manager.stop());
-    const http = await servePartHttp({ listen: config.httpListen, ready: () => manager.ready(), metrics: registry });
-    undo.push(() => http.close());
+    const part = await startManagerPart({ config, token: o.token, kube, logger: log, operatorRules: operatorRules() });
     return {
-      manager,
-      http,
-      metricsSource: metrics.metrics.source.kind,
+      ...part,
       async stop() {
-        // Open WatchVersion streams end first (UNAVAILABLE), so that they do not hold the shutdown.
-        await metrics.close();
-        await manager.stop();
-        await http.close();
+        await part.stop();
         kube.close();
       },
     };
   } catch (err) {
-    await unwind();
+    kube.close();
     throw err;
   }
 }

@@ -20,9 +20,20 @@ interface Drawn {
 const drawn: Drawn = { drawnAt: new Map() };
 (window as unknown as { kreDrawn: Drawn }).kreDrawn = drawn;
 
-async function api(path: string, init: RequestInit = {}): Promise<{ status: number; body: any }> {
+/**
+ * What the dashboard's server answers, field by endpoint: `csrf` (login, session), `message`
+ * (action), `points` (history); `error` on a failure.
+ */
+interface ApiBody {
+  csrf?: string;
+  message?: string;
+  points?: PointView[];
+  error?: string;
+}
+
+async function api(path: string, init: RequestInit = {}): Promise<{ status: number; body: ApiBody }> {
   const res = await fetch(path, { credentials: 'same-origin', ...init });
-  const body: any = await res.json().catch(() => ({ error: `${res.status} ${res.statusText}` }));
+  const body: ApiBody = await res.json().catch(() => ({ error: `${res.status} ${res.statusText}` }));
   return { status: res.status, body };
 }
 
@@ -36,7 +47,7 @@ function Login({ onLogin }: { onLogin: (csrf: string) => void }) {
     setError('');
     try {
       const r = await api('/api/login', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ token }) });
-      if (r.status === 200) onLogin(r.body.csrf);
+      if (r.status === 200) onLogin(r.body.csrf ?? '');
       else setError(r.status === 401 ? 'Wrong token: check the dashboard token and try again.' : `Login failed: ${r.body.error ?? r.status}`);
     } catch (err) {
       setError(`Login failed: ${(err as Error).message}`);
@@ -193,7 +204,7 @@ function Graphs({ namespace, version }: { namespace: string; version: string }) 
       setStatus('loading…');
       void api(`/api/history?${q}&from=${from}&to=${to}&step=${step}`).then((r) => {
         if (r.status !== 200) return setStatus(`history: ${r.body.error}`);
-        points = r.body.points;
+        points = r.body.points ?? [];
         draw();
         setStatus(`${points.length} points, every ${step} s`);
       });
@@ -283,7 +294,7 @@ function Main({ csrf, onLogout }: { csrf: string; onLogout: () => void }) {
 function App() {
   const [csrf, setCsrf] = useState<string | null | undefined>(undefined);
   useEffect(() => {
-    void api('/api/session').then((r) => setCsrf(r.status === 200 ? r.body.csrf : null));
+    void api('/api/session').then((r) => setCsrf(r.status === 200 ? (r.body.csrf ?? null) : null));
   }, []);
   if (csrf === undefined) return h('p', { class: 'muted' }, 'Loading…');
   if (csrf === null) return h(Login, { onLogin: setCsrf });

@@ -11,12 +11,19 @@
  * than serving a history that silently stopped.
  */
 import type { Logger } from 'pino';
-import { parseQuantity, type KubeClient } from '../../kube/index.ts';
+import { parseQuantity, type KubeClient, type KubeList, type KubeObject } from '../../kube/index.ts';
 import { unavailable } from './errors.ts';
 import type { MetricsPoint } from './series.ts';
 import type { MetricsSource, RangeQuery } from './source.ts';
 
 export const POD_METRICS = { group: 'metrics.k8s.io', version: 'v1beta1', plural: 'pods' };
+
+/** A `PodMetrics` of metrics.k8s.io: the usage of each container, as quantities, sampled at `timestamp`. */
+interface PodMetrics extends KubeObject {
+  timestamp?: string;
+  window?: string;
+  containers?: { name: string; usage?: { cpu?: string; memory?: string } }[];
+}
 /** The label the operator puts on every pod of a version (src/operator/version-objects.ts). */
 export const VERSION_LABEL = 'version-name';
 
@@ -94,9 +101,9 @@ export class MetricsApiSource implements MetricsSource {
 
   private async sample(): Promise<void> {
     const started = performance.now();
-    let list: any;
+    let list: KubeList<PodMetrics>;
     try {
-      list = await this.o.client.list(POD_METRICS, { labelSelector: VERSION_LABEL });
+      list = await this.o.client.list<PodMetrics>(POD_METRICS, { labelSelector: VERSION_LABEL });
     } catch (err) {
       const message = `metrics.k8s.io is unavailable: ${(err as Error).message}`;
       if (this.failure !== message) this.o.log?.warn({ err: (err as Error).message }, 'sampling metrics.k8s.io failed');

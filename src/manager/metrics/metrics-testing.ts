@@ -6,7 +6,7 @@
  */
 import http from 'node:http';
 import type { DevCluster } from '../../devcluster/index.ts';
-import type { KubeClient } from '../../kube/index.ts';
+import type { KubeClient, KubeObject } from '../../kube/index.ts';
 
 const PODS = { group: '', version: 'v1', plural: 'pods' };
 
@@ -20,14 +20,14 @@ function escapeValue(v: string): string {
 }
 
 /** `kube_pod_labels` for the pods of a list, in the exposition format. */
-export function renderKubePodLabels(pods: readonly any[]): string {
+export function renderKubePodLabels(pods: readonly KubeObject[]): string {
   const lines = ['# HELP kube_pod_labels Kubernetes labels converted to Prometheus labels.', '# TYPE kube_pod_labels gauge'];
   for (const p of pods) {
     const labels: Array<[string, string]> = [
-      ['namespace', p.metadata.namespace],
-      ['pod', p.metadata.name],
+      ['namespace', p.metadata.namespace ?? ''],
+      ['pod', p.metadata.name ?? ''],
       ['uid', p.metadata.uid ?? ''],
-      ...Object.entries<string>(p.metadata.labels ?? {}).map(([k, v]) => [kubeStateLabel(k), v] as [string, string]),
+      ...Object.entries(p.metadata.labels ?? {}).map(([k, v]): [string, string] => [kubeStateLabel(k), v]),
     ];
     lines.push(`kube_pod_labels{${labels.map(([k, v]) => `${k}="${escapeValue(v)}"`).join(',')}} 1`);
   }

@@ -37,6 +37,24 @@ export interface InstantSample {
   value: [number, number];
 }
 
+/** One series as the HTTP API sends it: sample values are strings ("NaN", "+Inf" among them). */
+interface WireSeries {
+  metric?: Record<string, string>;
+  values?: [number, string][];
+  value?: [number, string];
+}
+
+/** A query's `data`: `resultType` says which of the shapes `result` has (`{}` when it is missing). */
+type QueryData = { resultType: 'matrix' | 'vector'; result: WireSeries[] } | { resultType: 'scalar' | 'string'; result: [number, string] } | { resultType?: undefined; result?: undefined };
+
+/** The API's envelope, fields unchecked until `interpret` looks at them. */
+interface Envelope {
+  status?: unknown;
+  data?: QueryData;
+  errorType?: unknown;
+  error?: unknown;
+}
+
 export interface PrometheusClientOptions extends Pick<PrometheusConfig, 'url' | 'timeoutSeconds' | 'maxResponseBytes' | 'insecureSkipVerify'> {
   bearerTokenFile?: string;
   username?: string;
@@ -75,7 +93,7 @@ export class PrometheusClient {
   async queryRange(query: string, start: number, end: number, step: number): Promise<RangeSeries[]> {
     const data = await this.call('query_range', { query, start: String(start), end: String(end), step: String(step) });
     if (data.resultType !== 'matrix' || !Array.isArray(data.result)) throw new PrometheusError('bad-response', `Prometheus at ${this.where} answered a range query with ${String(data.resultType)}, not a matrix`);
-    return data.result.map((s: any) => ({ metric: s.metric ?? {}, values: (s.values ?? []).map((v: [number, string]) => [Number(v[0]), Number(v[1])] as [number, number]) }));
+    return data.result.map((s) => ({ metric: s.metric ?? {}, values: (s.values ?? []).map((v): [number, number] => [Number(v[0]), Number(v[1])]) }));
   }
 
   /** An instant query at `time` (unix seconds; now when left out). */
@@ -85,7 +103,7 @@ export class PrometheusClient {
       if (data.resultType === 'scalar' && Array.isArray(data.result)) return [{ metric: {}, value: [Number(data.result[0]), Number(data.result[1])] }];
       throw new PrometheusError('bad-response', `Prometheus at ${this.where} answered an instant query with ${String(data.resultType)}, not a vector`);
     }
-    return data.result.map((s: any) => ({ metric: s.metric ?? {}, value: [Number(s.value[0]), Number(s.value[1])] as [number, number] }));
+    return data.result.map((s) => ({ metric: s.metric ?? {}, value: [Number(s.value?.[0]), Number(s.value?.[1])] }));
   }
 
   close(): void {
@@ -102,7 +120,7 @@ export class PrometheusClient {
     return h;
   }
 
-  private async call(endpoint: 'query' | 'query_range', params: Record<string, string>): Promise<any> {
+  private async call(endpoint: 'query' | 'query_range', params: Record<string, string>): Promise<QueryData> {
     const started = performance.now();
     try {
       const data = await this.post(endpoint, params);
@@ -116,7 +134,7 @@ export class PrometheusClient {
   }
 
   /** POST with a form body, so that long queries never meet a URL length limit. */
-  private post(endpoint: 'query' | 'query_range', params: Record<string, string>): Promise<any> {
+  private post(endpoint: 'query' | 'query_range', params: Record<string, string>): Promise<QueryData> {
     const timeoutMs = this.o.timeoutSeconds * 1000;
     // Prometheus stops evaluating at its own timeout too, so an abandoned query does not go on costing it.
     const body = new URLSearchParams({ ...params, timeout: `${this.o.timeoutSeconds}s` }).toString();
@@ -176,8 +194,8 @@ function readSecret(path: string, what: string): string {
 }
 
 /** The API's envelope: `{status, data}` on success, `{status: "error", errorType, error}` otherwise. */
-function interpret(status: number, text: string, where: string, timeoutSeconds: number): any {
-  let body: any;
+function interpret(status: number, text: string, where: string, timeoutSeconds: number): QueryData {
+  let body: Envelope | undefined;
   try {
     body = JSON.parse(text);
   } catch {
