@@ -7,7 +7,8 @@
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as k8s from '@kubernetes/client-node';
-import { startDevCluster, type DevCluster } from './index.ts';
+import { startDevCluster, type DevCluster, type FaultSpec } from './index.ts';
+import type { Status } from '../kube/index.ts';
 import { eventually, openWatch, rawRequest, type WatchStream } from './testing.ts';
 
 let cluster: DevCluster;
@@ -247,7 +248,7 @@ describe('restart', () => {
       await eventually(async () => (await injected('restart')) - before === i + 1, 10_000, `restart ${i + 1} counted`);
     }
     await closedWithin(w);
-    await eventually(async () => (await rawRequest(cluster, 'GET', '/kre-admin/faults')).json().dropWatchEvents?.leases === 0.1, 10_000, 'the fault spec after restart');
+    await eventually(async () => (await rawRequest(cluster, 'GET', '/kre-admin/faults')).json<FaultSpec>().dropWatchEvents?.leases === 0.1, 10_000, 'the fault spec after restart');
     const list = await core.listNamespacedConfigMap({ namespace: 'restarts' });
     assert.deepEqual(list.items.map((i) => i.metadata?.name).sort(), ['after', 'kept']);
   });
@@ -282,7 +283,7 @@ describe('the admin endpoint', () => {
       const res = await rawRequest(cluster, 'PUT', '/kre-admin/faults', spec);
       assert.equal(res.status, 400, JSON.stringify(spec));
       assert.equal(res.json().kind, 'Status');
-      assert.match(res.json().message, field);
+      assert.match(res.json<Status>().message ?? '', field);
     }
     const malformed = await rawRequest(cluster, 'PUT', '/kre-admin/faults', '{"latencyMs":');
     assert.equal(malformed.status, 400);

@@ -13,11 +13,10 @@ export interface RawResponse {
   headers: IncomingHttpHeaders;
   text: string;
   /**
-   * The body parsed as JSON, typed by the caller (`json<Status>()`). Untyped without one: the API
-   * server's own tests read arbitrary answers through it.
+   * The body parsed as JSON, typed by the caller (`json<Status>()`, `json<KubeList<Pod>>()`); an
+   * object without one. The API server's own tests, which poke at arbitrary answers, say `json<any>()`.
    */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  json<T = any>(): T;
+  json<T = KubeObject>(): T;
 }
 
 /** A cause of a Status, as the server lists them for 422 Invalid and 409 Conflict answers. */

@@ -185,7 +185,7 @@ export interface KubeObject {
   apiVersion?: string;
   kind?: string;
   metadata: ObjectMeta;
-  [field: string]: any;
+  [field: string]: unknown;
 }
 
 export interface KubeList<T extends KubeObject = KubeObject> {

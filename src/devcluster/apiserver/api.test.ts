@@ -169,38 +169,38 @@ describe('concurrency and errors', () => {
     await assert.rejects(core.createNamespacedConfigMap({ namespace: 'nowhere', body: { metadata: { name: 'x' } } }), (err: any) => err.code === 404);
     const res = await rawRequest(cluster, 'POST', '/api/v1/namespaces/errs/configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x', namespace: 'other' } });
     assert.equal(res.status, 400);
-    assert.match(res.json().message, /does not match the namespace/);
+    assert.match(res.json<any>().message, /does not match the namespace/);
   });
 
   test('bad input gets a Status naming the problem', async () => {
     const malformed = await rawRequest(cluster, 'POST', '/api/v1/namespaces/errs/configmaps', '{"apiVersion": "v1", kind');
     assert.equal(malformed.status, 400);
-    assert.equal(malformed.json().kind, 'Status');
-    assert.match(malformed.json().message, /json parse error/);
+    assert.equal(malformed.json<any>().kind, 'Status');
+    assert.match(malformed.json<any>().message, /json parse error/);
 
     const unknownKind = await rawRequest(cluster, 'GET', '/api/v1/widgets');
     assert.equal(unknownKind.status, 404);
-    assert.equal(unknownKind.json().reason, 'NotFound');
+    assert.equal(unknownKind.json<any>().reason, 'NotFound');
 
     const unknownPath = await rawRequest(cluster, 'GET', '/nothing/here');
     assert.equal(unknownPath.status, 404);
-    assert.equal(unknownPath.json().kind, 'Status');
+    assert.equal(unknownPath.json<any>().kind, 'Status');
 
     const badSelector = await rawRequest(cluster, 'GET', '/api/v1/pods?labelSelector=a%20in%20(');
     assert.equal(badSelector.status, 400);
-    assert.equal(badSelector.json().reason, 'BadRequest');
+    assert.equal(badSelector.json<any>().reason, 'BadRequest');
 
     const badField = await rawRequest(cluster, 'GET', '/api/v1/pods?fieldSelector=spec.bogus%3Dx');
     assert.equal(badField.status, 400);
-    assert.equal(badField.json().message, 'field label not supported: spec.bogus');
+    assert.equal(badField.json<any>().message, 'field label not supported: spec.bogus');
 
     const huge = await rawRequest(cluster, 'POST', '/api/v1/namespaces/errs/configmaps', JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'big' }, data: { a: 'x'.repeat(4 * 1024 * 1024) } }));
     assert.equal(huge.status, 413);
-    assert.equal(huge.json().reason, 'RequestEntityTooLarge');
+    assert.equal(huge.json<any>().reason, 'RequestEntityTooLarge');
 
     const wrongType = await rawRequest(cluster, 'POST', '/api/v1/namespaces/errs/configmaps', 'a=b', { 'Content-Type': 'text/plain' });
     assert.equal(wrongType.status, 415);
-    assert.equal(wrongType.json().reason, 'UnsupportedMediaType');
+    assert.equal(wrongType.json<any>().reason, 'UnsupportedMediaType');
 
     const badPatch = await rawRequest(cluster, 'PATCH', '/api/v1/namespaces/errs/configmaps/cfg', '{}', { 'Content-Type': 'application/xml' });
     assert.equal(badPatch.status, 415);
@@ -212,7 +212,7 @@ describe('concurrency and errors', () => {
   test('requests without the token are refused with 401', async () => {
     const res = await rawRequest({ ...cluster, token: 'wrong' }, 'GET', '/api/v1/namespaces');
     assert.equal(res.status, 401);
-    assert.equal(res.json().reason, 'Unauthorized');
+    assert.equal(res.json<any>().reason, 'Unauthorized');
     const version = await rawRequest({ ...cluster, token: 'wrong' }, 'GET', '/version');
     assert.equal(version.status, 200, '/version is public, as on a real server');
   });
@@ -271,7 +271,7 @@ describe('lists', () => {
     const res = await rawRequest(cluster, 'GET', '/api/v1/namespaces/big/configmaps');
     assert.equal(res.status, 200);
     assert.equal(res.headers['content-length'], undefined, 'sent in chunks');
-    const list = res.json();
+    const list = res.json<any>();
     assert.deepEqual(list.items.map((i: any) => i.metadata.name), names.sort());
     assert.ok(list.items.every((i: any) => i.data.payload.length === 2000));
   });
@@ -283,7 +283,7 @@ describe('lists', () => {
     const res = await rawRequest(cluster, 'GET', '/api/v1/namespaces/utf8/configmaps');
     assert.equal(res.status, 200);
     assert.equal(Number(res.headers['content-length']), Buffer.byteLength(res.text), 'Content-Length is the answer in bytes');
-    assert.deepEqual(res.json().items.map((i: any) => i.data), [data, data, data]);
+    assert.deepEqual(res.json<any>().items.map((i: any) => i.data), [data, data, data]);
   });
 
   test('label selectors: equality, sets, existence, and AND', async () => {
@@ -322,11 +322,11 @@ describe('lists', () => {
     await core.createNamespacedConfigMap({ namespace: 'pages', body: { metadata: { name: 'late' }, data: {} } });
     const exact = await rawRequest(cluster, 'GET', `/api/v1/namespaces/pages/configmaps?resourceVersion=${before.metadata?.resourceVersion}&resourceVersionMatch=Exact`);
     assert.equal(exact.status, 200);
-    assert.ok(!exact.json().items.some((i: any) => i.metadata.name === 'late'));
+    assert.ok(!exact.json<any>().items.some((i: any) => i.metadata.name === 'late'));
     cluster.faults.expireHistory();
     const expired = await rawRequest(cluster, 'GET', `/api/v1/namespaces/pages/configmaps?limit=2&continue=${before.metadata?._continue}`);
     assert.equal(expired.status, 410);
-    assert.equal(expired.json().reason, 'Expired');
+    assert.equal(expired.json<any>().reason, 'Expired');
   });
 });
 

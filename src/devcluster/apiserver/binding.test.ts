@@ -24,22 +24,22 @@ describe('binding, admission and query parameters as on a real server', () => {
     assert.equal((await rawRequest(cluster, 'POST', PODS, pod('b1'))).status, 201);
     const patched = await rawRequest(cluster, 'PATCH', `${PODS}/b1`, JSON.stringify({ spec: { nodeName: 'n1' } }), { 'Content-Type': 'application/merge-patch+json' });
     assert.equal(patched.status, 422);
-    assert.match(patched.json().message, /pod updates may not change fields other than/);
+    assert.match(patched.json<any>().message, /pod updates may not change fields other than/);
     const wrongName = await rawRequest(cluster, 'POST', `${PODS}/b1/binding`, binding('other', 'n1'));
-    assert.deepEqual([wrongName.status, wrongName.json().message], [400, 'name in URL does not match name in Binding object']);
+    assert.deepEqual([wrongName.status, wrongName.json<any>().message], [400, 'name in URL does not match name in Binding object']);
     const bound = await rawRequest(cluster, 'POST', `${PODS}/b1/binding`, binding('b1', 'n1'));
-    assert.deepEqual([bound.status, bound.json().status], [201, 'Success']);
-    const got = (await rawRequest(cluster, 'GET', `${PODS}/b1`)).json();
+    assert.deepEqual([bound.status, bound.json<any>().status], [201, 'Success']);
+    const got = (await rawRequest(cluster, 'GET', `${PODS}/b1`)).json<any>();
     assert.equal(got.spec.nodeName, 'n1');
     assert.equal(got.status.conditions.find((c: any) => c.type === 'PodScheduled')?.status, 'True');
     assert.ok(!got.metadata.managedFields.some((m: any) => m.subresource === 'binding'), 'the binding is the server’s write');
     const again = await rawRequest(cluster, 'POST', `${PODS}/b1/binding`, binding('b1', 'n2'));
-    assert.deepEqual([again.status, again.json().message], [409, 'Operation cannot be fulfilled on pods/binding "b1": pod b1 is already assigned to node "n1"']);
+    assert.deepEqual([again.status, again.json<any>().message], [409, 'Operation cannot be fulfilled on pods/binding "b1": pod b1 is already assigned to node "n1"']);
     assert.equal((await rawRequest(cluster, 'POST', `${PODS}/nope/binding`, binding('nope', 'n1'))).status, 404);
   });
 
   test('a new pod gets the ServiceAccount volume in every container, unless it opts out or mounts its own', async () => {
-    const created = (await rawRequest(cluster, 'POST', PODS, pod('sa1', { initContainers: [{ name: 'init', image: 'app:1' }] }))).json();
+    const created = (await rawRequest(cluster, 'POST', PODS, pod('sa1', { initContainers: [{ name: 'init', image: 'app:1' }] }))).json<any>();
     const volume = created.spec.volumes.find((v: any) => v.name.startsWith('kube-api-access-'));
     assert.match(volume.name, /^kube-api-access-[a-z0-9]{5}$/);
     assert.deepEqual(volume.projected.sources[0], { serviceAccountToken: { expirationSeconds: 3607, path: 'token' } });
@@ -48,14 +48,14 @@ describe('binding, admission and query parameters as on a real server', () => {
       assert.deepEqual(c.volumeMounts, [{ name: volume.name, readOnly: true, mountPath: '/var/run/secrets/kubernetes.io/serviceaccount' }]);
     }
     assert.ok(!JSON.stringify(created.metadata.managedFields).includes('kube-api-access'), 'what admission adds is no manager’s');
-    const optOut = (await rawRequest(cluster, 'POST', PODS, pod('sa2', { automountServiceAccountToken: false }))).json();
+    const optOut = (await rawRequest(cluster, 'POST', PODS, pod('sa2', { automountServiceAccountToken: false }))).json<any>();
     assert.equal(optOut.spec.volumes, undefined);
-    const own = (await rawRequest(cluster, 'POST', PODS, pod('sa3', { containers: [{ name: 'main', image: 'app:1', volumeMounts: [{ name: 'x', mountPath: '/var/run/secrets/kubernetes.io/serviceaccount' }] }], volumes: [{ name: 'x', emptyDir: {} }] }))).json();
+    const own = (await rawRequest(cluster, 'POST', PODS, pod('sa3', { containers: [{ name: 'main', image: 'app:1', volumeMounts: [{ name: 'x', mountPath: '/var/run/secrets/kubernetes.io/serviceaccount' }] }], volumes: [{ name: 'x', emptyDir: {} }] }))).json<any>();
     assert.deepEqual(own.spec.volumes.map((v: any) => v.name), ['x']);
   });
 
   test('a new node starts with the not-ready NoSchedule taint', async () => {
-    const node = (await rawRequest(cluster, 'POST', '/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: 'fresh' } })).json();
+    const node = (await rawRequest(cluster, 'POST', '/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: 'fresh' } })).json<any>();
     assert.deepEqual(node.spec.taints, [{ key: 'node.kubernetes.io/not-ready', effect: 'NoSchedule' }]);
   });
 
@@ -68,8 +68,8 @@ describe('binding, admission and query parameters as on a real server', () => {
     } finally {
       w.close();
     }
-    assert.equal((await rawRequest(cluster, 'GET', '/api/v1/namespaces/default/configmaps?watch=False')).json().kind, 'ConfigMapList');
+    assert.equal((await rawRequest(cluster, 'GET', '/api/v1/namespaces/default/configmaps?watch=False')).json<any>().kind, 'ConfigMapList');
     const bad = await rawRequest(cluster, 'GET', '/api/v1/namespaces/default/configmaps?limit=abc');
-    assert.deepEqual([bad.status, bad.json().message], [400, 'strconv.ParseInt: parsing "abc": invalid syntax']);
+    assert.deepEqual([bad.status, bad.json<any>().message], [400, 'strconv.ParseInt: parsing "abc": invalid syntax']);
   });
 });

@@ -244,7 +244,7 @@ describe('hostile requests', () => {
       const deployBefore = await rawRequest(cluster, 'GET', DEPLOY);
       const res = await rawRequest(cluster, h.method, h.path, h.body, h.contentType ? { 'Content-Type': h.contentType } : {});
       assert.equal(res.status, h.status, res.text.slice(0, 500));
-      const status = res.json();
+      const status = res.json<any>();
       assert.equal(status.kind, 'Status');
       assert.equal(status.code, h.status);
       if (typeof h.message === 'string') assert.equal(status.message, h.message);
@@ -261,7 +261,7 @@ describe('hostile requests', () => {
       const res = await rawRequest(cluster, 'GET', path);
       assert.equal(res.status, 200, `${path}: ${res.text.slice(0, 300)}`);
     }
-    const pods = (await rawRequest(cluster, 'GET', `${NS}/pods`)).json();
+    const pods = (await rawRequest(cluster, 'GET', `${NS}/pods`)).json<any>();
     assert.deepEqual(pods.items, []);
   });
 
@@ -270,6 +270,6 @@ describe('hostile requests', () => {
     assert.equal(res.status, 201, res.text.slice(0, 300));
     const list = await rawRequest(cluster, 'GET', '/apis/example.com/v1/namespaces/default/blobs');
     assert.equal(list.status, 200);
-    assert.deepEqual(list.json().items.map((o: any) => o.metadata.name), ['deep-ok']);
+    assert.deepEqual(list.json<any>().items.map((o: any) => o.metadata.name), ['deep-ok']);
   });
 });

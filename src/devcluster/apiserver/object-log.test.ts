@@ -52,7 +52,7 @@ describe('compaction while running', () => {
           const body = { metadata: { name: `cm-${i}` }, data: { round: String(round), value } };
           const res = round === 0 ? await rawRequest(cluster, 'POST', '/api/v1/namespaces/churn/configmaps', body) : await rawRequest(cluster, 'PUT', `/api/v1/namespaces/churn/configmaps/cm-${i}`, body);
           assert.ok(res.status === 200 || res.status === 201, res.text);
-          last[`cm-${i}`] = res.json().metadata.resourceVersion;
+          last[`cm-${i}`] = res.json<any>().metadata.resourceVersion;
           written += res.text.length;
         }
       }
@@ -65,11 +65,11 @@ describe('compaction while running', () => {
       // plus one record, where ~3 MiB were written.
       assert.ok(onDisk <= Math.max(2 * 20 * 11 * 1024, 256 * 1024) + 12 * 1024, `log of ${onDisk} bytes after ${written} bytes written`);
       assert.ok(!readdirSync(join(stateDir, 'data')).some((f) => f !== 'objects.log'), `nothing left beside the log: ${readdirSync(join(stateDir, 'data'))}`);
-      const rv = Number((await rawRequest(cluster, 'GET', '/api/v1/namespaces/churn/configmaps')).json().metadata.resourceVersion);
+      const rv = Number((await rawRequest(cluster, 'GET', '/api/v1/namespaces/churn/configmaps')).json<any>().metadata.resourceVersion);
 
       await cluster.stop();
       cluster = await startDevCluster({ stateDir, nodes: 0, objectLog });
-      const list = (await rawRequest(cluster, 'GET', '/api/v1/namespaces/churn/configmaps')).json();
+      const list = (await rawRequest(cluster, 'GET', '/api/v1/namespaces/churn/configmaps')).json<any>();
       assert.equal(list.items.length, 20);
       for (const cm of list.items) {
         assert.equal(cm.data.round, '14');
@@ -77,7 +77,7 @@ describe('compaction while running', () => {
       }
       assert.ok(Number(list.metadata.resourceVersion) >= rv, 'the resourceVersion does not go back');
       const next = await rawRequest(cluster, 'POST', '/api/v1/namespaces/churn/configmaps', { metadata: { name: 'after' } });
-      assert.ok(Number(next.json().metadata.resourceVersion) > rv);
+      assert.ok(Number(next.json<any>().metadata.resourceVersion) > rv);
     } finally {
       await cluster.stop();
     }
@@ -101,11 +101,11 @@ describe('compaction while running', () => {
     assert.ok(statSync(path).size > constants.MAX_STRING_LENGTH, 'the log is longer than a string can be');
     const cluster = await startDevCluster({ stateDir, nodes: 0 });
     try {
-      const blob = (await rawRequest(cluster, 'GET', '/api/v1/namespaces/big/configmaps/blob')).json();
+      const blob = (await rawRequest(cluster, 'GET', '/api/v1/namespaces/big/configmaps/blob')).json<any>();
       assert.equal(blob.data.n, String(rv - 1));
       assert.equal(blob.data.value.length, 1 << 20);
-      assert.deepEqual((await rawRequest(cluster, 'GET', '/api/v1/namespaces/big/configmaps/small')).json().data, { last: 'yes' });
-      assert.ok(Number((await rawRequest(cluster, 'GET', '/api/v1/namespaces/big/configmaps')).json().metadata.resourceVersion) >= rv - 1, 'the resourceVersion goes on from the log');
+      assert.deepEqual((await rawRequest(cluster, 'GET', '/api/v1/namespaces/big/configmaps/small')).json<any>().data, { last: 'yes' });
+      assert.ok(Number((await rawRequest(cluster, 'GET', '/api/v1/namespaces/big/configmaps')).json<any>().metadata.resourceVersion) >= rv - 1, 'the resourceVersion goes on from the log');
       assert.ok((await metric(cluster, 'devcluster_object_log_compactions_total')) >= 1);
       assert.ok(statSync(path).size < 4 << 20, `compacted to ${statSync(path).size} bytes`);
     } finally {
@@ -182,16 +182,16 @@ describe('a damaged log', () => {
     damagedLog(join(stateDir, 'data'));
     let cluster = await startDevCluster({ stateDir, nodes: 0 });
     try {
-      const names = (await rawRequest(cluster, 'GET', '/api/v1/namespaces/d/configmaps')).json().items.map((i: any) => i.metadata.name);
+      const names = (await rawRequest(cluster, 'GET', '/api/v1/namespaces/d/configmaps')).json<any>().items.map((i: any) => i.metadata.name);
       assert.deepEqual(names, ['a', 'c', 'e', 'glued']);
       const copies = readdirSync(join(stateDir, 'data')).filter((f) => f.startsWith('objects.log.damaged-'));
       assert.equal(copies.length, 1);
       await cluster.stop();
       cluster = await startDevCluster({ stateDir, nodes: 0 });
-      assert.deepEqual((await rawRequest(cluster, 'GET', '/api/v1/namespaces/d/configmaps')).json().items.map((i: any) => i.metadata.name), ['a', 'c', 'e', 'glued']);
+      assert.deepEqual((await rawRequest(cluster, 'GET', '/api/v1/namespaces/d/configmaps')).json<any>().items.map((i: any) => i.metadata.name), ['a', 'c', 'e', 'glued']);
       assert.equal(readdirSync(join(stateDir, 'data')).filter((f) => f.startsWith('objects.log.damaged-')).length, 1, 'no new damage found');
       const next = await rawRequest(cluster, 'POST', '/api/v1/namespaces/d/configmaps', { metadata: { name: 'after' } });
-      assert.ok(Number(next.json().metadata.resourceVersion) > 9);
+      assert.ok(Number(next.json<any>().metadata.resourceVersion) > 9);
     } finally {
       await cluster.stop();
     }

@@ -33,7 +33,7 @@ function token(fields: Record<string, unknown>): string {
 }
 
 async function currentRv(): Promise<number> {
-  return Number((await rawRequest(cluster, 'GET', '/api/v1/namespaces/edges/configmaps')).json().metadata.resourceVersion);
+  return Number((await rawRequest(cluster, 'GET', '/api/v1/namespaces/edges/configmaps')).json<any>().metadata.resourceVersion);
 }
 
 describe('the request metric', () => {
@@ -70,8 +70,8 @@ describe('forged positions', () => {
     for (const [t, message] of cases) {
       const res = await rawRequest(cluster, 'GET', `/api/v1/namespaces/edges/configmaps?limit=1&continue=${t}`);
       assert.equal(res.status, 400, `${Buffer.from(t, 'base64url').toString()}: ${res.text}`);
-      assert.equal(res.json().reason, 'BadRequest');
-      assert.match(res.json().message, message);
+      assert.equal(res.json<any>().reason, 'BadRequest');
+      assert.match(res.json<any>().message, message);
     }
   });
 
@@ -86,7 +86,7 @@ describe('forged positions', () => {
     for (const p of paths) {
       const res = await rawRequest(cluster, 'GET', `/api/v1/namespaces/edges/configmaps${p}`);
       assert.equal(res.status, 504, `${p}: ${res.text}`);
-      const status = res.json();
+      const status = res.json<any>();
       assert.equal(status.reason, 'Timeout');
       assert.equal(status.message, `Timeout: Too large resource version: 99999999999, current: ${rv}`);
       assert.deepEqual(status.details.causes, [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }]);

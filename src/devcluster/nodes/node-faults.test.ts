@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { accessSync, constants, existsSync } from 'node:fs';
 import { connect } from 'node:net';
-import type { Condition, Event, KubeList, Node, Pod, Toleration } from '../../kube/index.ts';
+import type { Condition, Event, KubeList, Node, Pod, Status, Toleration } from '../../kube/index.ts';
 import { startDevCluster, type DevCluster } from '../index.ts';
 import { eventually, rawRequest } from '../testing.ts';
 import { evictionTime } from '../controllers/node-lifecycle.ts';
@@ -155,7 +155,7 @@ test('admin endpoint: a hanging kubelet, then back; unknown nodes, bad bodies, n
   assert.equal(r.status, 200, r.text);
   assert.deepEqual(r.json(), { name: 'kre-node-1', unresponsive: 'hang' });
   r = await rawRequest(cluster, 'GET', '/kre-admin/nodes');
-  const nodes: SimulatedNode[] = r.json().items;
+  const nodes = r.json<{ items: SimulatedNode[] }>().items;
   assert.equal(nodes.find((n) => n.name === 'kre-node-1')?.unresponsive, 'hang');
   await eventually(async () => condition(await getNode('kre-node-1'), 'Ready')?.status === 'Unknown', 30_000, 'kre-node-1 Unknown');
   r = await rawRequest(cluster, 'PUT', '/kre-admin/nodes/kre-node-1/fault', { unresponsive: false });
@@ -165,14 +165,14 @@ test('admin endpoint: a hanging kubelet, then back; unknown nodes, bad bodies, n
   r = await rawRequest(cluster, 'PUT', '/kre-admin/nodes/no-such-node/fault', { unresponsive: 'hang' });
   assert.equal(r.status, 404);
   assert.equal(r.json().kind, 'Status');
-  assert.match(r.json().message, /no-such-node/);
+  assert.match(r.json<Status>().message ?? '', /no-such-node/);
   for (const body of [{ unresponsive: 'sometimes' }, {}, 'not json', [1]]) {
     r = await rawRequest(cluster, 'PUT', '/kre-admin/nodes/kre-node-1/fault', body);
     assert.equal(r.status, 400, `${JSON.stringify(body)}: ${r.text}`);
   }
   r = await rawRequest(cluster, 'POST', '/kre-admin/pods/default/no-such-pod/crash');
   assert.equal(r.status, 404);
-  assert.match(r.json().message, /no-such-pod/);
+  assert.match(r.json<Status>().message ?? '', /no-such-pod/);
   r = await rawRequest(cluster, 'PUT', '/kre-admin/nodes/kre-node-1/fault', { unresponsive: 'hang' }, { Authorization: 'Bearer wrong' });
   assert.equal(r.status, 401);
 });

@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import type { Deployment, Node, Pod } from '../../kube/index.ts';
+import type { Deployment, KubeList, Node, Pod } from '../../kube/index.ts';
 import { startDevCluster, type DevCluster } from '../index.ts';
 import { eventually, rawRequest } from '../testing.ts';
 
@@ -36,7 +36,7 @@ after(async () => {
 
 test('the nodes process registers its nodes and runs a Deployment on the other server', async () => {
   await eventually(() => /"msg":"ready"/.test(output), 60_000, `the ready line; output: ${output}`);
-  const nodes: Node[] = (await rawRequest(cluster, 'GET', '/api/v1/nodes')).json().items;
+  const nodes: Node[] = (await rawRequest(cluster, 'GET', '/api/v1/nodes')).json<KubeList<Node>>().items;
   assert.deepEqual(nodes.map((n) => n.metadata.name), ['kre-node-1', 'kre-node-2']);
   const created = await rawRequest(cluster, 'POST', '/apis/apps/v1/namespaces/default/deployments', {
     apiVersion: 'apps/v1',
@@ -53,7 +53,7 @@ test('the nodes process registers its nodes and runs a Deployment on the other s
     const d: Deployment = (await rawRequest(cluster, 'GET', '/apis/apps/v1/namespaces/default/deployments/remote')).json();
     return d.status?.availableReplicas === 2;
   }, 60_000, 'two available replicas');
-  const pods: Pod[] = (await rawRequest(cluster, 'GET', '/api/v1/namespaces/default/pods?labelSelector=app%3Dremote')).json().items;
+  const pods: Pod[] = (await rawRequest(cluster, 'GET', '/api/v1/namespaces/default/pods?labelSelector=app%3Dremote')).json<KubeList<Pod>>().items;
   assert.equal(pods.length, 2);
   for (const p of pods) {
     assert.equal(p.status?.phase, 'Running');

@@ -5,7 +5,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Event, Lease, Node, Pod } from '../../kube/index.ts';
+import type { Event, KubeList, Lease, Node, Pod } from '../../kube/index.ts';
 import { startDevCluster, type DevCluster } from '../index.ts';
 import { eventually, kubectlFor, rawRequest } from '../testing.ts';
 
@@ -14,7 +14,7 @@ let cluster: DevCluster;
 const { ok } = kubectlFor(() => cluster.kubeconfigPath);
 
 const getPod = async (name: string): Promise<Pod> => (await rawRequest(cluster, 'GET', `/api/v1/namespaces/default/pods/${name}`)).json();
-const eventsOf = async (name: string): Promise<Event[]> => (await rawRequest(cluster, 'GET', `/api/v1/namespaces/default/events?fieldSelector=involvedObject.name=${name}`)).json().items;
+const eventsOf = async (name: string): Promise<Event[]> => (await rawRequest(cluster, 'GET', `/api/v1/namespaces/default/events?fieldSelector=involvedObject.name=${name}`)).json<KubeList<Event>>().items;
 
 function pod(name: string, spec: Record<string, unknown> = {}, annotations: Record<string, string> = {}) {
   return JSON.stringify({
@@ -33,7 +33,7 @@ after(async () => {
 });
 
 test('nodes are Ready with capacity, addresses and a Lease renewed with MicroTime', async () => {
-  const nodes: Node[] = (await rawRequest(cluster, 'GET', '/api/v1/nodes')).json().items;
+  const nodes: Node[] = (await rawRequest(cluster, 'GET', '/api/v1/nodes')).json<KubeList<Node>>().items;
   assert.deepEqual(nodes.map((n) => n.metadata.name), ['kre-node-1', 'kre-node-2', 'kre-node-3']);
   const n1 = nodes[0].status;
   assert.equal(n1?.capacity?.cpu, '8');

@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startDevCluster, type DevCluster } from '../index.ts';
 import { eventually, rawRequest } from '../testing.ts';
-import type { ConfigMap, Event, KubeObject, Pod, PodSpec, Secret } from '../../kube/index.ts';
+import type { ConfigMap, Event, KubeList, KubeObject, Pod, PodSpec, Secret } from '../../kube/index.ts';
 import { missingPodConfig } from './pod-config.ts';
 
 const pod = (name: string, spec: Partial<PodSpec>): Pod => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default' }, spec: { containers: [{ name: 'main', image: 'app:1' }], ...spec } });
@@ -51,7 +51,7 @@ describe('a simulated kubelet and missing configuration', () => {
 
   const get = async (name: string): Promise<Pod> => (await rawRequest(cluster, 'GET', `/api/v1/namespaces/default/pods/${name}`)).json();
   const eventsOf = async (name: string) => {
-    const events: Event[] = (await rawRequest(cluster, 'GET', `/api/v1/namespaces/default/events?fieldSelector=involvedObject.name%3D${name}`)).json().items;
+    const events: Event[] = (await rawRequest(cluster, 'GET', `/api/v1/namespaces/default/events?fieldSelector=involvedObject.name%3D${name}`)).json<KubeList<Event>>().items;
     return events.map((e) => `${e.reason}: ${e.message}`);
   };
   const create = async (obj: KubeObject) => assert.equal((await rawRequest(cluster, 'POST', `/api/v1/namespaces/default/${obj.kind === 'Pod' ? 'pods' : obj.kind === 'Secret' ? 'secrets' : 'configmaps'}`, obj)).status, 201);

@@ -6,7 +6,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Event, Pod } from '../../kube/index.ts';
+import type { Event, KubeList, Pod } from '../../kube/index.ts';
 import { startDevCluster, type DevCluster } from '../index.ts';
 import { eventually, rawRequest } from '../testing.ts';
 
@@ -31,7 +31,7 @@ async function eventWrites(): Promise<number> {
   return n;
 }
 
-const pods = async (): Promise<Pod[]> => (await rawRequest(cluster, 'GET', `${NS}/pods`)).json().items;
+const pods = async (): Promise<Pod[]> => (await rawRequest(cluster, 'GET', `${NS}/pods`)).json<KubeList<Pod>>().items;
 const bound = (p: Pod) => Boolean(p.spec?.nodeName);
 const tried = (p: Pod) => bound(p) || (p.status?.conditions ?? []).some((c) => c.type === 'PodScheduled');
 
@@ -53,7 +53,7 @@ test('Pending pods deleted: no retries, no Event writes; FailedScheduling is one
     return quiet;
   }, 60_000, 'the first FailedScheduling Events written');
 
-  const events: Event[] = (await rawRequest(cluster, 'GET', `${NS}/events?fieldSelector=reason%3DFailedScheduling`)).json().items;
+  const events: Event[] = (await rawRequest(cluster, 'GET', `${NS}/events?fieldSelector=reason%3DFailedScheduling`)).json<KubeList<Event>>().items;
   const perPod = new Map<string | undefined, number>();
   for (const e of events) perPod.set(e.involvedObject.name, (perPod.get(e.involvedObject.name) ?? 0) + 1);
   assert.equal(perPod.size, PODS - 2, 'a FailedScheduling Event for each Pending pod');
