@@ -6,14 +6,13 @@
  * grows with N is quadratic work. `KRE_BENCH_SIZES=500,2000` picks the sizes (default 500,1000,2000).
  */
 import { startDevCluster } from '../src/devcluster/index.ts';
-import { KubeClient, type Pod } from '../src/kube/index.ts';
+import { PODS, KubeClient, type Pod } from '../src/kube/index.ts';
 import { sleep } from '../src/kube/sleep.ts';
 
 const SIZES = (process.env.KRE_BENCH_SIZES ?? '500,1000,2000').split(',').map(Number).filter((n) => n > 0);
 const QUIET_MS = 2_000;
 /** Gives up waiting for quiet after this long (the storm before the fix ran for minutes). */
 const LIMIT_MS = Number(process.env.KRE_BENCH_LIMIT_MS ?? 300_000);
-const PODS = { group: '', version: 'v1', plural: 'pods' };
 
 async function inBatches<T>(items: T[], concurrency: number, fn: (item: T) => Promise<unknown>): Promise<void> {
   let next = 0;

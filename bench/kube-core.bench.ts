@@ -13,8 +13,9 @@ import { KubeClient, type KubeObject } from '../src/kube/client.ts';
 import { Reflector } from '../src/kube/reflector.ts';
 import { ObjectStore } from '../src/kube/store.ts';
 import { WorkQueue } from '../src/kube/workqueue.ts';
+import { CONFIGMAPS as KUBE_CONFIGMAPS } from '../src/kube/index.ts';
 
-const CONFIGMAPS = { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap', namespace: 'default' };
+const CONFIGMAPS = { ...KUBE_CONFIGMAPS, namespace: 'default' };
 
 export async function run(): Promise<void> {
   await eventThroughput();

@@ -8,7 +8,7 @@
  * `KRE_BENCH_REPEATS` sets the repeats (default 3).
  */
 import { RUNTIMES, type Runtime } from '../src/api/index.ts';
-import type { KubeClient, KubeObject } from '../src/kube/index.ts';
+import type { KubeClient } from '../src/kube/index.ts';
 import { renderCredentialSecrets, renderNamespace, renderRuntime } from '../src/manager/runtime-objects.ts';
 import { call, credentialsMessage, startHarness, type Harness } from '../src/manager/testing.ts';
 
@@ -39,7 +39,7 @@ async function direct(kube: KubeClient, namespace: string): Promise<void> {
   for (const { secret } of renderCredentialSecrets(req)) await kube.create({ group: '', version: 'v1', plural: 'secrets', namespace }, secret);
   await kube.create({ ...RUNTIMES, namespace }, renderRuntime(req));
   const deadline = Date.now() + TIMEOUT_MS;
-  while ((await kube.get<Runtime & KubeObject>({ ...RUNTIMES, namespace, name: namespace })).status?.phase !== 'Running') {
+  while ((await kube.get<Runtime>({ ...RUNTIMES, namespace, name: namespace })).status?.phase !== 'Running') {
     if (Date.now() > deadline) throw new Error(`runtime ${namespace} did not become Running`);
     await new Promise((r) => setTimeout(r, 25));
   }

@@ -22,7 +22,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import http from 'node:http';
 import { KubeConfig } from '@kubernetes/client-node';
-import { KubeClient, type KubeList, type KubeObject } from '../src/kube/index.ts';
+import { PODS, KubeClient, type KubeList, type KubeObject } from '../src/kube/index.ts';
 import { monitorKubeConfig } from '../src/monitor/client.ts';
 import { parseMonitorConfig } from '../src/monitor/config.ts';
 import { startMonitor, type Monitor } from '../src/monitor/monitor.ts';
@@ -38,7 +38,6 @@ const WATCHERS = Math.max(10, Math.round(1000 * Math.min(1, SCALE)));
 /** Seconds the real kube-apiserver may take to load a size's pods; beyond, its column is left out. */
 const REAL_LOAD_BUDGET_S = Number(process.env.KRE_BENCH_REAL_LOAD_BUDGET_S ?? '420');
 const NAMESPACES = 10;
-const PODS = { group: '', version: 'v1', plural: 'pods' };
 const TOKEN = 'bench-token';
 
 setFlagsFromString('--expose-gc');

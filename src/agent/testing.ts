@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { startDevCluster, type DevCluster } from '../devcluster/index.ts';
 import { startWorkloads, type Kubelet, type Workloads } from '../devcluster/nodes/index.ts';
 import { eventually } from '../devcluster/testing.ts';
-import { KubeClient, type KubeObject, type Pod } from '../kube/index.ts';
+import { NAMESPACES, KubeClient, type KubeObject, type Pod } from '../kube/index.ts';
 import { createLogger } from '../kube/index.ts';
 
 export interface SimulatedNode {
@@ -30,7 +30,6 @@ export interface SimulatedNode {
 }
 
 export const PODS = { group: '', version: 'v1', plural: 'pods', namespaced: true };
-const NAMESPACES = { group: '', version: 'v1', plural: 'namespaces' };
 
 /** One simulated node with a cgroup tree of the given version and driver; its timers are an hour apart. */
 export async function startSimulatedNode(o: { version?: 'v1' | 'v2'; driver?: 'systemd' | 'cgroupfs'; maxPods?: number; cpu?: string; memory?: string } = {}): Promise<SimulatedNode> {

@@ -14,7 +14,7 @@ import type { RuntimeStatusResponse } from '../gen/runtime/runtime.ts';
 import type { VersionStatusResponse } from '../gen/version/version.ts';
 import type { Harness } from '../manager/testing.ts';
 import { startClientHarness, TOKEN, type ClientHarness } from './testing.ts';
-import { createLogger, type ConfigMap, type Service } from '../kube/index.ts';
+import { SERVICES, CONFIGMAPS, DEPLOYMENTS, createLogger, type ConfigMap, type Service } from '../kube/index.ts';
 import { parseManagerConfig } from '../manager/config.ts';
 import { startManager } from '../manager/server.ts';
 import {
@@ -38,9 +38,6 @@ import {
 
 const EXAMPLE = new URL('../../examples/greeter', import.meta.url).pathname;
 const WAIT = 120_000;
-const SERVICES = { group: '', version: 'v1', plural: 'services' };
-const CONFIGMAPS = { group: '', version: 'v1', plural: 'configmaps' };
-const DEPLOYMENTS = { group: 'apps', version: 'v1', plural: 'deployments' };
 
 /** The manager's error for `p`, which must fail with `code`. */
 async function failure(p: Promise<unknown>, code: status): Promise<ClientError> {

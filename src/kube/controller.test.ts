@@ -8,9 +8,8 @@ import { startTestApiServer, type TestApiServer } from '../../test/support/apise
 import { KubeClient, type KubeObject } from './client.ts';
 import { Controller, TerminalError, type ReconcileKey, type Reconciler } from './controller.ts';
 import { setControllerOwner } from './apply.ts';
+import { CONFIGMAPS, SECRETS } from './index.ts';
 
-const CONFIGMAPS = { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap' };
-const SECRETS = { group: '', version: 'v1', plural: 'secrets', kind: 'Secret' };
 
 describe('Controller against an API server', () => {
   let server: TestApiServer;

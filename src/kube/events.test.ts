@@ -6,14 +6,14 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import pino from 'pino';
 import { startDevCluster, type DevCluster } from '../devcluster/index.ts';
-import { KubeClient, type Event, type KubeObject } from './index.ts';
+import { EVENTS as KUBE_EVENTS, CONFIGMAPS as KUBE_CONFIGMAPS, KubeClient, type Event, type KubeObject } from './index.ts';
 import { EventRecorder } from './events.ts';
 
 let cluster: DevCluster;
 let client: KubeClient;
 const log = pino({ level: 'silent' });
-const EVENTS = { group: '', version: 'v1', plural: 'events', namespace: 'default' };
-const CONFIGMAPS = { group: '', version: 'v1', plural: 'configmaps', namespace: 'default' };
+const EVENTS = { ...KUBE_EVENTS, namespace: 'default' };
+const CONFIGMAPS = { ...KUBE_CONFIGMAPS, namespace: 'default' };
 
 before(async () => {
   cluster = await startDevCluster({ nodes: 0 });

@@ -13,9 +13,8 @@ import { KubeClient, type KubeObject } from './client.ts';
 import { Controller, type ReconcileKey } from './controller.ts';
 import { BY_CONTROLLER, InformerCache } from './informers.ts';
 import { setControllerOwner } from './apply.ts';
+import { CONFIGMAPS, SECRETS } from './index.ts';
 
-const CONFIGMAPS = { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap' };
-const SECRETS = { group: '', version: 'v1', plural: 'secrets', kind: 'Secret' };
 const NS = 'shared-cache';
 
 describe('InformerCache against an API server', () => {

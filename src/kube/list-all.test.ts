@@ -3,11 +3,11 @@ import assert from 'node:assert/strict';
 import { devclusterOnly, startTestApiServer, type TestApiServer } from '../../test/support/apiserver.ts';
 import { KubeClient } from './client.ts';
 import { listAll } from './list-all.ts';
+import { CONFIGMAPS } from './index.ts';
 
 let server: TestApiServer;
 const cluster = () => server.devcluster!;
 let client: KubeClient;
-const CONFIGMAPS = { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap', namespaced: true };
 
 before(async () => {
   server = await startTestApiServer();

@@ -7,9 +7,8 @@ import { KubeApiError, KubeClient, type KubeObject } from './client.ts';
 import type { ConfigMap } from './kinds.ts';
 import { Reflector, type ReflectorOptions, type VerifyReport } from './reflector.ts';
 import { objectKey } from './store.ts';
+import { CONFIGMAPS, NAMESPACES } from './index.ts';
 
-const CONFIGMAPS = { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap' };
-const NAMESPACES = { group: '', version: 'v1', plural: 'namespaces' };
 
 /** Client calls of the test itself go through the faults too: retry them until they land. */
 async function retrying<T>(fn: () => Promise<T>): Promise<T> {

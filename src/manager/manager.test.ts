@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { credentials, makeGenericClientConstructor, status, type ClientReadableStream, type ServiceClientConstructor, type ServiceDefinition, type ServiceError } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { RUNTIME_VERSIONS, RUNTIMES, type Runtime, type RuntimeVersion } from '../api/index.ts';
-import type { ConfigMap, Deployment, KubeObject, Node, Pod, Secret, Service } from '../kube/index.ts';
+import { SECRETS, SERVICES, DEPLOYMENTS, PODS, CONFIGMAPS, NODES, type ConfigMap, type Deployment, type Node, type Pod, type Secret, type Service } from '../kube/index.ts';
 import { eventually } from '../devcluster/testing.ts';
 import type { RuntimeStatusResponse } from '../gen/runtime/runtime.ts';
 import type { VersionStatusResponse } from '../gen/version/version.ts';
@@ -11,16 +11,6 @@ import { auth, call, credentialsMessage, failure, startHarness, versionMessage, 
 import { MINIO_SECRET, MONGO_SECRET } from './runtime-objects.ts';
 
 const WAIT = 150_000;
-const SECRETS = { group: '', version: 'v1', plural: 'secrets' };
-const SERVICES = { group: '', version: 'v1', plural: 'services' };
-const DEPLOYMENTS = { group: 'apps', version: 'v1', plural: 'deployments' };
-const PODS = { group: '', version: 'v1', plural: 'pods' };
-const CONFIGMAPS = { group: '', version: 'v1', plural: 'configmaps' };
-const NODES = { group: '', version: 'v1', plural: 'nodes' };
-
-/** The custom resources as the server returns them. */
-type StoredRuntime = Runtime & KubeObject;
-type StoredVersion = RuntimeVersion & KubeObject;
 
 /** Collects a stream's messages; `until` resolves once one of them satisfies `predicate`. */
 function collect<T>(stream: ClientReadableStream<T>) {
@@ -54,7 +44,7 @@ describe('kre manager on a devcluster with a cluster-wide operator', () => {
     const second = await call<{ message: string }>(h.runtime, 'create', req);
     assert.deepEqual(second, first);
 
-    const rt = await h.kube.get<StoredRuntime>({ ...RUNTIMES, namespace: ns, name: ns });
+    const rt = await h.kube.get<Runtime>({ ...RUNTIMES, namespace: ns, name: ns });
     assert.deepEqual(rt.spec.mongo?.credentialsSecret, { name: MONGO_SECRET });
     assert.deepEqual(rt.spec.minio?.credentialsSecret, { name: MINIO_SECRET });
     // The credentials are in Secrets only, never in the Runtime.
@@ -77,7 +67,7 @@ describe('kre manager on a devcluster with a cluster-wide operator', () => {
 
   test('RuntimeStatus waits while the runtime is created and answers STARTED once it is Running; WatchRuntimeStatus follows it', async () => {
     const watch = collect(h.runtime.watchRuntimeStatus({ runtime: { name: 'Demo', namespace: ns, minio: undefined, mongo: undefined } }, auth()));
-    const phaseAtCall = (await h.kube.get<StoredRuntime>({ ...RUNTIMES, namespace: ns, name: ns })).status?.phase;
+    const phaseAtCall = (await h.kube.get<Runtime>({ ...RUNTIMES, namespace: ns, name: ns })).status?.phase;
     const res = await call<RuntimeStatusResponse>(h.runtime, 'runtimeStatus', { runtime: { name: 'Demo', namespace: ns } }, { deadlineMs: WAIT });
     assert.equal(res.Status, 'STARTED');
     assert.equal(res.phase, 'Running');
@@ -107,7 +97,7 @@ describe('kre manager on a devcluster with a cluster-wide operator', () => {
     const name = `rt-${'x'.repeat(70)}`;
     await h.kube.create({ group: '', version: 'v1', plural: 'namespaces' }, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: other } });
     await h.kube.create({ ...RUNTIMES, namespace: other }, { apiVersion: 'kre.konstellation.io/v1alpha1', kind: 'Runtime', metadata: { name, namespace: other }, spec: {} });
-    await eventually(async () => (await h.kube.get<StoredRuntime>({ ...RUNTIMES, namespace: other, name })).status?.phase === 'Failed', WAIT, 'the Runtime Failed');
+    await eventually(async () => (await h.kube.get<Runtime>({ ...RUNTIMES, namespace: other, name })).status?.phase === 'Failed', WAIT, 'the Runtime Failed');
     const err = await failure(call(h.runtime, 'runtimeStatus', { runtime: { name: 'failed', namespace: other } }, { deadlineMs: 60_000 }), status.FAILED_PRECONDITION);
     assert.match(err.details, /is Failed/);
     assert.match(err.details, /InvalidSpec: .*metadata\.name.*63/);
@@ -127,7 +117,7 @@ describe('kre manager on a devcluster with a cluster-wide operator', () => {
     const v = 'v1';
     const start = await call<{ message: string }>(h.version, 'start', versionRequest(versionMessage(ns, v, ['parse', 'greet'], { mongoUri: 'mongodb://u:secret-pw@elsewhere:27017/db' })));
     assert.equal(start.message, "Version 'v1' started");
-    const obj = await h.kube.get<StoredVersion>({ ...RUNTIME_VERSIONS, namespace: ns, name: v });
+    const obj = await h.kube.get<RuntimeVersion>({ ...RUNTIME_VERSIONS, namespace: ns, name: v });
     assert.equal(obj.spec.state, 'Started');
     assert.deepEqual(obj.spec.mongoUriSecret, { name: 'v1-mongo-uri' });
     assert.doesNotMatch(JSON.stringify(obj), /secret-pw/);
@@ -167,12 +157,12 @@ describe('kre manager on a devcluster with a cluster-wide operator', () => {
       const pods = (await h.kube.list<Pod>({ ...PODS, namespace: ns }, { labelSelector: 'node-id=n0,version-name=v1' })).items;
       return pods.length > 0 && pods.every((p) => !oldPods.includes(p.metadata.name) && p.status?.phase === 'Running');
     }, WAIT, 'the pods replaced by new ones');
-    const versionAfter = await h.kube.get<StoredVersion>({ ...RUNTIME_VERSIONS, namespace: ns, name: v });
+    const versionAfter = await h.kube.get<RuntimeVersion>({ ...RUNTIME_VERSIONS, namespace: ns, name: v });
     assert.equal(versionAfter.spec.workflows[0].nodes.length, 2, 'UpdateConfig leaves the workflows as they were');
 
     const unpublished = await call<{ message: string }>(h.version, 'unpublish', versionRequest({ name: v, namespace: ns }));
     assert.equal(unpublished.message, "Version 'v1' unpublished");
-    assert.equal((await h.kube.get<StoredRuntime>({ ...RUNTIMES, namespace: ns, name: ns })).spec.publishedVersion, undefined);
+    assert.equal((await h.kube.get<Runtime>({ ...RUNTIMES, namespace: ns, name: ns })).spec.publishedVersion, undefined);
     await eventually(() => h.kube.get({ ...SERVICES, namespace: ns, name: 'active-entrypoint' }).then(() => false, () => true), WAIT, 'the active-entrypoint Service gone');
 
     const stopped = await call<{ message: string }>(h.version, 'stop', versionRequest({ name: v, namespace: ns }), { deadlineMs: WAIT });
@@ -197,7 +187,7 @@ describe('kre manager on a devcluster with a cluster-wide operator', () => {
     await cordon(true);
     try {
       for (const pod of (await h.kube.list({ ...PODS, namespace: ns }, { labelSelector: 'app=kre-nats' })).items) await h.kube.delete({ ...PODS, namespace: ns, name: pod.metadata.name! });
-      await eventually(async () => (await h.kube.get<StoredRuntime>({ ...RUNTIMES, namespace: ns, name: ns })).status?.phase === 'Degraded', WAIT, 'the Runtime Degraded');
+      await eventually(async () => (await h.kube.get<Runtime>({ ...RUNTIMES, namespace: ns, name: ns })).status?.phase === 'Degraded', WAIT, 'the Runtime Degraded');
       const err = await failure(call(h.runtime, 'runtimeStatus', { runtime: { name: 'Demo', namespace: ns } }, { deadlineMs: 60_000 }), status.FAILED_PRECONDITION);
       assert.match(err.details, /runtime kre-demo is Degraded: not ready: NATS$/);
       const degraded = await watch.until((m) => m.phase === 'Degraded', 'WatchRuntimeStatus Degraded');
@@ -234,7 +224,7 @@ describe('kre manager on a devcluster with a cluster-wide operator', () => {
         workflows: [{ id: 'wf', name: 'wf', entrypoint: 'Predict', nodes: [{ id: 'a', name: 'alpha', image: 'konstellation/alpha:1.0', src: 'a.py' }, { id: 'b', name: 'beta', image: 'konstellation/beta:1.0', src: 'b.py' }], edges: [{ id: 'ab', fromNode: 'a', toNode: 'b' }] }],
         mongo_db_name: 'seed' };
       assert.deepEqual(await seedCall(version, 'Start', { version: v }), { message: "Version 'seed-v1' started" });
-      const obj = await h.kube.get<StoredVersion>({ ...RUNTIME_VERSIONS, namespace: seedNs, name: 'seed-v1' });
+      const obj = await h.kube.get<RuntimeVersion>({ ...RUNTIME_VERSIONS, namespace: seedNs, name: 'seed-v1' });
       assert.equal(obj.spec.entrypoint.protoFile, 'public_input.proto');
       assert.equal(obj.spec.mongoDbName, 'seed');
       assert.deepEqual(obj.spec.workflows[0].nodes.map((n) => n.replicas), [1, 1]);

@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { startTestApiServer, type TestApiServer } from '../../test/support/apiserver.ts';
 import { eventually } from '../devcluster/testing.ts';
-import { KubeClient, type Deployment, type KubeList, type Pod, type Status } from '../kube/index.ts';
+import { PODS, KubeClient, type Deployment, type KubeList, type Pod, type Status } from '../kube/index.ts';
 import { MonitorClient, MonitorError, monitorKubeConfig } from './client.ts';
 import { parseMonitorConfig } from './config.ts';
 import { SOURCE_ANNOTATION } from './http.ts';
@@ -20,7 +20,6 @@ import { startMonitor, type Monitor } from './monitor.ts';
 import type { Freshness } from './store.ts';
 
 const TOKEN = 'monitor-test-token';
-const PODS = { group: '', version: 'v1', plural: 'pods' };
 let server: TestApiServer;
 let monitor: Monitor;
 

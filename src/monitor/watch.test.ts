@@ -13,13 +13,12 @@ import { after, before, describe, it } from 'node:test';
 import { CoreV1Api, makeInformer, type V1Pod } from '@kubernetes/client-node';
 import { startTestApiServer, type TestApiServer } from '../../test/support/apiserver.ts';
 import { eventually } from '../devcluster/testing.ts';
-import { KubeClient, type KubeList, type KubeObject, type WatchEvent } from '../kube/index.ts';
+import { PODS, KubeClient, type KubeList, type KubeObject, type WatchEvent } from '../kube/index.ts';
 import { monitorKubeConfig } from './client.ts';
 import { parseMonitorConfig } from './config.ts';
 import { startMonitor, type Monitor } from './monitor.ts';
 
 const TOKEN = 'monitor-watch-token';
-const PODS = { group: '', version: 'v1', plural: 'pods' };
 let server: TestApiServer;
 let monitor: Monitor;
 let client: KubeClient;

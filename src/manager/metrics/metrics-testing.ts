@@ -6,9 +6,8 @@
  */
 import http from 'node:http';
 import type { DevCluster } from '../../devcluster/index.ts';
-import type { KubeClient, KubeObject } from '../../kube/index.ts';
+import { PODS, type KubeClient, type KubeObject } from '../../kube/index.ts';
 
-const PODS = { group: '', version: 'v1', plural: 'pods' };
 
 /** A label key as kube-state-metrics writes it: `label_` and every character outside `[a-zA-Z0-9_]` as `_`. */
 export function kubeStateLabel(key: string): string {
