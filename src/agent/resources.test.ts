@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { Pod, PodSpec } from '../kube/index.ts';
-import { computeQosClass, qosClassOf, taskResources } from './resources.ts';
+import type { PodSpec } from '../kube/index.ts';
+import { taskResources } from './resources.ts';
 
 /**
  * JSON as a kubelet may answer it, garbage and numeric quantities included: the functions read a
  * pod defensively, so the cases need not be well-formed PodSpecs.
  */
 const asSpec = (json: unknown): PodSpec => json as PodSpec;
-const asPod = (json: unknown): Pod => json as Pod;
 
 const c = (requests?: Record<string, unknown>, limits?: Record<string, unknown>, extra: object = {}) => ({
   name: 'c',
@@ -69,21 +68,4 @@ describe('taskResources', () => {
     },
   ];
   for (const k of cases) test(k.name, () => assert.deepEqual(taskResources(asSpec(k.spec)), k.want));
-});
-
-describe('QoS class', () => {
-  const cases: Array<[string, unknown, string]> = [
-    ['no requests or limits', { containers: [c(), c()] }, 'BestEffort'],
-    ['limits equal requests for cpu and memory', { containers: [c({ cpu: '1', memory: '1Gi' }, { cpu: '1000m', memory: '1024Mi' })] }, 'Guaranteed'],
-    ['limits only (requests default to them)', { containers: [c(undefined, { cpu: '1', memory: '1Gi' })] }, 'Guaranteed'],
-    ['memory limit missing', { containers: [c({ cpu: '1' }, { cpu: '1' })] }, 'Burstable'],
-    ['requests below limits', { containers: [c({ cpu: '500m', memory: '1Gi' }, { cpu: '1', memory: '1Gi' })] }, 'Burstable'],
-    ['an init container without limits', { initContainers: [c()], containers: [c(undefined, { cpu: '1', memory: '1Gi' })] }, 'Burstable'],
-    ['extended resources only', { containers: [c({ 'nvidia.com/gpu': '1' }, { 'nvidia.com/gpu': '1' })] }, 'BestEffort'],
-  ];
-  for (const [name, spec, want] of cases) test(name, () => assert.equal(computeQosClass(asSpec(spec)), want));
-  test('status.qosClass is taken when present', () => {
-    assert.equal(qosClassOf(asPod({ spec: { containers: [c()] }, status: { qosClass: 'Guaranteed' } })), 'Guaranteed');
-    assert.equal(qosClassOf(asPod({ spec: { containers: [c()] }, status: { qosClass: 'Weird' } })), 'BestEffort');
-  });
 });

@@ -11,13 +11,13 @@
  * - only `cpu`, `memory` and `ephemeral-storage` count; extended resources (`nvidia.com/gpu`, …),
  *   hugepages and values that are not quantities are ignored, never a crash.
  *
+ * A pod's QoS class follows the kube core's `podQosClass`.
+ *
  * Seed names (`disk, mem, cpus, limits_mem, limits_cpus, requests_mem, requests_cpus`): `cpus` and
  * `mem` are the effective requests (what the scheduler reserves for the task), `disk` the effective
  * ephemeral-storage request. CPU in cores (fractions allowed), memory and disk in bytes.
  */
-import { parseQuantity, type Container, type Pod, type PodSpec } from '../kube/index.ts';
-
-export type QosClass = 'Guaranteed' | 'Burstable' | 'BestEffort';
+import { parseQuantity, type Container, type PodSpec } from '../kube/index.ts';
 
 export interface TaskResources {
   disk: number;
@@ -132,41 +132,4 @@ export function taskResources(spec: PodSpec | undefined): TaskResources {
     ...(limits.cpu !== undefined && { limits_cpus: limits.cpu }),
     ...(limits.memory !== undefined && { limits_mem: limits.memory }),
   };
-}
-
-/**
- * `GetPodQOS`: BestEffort when no container requests or limits cpu or memory; Guaranteed when
- * every container has cpu and memory limits and the pod's requests equal its limits; else
- * Burstable. Zero quantities count as unset, as in Kubernetes.
- */
-export function computeQosClass(spec: PodSpec | undefined): QosClass {
-  const requests: Record<string, number> = {};
-  const limits: Record<string, number> = {};
-  let guaranteed = true;
-  for (const c of [...list(spec?.initContainers), ...list(spec?.containers)]) {
-    const r = c?.resources ?? {};
-    const found = new Set<string>();
-    for (const name of ['cpu', 'memory']) {
-      const limit = amount(r.limits?.[name]);
-      const request = amount(r.requests?.[name]) ?? limit;
-      if (request) requests[name] = (requests[name] ?? 0) + request;
-      if (limit !== undefined) {
-        found.add(name);
-        if (limit) limits[name] = (limits[name] ?? 0) + limit;
-      }
-    }
-    if (found.size < 2) guaranteed = false;
-  }
-  if (Object.keys(requests).length === 0 && Object.keys(limits).length === 0) return 'BestEffort';
-  if (guaranteed) {
-    for (const name of Object.keys(requests)) if (limits[name] !== requests[name]) guaranteed = false;
-    if (guaranteed && Object.keys(requests).length === Object.keys(limits).length) return 'Guaranteed';
-  }
-  return 'Burstable';
-}
-
-/** The pod's QoS class: what its status says, else computed from its spec. */
-export function qosClassOf(pod: Pod): QosClass {
-  const q = pod?.status?.qosClass;
-  return q === 'Guaranteed' || q === 'Burstable' || q === 'BestEffort' ? q : computeQosClass(pod?.spec);
 }

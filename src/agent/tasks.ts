@@ -8,8 +8,8 @@
  * keys in `allow`. Tasks beyond `maxTasks` are dropped and counted (a kubelet runs at most a few
  * hundred pods; more means something is wrong, and the series must not grow with it).
  */
-import type { Pod } from '../kube/index.ts';
-import { qosClassOf, taskResources, type QosClass, type TaskResources } from './resources.ts';
+import { podQosClass, type Pod, type QosClass } from '../kube/index.ts';
+import { taskResources, type TaskResources } from './resources.ts';
 
 export interface Task {
   id: string;
@@ -130,7 +130,7 @@ export function selectTasks(pods: readonly unknown[], o: TaskSelection): TaskLis
       podName: meta.name,
       labels,
       podLabels,
-      qos: qosClassOf(pod),
+      qos: podQosClass(pod),
       containerIds: statuses.map((s) => s?.containerID).filter((id): id is string => typeof id === 'string' && id !== ''),
       resources: taskResources(pod.spec),
     });

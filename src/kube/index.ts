@@ -146,3 +146,4 @@ export type {
   CustomResourceDefinitionVersion,
   CustomResourceDefinition,
 } from './kinds.ts';
+export { qosClass, podQosClass, QOS_CLASSES, type QosClass } from './qos.ts';

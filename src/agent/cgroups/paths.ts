@@ -8,6 +8,7 @@
  * Guaranteed pods sit directly under the pods root with both drivers.
  */
 import { isAbsolute, join, relative, resolve } from 'node:path';
+import { QOS_CLASSES } from '../../kube/index.ts';
 import type { CgroupDriver, CgroupLayout, ContainerRuntime, Controller, PodRef, QosClass } from './types.ts';
 
 /** A pod uid, container id or sub-path that cannot name a cgroup; nothing is read or written for it. */
@@ -19,7 +20,6 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** Container ids are lowercase hex: 64 digits from docker, containerd and CRI-O; shorter forms seen in tests. */
 const CONTAINER_HEX = /^[0-9a-f]{12,128}$/;
 const SCHEMES: Record<string, ContainerRuntime> = { 'docker': 'docker', 'containerd': 'cri-containerd', 'cri-o': 'crio' };
-const QOS: readonly QosClass[] = ['Guaranteed', 'Burstable', 'BestEffort'];
 
 /** Shows a hostile value in an error message without echoing control bytes or megabytes of it. */
 export function shown(v: unknown): string {
@@ -48,7 +48,7 @@ export function parseContainerId(containerId: unknown): { runtime: ContainerRunt
 }
 
 function validQos(qos: unknown): QosClass {
-  if (!QOS.includes(qos as QosClass)) throw new CgroupPathError(`QoS class ${shown(qos)} is not one of ${QOS.join(', ')}`);
+  if (!QOS_CLASSES.includes(qos as QosClass)) throw new CgroupPathError(`QoS class ${shown(qos)} is not one of ${QOS_CLASSES.join(', ')}`);
   return qos as QosClass;
 }
 

@@ -1,6 +1,9 @@
 /**
  * The vocabulary of the agent's cgroup module: layouts, pods, measurements and allocations.
  */
+import type { QosClass } from '../../kube/index.ts';
+
+export type { QosClass };
 
 /** `v1` also covers hybrid hosts (v1 controllers plus an empty cgroup2 mount at `unified/`). */
 export type CgroupVersion = 'v1' | 'v2';
@@ -8,7 +11,6 @@ export type CgroupVersion = 'v1' | 'v2';
 export type CgroupDriver = 'cgroupfs' | 'systemd';
 /** The container runtime, as a container id's scheme names it (`docker://`, `containerd://`, `cri-o://`). */
 export type ContainerRuntime = 'docker' | 'cri-containerd' | 'crio';
-export type QosClass = 'Guaranteed' | 'Burstable' | 'BestEffort';
 /** The cgroup v1 controllers the agent reads and writes; on v2 all of them are the unified directory. */
 export type Controller = 'cpu' | 'cpuacct' | 'cpuset' | 'memory';
 export const CONTROLLERS: readonly Controller[] = ['cpu', 'cpuacct', 'cpuset', 'memory'];

@@ -1,6 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { applyDefaults, imagePullPolicyFor, qosClass } from './defaults.ts';
+import { applyDefaults, imagePullPolicyFor } from './defaults.ts';
 import { realApiserver } from './testdata/real-apiserver.ts';
 
 /** Responses captured from a real kube-apiserver v1.32. */
@@ -122,13 +122,6 @@ describe('pods', () => {
     assert.equal(imagePullPolicyFor('registry:5000/team/nginx'), 'Always');
     assert.equal(imagePullPolicyFor('registry:5000/team/nginx:1.27'), 'IfNotPresent');
     assert.equal(imagePullPolicyFor('nginx@sha256:abcd'), 'IfNotPresent');
-  });
-
-  test('QoS class', () => {
-    const c = (resources: any) => ({ containers: [{ name: 'a', resources }] });
-    assert.equal(qosClass(c({})), 'BestEffort');
-    assert.equal(qosClass(c({ requests: { cpu: '1', memory: '1Gi' }, limits: { cpu: '1000m', memory: '1Gi' } })), 'Guaranteed');
-    assert.equal(qosClass(c({ requests: { cpu: '1' } })), 'Burstable');
   });
 
   test('limits without requests become requests, on pods but not templates', () => {

@@ -9,7 +9,7 @@
  * Everything here mutates `obj` in place and is idempotent: applying the defaults twice, or to an
  * object read back from storage, changes nothing.
  */
-import { isQuantity, parseQuantity } from '../../kube/index.ts';
+import { qosClass } from '../../kube/index.ts';
 
 export interface DefaultsContext {
   /** A free address from the service CIDR, for a Service that asks for none. */
@@ -218,27 +218,6 @@ function requestsFromLimits(c: Obj): void {
   if (!limits) return;
   const requests = (c.resources.requests ??= {});
   for (const [name, value] of Object.entries(limits)) if (!(name in requests)) requests[name] = value;
-}
-
-/** The pod's QoS class from its containers' CPU and memory requests and limits (after requestsFromLimits). */
-export function qosClass(spec: Obj): 'Guaranteed' | 'Burstable' | 'BestEffort' {
-  const containers: Obj[] = [...(spec.initContainers ?? []), ...(spec.containers ?? [])];
-  let any = false;
-  let guaranteed = true;
-  for (const c of containers) {
-    for (const resource of ['cpu', 'memory']) {
-      const request = c.resources?.requests?.[resource];
-      const limit = c.resources?.limits?.[resource];
-      if (request !== undefined || limit !== undefined) any = true;
-      if (limit === undefined || request === undefined || !sameQuantity(request, limit)) guaranteed = false;
-    }
-  }
-  if (!any) return 'BestEffort';
-  return guaranteed ? 'Guaranteed' : 'Burstable';
-}
-
-function sameQuantity(a: string | number, b: string | number): boolean {
-  return isQuantity(a) && isQuantity(b) ? parseQuantity(a) === parseQuantity(b) : String(a) === String(b);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -7,8 +7,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import { generateNameSuffix, withSortedKeys } from '../../kube/index.ts';
-import { applyDefaults, qosClass } from './defaults.ts';
+import { generateNameSuffix, qosClass, withSortedKeys } from '../../kube/index.ts';
+import { applyDefaults } from './defaults.ts';
 import { ApiError, errors, cause, type StatusCause } from './errors.ts';
 import { trackUpdate } from './patch/index.ts';
 import { clone } from './patch/json-value.ts';
@@ -410,7 +410,7 @@ function isGracefulPodPending(t: ResourceType, obj: any): boolean {
 
 /** The status a real server starts an object with, where a status subresource exists. */
 function initialStatus(t: ResourceType, obj: any): any {
-  if (t.group === '' && t.plural === 'pods') return { phase: 'Pending', qosClass: qosClass(obj.spec ?? {}) };
+  if (t.group === '' && t.plural === 'pods') return { phase: 'Pending', qosClass: qosClass(obj.spec) };
   if (t.group === '' && t.plural === 'namespaces') return { phase: 'Active' };
   if (t.group === '' && t.plural === 'persistentvolumeclaims') return { phase: 'Pending' };
   if (t.group === '' && t.plural === 'services') return { loadBalancer: {} };

@@ -4,9 +4,9 @@ import { existsSync, lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CgroupFiles, cpusetSize, renderV1Stats, renderV2Stats } from './cgroup-files.ts';
-import { containerCgroup, milliToQuota, milliToShares, podCgroup, podQosClass, podResources, qosCgroup, sharesToWeight } from './cgroup-layout.ts';
+import { containerCgroup, milliToQuota, milliToShares, podCgroup, podResources, qosCgroup, sharesToWeight } from './cgroup-layout.ts';
 import { UsageModel } from './usage-model.ts';
-import type { Pod, ResourceRequirements } from '../../kube/index.ts';
+import { type Pod, type ResourceRequirements, podQosClass } from '../../kube/index.ts';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 const ID = 'ab'.repeat(32);

@@ -18,11 +18,10 @@
  */
 import { mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Pod } from '../../kube/index.ts';
+import { type Pod, QOS_CLASSES, podQosClass, type QosClass } from '../../kube/index.ts';
 import {
   CPU_PERIOD_US,
   MIN_SHARES,
-  QOS_CLASSES,
   V1_HIERARCHIES,
   V1_LINKS,
   V1_UNLIMITED,
@@ -33,7 +32,6 @@ import {
   milliToQuota,
   milliToShares,
   podCgroup,
-  podQosClass,
   podResources,
   podsRoot,
   qosCgroup,
@@ -42,7 +40,6 @@ import {
   type CgroupDriver,
   type CgroupVersion,
   type ContainerRuntime,
-  type QosClass,
 } from './cgroup-layout.ts';
 import { memoryBreakdown, type CgroupStats, type NodeUsage, type PodCaps, type UsageModel } from './usage-model.ts';
 

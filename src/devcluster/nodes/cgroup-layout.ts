@@ -7,20 +7,10 @@
  * them under a node's directory, once per controller hierarchy for cgroup v1.
  */
 import { createHash } from 'node:crypto';
-import { parseMilli, parseQuantity, type Container, type ContainerStatus, type Pod, type PodSpec } from '../../kube/index.ts';
-import { qosClass } from '../apiserver/defaults.ts';
+import { parseMilli, parseQuantity, type Container, type ContainerStatus, type PodSpec, type QosClass } from '../../kube/index.ts';
 
 export type CgroupDriver = 'systemd' | 'cgroupfs';
 export type CgroupVersion = 'v1' | 'v2';
-export type QosClass = 'Guaranteed' | 'Burstable' | 'BestEffort';
-
-export const QOS_CLASSES: readonly QosClass[] = ['Guaranteed', 'Burstable', 'BestEffort'];
-
-/** The pod's QoS class: as the API server set it in the pod's status, else as its spec makes it. */
-export function podQosClass(pod: Pod): QosClass {
-  const set = pod.status?.qosClass;
-  return QOS_CLASSES.find((q) => q === set) ?? qosClass(pod.spec ?? {});
-}
 /** The container runtime, as it names its systemd scopes. */
 export type ContainerRuntime = 'cri-containerd' | 'crio' | 'docker';
 

@@ -7,7 +7,8 @@
  * As Go's client writes them: families sorted by name, samples by label values, values with
  * `strconv.FormatFloat(v, 'g', -1, 64)`, a millisecond timestamp on every sample.
  */
-import { containerCgroup, podCgroup, podsRoot, qosCgroup, QOS_CLASSES, type CgroupDriver, type ContainerRuntime } from './cgroup-layout.ts';
+import { QOS_CLASSES } from '../../kube/index.ts';
+import { containerCgroup, podCgroup, podsRoot, qosCgroup, type CgroupDriver, type ContainerRuntime } from './cgroup-layout.ts';
 import { memoryBreakdown, type CgroupStats, type NodeUsage } from './usage-model.ts';
 
 /** A float as Go's `strconv.FormatFloat(v, 'g', -1, 64)` writes it (`1.2345678e+07`, `0.25`, `1e-05`). */

@@ -21,8 +21,8 @@
  * the result of `advance` and to `onOomKill` listeners. Pod, QoS-class and node counters add up the
  * deltas of every container, so they keep growing across container restarts as a kernel's do.
  */
-import { containerIdOf, containerResources, derivedContainerId, podQosClass, QOS_CLASSES, type QosClass } from './cgroup-layout.ts';
-import { parseMilli, parseQuantity, type Container, type ContainerStatus, type Pod } from '../../kube/index.ts';
+import { containerIdOf, containerResources, derivedContainerId } from './cgroup-layout.ts';
+import { parseMilli, parseQuantity, type Container, type ContainerStatus, type Pod, podQosClass, QOS_CLASSES, type QosClass } from '../../kube/index.ts';
 
 export const CPU_ANNOTATION = 'kre.konstellation.io/cpu-millicores';
 export const MEMORY_ANNOTATION = 'kre.konstellation.io/memory-bytes';
