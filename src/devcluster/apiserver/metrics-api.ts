@@ -1,11 +1,12 @@
 /**
  * `metrics.k8s.io/v1beta1` as metrics-server serves it: PodMetrics and NodeMetrics (get and list,
- * label selectors), from the usage the simulated nodes report — the same numbers as their
- * kubelets' `/metrics/resource` — so that `kubectl top pods` and `kubectl top nodes` work.
- * CPU is the rate over the last step in nanocores, memory the working set.
+ * label selectors), from what the simulated nodes report — the same numbers as their kubelets'
+ * `/metrics/resource` — so that `kubectl top pods` and `kubectl top nodes` work.
+ *
+ * The API server knows the report's shape only (`NodeMetricsReport`), not how a node computes it:
+ * like metrics-server, it serves what it is told.
  */
 import { parseLabelSelector, SelectorError } from '../../kube/index.ts';
-import { memoryBreakdown, type NodeUsage } from '../nodes/usage-model.ts';
 import { errors } from './errors.ts';
 import type { ResourceType } from './resources.ts';
 
@@ -19,8 +20,23 @@ export const METRICS_RESOURCES: ResourceType[] = [
   { group: METRICS_GROUP, version: METRICS_VERSION, kind: 'PodMetrics', plural: 'pods', singular: '', namespaced: true, verbs: ['get', 'list'], status: false, generation: false },
 ];
 
+/** What metrics.k8s.io says of a node, a pod's container: CPU over the last step, memory's working set. */
+export interface UsageSample {
+  cpuMilli: number;
+  workingSetBytes: number;
+}
+
+/** One node's report: its own usage, and each running pod's containers. */
+export interface NodeMetricsReport extends UsageSample {
+  nodeName: string;
+  timestampMs: number;
+  /** The length of the last step, in seconds (the `window` of metrics.k8s.io). */
+  windowSeconds: number;
+  pods: { namespace: string; name: string; labels: Record<string, string>; containers: (UsageSample & { name: string })[] }[];
+}
+
 interface Reported {
-  usage: NodeUsage;
+  usage: NodeMetricsReport;
   labels: Record<string, string>;
   at: number;
 }
@@ -31,7 +47,7 @@ export class NodeMetricsStore {
 
   constructor(private readonly staleMs = 120_000) {}
 
-  report(nodeName: string, usage: NodeUsage, nodeLabels: Record<string, string> = {}): void {
+  report(nodeName: string, usage: NodeMetricsReport, nodeLabels: Record<string, string> = {}): void {
     this.nodes.set(nodeName, { usage, labels: nodeLabels, at: Date.now() });
   }
 
@@ -67,7 +83,7 @@ function nodeMetrics(r: Reported, now: number): any {
     metadata: { name: u.nodeName, creationTimestamp: rfc3339(now), labels: r.labels },
     timestamp: rfc3339(u.timestampMs),
     window: window(u.windowSeconds),
-    usage: { cpu: cpu(u.cpuMilli), memory: memory(memoryBreakdown(u.memoryBytes).workingSet) },
+    usage: { cpu: cpu(u.cpuMilli), memory: memory(u.workingSetBytes) },
   };
 }
 
@@ -79,7 +95,7 @@ function podMetrics(r: Reported, now: number): any[] {
       metadata: { name: p.name, namespace: p.namespace, creationTimestamp: rfc3339(now), labels: p.labels },
       timestamp: rfc3339(u.timestampMs),
       window: window(u.windowSeconds),
-      containers: p.containers.map((c) => ({ name: c.name, usage: { cpu: cpu(c.cpuMilli), memory: memory(memoryBreakdown(c.memoryBytes).workingSet) } })),
+      containers: p.containers.map((c) => ({ name: c.name, usage: { cpu: cpu(c.cpuMilli), memory: memory(c.workingSetBytes) } })),
     }));
 }
 

@@ -15,7 +15,7 @@ import { CgroupFiles } from './cgroup-files.ts';
 import { makeTmpfsDir } from './tmpfs-dirs.ts';
 import type { CgroupDriver, CgroupVersion } from './cgroup-layout.ts';
 import { startKubeletServer, type KubeletFault, type KubeletServer } from './kubelet-server.ts';
-import { UsageModel, type NodeUsage, type OomKill } from './usage-model.ts';
+import { metricsReport, UsageModel, type NodeUsage, type OomKill } from './usage-model.ts';
 import type { NodeMetricsStore } from '../apiserver/metrics-api.ts';
 import type { Pod } from '../../kube/index.ts';
 
@@ -192,7 +192,7 @@ export class NodeResources {
       const now = this.now();
       const usage = this.cgroups ? await this.cgroups.writePass(pods, this.model, now) : this.model.advance(now, pods);
       this.last = usage;
-      this.o.metrics?.report(this.o.nodeName, usage, this.o.nodeLabels?.() ?? {});
+      this.o.metrics?.report(this.o.nodeName, metricsReport(usage), this.o.nodeLabels?.() ?? {});
       return usage;
     });
   }

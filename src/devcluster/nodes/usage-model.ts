@@ -21,6 +21,7 @@
  * the result of `advance` and to `onOomKill` listeners. Pod, QoS-class and node counters add up the
  * deltas of every container, so they keep growing across container restarts as a kernel's do.
  */
+import type { NodeMetricsReport } from '../apiserver/metrics-api.ts';
 import { containerIdOf, containerResources, derivedContainerId } from './cgroup-layout.ts';
 import { parseMilli, parseQuantity, type Container, type ContainerStatus, type Pod, podQosClass, QOS_CLASSES, type QosClass } from '../../kube/index.ts';
 
@@ -397,4 +398,21 @@ export function memoryBreakdown(bytes: number): MemoryBreakdown {
   const inactiveFile = pages(file / 2);
   const inactiveAnon = pages(anon * 0.05);
   return { anon, file, kernel, activeAnon: anon - inactiveAnon, inactiveAnon, activeFile: file - inactiveFile, inactiveFile, workingSet: bytes - inactiveFile };
+}
+
+/** What the node tells the API server's metrics.k8s.io: CPU over the last step, memory's working set. */
+export function metricsReport(u: NodeUsage): NodeMetricsReport {
+  return {
+    nodeName: u.nodeName,
+    timestampMs: u.timestampMs,
+    windowSeconds: u.windowSeconds,
+    cpuMilli: u.cpuMilli,
+    workingSetBytes: memoryBreakdown(u.memoryBytes).workingSet,
+    pods: u.pods.map((p) => ({
+      namespace: p.namespace,
+      name: p.name,
+      labels: p.labels,
+      containers: p.containers.map((c) => ({ name: c.name, cpuMilli: c.cpuMilli, workingSetBytes: memoryBreakdown(c.memoryBytes).workingSet })),
+    })),
+  };
 }
