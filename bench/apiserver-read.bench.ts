@@ -4,11 +4,18 @@
  * pods (bench/apiserver-workload.ts): a 1% label selector across all namespaces, the same with a
  * set-based selector, namespace + label, and the full LIST. Each figure is the median time from
  * sending the request to the last byte of the answer, over keep-alive HTTPS, with a client that
- * counts the bytes and parses nothing; the item count is checked once, before the timed runs. The
- * servers are populated and measured one after the other, so they never compete for the CPU.
+ * counts the bytes and parses nothing; the item count is checked once, before the timed runs.
+ *
+ * Both servers run in processes of their own, the client in this one: the devcluster as
+ * `kre devcluster --nodes 0` (bench/servers.ts), the real server as its own binaries. So a server
+ * encodes and encrypts an answer on one core while the client decrypts and counts its bytes on
+ * another, for both alike: neither's figures wait for the client's work on the server's thread.
+ * The servers are populated and measured one after the other, so they never compete with each
+ * other for the CPU.
  *
  * Memory: the devcluster's heap (JS heap + array buffers) per stored pod, after forced GCs, in a
- * child process that runs only the server (warmed up first, so that loading code is not counted),
+ * second child process, with --expose-gc, that holds only the server and the client that fills it
+ * (warmed up first, so that loading code is not counted),
  * beside the size of the pod's JSON (its bytes in the full LIST's answer); for the real server,
  * the growth of its Go heap per pod (from its /metrics, without a forced GC: indicative). The
  * child measures twice, after the queries and again a second later, and reports the larger: a
@@ -19,6 +26,7 @@
 import { startDevCluster } from '../src/devcluster/index.ts';
 import { realApiServerAvailable, REAL_APISERVER_DIR, startRealApiServer } from '../test/support/apiserver.ts';
 import { clientFor, createNamespaces, createPods, fmt, heapInChild, median, NAMESPACES, podBody, table, type Client, type ServerAddress } from './apiserver-workload.ts';
+import { startChildDevCluster, stopChildDevCluster } from './servers.ts';
 
 interface Query {
   name: string;
@@ -192,12 +200,12 @@ export async function run(): Promise<void> {
   for (const n of sizes) if (!Number.isInteger(n) || n < 1000 || n % 1000 !== 0) throw new Error(`KRE_BENCH_PODS: each size must be a multiple of 1000, not ${n}`);
   if (!realApiServerAvailable()) console.log(`(no real kube-apiserver at ${REAL_APISERVER_DIR}: its column is left empty)`);
   for (const count of sizes) {
-    const cluster = await startDevCluster({ nodes: 0 });
+    const cluster = await startChildDevCluster();
     let dev: ServerFigures;
     try {
-      dev = await measureServer(cluster, count);
+      dev = await measureServer({ url: cluster.url, token: cluster.token, caCert: cluster.ca }, count);
     } finally {
-      await cluster.stop();
+      await stopChildDevCluster(cluster);
     }
     dev.heapDetail = await devclusterHeapPerPod(count);
     dev.heapPerPod = dev.heapDetail?.heap;
