@@ -17,7 +17,7 @@
  * `mem` are the effective requests (what the scheduler reserves for the task), `disk` the effective
  * ephemeral-storage request. CPU in cores (fractions allowed), memory and disk in bytes.
  */
-import { parseQuantity, type Container, type PodSpec } from '../kube/index.ts';
+import { amountOf, type Container, type PodSpec } from '../kube/index.ts';
 
 export interface TaskResources {
   disk: number;
@@ -41,25 +41,14 @@ interface Amounts {
   limits: Partial<Record<Counted, number>>;
 }
 
-/** A quantity in base units, or undefined when absent or not a quantity. */
-function amount(v: unknown): number | undefined {
-  if (typeof v !== 'string' && typeof v !== 'number') return undefined;
-  try {
-    const n = parseQuantity(v);
-    return Number.isFinite(n) && n >= 0 ? n : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 function containerAmounts(c: Container | undefined): Amounts {
   const r = c?.resources ?? {};
   const requests = { cpu: 0, memory: 0, 'ephemeral-storage': 0 };
   const limits: Partial<Record<Counted, number>> = {};
   for (const name of COUNTED) {
-    const limit = amount(r.limits?.[name]);
+    const limit = amountOf(r.limits?.[name]);
     if (limit !== undefined) limits[name] = limit;
-    requests[name] = amount(r.requests?.[name]) ?? limit ?? 0;
+    requests[name] = amountOf(r.requests?.[name]) ?? limit ?? 0;
   }
   return { requests, limits };
 }
@@ -112,10 +101,10 @@ export function podAmounts(spec: PodSpec | undefined): Amounts {
   }
   const overhead = spec?.overhead ?? {};
   for (const name of COUNTED) {
-    requests[name] = Math.max(requests[name] + sidecars[name], initMax[name]) + (amount(overhead[name]) ?? 0);
+    requests[name] = Math.max(requests[name] + sidecars[name], initMax[name]) + (amountOf(overhead[name]) ?? 0);
     const l = limits[name];
     // A pod with no app container has no limit to speak of.
-    limits[name] = l === undefined || containers.length === 0 ? undefined : Math.max(l, initLimitMax[name]) + (amount(overhead[name]) ?? 0);
+    limits[name] = l === undefined || containers.length === 0 ? undefined : Math.max(l, initLimitMax[name]) + (amountOf(overhead[name]) ?? 0);
   }
   return { requests, limits };
 }

@@ -12,24 +12,13 @@
  * are ignored, never a crash: kubelets and stored objects are read defensively.
  */
 import type { Pod, PodSpec } from './kinds.ts';
-import { parseQuantity } from './quantity.ts';
+import { amountOf } from './quantity.ts';
 
 export type QosClass = 'Guaranteed' | 'Burstable' | 'BestEffort';
 
 export const QOS_CLASSES: readonly QosClass[] = ['Guaranteed', 'Burstable', 'BestEffort'];
 
 const COMPUTE = ['cpu', 'memory'] as const;
-
-/** A non-negative quantity, or undefined for a missing or malformed one. */
-function amount(v: unknown): number | undefined {
-  if (typeof v !== 'string' && typeof v !== 'number') return undefined;
-  try {
-    const n = parseQuantity(v);
-    return Number.isFinite(n) && n >= 0 ? n : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 function list<T>(v: T[] | undefined): T[] {
   return Array.isArray(v) ? v : [];
@@ -44,8 +33,8 @@ export function qosClass(spec: PodSpec | undefined): QosClass {
     const r = c?.resources ?? {};
     let limited = 0;
     for (const name of COMPUTE) {
-      const limit = amount(r.limits?.[name]);
-      const request = amount(r.requests?.[name]) ?? limit;
+      const limit = amountOf(r.limits?.[name]);
+      const request = amountOf(r.requests?.[name]) ?? limit;
       if (request) requests[name] = (requests[name] ?? 0) + request;
       if (limit !== undefined) {
         limited++;

@@ -1,6 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  amountOf,
   FORMAT_WRONG,
   formatQuantity,
   isQuantity,
@@ -168,4 +169,11 @@ describe('formatQuantity', () => {
   test('refuses values that are not numbers', () => {
     assert.throws(() => formatQuantity(Number.NaN, 'cpu'), QuantityError);
   });
+});
+
+test('amountOf reads a non-negative quantity out of arbitrary JSON, never throwing', () => {
+  assert.equal(amountOf('100m'), 0.1);
+  assert.equal(amountOf('1Ki'), 1024);
+  assert.equal(amountOf(2), 2);
+  for (const v of [undefined, null, 'lots', '', [], {}, '-1', -5, '1e400']) assert.equal(amountOf(v), undefined, `amountOf(${JSON.stringify(v)})`);
 });

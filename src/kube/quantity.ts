@@ -148,6 +148,20 @@ export function parseMilli(s: string | number): number {
   return Number(q.negative ? -magnitude : magnitude);
 }
 
+/**
+ * A non-negative quantity in base units read from JSON that may hold anything (a kubelet's answer,
+ * a stored object): undefined when absent, not a quantity, or negative, never an exception.
+ */
+export function amountOf(v: unknown): number | undefined {
+  if (typeof v !== 'string' && typeof v !== 'number') return undefined;
+  try {
+    const n = parseQuantity(v);
+    return Number.isFinite(n) && n >= 0 ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Whether a real server accepts `s` as a quantity. */
 export function isQuantity(s: unknown): boolean {
   if (typeof s !== 'string' && typeof s !== 'number') return false;
