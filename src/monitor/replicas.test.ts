@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { startTestApiServer, type TestApiServer } from '../../test/support/apiserver.ts';
 import { eventually } from '../devcluster/testing.ts';
-import { PODS, KubeClient, type KubeObject } from '../kube/index.ts';
+import { PODS as KUBE_PODS, KubeClient, type KubeObject } from '../kube/index.ts';
 import { parseMonitorConfig } from './config.ts';
 import { startMonitor, type Monitor } from './monitor.ts';
 import { startTestRedis, type TestRedis } from './redis-testing.ts';
@@ -19,6 +19,7 @@ import { startTestRedis, type TestRedis } from './redis-testing.ts';
 const TOKEN = 'replica-token';
 const PASSWORD = 's3cret-redis-pass';
 const NS = 'replicas';
+const PODS = { ...KUBE_PODS, namespace: NS };
 
 let apiServer: TestApiServer;
 let client: KubeClient;
