@@ -111,15 +111,20 @@ describe('kre dashboard in chromium', () => {
     // The graphs: points drawn near the simulated usage (metrics.k8s.io gives ±10 % per container).
     await page.click('[data-version="v1"] button.graphs');
     const expected = containers * CPU_MILLI;
-    await page.waitForFunction(
-      (want) => {
-        const el = document.querySelector('[data-series="cpu"]');
-        const v = Number(el?.dataset.lastValue);
-        return Number(el?.dataset.points) >= 2 && Math.abs(v - want) <= want * 0.11;
-      },
-      { timeout: WAIT },
-      expected,
-    );
+    await page
+      .waitForFunction(
+        (want) => {
+          const el = document.querySelector('[data-series="cpu"]');
+          const v = Number(el?.dataset.lastValue);
+          return Number(el?.dataset.points) >= 2 && Math.abs(v - want) <= want * 0.11;
+        },
+        { timeout: WAIT },
+        expected,
+      )
+      .catch(async (err: Error) => {
+        const seen = `${await attr('[data-series="cpu"]', 'data-points')} points, the last ${await attr('[data-series="cpu"]', 'data-last-value')}m`;
+        throw new Error(`the CPU graph never came within 11% of ${expected}m: ${seen} (${err.message})`);
+      });
     const canvas = await page.$('[data-series="cpu"] canvas');
     assert.ok(canvas, 'uPlot drew its canvas');
     assert.ok(Number(await attr('[data-series="mem"]', 'data-points')) >= 2);
