@@ -122,7 +122,8 @@ describe('kre dashboard in chromium', () => {
         expected,
       )
       .catch(async (err: Error) => {
-        const seen = `${await attr('[data-series="cpu"]', 'data-points')} points, the last ${await attr('[data-series="cpu"]', 'data-last-value')}m`;
+        const status = await page.$eval('.graph-status', (el) => el.textContent).catch(() => 'no graphs panel');
+        const seen = `${await attr('[data-series="cpu"]', 'data-points')} points, the last ${await attr('[data-series="cpu"]', 'data-last-value')}m, the panel says "${status}"`;
         throw new Error(`the CPU graph never came within 11% of ${expected}m: ${seen} (${err.message})`);
       });
     const canvas = await page.$('[data-series="cpu"] canvas');
