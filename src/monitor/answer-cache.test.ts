@@ -5,6 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
+import http from 'node:http';
+import { gunzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import type { KubeObject } from '../kube/index.ts';
 import { AnswerCache } from './answer-cache.ts';
@@ -12,6 +14,7 @@ import { SOURCE_ANNOTATION } from './entry.ts';
 import { MonitorHttp } from './http.ts';
 import { MemoryStore } from './memory-store.ts';
 import { MonitorMetrics } from './metrics.ts';
+import { acceptsGzip, GZIP_MIN_BYTES } from './serve-json.ts';
 
 const TOKEN = 'answer-cache-token';
 const pod = (name: string, rv: string, labels: Record<string, string> = {}): KubeObject => ({
@@ -107,6 +110,66 @@ describe('list answers kept for repeated queries', () => {
   });
 });
 
+/** A GET as a client that sends `acceptEncoding` sees it: the headers and the bytes on the wire. */
+function rawGet(path: string, acceptEncoding?: string): Promise<{ headers: http.IncomingHttpHeaders; bytes: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = { Authorization: `Bearer ${TOKEN}`, ...(acceptEncoding ? { 'Accept-Encoding': acceptEncoding } : {}) };
+    http
+      .get(url + path, { headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ headers: res.headers, bytes: Buffer.concat(chunks) }));
+        res.on('error', reject);
+      })
+      .on('error', reject);
+  });
+}
+
+describe('kept answers for clients that accept gzip', () => {
+  const many = (n: number, from: number) => Array.from({ length: n }, (_, i) => pod(`gz-${from + i}`, String(100 + from + i), { app: 'gz' }));
+  const path = '/api/v1/namespaces/ns-a/pods?labelSelector=app%3Dgz';
+
+  it('are sent gzipped once kept, the same bytes once unpacked, and follow the store', async () => {
+    const received = Date.now();
+    await store.streamListed('pods', many(80, 0), '180', received);
+    const made = await rawGet(path, 'gzip');
+    assert.equal(made.headers['content-encoding'], undefined, 'the answer being made goes out as made');
+    assert.ok(made.bytes.length >= GZIP_MIN_BYTES, `an answer large enough to compress (${made.bytes.length} bytes)`);
+    const gz = await rawGet(path, 'gzip, deflate');
+    assert.equal(gz.headers['content-encoding'], 'gzip');
+    assert.equal(gz.headers.vary, 'Accept-Encoding');
+    assert.equal(Number(gz.headers['content-length']), gz.bytes.length);
+    assert.ok(gz.bytes.length * 4 < made.bytes.length, `${gz.bytes.length} gzipped bytes for ${made.bytes.length}`);
+    assert.deepEqual(gunzipSync(gz.bytes), made.bytes);
+
+    for (const refused of [undefined, 'identity', 'gzip;q=0', 'br']) {
+      const plain = await rawGet(path, refused);
+      assert.equal(plain.headers['content-encoding'], undefined, `Accept-Encoding: ${refused}`);
+      assert.deepEqual(plain.bytes, made.bytes);
+    }
+
+    await store.streamEvent('pods', { type: 'upsert', object: pod('gz-new', '200', { app: 'gz' }), resourceVersion: '200', receivedAt: received });
+    await rawGet(path, 'gzip');
+    const after = await rawGet(path, 'gzip');
+    assert.equal(after.headers['content-encoding'], 'gzip');
+    const unpacked = JSON.parse(gunzipSync(after.bytes).toString()) as ListBody;
+    assert.ok(names(unpacked).includes('gz-new'), 'the change is in the gzipped answer too');
+    assert.equal(unpacked.metadata.resourceVersion, '200');
+  });
+
+  it('read Accept-Encoding as HTTP says: codings, weights and the wildcard', () => {
+    assert.equal(acceptsGzip('gzip'), true);
+    assert.equal(acceptsGzip('deflate, GZIP;q=0.5'), true);
+    assert.equal(acceptsGzip('gzip;q=0'), false);
+    assert.equal(acceptsGzip('*'), true);
+    assert.equal(acceptsGzip('*;q=0'), false);
+    assert.equal(acceptsGzip('br, *;q=0.1'), true);
+    assert.equal(acceptsGzip('identity'), false);
+    assert.equal(acceptsGzip(''), false);
+    assert.equal(acceptsGzip(undefined), false);
+  });
+});
+
 describe('AnswerCache', () => {
   /** A response that has not closed yet. */
   const sending = () => new EventEmitter();
@@ -139,6 +202,25 @@ describe('AnswerCache', () => {
     assert.equal(cache.totalBytes, 81);
     keep(cache, 'e', 1, 30);
     assert.ok(cache.size <= 3 && cache.totalBytes <= 100, `${cache.size} answers, ${cache.totalBytes} bytes`);
+  });
+
+  it('compresses a kept answer once, counts its gzip in its bounds, and never reuses memory zlib still reads', async () => {
+    const cache = new AnswerCache({ maxEntries: 8, maxBytes: 100_000, maxAnswerBytes: 50_000 });
+    const a = keep(cache, 'a', 1, 40_000);
+    const before = cache.totalBytes;
+    const pending = cache.gzipped('a', 1);
+    assert.ok(pending instanceof Promise);
+    assert.equal(cache.gzipped('a', 1), pending, 'one compression for every request meanwhile');
+    a.sender.emit('close');
+    assert.notEqual(cache.room('a', 40_000).buffer, a.room.buffer, 'sent, but zlib is reading the body: new memory');
+    const again = keep(cache, 'a', 2, 40_000, closed());
+    const gz = cache.gzipped('a', 2);
+    assert.deepEqual(gunzipSync((await pending)!), a.body, 'the first compression ends with what it read');
+    const packed = (await gz)!;
+    assert.deepEqual(gunzipSync(packed), again.body);
+    assert.equal(cache.gzipped('a', 2), packed, 'kept: no second compression');
+    assert.equal(cache.gzipped('a', 1), undefined, 'the old revision is gone');
+    assert.equal(cache.totalBytes, before - a.room.length + again.room.length + packed.length);
   });
 
   it('makes a new answer in the memory of the previous one only once no response sends that', async () => {

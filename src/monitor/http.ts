@@ -31,7 +31,7 @@ import type { MonitoredResource } from './resources.ts';
 import { resourceId } from './resources.ts';
 import type { Entry } from './entry.ts';
 import { MemoryStore } from './memory-store.ts';
-import { sendBody, sendJsonList, servedBytes, servedObject, type WholeAnswer } from './serve-json.ts';
+import { acceptsGzip, GZIP_MIN_BYTES, sendBody, sendJsonList, servedBytes, servedObject, type WholeAnswer } from './serve-json.ts';
 import { AnswerCache, type AnswerCacheLimits } from './answer-cache.ts';
 import { TooOldError, WatchHub } from './watch-hub.ts';
 import { endpointsTargetGroups, nodeTargetGroups, podTargetGroups } from './sd.ts';
@@ -191,7 +191,7 @@ export class MonitorHttp {
       const target = this.parseResourcePath(path);
       if (target) {
         route = target.route;
-        return await this.kubeRead(target, url.searchParams, res, route, parseTableAccept(req.headers.accept));
+        return await this.kubeRead(target, url.searchParams, res, route, parseTableAccept(req.headers.accept), acceptsGzip(req.headers['accept-encoding']));
       }
       throw new HttpError(404, 'NotFound', 'the server could not find the requested resource');
     } catch (caught) {
@@ -267,6 +267,7 @@ export class MonitorHttp {
     res: http.ServerResponse,
     route: string,
     asTable: boolean,
+    gzipOk: boolean,
   ): Promise<void> {
     const view = parseView(params.get('view'));
     const table = asTable ? this.tableOf(t.r, parseIncludeObject(params.get('includeObject'))) : undefined;
@@ -306,9 +307,11 @@ export class MonitorHttp {
       // the resource's revision holds. A kept answer's selectors were checked when it was made.
       keep = this.memory && limit === undefined && !table ? { key: JSON.stringify([id, view, t.namespace ?? null, labelParam ?? null, fieldParam]), revision: this.memory.revision(id) } : undefined;
       const kept = keep && this.answers.get(keep.key, keep.revision, res);
-      if (kept) {
+      if (keep && kept) {
         this.o.metrics.served.inc({ path: route, code: '200' });
-        return sendBody(res, 200, { ...freshnessHeaders(this.memory!.freshnessNow(id, view)), 'Cache-Control': 'no-cache, private' }, kept);
+        const headers = { ...freshnessHeaders(this.memory!.freshnessNow(id, view)), 'Cache-Control': 'no-cache, private', Vary: 'Accept-Encoding' };
+        const gz = gzipOk && kept.length >= GZIP_MIN_BYTES ? await this.answers.gzipped(keep.key, keep.revision) : undefined;
+        return sendBody(res, 200, gz ? { ...headers, 'Content-Encoding': 'gzip' } : headers, gz ?? kept);
       }
       const labelSelector = checkedLabelSelector(labelParam, 'labelSelector');
       const filter = this.fieldFilter(t.r, fieldParam);
@@ -466,7 +469,7 @@ export class MonitorHttp {
   /** A list of cached objects between `head` and `tail`, from their serialized bytes. */
   private async list(res: http.ServerResponse, route: string, head: string, items: readonly CachedObject[], tail: string, freshness: Freshness, whole?: WholeAnswer): Promise<void> {
     this.o.metrics.served.inc({ path: route, code: '200' });
-    await sendJsonList(res, 200, { ...freshnessHeaders(freshness), 'Cache-Control': 'no-cache, private' }, head, items, tail, whole);
+    await sendJsonList(res, 200, { ...freshnessHeaders(freshness), 'Cache-Control': 'no-cache, private', Vary: 'Accept-Encoding' }, head, items, tail, whole);
   }
 
   private send(res: http.ServerResponse, route: string, code: number, body: string, contentType: string): void {

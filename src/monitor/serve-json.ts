@@ -103,6 +103,26 @@ export async function sendJsonList(res: http.ServerResponse, code: number, heade
   res.end();
 }
 
+/**
+ * Answers smaller than this go out as they are even to a client that accepts gzip: below a few
+ * packets, compressing saves the client less than it costs.
+ */
+export const GZIP_MIN_BYTES = 8 * 1024;
+
+/** Whether an `Accept-Encoding` header accepts gzip: named (or `*`) with a non-zero weight. */
+export function acceptsGzip(header: string | undefined): boolean {
+  if (!header) return false;
+  let star = false;
+  for (const part of header.split(',')) {
+    const [coding, ...params] = part.trim().toLowerCase().split(';');
+    const q = params.map((p) => /^\s*q\s*=\s*([\d.]+)\s*$/.exec(p)).find(Boolean);
+    const accepted = !q || Number(q[1]) > 0;
+    if (coding.trim() === 'gzip' || coding.trim() === 'x-gzip') return accepted;
+    if (coding.trim() === '*') star = accepted;
+  }
+  return star;
+}
+
 /** A whole JSON answer in one write: the headers and the body leave in one segment when they fit. */
 export function sendBody(res: http.ServerResponse, code: number, headers: Record<string, string>, body: Buffer): void {
   res.writeHead(code, { ...headers, 'Content-Type': 'application/json', 'Content-Length': String(body.length) });
