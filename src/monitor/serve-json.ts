@@ -12,6 +12,19 @@ import type { CachedObject } from './store.ts';
 const CHUNK = 1 << 20;
 const COMMA = 0x2c;
 
+/**
+ * Chunks whose writes have completed, for the next large answer to copy into: fresh memory costs
+ * a page fault per 4 KiB at its first touch, several times the copy itself. A response with
+ * backpressure has one or two chunks in the socket at a time, so a few serve several answers at
+ * once; at most `CHUNK_POOL` are kept.
+ */
+const CHUNK_POOL = 4;
+const freeChunks: Buffer[] = [];
+const takeChunk = (): Buffer => freeChunks.pop() ?? Buffer.allocUnsafeSlow(CHUNK);
+const giveBack = (chunk: Buffer): void => {
+  if (freeChunks.length < CHUNK_POOL) freeChunks.push(chunk);
+};
+
 /** The object as served: a shallow copy that says where it comes from. */
 export function withSource({ object, source }: CachedObject): KubeObject {
   return { ...object, metadata: { ...object.metadata, annotations: { ...object.metadata.annotations, [SOURCE_ANNOTATION]: source } } };
@@ -67,12 +80,14 @@ export async function sendJsonList(res: http.ServerResponse, code: number, heade
     return sendBody(res, code, headers, body);
   }
   res.writeHead(code, { ...headers, 'Content-Type': 'application/json', 'Content-Length': String(total) });
-  let chunk = Buffer.allocUnsafe(Math.min(CHUNK, total));
+  let chunk = takeChunk();
   let at = 0;
   const flush = async () => {
     if (at === 0) return;
-    const full = res.write(at === chunk.length ? chunk : chunk.subarray(0, at));
-    chunk = Buffer.allocUnsafe(CHUNK);
+    const sent = chunk;
+    // Once written (not on an error: the socket may still hold it) the chunk can be filled again.
+    const full = res.write(at === sent.length ? sent : sent.subarray(0, at), (err) => err || giveBack(sent));
+    chunk = takeChunk();
     at = 0;
     if (!full && !res.destroyed) await drained(res);
   };
@@ -86,7 +101,7 @@ export async function sendJsonList(res: http.ServerResponse, code: number, heade
   };
   await put(headBytes);
   for (let i = 0; i < pieces.length; i++) {
-    if (res.destroyed) return;
+    if (res.destroyed) return giveBack(chunk);
     const p = pieces[i];
     const n = pieceLength(p) + (i > 0 ? 1 : 0);
     if (at + n > chunk.length) await flush();
@@ -100,6 +115,8 @@ export async function sendJsonList(res: http.ServerResponse, code: number, heade
   }
   await put(tailBytes);
   await flush();
+  // The chunk taken after the last write holds nothing.
+  giveBack(chunk);
   res.end();
 }
 
