@@ -14,6 +14,7 @@ import type { KubeObject } from '../kube/index.ts';
 import { MonitorHttp } from './http.ts';
 import { MemoryStore } from './memory-store.ts';
 import { MonitorMetrics } from './metrics.ts';
+import { readWatchLines } from './watch-testing.ts';
 
 const TOKEN = 'watch-hub-token';
 const CAP = 256 << 10;
@@ -86,21 +87,7 @@ async function readingWatch(): Promise<{ names: string[]; close(): void }> {
   const res = await fetch(url + WATCH, { headers: { Authorization: `Bearer ${TOKEN}` }, signal: ac.signal });
   assert.equal(res.status, 200);
   const names: string[] = [];
-  void (async () => {
-    let text = '';
-    try {
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-        text += Buffer.from(chunk).toString();
-        let i: number;
-        while ((i = text.indexOf('\n')) >= 0) {
-          names.push((JSON.parse(text.slice(0, i)) as { object: KubeObject }).object.metadata.name!);
-          text = text.slice(i + 1);
-        }
-      }
-    } catch {
-      // aborted
-    }
-  })();
+  readWatchLines<{ object: KubeObject }>(res, (e) => names.push(e.object.metadata.name!));
   return { names, close: () => ac.abort() };
 }
 

@@ -17,6 +17,7 @@ import { PODS, KubeClient, type KubeList, type KubeObject, type WatchEvent } fro
 import { monitorKubeConfig } from './client.ts';
 import { parseMonitorConfig } from './config.ts';
 import { startMonitor, type Monitor } from './monitor.ts';
+import { readWatchLines } from './watch-testing.ts';
 
 const TOKEN = 'monitor-watch-token';
 let server: TestApiServer;
@@ -50,23 +51,7 @@ async function openWatch(path: string): Promise<{ events: WatchEvent[]; close():
   const ac = new AbortController();
   const res = await fetch(monitor.url + path, { headers: { Authorization: `Bearer ${TOKEN}` }, signal: ac.signal });
   const events: WatchEvent[] = [];
-  if (res.status === 200) {
-    void (async () => {
-      let text = '';
-      try {
-        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-          text += Buffer.from(chunk).toString();
-          let i: number;
-          while ((i = text.indexOf('\n')) >= 0) {
-            events.push(JSON.parse(text.slice(0, i)));
-            text = text.slice(i + 1);
-          }
-        }
-      } catch {
-        // aborted
-      }
-    })();
-  }
+  if (res.status === 200) readWatchLines<WatchEvent>(res, (e) => events.push(e));
   return { events, close: () => ac.abort(), status: res.status };
 }
 
