@@ -16,11 +16,12 @@
  * - watch fan-out (at the first size): 1,000 watchers on the monitor vs on the devcluster, the
  *   devcluster's open watches and CPU seconds while writes go out to them;
  * - requests reaching the API server while 100 clients read once a second for 10 s, and the Redis
- *   replica figures (`KRE_BENCH_MONITOR_SKIP=load,redis` leaves these out).
+ *   replica figures (`KRE_BENCH_MONITOR_SKIP=load,redis` leaves these out; `fanout` the fan-out).
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import http from 'node:http';
+import { constants, gzipSync } from 'node:zlib';
 import { KubeConfig } from '@kubernetes/client-node';
 import { PODS, KubeClient, type KubeList, type KubeObject } from '../src/kube/index.ts';
 import { monitorKubeConfig } from '../src/monitor/client.ts';
@@ -29,6 +30,7 @@ import { startMonitor, type Monitor } from '../src/monitor/monitor.ts';
 import { createRedisClient } from '../src/monitor/redis-store.ts';
 import { startTestRedis } from '../src/monitor/redis-testing.ts';
 import { realApiServerAvailable, REAL_APISERVER_DIR, startRealApiServer, type TestApiServer } from '../test/support/apiserver.ts';
+import { startReadClient, type ReadClient } from './read-client.ts';
 import { call, cpuSeconds, RawClient, startChildDevCluster, stopChildDevCluster, type ChildDevCluster, type Endpoint } from './servers.ts';
 
 const SCALE = Number(process.env.KRE_BENCH_SCALE ?? '1');
@@ -51,9 +53,12 @@ interface Column {
   before?: () => Promise<void>;
   /** Answers whole reads only, not the paged one. */
   wholeOnly?: boolean;
-  /** Answers each path with the monitor's bytes for it. */
+  /** Answers each path with the monitor's bytes for it (gzipped ones to clients that accept gzip). */
   floor?: Map<string, Buffer>;
 }
+
+/** The floor's key for a path's bytes, as sent to a client that accepts gzip or not. */
+const floorKey = (path: string, gzip: boolean) => `${gzip ? 'gzip ' : ''}${path}`;
 
 /** i-th pod: in namespace ns-(i % 10), label app=app-(i % 100), so ns-3 with app=app-13 is 1%. */
 function pod(i: number): KubeObject {
@@ -65,10 +70,17 @@ function pod(i: number): KubeObject {
   } as KubeObject;
 }
 
-const READS = [
+/**
+ * The reads, each also as client-go sends it (`Accept-Encoding: gzip`, unless DisableCompression):
+ * the real server then compresses answers over 128 KiB; the monitor sends its kept answers gzipped.
+ */
+const READS: { name: string; path: string; runs: number; gzip?: boolean }[] = [
   { name: 'namespace + label selector (1%)', path: '/api/v1/namespaces/ns-3/pods?labelSelector=app%3Dapp-13', runs: 21 },
+  { name: 'namespace + label selector (1%), gzip accepted', path: '/api/v1/namespaces/ns-3/pods?labelSelector=app%3Dapp-13', runs: 21, gzip: true },
   { name: 'label selector, all namespaces (1%)', path: '/api/v1/pods?labelSelector=app%3Dapp-13', runs: 11 },
-  { name: 'full LIST', path: '/api/v1/pods', runs: 5 },
+  { name: 'label selector, all namespaces (1%), gzip accepted', path: '/api/v1/pods?labelSelector=app%3Dapp-13', runs: 11, gzip: true },
+  { name: 'full LIST', path: '/api/v1/pods', runs: 9 },
+  { name: 'full LIST, gzip accepted', path: '/api/v1/pods', runs: 9, gzip: true },
 ];
 
 export async function run(): Promise<void> {
@@ -148,7 +160,7 @@ export async function run(): Promise<void> {
 
       
       if (size === SIZES[0]) {
-        await fanOut(dev, monitor, api, size);
+        if (!SKIP.has('fanout')) await fanOut(dev, monitor, api, size);
         if (!SKIP.has('redis')) await redisReplicas(devKc, api, monitor, size);
       }
       if (size === SIZES[SIZES.length - 1] && !SKIP.has('load')) await clientLoad(dev, api, monitor);
@@ -195,9 +207,10 @@ async function touchStore(monitor: Monitor): Promise<void> {
 async function startFloorServer(): Promise<{ endpoint: Endpoint; bodies: Map<string, Buffer>; close(): Promise<void> }> {
   const bodies = new Map<string, Buffer>();
   const server = http.createServer((req, res) => {
-    const body = bodies.get(req.url ?? '');
+    const gzipped = req.headers['accept-encoding'] === 'gzip' ? bodies.get(floorKey(req.url ?? '', true)) : undefined;
+    const body = gzipped ?? bodies.get(floorKey(req.url ?? '', false));
     if (!body) return void res.writeHead(404).end();
-    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': body.length });
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': body.length, ...(gzipped ? { 'Content-Encoding': 'gzip' } : {}) });
     res.end(body);
   });
   server.keepAliveTimeout = 120_000;
@@ -216,30 +229,63 @@ async function startFloorServer(): Promise<{ endpoint: Endpoint; bodies: Map<str
 
 /** Time to last byte (medians) of each read on each server, interleaved, and the client's parse time. */
 async function readTable(columns: Column[], size: number): Promise<void> {
-  const reads = [...READS, { name: 'full LIST in pages of 500', path: '', runs: 3 }];
+  const reader = await startReadClient();
+  try {
+    await timedReads(columns, size, reader);
+  } finally {
+    await reader.close();
+  }
+}
+
+async function timedReads(columns: Column[], size: number, reader: ReadClient): Promise<void> {
+  const reads = [...READS, { name: 'full LIST in pages of 500', path: '', runs: 3, gzip: false }];
   console.log(`\nserver time to last byte, no parsing, kept-alive connection (median ms; ratio = server / monitor):`);
   console.log(`("monitor, answer rebuilt": the store changed before each read, so the answer is made again from the entries, not sent as kept;`);
-  console.log(` "Node floor": a Node HTTP server answering the monitor's bytes for the same path from a constant Buffer, the cost of the round trip alone)\n`);
+  console.log(` "Node floor": a Node HTTP server answering the monitor's bytes for the same path from a constant Buffer, the cost of the round trip alone;`);
+  console.log(` each read runs untimed on every server as often as it is timed (twice for whole LISTs), then timed, interleaved;
+ the client is a process of its own, so that no server shares its event loop with it)\n`);
   console.log(`| ${size} pods | ${columns.map((c) => c.name).join(' | ')} | ${columns.slice(1).map((c) => `${c.name} / monitor`).join(' | ')} |`);
   console.log(`| --- | ${columns.map(() => '---:').join(' | ')} | ${columns.slice(1).map(() => '---:').join(' | ')} |`);
   let parseLine = '';
+  const notes: string[] = [];
   for (const read of reads) {
     const times = columns.map(() => [] as number[]);
     const items: number[] = columns.map(() => 0);
     const active = columns.filter((c) => read.path || !c.wholeOnly);
+    const gzip = read.gzip === true;
+    const bytes = columns.map(() => 0);
+    const gzipped = columns.map(() => false);
     const timeOne = async (c: Column): Promise<number> => {
       await c.before?.();
-      return read.path ? (await c.raw.get(read.path)).ms : await pagedList(c.raw, items, columns.indexOf(c));
+      const i = columns.indexOf(c);
+      const r = read.path ? await reader.get(c.endpoint, read.path, gzip) : await reader.paged(c.endpoint);
+      if (r.status !== 200) throw new Error(`${c.name} answered ${r.status} to ${read.path || 'a paged LIST'}`);
+      if (r.items !== undefined) items[i] = r.items;
+      bytes[i] = r.bytes;
+      gzipped[i] = r.gzipped;
+      return r.ms;
     };
     for (const c of columns) {
-      const first = read.path ? await c.raw.get(read.path, { keep: true }) : undefined;
+      const first = read.path ? await c.raw.get(read.path, { keep: true, gzip }) : undefined;
       if (first) {
         if (first.status !== 200) throw new Error(`${c.name} answered ${first.status} to ${read.path}: ${first.body!.toString().slice(0, 300)}`);
         items[columns.indexOf(c)] = (JSON.parse(first.body!.toString()) as { items: unknown[] }).items.length;
-        if (c === columns[0]) for (const f of columns) f.floor?.set(read.path, first.body!);
+        if (c === columns[0]) for (const f of columns) f.floor?.set(floorKey(read.path, false), first.body!);
       }
     }
-    for (let r = 0; r < read.runs; r++) for (const c of active) times[columns.indexOf(c)].push(await timeOne(c));
+    if (gzip) {
+      // The monitor's gzip of a kept answer is made at its first request for it: ask once more.
+      const again = await columns[0].raw.get(read.path, { keep: true, gzip });
+      if (again.gzipped) for (const f of columns) f.floor?.set(floorKey(read.path, true), gzipSync(again.body!, { level: constants.Z_BEST_SPEED }));
+    }
+    // The columns that change the store before each read run apart, after the others: between
+    // two reads of the monitor they would make it answer from a new answer, not a kept one.
+    const warm = read.path === '/api/v1/pods' ? 2 : read.runs;
+    for (const group of [active.filter((c) => !c.before), active.filter((c) => c.before)]) {
+      for (let r = 0; r < warm; r++) for (const c of group) await timeOne(c);
+      for (let r = 0; r < read.runs; r++) for (const c of group) times[columns.indexOf(c)].push(await timeOne(c));
+    }
+    if (gzip) notes.push(`${read.name}: ${columns.map((c, i) => `${c.name} sent ${(bytes[i] / 1024).toFixed(0)} KiB${gzipped[i] ? ' gzipped' : ''}`).join(', ')}`);
     const m = times.map((t) => (t.length ? median(t) : NaN));
     const counts = items.filter((_, i) => times[i].length);
     if (new Set(counts).size !== 1) console.log(`(the servers answered different counts: ${columns.map((c, i) => `${c.name} ${items[i]}`).join(', ')})`);
@@ -257,21 +303,7 @@ async function readTable(columns: Column[], size: number): Promise<void> {
     }
   }
   console.log(`\n${parseLine}`);
-}
-
-/** A full LIST in pages of 500 following `continue`; its time in ms. */
-async function pagedList(raw: RawClient, items: number[], column: number): Promise<number> {
-  const started = performance.now();
-  let token = '';
-  let count = 0;
-  do {
-    const page = await raw.get(`/api/v1/pods?limit=500${token ? `&continue=${encodeURIComponent(token)}` : ''}`, { keep: true });
-    const list = JSON.parse(page.body!.toString()) as { metadata: { continue?: string }; items: unknown[] };
-    count += list.items.length;
-    token = list.metadata.continue ?? '';
-  } while (token);
-  items[column] = count;
-  return performance.now() - started;
+  for (const n of notes) console.log(n);
 }
 
 /**

@@ -10,6 +10,7 @@ import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { gunzipSync } from 'node:zlib';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 
@@ -105,18 +106,28 @@ export class RawClient {
     this.request = (tls ? https.request : http.request) as typeof http.request;
   }
 
-  get(path: string, opts: { keep?: boolean; accept?: string } = {}): Promise<{ ms: number; bytes: number; status: number; body?: Buffer }> {
+  /**
+   * GET `path`: the time to its last byte and the bytes on the wire; with `keep`, the body
+   * (unpacked when the server gzipped it). `gzip` asks for gzip as client-go does.
+   */
+  get(path: string, opts: { keep?: boolean; accept?: string; gzip?: boolean } = {}): Promise<{ ms: number; bytes: number; status: number; gzipped: boolean; body?: Buffer }> {
     const url = new URL(path, this.s.url);
     const started = performance.now();
+    const headers = { Authorization: `Bearer ${this.s.token}`, Accept: opts.accept ?? 'application/json', ...(opts.gzip ? { 'Accept-Encoding': 'gzip' } : {}) };
     return new Promise((resolve, reject) => {
-      const req = this.request(url, { agent: this.agent, headers: { Authorization: `Bearer ${this.s.token}`, Accept: opts.accept ?? 'application/json' } }, (res) => {
+      const req = this.request(url, { agent: this.agent, headers }, (res) => {
         let bytes = 0;
         const chunks: Buffer[] = [];
+        const gzipped = res.headers['content-encoding'] === 'gzip';
         res.on('data', (c: Buffer) => {
           bytes += c.length;
           if (opts.keep) chunks.push(c);
         });
-        res.on('end', () => resolve({ ms: performance.now() - started, bytes, status: res.statusCode ?? 0, body: opts.keep ? Buffer.concat(chunks) : undefined }));
+        res.on('end', () => {
+          const ms = performance.now() - started;
+          const body = opts.keep ? (gzipped ? gunzipSync(Buffer.concat(chunks)) : Buffer.concat(chunks)) : undefined;
+          resolve({ ms, bytes, status: res.statusCode ?? 0, gzipped, body });
+        });
         res.on('error', reject);
       });
       req.on('error', reject);
