@@ -255,6 +255,17 @@ describe('ResourceMetricsService on a devcluster with a real Prometheus', () => 
         assert.ok(within(p.cpu, cpu, 0.11), `cpu ${p.cpu} near ${cpu}`);
         assert.ok(within(p.mem, mem * 0.95, 0.02), `mem ${p.mem} near ${mem * 0.95}`);
       }
+      // The nodes report once every 10 s; a sample stands until the next is due, so a graph at a
+      // 1 s step has a point at (nearly) every step, not two after each report.
+      let seen: string[] = [];
+      await eventually(
+        async () => {
+          seen = (await recent(viaApi.client, 30, 1)).versionResourceMetrics.map((p) => p.date);
+          return seen.length >= 25;
+        },
+        WAIT,
+        'a point at nearly every 1 s step of the last 30 s',
+      ).catch((err: Error) => assert.fail(`${err.message}: ${seen.length} points, at ${seen.join(' ')}`));
       const stream = viaApi.client.watchVersion({ versionName: VERSION, namespace: NS, fromDate: '', toDate: '', step: 1 });
       const g = collect(stream);
       await eventually(() => g.messages.length >= 2, WAIT, 'two messages from the metrics.k8s.io poller');

@@ -37,23 +37,32 @@ export interface MetricsApiSourceOptions {
   onSample?(outcome: 'ok' | 'error', seconds: number): void;
 }
 
+/**
+ * A sample of a version: its sums, and until how long after `t` it stands for the version's usage
+ * (seconds): the nodes measure over a window and report again one window later, and the sample
+ * reaches the manager up to one interval after that.
+ */
+interface Sample extends MetricsPoint {
+  reach: number;
+}
+
 /** A fixed-size ring of samples in time order. */
 class History {
-  private readonly points: MetricsPoint[] = [];
+  private readonly points: Sample[] = [];
   constructor(private readonly limit: number) {}
 
   get lastT(): number | undefined {
     return this.points.at(-1)?.t;
   }
 
-  add(p: MetricsPoint): void {
+  add(p: Sample): void {
     if (this.lastT !== undefined && p.t <= this.lastT) return;
     this.points.push(p);
     if (this.points.length > this.limit) this.points.splice(0, this.points.length - this.limit);
   }
 
-  /** The latest sample at or before `t` and after `t - lookback`. */
-  at(t: number, lookback: number): MetricsPoint | undefined {
+  /** The latest sample at or before `t` that still stands at `t`: within its reach, or at least `lookback`. */
+  at(t: number, lookback: number): Sample | undefined {
     let lo = 0;
     let hi = this.points.length - 1;
     let found = -1;
@@ -66,7 +75,7 @@ class History {
     }
     if (found < 0) return undefined;
     const p = this.points[found];
-    return p.t > t - lookback ? p : undefined;
+    return p.t > t - Math.max(lookback, p.reach) ? p : undefined;
   }
 }
 
@@ -112,7 +121,8 @@ export class MetricsApiSource implements MetricsSource {
       return;
     }
     this.failure = undefined;
-    const sums = new Map<string, MetricsPoint>();
+    const sums = new Map<string, Sample>();
+    const interval = this.o.intervalMs / 1000;
     for (const pm of list.items ?? []) {
       const ns = pm.metadata?.namespace;
       const version = pm.metadata?.labels?.[VERSION_LABEL];
@@ -126,9 +136,10 @@ export class MetricsApiSource implements MetricsSource {
       }
       const key = historyKey(ns, version);
       const s = sums.get(key);
+      const reach = durationSeconds(pm.window) + 2 * interval;
       // Pods on different nodes are sampled at slightly different times: the point takes the latest.
-      if (s) sums.set(key, { t: Math.max(s.t, t), cpu: s.cpu + cpu, mem: s.mem + mem });
-      else sums.set(key, { t, cpu, mem });
+      if (s) sums.set(key, { t: Math.max(s.t, t), cpu: s.cpu + cpu, mem: s.mem + mem, reach: Math.max(s.reach, reach) });
+      else sums.set(key, { t, cpu, mem, reach });
     }
     for (const [key, p] of sums) this.history(key).add(p);
     this.o.onSample?.('ok', (performance.now() - started) / 1000);
@@ -161,7 +172,8 @@ export class MetricsApiSource implements MetricsSource {
     if (this.failure) throw unavailable(this.failure);
     const h = this.histories.get(historyKey(q.namespace, q.version));
     if (!h) return [];
-    // As Prometheus' lookback: a sample stands for the instants after it until the next is due.
+    // As Prometheus' lookback: a sample stands for the instants after it until the next is due
+    // (its reach: nodes report once a window, often 10 s or more), and at least a step.
     const lookback = Math.max(q.step, (2 * this.o.intervalMs) / 1000);
     const out: MetricsPoint[] = [];
     for (let t = q.start; t <= q.end; t += q.step) {
@@ -180,6 +192,16 @@ export class MetricsApiSource implements MetricsSource {
 
 function historyKey(namespace: string, version: string): string {
   return JSON.stringify([namespace, version]);
+}
+
+const DURATION_UNITS: Record<string, number> = { h: 3600, m: 60, s: 1, ms: 1e-3, us: 1e-6, µs: 1e-6, ns: 1e-9 };
+
+/** A `window` as metrics.k8s.io gives it (a Go duration: `10.001s`, `1m0s`) in seconds; 0 when it is none. */
+export function durationSeconds(v: unknown): number {
+  if (typeof v !== 'string' || !/^(\d+(\.\d+)?(h|m|s|ms|us|µs|ns))+$/.test(v)) return 0;
+  let total = 0;
+  for (const m of v.matchAll(/(\d+(?:\.\d+)?)(h|ms|m|s|us|µs|ns)/g)) total += Number(m[1]) * DURATION_UNITS[m[2]];
+  return total;
 }
 
 function quantity(v: unknown): number {
