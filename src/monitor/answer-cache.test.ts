@@ -4,11 +4,17 @@
  * the kept answers stay within their bounds.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import type { KubeObject } from '../kube/index.ts';
+import { selfSignedCertificate } from '../kube/tls.ts';
 import { AnswerCache } from './answer-cache.ts';
 import { SOURCE_ANNOTATION } from './entry.ts';
 import { MonitorHttp } from './http.ts';
@@ -155,6 +161,36 @@ describe('kept answers for clients that accept gzip', () => {
     const unpacked = JSON.parse(gunzipSync(after.bytes).toString()) as ListBody;
     assert.ok(names(unpacked).includes('gz-new'), 'the change is in the gzipped answer too');
     assert.equal(unpacked.metadata.resourceVersion, '200');
+  });
+
+  it('are read by kubectl, which asks for gzip and a first page of 500, the same as answers made afresh', async () => {
+    // kubectl sends its token only over TLS: a second server on the same store, over HTTPS.
+    const metrics = new MonitorMetrics(() => []);
+    const tls = new MonitorHttp({
+      store,
+      resources: [{ group: '', version: 'v1', plural: 'pods', kind: 'Pod', namespaced: true, verifyEveryMs: 3_600_000 }],
+      token: TOKEN,
+      metrics,
+      ready: () => true,
+      tls: await selfSignedCertificate(),
+    });
+    const home = mkdtempSync(join(tmpdir(), 'kre-answer-cache-kubectl-'));
+    try {
+      const server = await tls.listen('127.0.0.1', 0);
+      const kubectl = async () =>
+        (await promisify(execFile)('kubectl', ['--server', server, '--token', TOKEN, '--insecure-skip-tls-verify', '-n', 'ns-a', 'get', 'pods', '-l', 'app=gz', '-o', 'json'], { env: { ...process.env, KUBECONFIG: '/dev/null', HOME: home } })).stdout;
+      const made = await kubectl();
+      const served = await kubectl();
+      assert.deepEqual(JSON.parse(served), JSON.parse(made));
+      assert.ok((JSON.parse(served) as ListBody).items.length > 80);
+      // kubectl's transport unpacks gzip below what -v=8 shows: the monitor's count says how it went out.
+      const counts = await metrics.registry.metrics();
+      assert.match(counts, /^kre_monitor_list_answers_total\{answer="made"\} 1$/m);
+      assert.match(counts, /^kre_monitor_list_answers_total\{answer="kept_gzip"\} 1$/m);
+    } finally {
+      await tls.close();
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 
   it('read Accept-Encoding as HTTP says: codings, weights and the wildcard', () => {

@@ -303,14 +303,17 @@ export class MonitorHttp {
     } else {
       const labelParam = params.get('labelSelector') ?? undefined;
       const fieldParam = params.get('fieldSelector');
-      // A whole list (no page, no Table) from the in-memory store: kept for the same query while
-      // the resource's revision holds. A kept answer's selectors were checked when it was made.
-      keep = this.memory && limit === undefined && !table ? { key: JSON.stringify([id, view, t.namespace ?? null, labelParam ?? null, fieldParam]), revision: this.memory.revision(id) } : undefined;
+      // A whole list (not a Table) from the in-memory store: kept for the same query while the
+      // resource's revision holds. A first page counts when it is the whole list: kubectl and
+      // client-go's informers ask with limit=500. A kept answer's selectors were checked when it
+      // was made.
+      keep = this.memory && !table ? { key: JSON.stringify([id, view, t.namespace ?? null, labelParam ?? null, fieldParam, limit ?? null]), revision: this.memory.revision(id) } : undefined;
       const kept = keep && this.answers.get(keep.key, keep.revision, res);
       if (keep && kept) {
         this.o.metrics.served.inc({ path: route, code: '200' });
         const headers = { ...freshnessHeaders(this.memory!.freshnessNow(id, view)), 'Cache-Control': 'no-cache, private', Vary: 'Accept-Encoding' };
         const gz = gzipOk && kept.length >= GZIP_MIN_BYTES ? await this.answers.gzipped(keep.key, keep.revision) : undefined;
+        this.o.metrics.listAnswers.inc({ answer: gz ? 'kept_gzip' : 'kept' });
         return sendBody(res, 200, gz ? { ...headers, 'Content-Encoding': 'gzip' } : headers, gz ?? kept);
       }
       const labelSelector = checkedLabelSelector(labelParam, 'labelSelector');
@@ -336,6 +339,7 @@ export class MonitorHttp {
     const head = JSON.stringify({ kind: `${t.r.kind}List`, apiVersion, metadata, items: [] }).slice(0, -2);
     const answers = this.answers;
     const whole = keep && metadata.continue === undefined ? { room: (n: number) => answers.room(keep.key, n), made: (body: Buffer, room: Buffer) => answers.set(keep.key, keep.revision, body, room, res) } : undefined;
+    if (keep) this.o.metrics.listAnswers.inc({ answer: 'made' });
     await this.list(res, route, head, items, ']}', snapshot.freshness, whole);
   }
 

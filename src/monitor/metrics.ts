@@ -33,6 +33,7 @@ export class MonitorMetrics {
   readonly served: Counter<'path' | 'code'>;
   readonly apiRequests: Counter<'verb' | 'resource' | 'code'>;
   readonly watchesClosedTooSlow: Counter<'resource'>;
+  readonly listAnswers: Counter<'answer'>;
 
   constructor(state: () => Promise<ResourceState[]> | ResourceState[], redis?: () => RedisState) {
     const registers = [this.registry];
@@ -130,6 +131,12 @@ export class MonitorMetrics {
       registers,
     });
     this.served = new Counter({ name: 'kre_monitor_http_requests_total', help: 'Requests served, by route and status code.', labelNames: ['path', 'code'], registers });
+    this.listAnswers = new Counter({
+      name: 'kre_monitor_list_answers_total',
+      help: 'Whole lists served from the in-memory store: made from the cache (made), sent as kept for the same query (kept), or sent kept and gzipped (kept_gzip).',
+      labelNames: ['answer'],
+      registers,
+    });
     this.watchesClosedTooSlow = new Counter({
       name: 'kre_monitor_watches_closed_too_slow_total',
       help: 'Watches served by the monitor that it closed because the client fell too far behind in reading them.',
