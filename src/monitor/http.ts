@@ -339,7 +339,7 @@ export class MonitorHttp {
     const head = JSON.stringify({ kind: `${t.r.kind}List`, apiVersion, metadata, items: [] }).slice(0, -2);
     const answers = this.answers;
     const whole = keep && metadata.continue === undefined ? { room: (n: number) => answers.room(keep.key, n), made: (body: Buffer, room: Buffer) => answers.set(keep.key, keep.revision, body, room, res) } : undefined;
-    if (keep) this.o.metrics.listAnswers.inc({ answer: 'made' });
+    if (whole) this.o.metrics.listAnswers.inc({ answer: 'made' });
     await this.list(res, route, head, items, ']}', snapshot.freshness, whole);
   }
 
