@@ -2,8 +2,8 @@
 // Runs every *.test.ts under src/ and test/ with node:test through tsx, and checks that every file
 // ran at least one test: Node 20's --test takes no globs and finds no .ts files by itself, so a
 // file that silently fails to load would otherwise go unnoticed.
-import { spawn } from 'node:child_process';
-import { accessSync, constants, readdirSync, readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { accessSync, constants, readdirSync, readFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { tmpdir } from 'node:os';
 
@@ -50,8 +50,13 @@ if (missing.length > 0) {
 
 const work = mkdtempSync(join(tmpdir(), 'kre-test-'));
 const counts = join(work, 'counts.json');
+// The tests' temporary files go below the run's own directory, removed when the run ends however
+// it ends: a test stopped half-way cannot leave its directories in /tmp.
+const testTmp = join(work, 'tmp');
+mkdirSync(testTmp);
 const args = [
   '--import', 'tsx',
+  '--import', join(root, 'scripts/test-signals.mjs'),
   '--test',
   `--test-concurrency=${process.env.KRE_TEST_CONCURRENCY ?? '2'}`,
   `--test-timeout=${process.env.KRE_TEST_TIMEOUT_MS ?? '180000'}`,
@@ -60,17 +65,57 @@ const args = [
   ...files,
 ];
 // Parts log JSON at info level; in tests only warnings and errors are worth reading.
-const env = { ...process.env, KRE_LOG_LEVEL: process.env.KRE_LOG_LEVEL ?? 'warn' };
-const child = spawn(process.execPath, args, { stdio: 'inherit', cwd: root, env });
+const env = { ...process.env, TMPDIR: testTmp, KRE_LOG_LEVEL: process.env.KRE_LOG_LEVEL ?? 'warn' };
+// In a process group of its own, with every process the tests start: a signal to the runner (CI
+// stopping the job, Ctrl-C, npm passing on SIGTERM) reaches all of them, and whatever a test left
+// running is ended with the run.
+const child = spawn(process.execPath, args, { stdio: 'inherit', cwd: root, env, detached: true });
+const signalGroup = (signal) => {
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // The group is gone already.
+  }
+};
+let stoppedBy;
+for (const signal of ['SIGTERM', 'SIGINT']) {
+  process.on(signal, () => {
+    if (stoppedBy) return signalGroup('SIGKILL');
+    stoppedBy = signal;
+    signalGroup('SIGTERM');
+    setTimeout(() => signalGroup('SIGKILL'), 10_000).unref();
+  });
+}
 const code = await new Promise((resolve) => child.on('exit', (c, s) => resolve(c ?? (s ? 1 : 0))));
+// What the tests left running in the group is ended too, and waited for (SIGKILL after 10 s).
+signalGroup('SIGTERM');
+const groupAlive = () => {
+  try {
+    process.kill(-child.pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+for (const deadline = Date.now() + 10_000; groupAlive(); ) {
+  if (Date.now() > deadline) signalGroup('SIGKILL');
+  await new Promise((r) => setTimeout(r, 100));
+}
 
 let perFile = {};
 try {
   perFile = JSON.parse(readFileSync(counts, 'utf8'));
 } catch (err) {
-  console.error(`could not read the test counts: ${err.message}`);
+  if (!stoppedBy) console.error(`could not read the test counts: ${err.message}`);
 }
 rmSync(work, { recursive: true, force: true });
+// The simulated nodes' /dev/shm directories of test processes that could not remove their own (a
+// process killed, or a write still landing while it exited): those whose owner is gone.
+spawnSync(process.execPath, ['--import', 'tsx', '-e', "import('./src/devcluster/nodes/tmpfs-dirs.ts').then((m) => m.removeStaleTmpfsDirs('/dev/shm'))"], { cwd: root, stdio: 'inherit', timeout: 30_000 });
+if (stoppedBy) {
+  console.error(`tests stopped by ${stoppedBy}`);
+  process.exit(stoppedBy === 'SIGINT' ? 130 : 143);
+}
 
 let passed = 0, failed = 0, skipped = 0;
 for (const c of Object.values(perFile)) {
