@@ -17,7 +17,7 @@ import type { KubeObject } from '../kube/index.ts';
 import { selfSignedCertificate } from '../kube/tls.ts';
 import { AnswerCache } from './answer-cache.ts';
 import { SOURCE_ANNOTATION } from './entry.ts';
-import { MonitorHttp } from './http.ts';
+import { MonitorHttp, type MonitorHttpOptions } from './http.ts';
 import { MemoryStore } from './memory-store.ts';
 import { MonitorMetrics } from './metrics.ts';
 import { acceptsGzip, GZIP_MIN_BYTES } from './serve-json.ts';
@@ -34,15 +34,20 @@ let store: MemoryStore;
 let server: MonitorHttp;
 let url: string;
 
-before(async () => {
-  store = new MemoryStore();
-  server = new MonitorHttp({
+/** A monitor's HTTP front serving the pods of `store`, with `extra` options. */
+const podsServer = (extra: Partial<MonitorHttpOptions> = {}) =>
+  new MonitorHttp({
     store,
     resources: [{ group: '', version: 'v1', plural: 'pods', kind: 'Pod', namespaced: true, verifyEveryMs: 3_600_000 }],
     token: TOKEN,
     metrics: new MonitorMetrics(() => []),
     ready: () => true,
+    ...extra,
   });
+
+before(async () => {
+  store = new MemoryStore();
+  server = podsServer();
   url = await server.listen('127.0.0.1', 0);
 });
 
@@ -166,14 +171,7 @@ describe('kept answers for clients that accept gzip', () => {
   it('are read by kubectl, which asks for gzip and a first page of 500, the same as answers made afresh', async () => {
     // kubectl sends its token only over TLS: a second server on the same store, over HTTPS.
     const metrics = new MonitorMetrics(() => []);
-    const tls = new MonitorHttp({
-      store,
-      resources: [{ group: '', version: 'v1', plural: 'pods', kind: 'Pod', namespaced: true, verifyEveryMs: 3_600_000 }],
-      token: TOKEN,
-      metrics,
-      ready: () => true,
-      tls: await selfSignedCertificate(),
-    });
+    const tls = podsServer({ metrics, tls: await selfSignedCertificate() });
     const home = mkdtempSync(join(tmpdir(), 'kre-answer-cache-kubectl-'));
     try {
       const server = await tls.listen('127.0.0.1', 0);
